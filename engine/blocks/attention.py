@@ -1,0 +1,182 @@
+"""Attention layers on a sequence [N, T, D]: self-attention, transformer encoder layer,
+positional encoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.blocks import register
+from engine.blocks.base import Block, Param, ShapeError, TensorSpec, one_input
+from engine.blocks.recurrent import need_sequence
+
+
+def _divisors_near(n: int, k: int) -> str:
+    """Head counts that divide ``n``, the two closest to ``k``, as words."""
+    divs = sorted((d for d in range(1, min(n, 1024) + 1) if n % d == 0), key=lambda d: abs(d - k))
+    return " or ".join(str(d) for d in sorted(divs[:2]))
+
+
+def need_heads(block: Block, d: int, heads: int, param: str) -> None:
+    if d % heads:
+        raise ShapeError(
+            f"{block.title} needs the embedding size {d} to be divisible by {param}, but "
+            f"{heads} does not divide {d}: choose {_divisors_near(d, heads)} heads, or change "
+            "the embedding size"
+        )
+
+
+def _attention_flops(t: int, d: int, heads: int) -> int:
+    # q, k, v and output projections; scores QK^T and weighted sum AV; softmax (~5 per score)
+    return 8 * t * d * d + 4 * t * t * d + 5 * heads * t * t
+
+
+@register
+class MultiheadAttention(Block):
+    type = "MultiheadAttention"
+    family = "attention"
+    title = "Multi-head attention"
+    doc = (
+        "Self-attention: every step of the sequence [N, T, D] looks at every other step and "
+        "takes a weighted mix of them, with num_heads independent attention patterns of size "
+        "D / num_heads. The embedding size D comes from the input and must be divisible by "
+        "num_heads. Turn on causal for a language model, so that no step sees later ones. "
+        "Attention has no notion of order by itself: add a PositionalEncoding before it."
+    )
+    params = (
+        Param("num_heads", "int", 4, "Number of attention heads; must divide the embedding "
+              "size.", min=1, max=1024),
+        Param("dropout", "float", 0.0, "Dropout probability on the attention weights while "
+              "training.", min=0.0, max=0.95),
+        Param("causal", "bool", False, "Let each step attend only to itself and earlier "
+              "steps (needed to predict the next token)."),
+    )
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        d = need_sequence(self, x, "D")
+        need_heads(self, d, p["num_heads"], "num_heads")
+        return x
+
+    def param_count(self, p, ins) -> int:
+        d = ins[0].shape[-1]
+        return 4 * d * d + 4 * d
+
+    def flops(self, p, ins, out) -> int:
+        t, d = ins[0].shape[0] or 1, ins[0].shape[-1]
+        return _attention_flops(t, d, p["num_heads"])
+
+    def summary(self, p) -> str:
+        return f"{p['num_heads']} heads" + (", causal" if p["causal"] else "")
+
+    def build(self, p, ins):
+        from engine.blocks.modules import SelfAttention
+
+        return SelfAttention(ins[0].shape[-1], p["num_heads"], p["dropout"], p["causal"])
+
+
+@register
+class TransformerEncoderLayer(Block):
+    type = "TransformerEncoderLayer"
+    family = "attention"
+    title = "Transformer encoder layer"
+    doc = (
+        "One transformer block on a sequence [N, T, D]: multi-head self-attention followed by "
+        "a two-layer feed-forward network, each with a residual connection and layer "
+        "normalisation. Stack several for a transformer; put a PositionalEncoding before the "
+        "first. D comes from the input and must be divisible by nhead. Turn on causal for a "
+        "GPT-style language model, so that no step sees later ones."
+    )
+    params = (
+        Param("nhead", "int", 4, "Number of attention heads; must divide the embedding size.",
+              min=1, max=1024),
+        Param("dim_feedforward", "int", 512, "Hidden size of the feed-forward network, "
+              "commonly four times the embedding size.", min=1, max=262_144),
+        Param("dropout", "float", 0.1, "Dropout probability after attention and in the "
+              "feed-forward network while training.", min=0.0, max=0.95),
+        Param("activation", "choice", "relu", "Activation inside the feed-forward network.",
+              choices=("relu", "gelu")),
+        Param("norm_first", "bool", False, "Normalise before attention and feed-forward "
+              "(pre-norm) instead of after; trains more stably in deep stacks."),
+        Param("causal", "bool", False, "Let each step attend only to itself and earlier "
+              "steps (needed to predict the next token)."),
+    )
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        d = need_sequence(self, x, "D")
+        need_heads(self, d, p["nhead"], "nhead")
+        return x
+
+    def param_count(self, p, ins) -> int:
+        d, ff = ins[0].shape[-1], p["dim_feedforward"]
+        attention = 4 * d * d + 4 * d
+        feed_forward = 2 * d * ff + ff + d
+        norms = 2 * 2 * d
+        return attention + feed_forward + norms
+
+    def flops(self, p, ins, out) -> int:
+        t, d, ff = ins[0].shape[0] or 1, ins[0].shape[-1], p["dim_feedforward"]
+        feed_forward = 4 * t * d * ff + (8 if p["activation"] == "gelu" else 1) * t * ff
+        norms_and_residuals = 2 * 8 * t * d + 2 * t * d
+        return _attention_flops(t, d, p["nhead"]) + feed_forward + norms_and_residuals
+
+    def summary(self, p) -> str:
+        parts = [f"{p['nhead']} heads", f"ff {p['dim_feedforward']}"]
+        if p["norm_first"]:
+            parts.append("pre-norm")
+        if p["causal"]:
+            parts.append("causal")
+        return ", ".join(parts)
+
+    def build(self, p, ins):
+        from torch import nn
+
+        from engine.blocks.modules import CausalEncoderLayer
+
+        layer = CausalEncoderLayer if p["causal"] else nn.TransformerEncoderLayer
+        return layer(ins[0].shape[-1], p["nhead"], dim_feedforward=p["dim_feedforward"],
+                     dropout=p["dropout"], activation=p["activation"], batch_first=True,
+                     norm_first=p["norm_first"])
+
+
+@register
+class PositionalEncoding(Block):
+    type = "PositionalEncoding"
+    family = "attention"
+    title = "Positional encoding"
+    doc = (
+        "Adds a position signal to each step of a sequence [N, T, D] so that attention layers "
+        "can tell the order of steps. Sinusoidal encodings are fixed waves of different "
+        "frequencies (no weights); learned encodings are a trained vector per position. "
+        "Sequences may be at most max_len steps long; the output has the input's shape."
+    )
+    params = (
+        Param("learned", "bool", False, "Learn one vector per position instead of using "
+              "fixed sinusoids."),
+        Param("max_len", "int", 512, "Longest sequence the encoding covers, in steps.",
+              min=1, max=65_536),
+        Param("dropout", "float", 0.0, "Dropout probability applied after adding the "
+              "encoding, while training.", min=0.0, max=0.95),
+    )
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        need_sequence(self, x, "D")
+        t = x.shape[0]
+        if t is not None and t > p["max_len"]:
+            raise ShapeError(
+                f"{self.title} covers at most max_len {p['max_len']} steps but the sequence "
+                f"{x} has {t}: raise max_len to at least {t}"
+            )
+        return x
+
+    def param_count(self, p, ins) -> int:
+        return p["max_len"] * ins[0].shape[-1] if p["learned"] else 0
+
+    def summary(self, p) -> str:
+        return ("learned" if p["learned"] else "sinusoidal") + f", {p['max_len']}"
+
+    def build(self, p, ins):
+        from engine.blocks.modules import PositionalEncoding as Encoding
+
+        return Encoding(ins[0].shape[-1], p["max_len"], p["learned"], p["dropout"])

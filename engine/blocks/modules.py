@@ -1,0 +1,120 @@
+"""Small nn.Module classes that the sequence blocks build.
+
+Each class here is self-contained: it uses only ``torch``, ``nn`` (torch.nn) and ``math``,
+and no helper outside its own body, because the Python exporter copies each class's source
+(``inspect.getsource``) into standalone model code. Keep it that way: no imports from
+``engine`` and no module-level helpers.
+
+Block modules import this file lazily (inside ``build``) so the editor starts without torch.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+
+class Recurrent(nn.Module):
+    """A batch-first RNN, LSTM or GRU that returns a tensor, not a tuple.
+
+    ``output="sequence"`` returns every step, [N, T, H * directions]. ``output="last"``
+    returns the final hidden state of the top layer, [N, H * directions]: the forward
+    direction's last step and, when bidirectional, the backward direction's output at the
+    first step (where the backward pass ends).
+    """
+
+    def __init__(self, kind, input_size, hidden_size, num_layers=1, bidirectional=False,
+                 dropout=0.0, output="sequence", nonlinearity="tanh"):
+        super().__init__()
+        if kind not in ("RNN", "LSTM", "GRU"):
+            raise ValueError(f"kind must be RNN, LSTM or GRU, not {kind!r}")
+        if output not in ("sequence", "last"):
+            raise ValueError(f"output must be 'sequence' or 'last', not {output!r}")
+        self.hidden_size = hidden_size
+        self.bidirectional = bidirectional
+        self.output = output
+        options = {"nonlinearity": nonlinearity} if kind == "RNN" else {}
+        layer = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}[kind]
+        # PyTorch applies dropout between stacked layers only; with one layer it would warn.
+        self.rnn = layer(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                         bidirectional=bidirectional,
+                         dropout=dropout if num_layers > 1 else 0.0, **options)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.rnn(x)
+        if self.output == "sequence":
+            return y
+        if not self.bidirectional:
+            return y[:, -1]
+        h = self.hidden_size
+        return torch.cat([y[:, -1, :h], y[:, 0, h:]], dim=-1)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention on [N, T, D] (query = key = value = x), returning [N, T, D].
+
+    With ``causal=True`` each position attends only to itself and earlier positions, as a
+    language model needs.
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, causal=False):
+        super().__init__()
+        self.causal = causal
+        self.attn = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout,
+                                          batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = None
+        if self.causal:
+            t = x.shape[1]
+            # True marks a position that may not be attended to: everything after the query.
+            mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        y, _ = self.attn(x, x, x, attn_mask=mask, need_weights=False, is_causal=self.causal)
+        return y
+
+
+class PositionalEncoding(nn.Module):
+    """Adds a position signal to [N, T, D] so that attention can tell the order of steps.
+
+    Sinusoidal encodings (fixed, not trained) are kept in a non-persistent buffer, so they
+    are not saved as weights; learned encodings are a trained [max_len, D] parameter.
+    Sequences may be at most ``max_len`` steps long.
+    """
+
+    def __init__(self, d_model, max_len=512, learned=False, dropout=0.0):
+        super().__init__()
+        self.max_len = max_len
+        self.dropout = nn.Dropout(dropout)
+        if learned:
+            self.pe = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
+        else:
+            position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+            rate = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32)
+                             * (-math.log(10000.0) / d_model))
+            table = torch.zeros(max_len, d_model)
+            table[:, 0::2] = torch.sin(position * rate)
+            # An odd D has one sine column more than cosine columns.
+            table[:, 1::2] = torch.cos(position * rate[: d_model // 2])
+            self.register_buffer("pe", table, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[1]
+        if t > self.max_len:
+            raise ValueError(f"sequence of {t} steps is longer than max_len {self.max_len} "
+                             "of the positional encoding")
+        return self.dropout(x + self.pe[:t])
+
+
+class CausalEncoderLayer(nn.TransformerEncoderLayer):
+    """nn.TransformerEncoderLayer in which each position attends only to itself and earlier
+    positions (a decoder-only, GPT-style block). Construct it with ``batch_first=True``.
+    """
+
+    def forward(self, src: torch.Tensor, src_mask=None, src_key_padding_mask=None,
+                is_causal=False) -> torch.Tensor:
+        # The signature matches the parent so nn.TransformerEncoder can stack this layer;
+        # the causal mask replaces any src_mask given.
+        t = src.shape[1] if self.self_attn.batch_first else src.shape[0]
+        mask = torch.ones(t, t, dtype=torch.bool, device=src.device).triu(1)
+        return super().forward(src, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                               is_causal=True)

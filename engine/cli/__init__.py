@@ -1,0 +1,75 @@
+"""`layerforge` command line. Each module in this package registers its subcommands.
+
+Exit codes: 0 success, 1 failure at run time, 2 bad input (a clear message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from engine.project import ProjectError
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one message, exit code 2."""
+
+
+def _modules() -> list:
+    from engine.cli import project_cmds
+
+    mods = [project_cmds]
+    try:  # training and later commands register themselves when present
+        from engine.cli import train_cmds
+
+        mods.append(train_cmds)
+    except ImportError:
+        pass
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layerforge",
+        description="Design, train and export neural networks. With no command, opens the app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = sub.add_parser("gui", help="open the app (optionally on a project file)")
+    gui.add_argument("file", nargs="?", help="a .lforge project to open")
+    gui.set_defaults(func=_cmd_gui)
+    for mod in _modules():
+        mod.register(sub)
+    return parser
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from app.main import main as app_main
+
+    return app_main([args.file] if args.file else [])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except (ProjectError, UsageError) as e:
+        print(f"layerforge: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("layerforge: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Project commands: new, validate, summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.project import FILE_SUFFIX, ProjectError, load_project, save_project
+from engine.shapes import GraphAnalysis, analyze_project, project_problems
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from engine.templates import list_templates
+
+    p = sub.add_parser("new", help="create a project from a template")
+    p.add_argument("out", help=f"the new project file ({FILE_SUFFIX})")
+    p.add_argument("--template", required=True, choices=list_templates(), metavar="NAME",
+                   help="one of: " + ", ".join(list_templates()))
+    p.add_argument("--dataset", metavar="SPEC",
+                   help="builtin:NAME, folder:PATH, idx:DIR, csv:PATH[:target=COLUMN], "
+                        "text:PATH or download:NAME")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("validate", help="check a project; exit 2 with one line per problem")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("summary", help="per-block shapes, parameters and FLOPs")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_summary)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from engine.templates import load_template
+
+    out = Path(args.out)
+    if out.suffix != FILE_SUFFIX:
+        raise ProjectError(f"{out}: project files end in {FILE_SUFFIX}")
+    if out.exists() and not args.force:
+        raise ProjectError(f"{out}: already exists (use --force to overwrite)")
+    project = load_template(args.template)
+    project.name = out.stem
+    if args.dataset:
+        from engine.data import DataError, parse_spec
+
+        try:
+            project.dataset = parse_spec(args.dataset)
+        except DataError as e:
+            raise ProjectError(f"--dataset {args.dataset}: {e}") from None
+    save_project(project, out)
+    print(f"created {out} from template {args.template} ({project.dataset.describe()})")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    project = load_project(args.file)
+    problems = project_problems(project)
+    errors = [p for p in problems if p.severity == "error"]
+    for p in problems:
+        tag = "" if p.severity == "error" else "warning: "
+        print(f"{tag}{p}")
+    if errors:
+        return 2
+    blocks = sum(len(g.nodes) for g in project.graphs.values())
+    print(f"ok: {blocks} blocks in {len(project.graphs)} graph(s)")
+    return 0
+
+
+def _fmt_count(n: int) -> str:
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= div:
+            return f"{n / div:.2f}{unit}"
+    return str(n)
+
+
+def _graph_json(a: GraphAnalysis, project) -> dict:
+    graph = project.graphs[a.structure.name]
+    nodes = []
+    for node in graph.nodes:
+        info = a.nodes.get(node.id)
+        nodes.append({
+            "id": node.id,
+            "type": node.type,
+            "shape": list(info.out.shape) if info and info.out else None,
+            "dtype": info.out.dtype if info and info.out else None,
+            "params": info.params if info else 0,
+            "flops": info.flops if info else 0,
+            "error": info.error if info else None,
+        })
+    return {"nodes": nodes, "total_params": a.total_params, "total_flops": a.total_flops,
+            "activations_per_sample": a.total_activations}
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    project = load_project(args.file)
+    analyses = analyze_project(project)
+    problems = project_problems(project, analyses)
+    if args.json:
+        print(json.dumps({
+            "name": project.name,
+            "graphs": {n: _graph_json(a, project) for n, a in analyses.items()},
+            "problems": [str(p) for p in problems],
+        }, indent=2))
+        return 2 if any(p.severity == "error" for p in problems) else 0
+    for name, a in analyses.items():
+        graph = project.graphs[name]
+        print(f"graph {name}")
+        rows = [("node", "block", "output", "params", "FLOPs")]
+        for node in graph.nodes:
+            info = a.nodes.get(node.id)
+            shape = str(info.out) if info and info.out else ("error" if info and info.error else "-")
+            rows.append((node.id, node.type, shape, f"{info.params:,}" if info else "0",
+                         _fmt_count(info.flops) if info else "0"))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for r in rows:
+            print("  " + "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        print(f"  total: {a.total_params:,} parameters, {_fmt_count(a.total_flops)} FLOPs per "
+              f"sample, {_fmt_count(a.total_activations)} activations per sample")
+    for p in problems:
+        print(("" if p.severity == "error" else "warning: ") + str(p))
+    return 2 if any(p.severity == "error" for p in problems) else 0

@@ -1,0 +1,56 @@
+"""Automatic layered left-to-right layout for templates and imported graphs."""
+
+from __future__ import annotations
+
+from engine.project import Graph
+
+COLUMN = 220.0  # horizontal distance between layers
+ROW = 110.0  # vertical distance between blocks in one layer
+
+
+def layered_layout(graph: Graph) -> dict[str, tuple[float, float]]:
+    """Positions for every node: a column per longest-path depth, rows ordered to keep
+    wires short (a barycentre sweep). Nodes on a cycle go to the last column."""
+    ids = [n.id for n in graph.nodes]
+    known = set(ids)
+    preds: dict[str, list[str]] = {i: [] for i in ids}
+    succs: dict[str, list[str]] = {i: [] for i in ids}
+    for e in graph.edges:
+        if e.src in known and e.dst in known:
+            preds[e.dst].append(e.src)
+            succs[e.src].append(e.dst)
+    depth: dict[str, int] = {}
+    indeg = {i: len(preds[i]) for i in ids}
+    ready = [i for i in ids if indeg[i] == 0]
+    for i in ready:
+        depth[i] = 0
+    while ready:
+        n = ready.pop(0)
+        for t in succs[n]:
+            depth[t] = max(depth.get(t, 0), depth[n] + 1)
+            indeg[t] -= 1
+            if indeg[t] == 0:
+                ready.append(t)
+    last = max(depth.values(), default=-1) + 1
+    for i in ids:
+        depth.setdefault(i, last)
+    layers: dict[int, list[str]] = {}
+    for i in ids:
+        layers.setdefault(depth[i], []).append(i)
+    row: dict[str, float] = {}
+    for d in sorted(layers):
+        members = layers[d]
+        if d > 0:
+            def bary(n: str) -> float:
+                ps = [row[p] for p in preds[n] if p in row]
+                return sum(ps) / len(ps) if ps else 0.0
+            members.sort(key=bary)
+        for k, n in enumerate(members):
+            row[n] = k - (len(members) - 1) / 2
+    return {i: (depth[i] * COLUMN, row[i] * ROW) for i in ids}
+
+
+def apply_layout(graph: Graph) -> None:
+    pos = layered_layout(graph)
+    for n in graph.nodes:
+        n.position = pos[n.id]

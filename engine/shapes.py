@@ -1,0 +1,113 @@
+"""Whole-graph analysis: shape, parameters, FLOPs and activation size of every node.
+
+Pure Python per-block rules (no torch), so the editor can rerun it after every edit.
+Errors are attached to the node that caused them; nodes downstream of an error get no shape
+and no error of their own (they are waiting for their input, not wrong).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.blocks.base import ShapeError, TensorSpec
+from engine.graph import Problem, Structure, check_structure
+from engine.project import Graph, Project
+
+
+@dataclass(slots=True)
+class NodeInfo:
+    out: TensorSpec | None = None
+    ins: list[TensorSpec] = field(default_factory=list)
+    params: int = 0
+    flops: int = 0
+    activations: int = 0  # output elements per sample
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class GraphAnalysis:
+    structure: Structure
+    nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def total_params(self) -> int:
+        return sum(i.params for i in self.nodes.values())
+
+    @property
+    def total_flops(self) -> int:
+        return sum(i.flops for i in self.nodes.values())
+
+    @property
+    def total_activations(self) -> int:
+        return sum(i.activations for i in self.nodes.values())
+
+    def activation_bytes(self, batch_size: int, bytes_per_element: int = 4) -> int:
+        """Memory for the forward activations of one batch (what training keeps for backward)."""
+        return self.total_activations * batch_size * bytes_per_element
+
+    def input_specs(self) -> list[TensorSpec | None]:
+        return [self.nodes[n].out for n in self.structure.inputs]
+
+    def output_specs(self) -> list[TensorSpec | None]:
+        return [self.nodes[n].out for n in self.structure.outputs]
+
+
+def analyze_graph(graph: Graph, name: str = "model") -> GraphAnalysis:
+    s = check_structure(graph, name)
+    a = GraphAnalysis(s, problems=list(s.problems))
+    nodes = a.nodes
+    for nid in s.blocks:
+        nodes[nid] = NodeInfo()
+    for nid in s.order:
+        if nid in s.broken:
+            continue
+        info = nodes[nid]
+        ins: list[TensorSpec] = []
+        for src in s.sources[nid]:
+            spec = nodes[src].out if src is not None else None
+            if spec is None:
+                break
+            ins.append(spec)
+        else:
+            block = s.blocks[nid]
+            p = s.params[nid]
+            try:
+                out = block.infer(p, ins)
+                info.params = block.param_count(p, ins)
+                info.flops = block.flops(p, ins, out)
+            except ShapeError as e:
+                info.error = str(e)
+                a.problems.append(Problem(name, nid, info.error))
+                continue
+            info.ins = ins
+            info.out = out
+            if block.has_output and block.type != "Input":
+                info.activations = out.numel()
+    return a
+
+
+def analyze_project(project: Project) -> dict[str, GraphAnalysis]:
+    return {name: analyze_graph(g, name) for name, g in project.graphs.items()}
+
+
+def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None = None) -> list[Problem]:
+    """Every problem in the project: per graph, plus what the task needs of the graphs."""
+    analyses = analyses if analyses is not None else analyze_project(project)
+    out = [p for a in analyses.values() for p in a.problems]
+    kind = project.task.kind
+    if kind == "gan":
+        for needed in ("generator", "discriminator"):
+            if needed not in project.graphs:
+                out.append(Problem(needed, None, f"a GAN project needs a graph named {needed!r}"))
+    elif "model" not in project.graphs:
+        out.append(Problem("model", None, f"a {kind} project needs a graph named 'model'"))
+    return out

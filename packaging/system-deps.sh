@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian libraries Qt loads (offscreen and under Xvfb) when any is missing.
+set -eu
+need=()
+have() { ldconfig -p | grep -q "$1"; }
+have libEGL.so.1 || need+=(libegl1)
+have libGL.so.1 || need+=(libgl1)
+have libfontconfig.so.1 || need+=(libfontconfig1)
+have libxkbcommon.so.0 || need+=(libxkbcommon0)
+have libdbus-1.so.3 || need+=(libdbus-1-3)
+fc-list 2>/dev/null | grep -q . || need+=(fonts-dejavu-core fontconfig)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing system libraries: ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing system libraries (install with apt-get): ${need[*]}" >&2
+  fi
+fi

@@ -1,0 +1,87 @@
+import json
+import os
+
+import pytest
+
+from engine.project import (
+    SCHEMA_VERSION,
+    Graph,
+    Node,
+    Project,
+    ProjectError,
+    load_project,
+    parse_project,
+    save_project,
+)
+
+
+def small_project() -> Project:
+    return Project(name="p", graphs={"model": Graph(nodes=[Node(id="x", type="Input")])})
+
+
+def test_save_then_load_gives_the_same_project(tmp_path):
+    p = small_project()
+    p.training.lr = 0.05
+    path = tmp_path / "a.lforge"
+    save_project(p, path)
+    assert load_project(path) == p
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
+
+
+def test_save_leaves_no_temporary_files(tmp_path):
+    path = tmp_path / "a.lforge"
+    save_project(small_project(), path)
+    save_project(small_project(), path)
+    assert os.listdir(tmp_path) == ["a.lforge"]
+
+
+def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "a.lforge"
+    save_project(small_project(), path)
+    before = path.read_text()
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    p = small_project()
+    p.name = "changed"
+    with pytest.raises(ProjectError, match="No space left"):
+        save_project(p, path)
+    assert path.read_text() == before
+    assert os.listdir(tmp_path) == ["a.lforge"]
+
+
+def test_newer_schema_is_refused_with_a_clear_message():
+    with pytest.raises(ProjectError, match="newer LayerForge"):
+        parse_project(json.dumps({"schema_version": SCHEMA_VERSION + 1}), "f.lforge")
+
+
+def test_version_zero_is_migrated():
+    raw = {"schema_version": 0, "graph": {"nodes": [{"id": "x", "type": "Input"}], "edges": []}}
+    p = parse_project(json.dumps(raw))
+    assert list(p.graphs) == ["model"] and p.graphs["model"].nodes[0].id == "x"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("{", "not valid JSON"),
+    ("[]", "JSON object"),
+    ('{"schema_version": "1"}', "schema_version"),
+    ('{"schema_version": 1, "graphs": {}}', "graphs"),
+    ('{"schema_version": 1, "training": {"lr": -1}}', "training.lr"),
+    ('{"schema_version": 1, "training": {"batch_size": "big"}}', "training.batch_size"),
+    ('{"schema_version": 1, "surprise": 1}', "surprise"),
+    ("[" * 100_000 + "]" * 100_000, "nested deeper"),
+])
+def test_bad_files_name_the_problem(text, needle):
+    with pytest.raises(ProjectError) as e:
+        parse_project(text, "bad.lforge")
+    assert needle in str(e.value) and "bad.lforge" in str(e.value)
+
+
+def test_missing_file_and_binary_file(tmp_path):
+    with pytest.raises(ProjectError, match="no such file"):
+        load_project(tmp_path / "nope.lforge")
+    (tmp_path / "bin.lforge").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ProjectError, match="not UTF-8"):
+        load_project(tmp_path / "bin.lforge")
