@@ -80,7 +80,9 @@ class Reshape(Block):
         return "x".join(str(d) for d in p["shape"])
 
     def emit(self, g, name, p, args, ins):
-        return g.create_node("call_method", "reshape", (args[0], -1, *p["shape"]), {}, name=name)
+        # The batch takes the -1; a -1 in the target is resolved to its inferred size.
+        shape = self.infer(p, ins).shape
+        return g.create_node("call_method", "reshape", (args[0], -1, *shape), {}, name=name)
 
 
 @register
