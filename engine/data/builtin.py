@@ -1,0 +1,189 @@
+"""Built-in data sets, generated on the fly (no download) and deterministic by seed.
+
+The generation seed is ``spec.options["seed"]`` when given, else ``spec.split_seed``.
+``spec.samples`` sets the size of generated sets; other knobs live in ``spec.options``
+(``arms``, ``turns``, ``noise`` for spirals; ``noise`` for moons and shapes; ``centers``,
+``features``, ``spread`` for blobs; ``noise`` for sines).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from engine.data.core import DataError
+from engine.data.raw import Raw
+from engine.data.shapes import SHAPE_CLASSES, draw_shapes
+from engine.project import DatasetSpec
+
+BUILTIN: dict[str, str] = {
+    "spirals": "2-D points on 2 or 3 interleaved spiral arms (classification)",
+    "moons": "2-D points on two interleaving half circles (classification)",
+    "blobs": "2-D Gaussian clusters, 4 by default (classification)",
+    "shapes": "28x28 grey images of circles, squares, triangles, crosses, stars, rings",
+    "sines": "noisy sine waves: a window of values -> the next value (regression)",
+    "digits": "scikit-learn's 8x8 handwritten digits, 1797 images, 10 classes",
+    "pytext": "Python's own documentation as a character corpus (next character)",
+}
+
+_DEFAULT_SAMPLES = {"spirals": 3000, "moons": 2000, "blobs": 2000, "shapes": 6000, "sines": 2000}
+
+
+def generate(spec: DatasetSpec) -> Raw:
+    """Generate the built-in set ``spec.name``."""
+    make = _MAKERS.get(spec.name)
+    if make is None:
+        names = ", ".join(sorted(BUILTIN))
+        raise DataError(f"'{spec.name}' is not a built-in data set; choose one of {names}")
+    return make(spec)
+
+
+def _seed(spec: DatasetSpec) -> int:
+    return int(spec.options.get("seed", spec.split_seed))
+
+
+def _samples(spec: DatasetSpec) -> int:
+    return int(spec.samples or _DEFAULT_SAMPLES[spec.name])
+
+
+def _opt(spec: DatasetSpec, key: str, default: float, lo: float, hi: float) -> float:
+    value = spec.options.get(key, default)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"builtin:{spec.name}: option {key} must be a number, not {value!r}") from None
+    if not lo <= value <= hi:
+        raise DataError(f"builtin:{spec.name}: option {key} must be between {lo:g} and {hi:g}")
+    return value
+
+
+def _counts(n: int, k: int) -> list[int]:
+    return [n // k + (1 if i < n % k else 0) for i in range(k)]
+
+
+def _classified(
+    spec: DatasetSpec, x: np.ndarray, y: np.ndarray, classes: list[str], kind: str = "vector"
+) -> Raw:
+    return Raw(
+        kind=kind,
+        x=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+        y=torch.from_numpy(np.asarray(y, dtype=np.int64)),
+        target="class",
+        source=f"builtin:{spec.name}",
+        classes=classes,
+    )
+
+
+def _spirals(spec: DatasetSpec) -> Raw:
+    arms = int(_opt(spec, "arms", 3, 2, 8))
+    turns = _opt(spec, "turns", 1.0, 0.25, 4.0)
+    noise = _opt(spec, "noise", 0.04, 0.0, 1.0)
+    rng = np.random.default_rng(_seed(spec))
+    xs, ys = [], []
+    for k, m in enumerate(_counts(_samples(spec), arms)):
+        # sqrt spreads points evenly along the arm's length; keep clear of the crowded centre
+        t = np.sqrt(rng.uniform(0.01, 1.0, m))
+        theta = 2 * math.pi * (k / arms + turns * t)
+        pts = np.stack([t * np.cos(theta), t * np.sin(theta)], axis=1)
+        xs.append(pts + rng.normal(0.0, noise, pts.shape))
+        ys.append(np.full(m, k))
+    order = rng.permutation(sum(len(y) for y in ys))
+    x, y = np.concatenate(xs)[order], np.concatenate(ys)[order]
+    return _classified(spec, x, y, [f"arm {k + 1}" for k in range(arms)])
+
+
+def _moons(spec: DatasetSpec) -> Raw:
+    from sklearn.datasets import make_moons
+
+    noise = _opt(spec, "noise", 0.1, 0.0, 1.0)
+    x, y = make_moons(n_samples=_samples(spec), noise=noise, random_state=_seed(spec))
+    return _classified(spec, x, y, ["moon 1", "moon 2"])
+
+
+def _blobs(spec: DatasetSpec) -> Raw:
+    from sklearn.datasets import make_blobs
+
+    centers = int(_opt(spec, "centers", 4, 2, 100))
+    features = int(_opt(spec, "features", 2, 1, 1000))
+    spread = _opt(spec, "spread", 1.0, 0.0, 100.0)
+    x, y = make_blobs(
+        n_samples=_samples(spec),
+        centers=centers,
+        n_features=features,
+        cluster_std=spread,
+        random_state=_seed(spec),
+    )
+    return _classified(spec, x, y, [f"blob {k + 1}" for k in range(centers)])
+
+
+def _shapes(spec: DatasetSpec) -> Raw:
+    noise = _opt(spec, "noise", 0.05, 0.0, 1.0)
+    size = spec.image_size or 28
+    rng = np.random.default_rng(_seed(spec))
+    n = _samples(spec)
+    labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES))
+    images = np.empty((n, 1, size, size), dtype=np.float32)
+    chunk = 8192  # bounds the temporary arrays of the distance fields
+    for lo in range(0, n, chunk):
+        images[lo : lo + chunk, 0] = draw_shapes(labels[lo : lo + chunk], size, rng, noise)
+    return _classified(spec, images, labels, list(SHAPE_CLASSES), kind="image")
+
+
+def _sines(spec: DatasetSpec) -> Raw:
+    """x: a window of ``seq_len`` noisy values [T, 1]; y: the next noise-free value [1]."""
+    noise = _opt(spec, "noise", 0.05, 0.0, 10.0)
+    rng = np.random.default_rng(_seed(spec))
+    n, t = _samples(spec), spec.seq_len
+    amp = rng.uniform(0.5, 1.5, (n, 1))
+    omega = rng.uniform(0.1, 0.6, (n, 1))  # radians per step
+    phase = rng.uniform(0.0, 2 * math.pi, (n, 1))
+    clean = amp * np.sin(omega * np.arange(t + 1)[None, :] + phase)
+    x = clean[:, :t] + rng.normal(0.0, noise, (n, t))
+    return Raw(
+        kind="sequence",
+        x=torch.from_numpy(x.astype(np.float32)[:, :, None]),
+        y=torch.from_numpy(clean[:, t:].astype(np.float32)),
+        target="real",
+        source="builtin:sines",
+        target_shape=(1,),
+    )
+
+
+def _digits(spec: DatasetSpec) -> Raw:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = digits.images.astype(np.float32)[:, None] / 16.0
+    return _classified(spec, images, digits.target, [str(d) for d in range(10)], kind="image")
+
+
+def pytext_corpus() -> str:
+    """Python's bundled documentation topics (``pydoc_data.topics``), joined in name order."""
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[key].strip("\n") for key in sorted(topics)) + "\n"
+
+
+def _pytext(spec: DatasetSpec) -> Raw:
+    return Raw(
+        kind="tokens",
+        x=None,
+        y=None,
+        target="next_token",
+        source="builtin:pytext",
+        text=pytext_corpus(),
+    )
+
+
+_MAKERS: dict[str, Callable[[DatasetSpec], Raw]] = {
+    "spirals": _spirals,
+    "moons": _moons,
+    "blobs": _blobs,
+    "shapes": _shapes,
+    "sines": _sines,
+    "digits": _digits,
+    "pytext": _pytext,
+}
