@@ -46,10 +46,16 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.dataset:
         from engine.data import DataError, parse_spec
 
+        from engine.data import load_dataset
+        from engine.train.fit import fit_project
+
         try:
             project.dataset = parse_spec(args.dataset)
+            changes = fit_project(project, load_dataset(project.dataset))
         except DataError as e:
             raise ProjectError(f"--dataset {args.dataset}: {e}") from None
+        for change in changes:
+            print(f"fitted to the data: {change}")
     save_project(project, out)
     print(f"created {out} from template {args.template} ({project.dataset.describe()})")
     return 0
