@@ -26,6 +26,12 @@ def _modules() -> list:
         mods.append(train_cmds)
     except ImportError:
         pass
+    try:
+        from engine.cli import export_cmds
+
+        mods.append(export_cmds)
+    except ImportError:
+        pass
     return mods
 
 

@@ -1,0 +1,90 @@
+"""The model card: a short README.md written next to every export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.export.common import Source
+
+
+def _fmt_metric(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, int | str | bool):
+        return str(v)
+    return ""
+
+
+def _text(s: str) -> str:
+    """User text for Markdown: one line, no HTML or table breaking characters."""
+    return " ".join(str(s).split()).replace("|", "/").replace("<", "(").replace(">", ")")[:200]
+
+
+def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -> str:
+    """Markdown describing the exported model and how to load it."""
+    s = analysis.structure
+    lines = [f"# {_text(src.project.name)}: graph `{src.graph_name}`", ""]
+    if not src.trained:
+        lines += ["> **Untrained weights.** This was exported from a project file, not from a "
+                  "training run: the weights are the seeded initial values "
+                  f"(seed {src.project.training.seed}). Train the project and export the run "
+                  "folder for a useful model.", ""]
+    ins = ", ".join(f"`{n}` {analysis.nodes[n].out}" for n in s.inputs)
+    outs = ", ".join(f"`{n}` {analysis.nodes[n].out}" for n in s.outputs)
+    lines += [
+        "## Architecture", "",
+        f"- Inputs: {ins} (N is the batch size, T a variable length)",
+        f"- Outputs: {outs}",
+        f"- Parameters: {analysis.total_params:,}",
+        f"- Task: {src.project.task.kind}; dataset: {_text(src.project.dataset.describe())}",
+        "", "| block | type | output | parameters |", "|---|---|---|---|",
+    ]
+    for nid in s.order:
+        if nid in s.live:
+            info = analysis.nodes[nid]
+            lines.append(f"| `{nid}` | {s.blocks[nid].type} | {info.out} | {info.params:,} |")
+    lines += ["", "## Metrics", ""]
+    metrics = {k: _fmt_metric(v) for k, v in (src.metrics or {}).items()}
+    metrics = {k: v for k, v in metrics.items() if v}
+    if metrics:
+        lines += [f"- {_text(k)}: {_text(v)}" for k, v in sorted(metrics.items())]
+    elif src.trained:
+        lines.append("No evaluation.json in the run folder.")
+    else:
+        lines.append("None: the model has not been trained.")
+    lines += ["", "## Export", "", f"- Format: {fmt}"]
+    lines += [f"- `{name}`: {what}" for name, what in files.items()]
+    if report.opset is not None:
+        lines.append(f"- ONNX opset {report.opset}")
+    if report.max_abs_diff:
+        diffs = ", ".join(f"{k}: {v:.2g}" for k, v in report.max_abs_diff.items())
+        lines.append(f"- Verified against PyTorch, max absolute difference: {diffs}")
+    lines += ["", "## Loading", ""] + _loading(fmt, files, analysis)
+    return "\n".join(lines) + "\n"
+
+
+def _loading(fmt: str, files: dict[str, str], analysis) -> list[str]:
+    main = next(iter(files))
+    shape = []
+    for spec in analysis.input_specs():
+        dims = ", ".join("8" if d is None else str(d) for d in spec.shape)
+        if spec.dtype == "long":
+            shape.append(f"np.random.randint(0, {spec.vocab}, (1, {dims})).astype(np.int64)")
+        else:
+            shape.append(f"np.random.randn(1, {dims}).astype(np.float32)")
+    if fmt == "onnx":
+        feeds = ", ".join(f"inputs[{i}].name: {x}" for i, x in enumerate(shape))
+        return ["```python", "import numpy as np", "import onnxruntime as ort", "",
+                f'session = ort.InferenceSession("{main}")', "inputs = session.get_inputs()",
+                f"outputs = session.run(None, {{{feeds}}})", "```"]
+    if fmt == "safetensors":
+        return ["With LayerForge installed (the graph is stored in the file's metadata):", "",
+                "```python", "from engine.export import load_model", "",
+                f'model = load_model("{main}")  # an nn.Module in eval mode', "```", "",
+                "Or with the standalone code from `layerforge export --format python`."]
+    if fmt == "python":
+        return ["Needs only torch and safetensors:", "", "```python", "from model import load",
+                "", "model = load()  # reads weights.safetensors next to model.py", "```"]
+    return ["```python", "import torch", "",
+            f'program = torch.export.load("{main}")  # same torch version; trusted files only',
+            "model = program.module()", "```"]

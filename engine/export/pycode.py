@@ -1,0 +1,307 @@
+"""Standalone PyTorch code: a readable ``model.py`` that needs only torch (and safetensors
+to load its weights).
+
+The code is printed from the compiled fx graph with a fixed vocabulary: every name in it is
+a node id (already checked by the one sanitizer, engine.naming), a torch/nn name from the
+tables below, or a class copied from engine.blocks.modules. Labels and other free text never
+reach the code; the class name is the graph name passed through ``make_identifier``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import operator
+import re
+from typing import Any
+
+from engine.export.common import ExportError
+from engine.naming import RESERVED, make_identifier
+
+WEIGHTS_NAME = "weights.safetensors"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: names the generated module uses itself; a variable must never shadow them
+_TAKEN = frozenset({"self", "torch", "nn", "math", "super", "load", "path", "device", "model",
+                    "Path", "load_file"})
+#: names of the classes in engine.blocks.modules, in the order they are defined
+CUSTOM = ("Recurrent", "SelfAttention", "PositionalEncoding", "CausalEncoderLayer")
+
+
+def _lit(v: Any) -> str:
+    """A Python literal for a constructor or call argument; anything else is refused."""
+    if v is None or isinstance(v, bool | int | str):
+        return repr(v)
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ExportError(f"cannot write the number {v} in generated code")
+        return repr(v)
+    if isinstance(v, tuple | list):
+        inner = ", ".join(_lit(x) for x in v)
+        if isinstance(v, tuple):
+            return f"({inner},)" if len(v) == 1 else f"({inner})"
+        return f"[{inner}]"
+    raise ExportError(f"cannot write a {type(v).__name__} value in generated code")
+
+
+def _call(func: str, args: list[Any], kwargs: dict[str, Any]) -> str:
+    parts = [_lit(a) for a in args] + [f"{k}={_lit(v)}" for k, v in kwargs.items()]
+    return f"{func}({', '.join(parts)})"
+
+
+def constructor(m) -> str:
+    """The expression that builds a module equal in structure to ``m`` (weights aside)."""
+    from torch import nn
+
+    cls = type(m).__name__
+    if type(m).__module__ == "engine.blocks.modules":
+        return _custom_constructor(m, cls)
+    if type(m).__module__.startswith("torch.nn") is False or getattr(nn, cls, None) is not type(m):
+        raise ExportError(f"no code generator for module type {cls}")
+    a: list[Any] = []
+    kw: dict[str, Any] = {}
+    if isinstance(m, nn.Linear):
+        a, kw = [m.in_features, m.out_features], {"bias": m.bias is not None}
+    elif isinstance(m, nn.Conv1d | nn.Conv2d | nn.ConvTranspose2d):
+        if m.padding_mode != "zeros":
+            raise ExportError(f"no code generator for padding_mode {m.padding_mode}")
+        a = [m.in_channels, m.out_channels]
+        kw = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding}
+        if isinstance(m, nn.ConvTranspose2d):
+            kw["output_padding"] = m.output_padding
+        kw.update(dilation=m.dilation, groups=m.groups, bias=m.bias is not None)
+    elif isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.AvgPool2d):
+        kw = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
+              "ceil_mode": m.ceil_mode}
+    elif isinstance(m, nn.AdaptiveAvgPool2d):
+        a = [m.output_size]
+    elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+        a, kw = [m.num_features], {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
+    elif isinstance(m, nn.LayerNorm):
+        a = [tuple(m.normalized_shape)]
+        kw = {"eps": m.eps, "elementwise_affine": m.elementwise_affine}
+    elif isinstance(m, nn.GroupNorm):
+        a, kw = [m.num_groups, m.num_channels], {"eps": m.eps, "affine": m.affine}
+    elif isinstance(m, nn.Dropout):
+        a = [m.p]
+    elif isinstance(m, nn.Upsample):
+        kw = {"scale_factor": m.scale_factor, "mode": m.mode}
+        if m.align_corners is not None:
+            kw["align_corners"] = m.align_corners
+    elif isinstance(m, nn.Embedding):
+        a = [m.num_embeddings, m.embedding_dim]
+    elif isinstance(m, nn.LeakyReLU):
+        kw = {"negative_slope": m.negative_slope}
+    elif isinstance(m, nn.GELU):
+        kw = {"approximate": m.approximate}
+    elif isinstance(m, nn.Softmax | nn.LogSoftmax):
+        kw = {"dim": m.dim}
+    elif isinstance(m, nn.TransformerEncoderLayer):
+        return _call(f"nn.{cls}", *_encoder_args(m))
+    elif not isinstance(m, nn.ReLU | nn.SiLU | nn.Sigmoid | nn.Tanh):
+        raise ExportError(f"no code generator for module type {cls}")
+    return _call(f"nn.{cls}", a, kw)
+
+
+def _encoder_args(m) -> tuple[list[Any], dict[str, Any]]:
+    act = {1: "relu", 2: "gelu"}.get(getattr(m, "activation_relu_or_gelu", 0))
+    if act is None:
+        raise ExportError("no code generator for this transformer activation")
+    return [m.self_attn.embed_dim, m.self_attn.num_heads], {
+        "dim_feedforward": m.linear1.out_features, "dropout": m.dropout.p, "activation": act,
+        "batch_first": m.self_attn.batch_first, "norm_first": m.norm_first}
+
+
+def _custom_constructor(m, cls: str) -> str:
+    if cls == "Recurrent":
+        r = m.rnn
+        kind = type(r).__name__
+        opts = {"nonlinearity": r.nonlinearity} if kind == "RNN" else {}
+        return _call(cls, [kind, r.input_size, r.hidden_size],
+                     {"num_layers": r.num_layers, "bidirectional": r.bidirectional,
+                      "dropout": r.dropout, "output": m.output, **opts})
+    if cls == "SelfAttention":
+        return _call(cls, [m.attn.embed_dim, m.attn.num_heads],
+                     {"dropout": m.attn.dropout, "causal": m.causal})
+    if cls == "PositionalEncoding":
+        from torch import nn
+
+        return _call(cls, [int(m.pe.shape[1])],
+                     {"max_len": m.max_len, "learned": isinstance(m.pe, nn.Parameter),
+                      "dropout": m.dropout.p})
+    if cls == "CausalEncoderLayer":
+        return _call(cls, *_encoder_args(m))
+    raise ExportError(f"no code generator for module type {cls}")
+
+
+def class_name(graph_name: str) -> str:
+    """CamelCase class name from the graph name, through the one sanitizer."""
+    ident = make_identifier(graph_name, fallback="model")
+    base = ident[:-2]
+    if ident.endswith("_1") and (keyword.iskeyword(base) or base in RESERVED):
+        ident = base  # reserved as an attribute name, harmless once capitalised
+    name = "".join(p.capitalize() for p in ident.split("_") if p) or "Model"
+    if keyword.iskeyword(name) or name in CUSTOM or name == "Path":
+        name += "Model"
+    return name
+
+
+def _var(name: str) -> str:
+    if not _NAME.match(name) or keyword.iskeyword(name) or name in _TAKEN:
+        raise ExportError(f"{name!r} cannot be a variable name in generated code")
+    return name
+
+
+def _arg(v: Any) -> str:
+    from torch import fx
+
+    if isinstance(v, fx.Node):
+        return _var(v.name)
+    if isinstance(v, list | tuple) and any(isinstance(x, fx.Node) for x in v):
+        inner = ", ".join(_arg(x) for x in v)
+        return f"[{inner}]" if isinstance(v, list) else f"({inner})"
+    return _lit(v)
+
+
+def _statement(node) -> str:
+    import torch
+
+    args = [_arg(a) for a in node.args]
+    kwargs = [f"{k}={_arg(v)}" for k, v in node.kwargs.items()]
+    if node.op == "call_module":
+        return f"self.{_var(str(node.target))}({', '.join(args + kwargs)})"
+    if node.op == "call_function":
+        if node.target is operator.add and len(args) == 2:
+            return f"{args[0]} + {args[1]}"
+        if node.target is operator.mul and len(args) == 2:
+            return f"{args[0]} * {args[1]}"
+        names = {torch.flatten: "torch.flatten", torch.cat: "torch.cat"}
+        if node.target in names:
+            return f"{names[node.target]}({', '.join(args + kwargs)})"
+    if node.op == "call_method" and node.target in ("reshape", "permute", "mean"):
+        return f"{args[0]}.{node.target}({', '.join(args[1:] + kwargs)})"
+    raise ExportError(f"no code generator for the operation {node.target!r}")
+
+
+def forward_lines(gm) -> tuple[list[str], list[str]]:
+    """(forward parameter names, body lines) printed from the fx graph."""
+    params: list[str] = []
+    body: list[str] = []
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            params.append(_var(node.name))
+        elif node.op == "output":
+            out = node.args[0]
+            body.append(f"return {_arg(out)[1:-1] if isinstance(out, tuple) else _arg(out)}")
+        else:
+            body.append(f"{_var(node.name)} = {_statement(node)}")
+    return params, body
+
+
+def generate(gm, graph_name: str, analysis, weights_name: str = WEIGHTS_NAME) -> str:
+    """The source of ``model.py`` for the compiled module ``gm``."""
+    from engine.blocks import modules as custom_modules
+
+    cls = class_name(graph_name)
+    used = {type(m).__name__ for m in gm.modules()
+            if type(m).__module__ == "engine.blocks.modules"}
+    copied = [inspect.getsource(getattr(custom_modules, c)) for c in CUSTOM if c in used]
+    init = [f"self.{_var(name)} = {constructor(m)}" for name, m in gm.named_children()]
+    params, body = forward_lines(gm)
+    ins = ", ".join(f"{p} {s}" for p, s in zip(params, analysis.input_specs(), strict=True))
+    outs = ", ".join(f"{o} {s}" for o, s in zip(analysis.structure.outputs,
+                                                 analysis.output_specs(), strict=True))
+    imports = ["import math"] if any("math." in c for c in copied) else []
+    imports += ["from pathlib import Path", "", "import torch", "from torch import nn"]
+    lines = [
+        f'"""{cls}: PyTorch code generated by LayerForge.',
+        "",
+        f"Inputs: {ins}. Outputs: {outs}.",
+        "Needs only torch; load() also needs safetensors for the weights.",
+        "",
+        "    from model import load",
+        "    net = load()  # reads " + weights_name + " next to this file",
+        '"""',
+        "",
+        *imports,
+        "",
+        f"WEIGHTS = {weights_name!r}",
+        "",
+    ]
+    for src in copied:
+        lines += ["", src.rstrip(), "", ""]
+    if not copied:
+        lines.append("")
+    lines += [f"class {cls}(nn.Module):",
+              f'    """Inputs {ins}; returns {outs}."""',
+              "",
+              "    def __init__(self):",
+              "        super().__init__()"]
+    lines += [f"        {s}" for s in init]
+    lines += ["", f"    def forward(self, {', '.join(params)}):"]
+    lines += [f"        {s}" for s in body]
+    lines += [
+        "", "",
+        "def load(path=None, device=\"cpu\"):",
+        f'    """A {cls} in eval mode with the weights from ``path`` (default: WEIGHTS next to',
+        '    this file)."""',
+        "    from safetensors.torch import load_file",
+        "",
+        "    if path is None:",
+        "        path = Path(__file__).with_name(WEIGHTS)",
+        f"    model = {cls}()",
+        "    model.load_state_dict(load_file(str(path), device=str(device)))",
+        "    return model.to(device).eval()",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+_VERIFY = """
+import importlib.util, json, sys
+import torch
+from safetensors.torch import load_file
+spec = importlib.util.spec_from_file_location("layerforge_generated_model", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+net = mod.load()
+data = load_file(sys.argv[2])
+xs = [data[f"in{i}"] for i in range(sum(k.startswith("in") for k in data))]
+with torch.no_grad():
+    out = net(*xs)
+outs = out if isinstance(out, tuple) else (out,)
+same = len(outs) == sum(k.startswith("out") for k in data) and all(
+    torch.equal(o, data[f"out{i}"]) for i, o in enumerate(outs))
+print(json.dumps({"equal": same}))
+"""
+
+
+def verify_in_subprocess(model_py, io_file, module, analysis, timeout: float = 120.0) -> None:
+    """Run ``model_py`` in a fresh Python process on random inputs and require outputs
+    identical (torch.equal) to ``module``'s. Raises ExportError otherwise."""
+    import json
+    import subprocess
+    import sys
+
+    import torch
+    from safetensors.torch import save_file
+
+    from engine.compile import example_inputs
+
+    xs = example_inputs(analysis, batch=2, var_len=5)
+    with torch.no_grad():
+        out = module(*xs)
+    outs = out if isinstance(out, tuple) else (out,)
+    data = {f"in{i}": x.contiguous() for i, x in enumerate(xs)}
+    data.update({f"out{i}": o.contiguous() for i, o in enumerate(outs)})
+    save_file(data, str(io_file))
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-B", "-c", _VERIFY, str(model_py), str(io_file)],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ExportError("the generated model.py did not finish its check in time") from None
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ExportError(f"the generated model.py failed its check: {err}")
+    if not json.loads(lines[-1]).get("equal"):
+        raise ExportError("the generated model.py does not reproduce the graph's outputs")
