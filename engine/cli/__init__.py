@@ -17,22 +17,9 @@ class UsageError(Exception):
 
 
 def _modules() -> list:
-    from engine.cli import project_cmds
+    from engine.cli import export_cmds, project_cmds, train_cmds
 
-    mods = [project_cmds]
-    try:  # training and later commands register themselves when present
-        from engine.cli import train_cmds
-
-        mods.append(train_cmds)
-    except ImportError:
-        pass
-    try:
-        from engine.cli import export_cmds
-
-        mods.append(export_cmds)
-    except ImportError:
-        pass
-    return mods
+    return [project_cmds, train_cmds, export_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

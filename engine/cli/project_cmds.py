@@ -44,9 +44,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     project = load_template(args.template)
     project.name = out.stem
     if args.dataset:
-        from engine.data import DataError, parse_spec
-
-        from engine.data import load_dataset
+        from engine.data import DataError, load_dataset, parse_spec
         from engine.train.fit import fit_project
 
         try:

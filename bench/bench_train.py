@@ -1,0 +1,139 @@
+"""Training throughput of the engine against hand-written PyTorch loops doing the same work.
+
+``engine_vs_handwritten``: the engine's training samples/s divided by a plain loop (same
+LeNet-5, same in-memory tensors batched by index, same batch size, optimizer and threads);
+target >= 0.97. ``engine_vs_dataloader``: divided by the usual DataLoader(TensorDataset)
+loop over the same tensors; target >= 1.15. The variants alternate several times in one run
+and the medians of their per-epoch training times are compared (evaluation, checkpoints and
+setup are outside the timed part for all of them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ROUNDS = 9
+
+
+def handwritten_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+                      y: torch.Tensor, bs: int, g: torch.Generator,
+                      autocast: Callable = torch.autocast, device_type: str = "cpu",
+                      amp: bool = False) -> float:
+    """One epoch batched by index; returns seconds (synchronised on CUDA)."""
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    perm = torch.randperm(x.shape[0], generator=g).to(x.device)
+    for i in range(0, x.shape[0], bs):
+        idx = perm[i:i + bs]
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
+            loss = F.cross_entropy(model(xb).float(), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    sync()
+    return time.perf_counter() - t0
+
+
+def dataloader_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+                     y: torch.Tensor, bs: int, g: torch.Generator, device_type: str = "cpu",
+                     amp: bool = False) -> float:
+    """One epoch through DataLoader(TensorDataset), the usual tutorial loop."""
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=bs,
+                                         shuffle=True, generator=g)
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    for xb, yb in loader:
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
+            loss = F.cross_entropy(model(xb).float(), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    sync()
+    return time.perf_counter() - t0
+
+
+def compare(device: str = "cpu", rounds: int = ROUNDS, amp: bool = False,
+            template: str = "lenet5", samples: int | None = None) -> dict[str, float]:
+    """Interleave engine / hand-written / DataLoader epochs; ratios of median throughput.
+
+    The engine runs one training of ``1 + rounds`` epochs; while its generator is suspended
+    at each epoch end, one hand-written and one DataLoader epoch run, so all three variants
+    see the same machine conditions (this matters on a shared machine).
+    """
+    from engine.compile import compile_graph
+    from engine.data import load_dataset
+    from engine.templates import load_template
+    from engine.train import train
+    from engine.train.runtime import resolve_threads
+
+    project = load_template(template)
+    if samples:
+        project.dataset.samples = samples
+    cfg = project.training
+    cfg.device, cfg.amp, cfg.epochs = device, amp, 1 + rounds
+    cfg.threads = resolve_threads(0)
+    torch.set_num_threads(cfg.threads)
+    bundle = load_dataset(project.dataset).to(device)
+    x, y = bundle.train.x, bundle.train.y
+    n, bs = x.shape[0], cfg.batch_size
+    dev_type = torch.device(device).type
+    others = {}
+    for name, fn in (("hand", handwritten_epoch), ("dl", dataloader_epoch)):
+        # the very module the engine trains: same graph, same seed, same weights
+        model = compile_graph(project.graphs["model"], "model", cfg.seed).to(device)
+        if dev_type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                               **({"fused": True} if dev_type == "cuda" else {}))
+        others[name] = (fn, model, opt, torch.Generator().manual_seed(cfg.seed))
+    times: dict[str, list[float]] = {"engine": [], "hand": [], "dl": []}
+    tmp = tempfile.mkdtemp(prefix="lf-bench-")
+    try:
+        for ev in train(project, tmp, bundle=bundle):
+            if ev.type == "failed":
+                raise RuntimeError(ev.message)
+            if ev.type != "epoch_ended":
+                continue
+            if ev.epoch > 1:  # the first epoch of every variant warms up
+                times["engine"].append(ev.seconds)
+            for name, (fn, model, opt, g) in others.items():
+                t = fn(model, opt, x, y, bs, g, device_type=dev_type, amp=amp)
+                if ev.epoch > 1:
+                    times[name].append(t)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    eng, hand, dl = (n / statistics.median(times[k]) for k in ("engine", "hand", "dl"))
+    return {
+        "engine_samples_per_s": eng,
+        "handwritten_samples_per_s": hand,
+        "dataloader_samples_per_s": dl,
+        "engine_vs_handwritten": eng / hand,
+        "engine_vs_dataloader": eng / dl,
+    }
+
+
+def run() -> dict[str, float]:
+    figures = compare("cpu")
+    # A small MLP, where the data path is a larger share of each step than in LeNet-5.
+    mlp = compare("cpu", template="mlp", samples=40_000)
+    figures["mlp_engine_vs_handwritten"] = mlp["engine_vs_handwritten"]
+    figures["mlp_engine_vs_dataloader"] = mlp["engine_vs_dataloader"]
+    return figures
+
+
+if __name__ == "__main__":
+    for k, v in run().items():
+        print(f"{k} = {v:.4g}")
+    sys.exit(0)

@@ -1,0 +1,51 @@
+"""Thread-safe stop / pause / resume for a running training loop."""
+
+from __future__ import annotations
+
+import threading
+
+
+class Control:
+    """Shared between the loop (which polls it once per step) and whoever steers the run.
+
+    ``stop()`` takes effect before the next step; ``pause()`` blocks the loop between steps
+    until ``resume()`` or ``stop()``.
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it can stop
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_if_paused(self) -> bool:
+        """Block while paused. Returns True when the run should stop."""
+        if not self._running.is_set():
+            self._running.wait()
+        return self._stop.is_set()
+
+    def handle(self, cmd: str) -> bool:
+        """Apply a protocol command ("stop", "pause", "resume"); False if unknown."""
+        action = {"stop": self.stop, "pause": self.pause, "resume": self.resume}.get(cmd)
+        if action is None:
+            return False
+        action()
+        return True

@@ -1,0 +1,175 @@
+"""Training events: frozen plain-data records shared by the loop, the worker and the app.
+
+Every event serialises to one JSON object (``to_json``) with a ``type`` field and a ``seq``
+number; :func:`from_json` decodes it back to the same dataclass. Threads and processes
+exchange only these, never live objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event. ``seq`` is assigned by the run recorder, contiguous from 1."""
+
+    seq: int = field(default=0, kw_only=True)
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        d["type"] = self.type
+        return d
+
+    def to_json(self) -> str:
+        """One line of JSON (no newline), non-finite floats written as null."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if v == v and v not in (float("inf"), float("-inf")) else None
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+@dataclass(frozen=True)
+class Ready(Event):
+    """A worker process has imported torch and waits for its job."""
+
+    pid: int = 0
+    torch_version: str = ""
+    type: ClassVar[str] = "ready"
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    """The run is set up: resolved config, where it runs, how big the model is."""
+
+    run_dir: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    threads: int = 1
+    parameters: int = 0
+    dataset: str = ""
+    task: str = ""
+    total_steps: int = 0
+    steps_per_epoch: int = 0
+    resumed_from: int = 0  # global step the run resumed from (0 = fresh)
+    type: ClassVar[str] = "run_started"
+
+
+@dataclass(frozen=True)
+class Progress(Event):
+    """Throttled progress. ``losses`` holds every step loss since the previous Progress."""
+
+    epoch: int = 0
+    step: int = 0  # global step of the last loss in ``losses`` (1-based)
+    total_steps: int = 0
+    loss: float = 0.0
+    losses: list[float] = field(default_factory=list)
+    lr: float = 0.0
+    samples_per_s: float = 0.0
+    eta_s: float = 0.0
+    type: ClassVar[str] = "progress"
+
+
+@dataclass(frozen=True)
+class EpochEnded(Event):
+    epoch: int = 0
+    train: dict[str, float] = field(default_factory=dict)
+    val: dict[str, Any] = field(default_factory=dict)
+    lr: float = 0.0
+    seconds: float = 0.0
+    type: ClassVar[str] = "epoch_ended"
+
+
+@dataclass(frozen=True)
+class CheckpointWritten(Event):
+    path: str = ""
+    kind: str = "last"  # "last", "best" or "stop"
+    epoch: int = 0
+    step: int = 0
+    type: ClassVar[str] = "checkpoint_written"
+
+
+@dataclass(frozen=True)
+class Sample(Event):
+    """Generated text (``text``) or an image grid (``png_base64``) at the end of an epoch."""
+
+    epoch: int = 0
+    kind: str = "text"  # "text" or "image"
+    text: str = ""
+    png_base64: str = ""
+    caption: str = ""
+    type: ClassVar[str] = "sample"
+
+
+@dataclass(frozen=True)
+class Warning(Event):  # noqa: A001 - the protocol name; shadows the builtin only here
+    kind: str = ""  # "nan", "divergence", "logits", ...
+    message: str = ""
+    type: ClassVar[str] = "warning"
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    metrics: dict[str, Any] = field(default_factory=dict)
+    best_epoch: int = 0
+    best_value: float | None = None
+    monitor: str = ""
+    epochs: int = 0
+    seconds: float = 0.0
+    early_stopped: bool = False
+    type: ClassVar[str] = "finished"
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    """The user stopped the run; a checkpoint to resume from was written."""
+
+    epoch: int = 0
+    step: int = 0
+    checkpoint: str = ""
+    type: ClassVar[str] = "stopped"
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    """The run cannot go on. ``message`` is a sentence for the user; ``detail`` is technical."""
+
+    message: str = ""
+    detail: str = ""
+    type: ClassVar[str] = "failed"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (Ready, RunStarted, Progress, EpochEnded, CheckpointWritten, Sample, Warning,
+                Finished, Stopped, Failed)
+}
+TERMINAL = (Finished, Stopped, Failed)
+
+
+def from_dict(d: dict[str, Any]) -> Event:
+    """Decode a dict made by :meth:`Event.to_dict`. Unknown fields are ignored (newer peer)."""
+    cls = EVENT_TYPES.get(d.get("type", ""))
+    if cls is None:
+        raise ValueError(f"unknown event type {d.get('type')!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {k: v for k, v in d.items() if k in names}
+    if cls is Progress and "losses" in kwargs:
+        kwargs["losses"] = [float("nan") if v is None else v for v in kwargs["losses"]]
+    return cls(**kwargs)
+
+
+def from_json(line: str) -> Event:
+    """Decode one JSON line written by :meth:`Event.to_json`."""
+    return from_dict(json.loads(line))

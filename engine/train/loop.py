@@ -1,0 +1,391 @@
+"""The run loop: a generator of events. See :func:`train`."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.data import DataBundle, DataError, iter_batches, load_dataset, num_batches
+from engine.project import Project, ProjectError
+from engine.tasks import Task, task_class
+from engine.train import checkpoint as ckpt
+from engine.train.control import Control
+from engine.train.events import (
+    CheckpointWritten,
+    EpochEnded,
+    Event,
+    Failed,
+    Finished,
+    Progress,
+    RunStarted,
+    Stopped,
+    Warning,
+)
+from engine.train.fit import check_fit
+from engine.train.optim import LRSchedule, build_optimizer
+from engine.train.rundir import RunDir, flat_metrics
+from engine.train.runtime import (
+    RuntimeProblem,
+    autocast_factory,
+    make_scaler,
+    resolve_device,
+    resolve_threads,
+    seed_everything,
+)
+from engine.train.setup import SetupError, build_models, sample_event
+
+KILL_HOOK = "LAYERFORGE_TEST_KILL_AFTER_EPOCH"  # test-only: SIGKILL self after that checkpoint
+
+
+class NonFiniteLoss(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Throttle:
+    """True at most once per ``interval`` seconds (``clock`` injectable for tests)."""
+
+    def __init__(self, interval: float = 0.05, clock=time.perf_counter) -> None:
+        self.interval, self.clock = interval, clock
+        self.last = -math.inf
+
+    def ready(self) -> bool:
+        now = self.clock()
+        if now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False
+
+
+def train(project: Project, run_dir: str | Path, *, resume: bool = False,
+          control: Control | None = None, progress_interval: float = 0.05,
+          bundle: DataBundle | None = None) -> Iterator[Event]:
+    """Train ``project``, writing into ``run_dir``; yield events until a terminal one
+    (Finished, Stopped or Failed). With ``resume`` the run continues from
+    ``run_dir/checkpoints/last.safetensors`` exactly. Never raises for user problems:
+    they become a Failed event with a sentence for the user."""
+    run = _Run(project, RunDir(run_dir), resume, control or Control(), progress_interval)
+    try:
+        yield from run.setup(bundle)
+        yield from run.epochs()
+    except (DataError, ProjectError, SetupError, RuntimeProblem) as e:
+        yield Failed(message=str(e))
+    except torch.OutOfMemoryError as e:
+        yield Failed(message="The device ran out of memory: lower the batch size or make the "
+                     "model smaller.", detail=str(e)[:2000])
+    except Exception as e:  # the worker must always end with a terminal event
+        import traceback
+        yield Failed(message=f"Training failed: {type(e).__name__}: {e}",
+                     detail=traceback.format_exc()[-4000:])
+
+
+class _Run:
+    def __init__(self, project: Project, run: RunDir, resume: bool, control: Control,
+                 interval: float) -> None:
+        self.project, self.run, self.resume, self.control = project, run, resume, control
+        self.cfg = project.training
+        self.throttle = Throttle(interval)
+        self.epoch = 0  # epochs completed
+        self.position = 0  # batches done in the current epoch
+        self.step = 0  # global steps done
+        self.history: list[dict[str, Any]] = []
+        self.sums: dict[str, Any] = {}  # per-epoch weighted sums of train figures (folded)
+        self.counts: dict[str, float] = {}
+        self.figs: dict[str, list[torch.Tensor]] = {}  # figures not yet folded into sums
+        self.fig_ns: dict[str, list[int]] = {}
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.last_val: dict[str, Any] = {}
+        self.min_loss = math.inf
+        self.diverge_warned = False
+        self.initial_loss: float | None = None
+
+    # --- setup --------------------------------------------------------------------------
+    def setup(self, bundle: DataBundle | None) -> Iterator[Event]:
+        cfg = self.cfg
+        self.device = resolve_device(cfg.device)
+        self.threads = resolve_threads(cfg.threads)
+        torch.set_num_threads(self.threads)
+        if self.device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        seed_everything(cfg.seed)
+        self.t0 = time.perf_counter()
+        self.bundle = bundle or load_dataset(self.project.dataset)
+        for p in check_fit(self.project, self.bundle):
+            if p.severity == "error":
+                raise SetupError(f"{p}")
+            yield Warning(kind="logits" if "outputs" in p.message else "fit", message=str(p))
+        self.bundle.to(self.device)
+        self.models = build_models(self.project, task_class(self.project.task.kind), cfg.seed,
+                                   self.device)
+        self.autocast, self.amp_name = autocast_factory(self.device, cfg.amp)
+        self.task: Task = task_class(self.project.task.kind)(
+            self.project.task, self.bundle, self.models, self.device, self.autocast, cfg.seed)
+        self.opts: dict[str, torch.optim.Optimizer] = {}
+        self.params: dict[str, list[nn.Parameter]] = {}
+        for name, graphs in self.task.optimizers().items():
+            params = [p for g in graphs for p in self.models[g].parameters()]
+            self.params[name] = params
+            self.opts[name] = build_optimizer(cfg, params, self.device)
+        self.scaler = make_scaler(self.device)
+        self.spe = num_batches(len(self.bundle.train), cfg.batch_size)
+        self.total = self.spe * cfg.epochs
+        self.schedule = LRSchedule(cfg, self.spe, self.total)
+        self.monitor = cfg.monitor if cfg.monitor.startswith(("val_", "train_")) else f"val_{cfg.monitor}"
+        self.data_gen = torch.Generator().manual_seed(cfg.seed)
+        self.run.create()
+        resumed_from = 0
+        if self.resume:
+            resumed_from = self._restore()
+        self.run.write_snapshot(self.project)
+        n_params = sum(p.numel() for m in self.models.values() for p in m.parameters())
+        config = cfg.model_dump(mode="json") | {"device": str(self.device), "threads": self.threads,
+                                                "amp": self.amp_name, "task": self.project.task.kind}
+        yield RunStarted(run_dir=str(self.run.path), config=config, device=str(self.device),
+                         threads=self.threads, parameters=n_params, dataset=self.bundle.describe(),
+                         task=self.project.task.kind, total_steps=self.total,
+                         steps_per_epoch=self.spe, resumed_from=resumed_from)
+
+    # --- the epochs ---------------------------------------------------------------------
+    def epochs(self) -> Iterator[Event]:
+        cfg = self.cfg
+        session_t0, session_steps = time.perf_counter(), 0
+        pending: list[torch.Tensor] = []
+        win_t, win_samples = time.perf_counter(), 0
+        early = False
+        while self.epoch < cfg.epochs:
+            epoch_t0 = time.perf_counter()
+            self.epoch_gen_state = self.data_gen.get_state()
+            batches = iter_batches(self.bundle.train, cfg.batch_size, shuffle=True,
+                                   generator=self.data_gen, start=self.position,
+                                   augment=self.bundle.augment)
+            for m in self.models.values():
+                m.train()
+            if self.position == 0:
+                self.sums, self.counts, self.figs, self.fig_ns = {}, {}, {}, {}
+            for x, y in batches:
+                if self.control.wait_if_paused():
+                    yield from self._stop(pending)
+                    return
+                lr = self.schedule.apply(self.opts.values(), self.step)
+                try:
+                    figures = self.task.train_step(x, y, self._apply)
+                except NonFiniteLoss as e:
+                    yield from self._nan(e.what, lr)
+                    return
+                n = x.shape[0]
+                for k, v in figures.items():  # no tensor ops per step: folded at reports
+                    self.figs.setdefault(k, []).append(v)
+                    self.fig_ns.setdefault(k, []).append(n)
+                pending.append(figures["loss"])
+                self.step += 1
+                self.position += 1
+                session_steps += 1
+                win_samples += n
+                if self.throttle.ready() or self.position == self.spe:
+                    now = time.perf_counter()
+                    losses = torch.stack(pending).float().tolist()
+                    pending = []
+                    self._fold()
+                    rate = win_samples / max(now - win_t, 1e-9)
+                    per_step = (now - session_t0) / session_steps
+                    yield Progress(epoch=self.epoch + 1, step=self.step, total_steps=self.total,
+                                   loss=losses[-1], losses=losses, lr=lr, samples_per_s=rate,
+                                   eta_s=per_step * (self.total - self.step))
+                    win_t, win_samples = now, 0
+                    bad = [v for v in losses if not math.isfinite(v)]
+                    if bad:  # on CUDA the scaler already skipped the update
+                        yield from self._nan("loss", lr)
+                        return
+                    yield from self._divergence(losses)
+            self.epoch += 1
+            self.position = 0
+            early = yield from self._epoch_end(time.perf_counter() - epoch_t0)
+            if early:
+                break
+        yield from self._finish(early)
+
+    def _apply(self, name: str, loss: torch.Tensor) -> None:
+        """Backward, clip and update optimizer ``name``. On CPU the loss is checked first
+        (a host check costs nothing there), so a NaN never reaches the weights."""
+        opt, scaler = self.opts[name], self.scaler
+        # CPU only (no scaler): reading a CPU scalar is no device sync, and cheaper than isfinite
+        if scaler is None and not math.isfinite(loss.item()):
+            raise NonFiniteLoss(f"{name} loss" if len(self.opts) > 1 else "loss")
+        opt.zero_grad(set_to_none=True)
+        clip = self.cfg.grad_clip
+        if scaler is None:
+            loss.backward()
+            if clip > 0:
+                norm = nn.utils.clip_grad_norm_(self.params[name], clip)
+                if not bool(torch.isfinite(norm)):
+                    raise NonFiniteLoss("gradient")
+            opt.step()
+            return
+        scaler.scale(loss).backward()
+        if clip > 0:
+            scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(self.params[name], clip)
+        scaler.step(opt)
+        scaler.update()
+
+    def _fold(self) -> None:
+        """Add the figures of the steps since the last report to the epoch sums (one
+        small device computation per key, no host sync)."""
+        for k, vals in self.figs.items():
+            if not vals:
+                continue
+            ns = self.fig_ns[k]
+            w = torch.tensor(ns, dtype=torch.float32, device=vals[0].device)
+            self.sums[k] = self.sums.get(k, 0.0) + (torch.stack(vals).float() * w).sum()
+            self.counts[k] = self.counts.get(k, 0.0) + float(sum(ns))
+            vals.clear()
+            ns.clear()
+
+    def _folded_sums(self) -> dict[str, float]:
+        self._fold()
+        return {k: float(v) for k, v in self.sums.items()}
+
+    def _divergence(self, losses: list[float]) -> Iterator[Event]:
+        if self.initial_loss is None:
+            self.initial_loss = sum(losses) / len(losses)
+        self.min_loss = min(self.min_loss, *losses)
+        worst = max(losses)
+        # a loss far above where training started (not a spike near zero) means divergence
+        if (not self.diverge_warned and self.step > self.spe and worst > 2 * self.initial_loss
+                and worst > 100 * max(self.min_loss, 1e-3)):
+            self.diverge_warned = True
+            yield Warning(kind="divergence", message=f"The loss jumped to {max(losses):.4g} "
+                          f"(it was as low as {self.min_loss:.4g}): the learning rate "
+                          f"({self.cfg.lr:g}) may be too high.")
+
+    def _epoch_end(self, seconds: float) -> Iterator[Event]:
+        self._fold()
+        train = {k: float(self.sums[k]) / self.counts[k] for k in self.sums}
+        eval_bs = max(self.cfg.batch_size, 256)
+        val = self.task.evaluate(self.bundle.val, eval_bs) if len(self.bundle.val) else {}
+        self.last_val = val
+        lr = self.schedule.lr_at(max(0, self.step - 1))
+        mode = self.task.mode(self.monitor)
+        value = self._monitored(train, val)
+        self.schedule.epoch_end(value, mode)
+        improved = value is not None and (self.best_value is None or (
+            value < self.best_value if mode == "min" else value > self.best_value))
+        if improved:
+            self.best_value, self.best_epoch, self.bad_epochs = value, self.epoch, 0
+        else:
+            self.bad_epochs += 1
+        yield EpochEnded(epoch=self.epoch, train=train, val=val, lr=lr, seconds=seconds)
+        sample = self.task.sample(self.epoch)
+        if sample is not None:
+            yield sample_event(sample, self.epoch)
+        self.history.append({"epoch": self.epoch, "lr": lr, "seconds": round(seconds, 4),
+                             **flat_metrics("train", train), **flat_metrics("val", val)})
+        self.run.write_metrics(self.history)
+        last = self.epoch == self.cfg.epochs
+        early = self.cfg.early_stopping and self.bad_epochs >= self.cfg.patience
+        if self.epoch % self.cfg.checkpoint_every == 0 or last or early:
+            path = self._write_checkpoint("last")
+            yield CheckpointWritten(path=str(path), kind="last", epoch=self.epoch, step=self.step)
+        if improved:
+            path = self._write_checkpoint("best")
+            yield CheckpointWritten(path=str(path), kind="best", epoch=self.epoch, step=self.step)
+        if os.environ.get(KILL_HOOK) == str(self.epoch):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return early
+
+    def _monitored(self, train: dict[str, float], val: dict[str, Any]) -> float | None:
+        src, _, name = self.monitor.partition("_")
+        v = (val if src == "val" else train).get(name)
+        return float(v) if isinstance(v, int | float) else None
+
+    def _finish(self, early: bool) -> Iterator[Event]:
+        self._write_weights()
+        results: dict[str, Any] = {"val": self.last_val}
+        if self.bundle.test is not None and len(self.bundle.test):
+            results["test"] = self.task.evaluate(self.bundle.test, max(self.cfg.batch_size, 256))
+        self.run.write_evaluation(results)
+        yield Finished(metrics=self.last_val, best_epoch=self.best_epoch, best_value=self.best_value,
+                       monitor=self.monitor, epochs=self.epoch, early_stopped=early,
+                       seconds=time.perf_counter() - self.t0)
+
+    def _stop(self, pending: list[torch.Tensor]) -> Iterator[Event]:
+        path = self._write_checkpoint("last")
+        self._write_weights()
+        yield CheckpointWritten(path=str(path), kind="stop", epoch=self.epoch, step=self.step)
+        yield Stopped(epoch=self.epoch + (1 if self.position else 0), step=self.step,
+                      checkpoint=str(path))
+
+    def _nan(self, what: str, lr: float) -> Iterator[Event]:
+        where = f"epoch {self.epoch + 1}, step {self.step + 1}"
+        yield Warning(kind="nan", message=f"The {what} became NaN or infinite at {where}.")
+        self._write_weights()
+        kept = self.run.checkpoint("last")
+        tail = (f"the last good checkpoint ({kept}) is kept" if kept.is_file()
+                else "no checkpoint had been written yet")
+        yield Failed(message=f"Training stopped: the {what} became NaN or infinite at {where} "
+                     f"before the update was applied, so the weights are unchanged; {tail}. "
+                     f"Lower the learning rate (now {lr:g}) or turn on gradient clipping.")
+
+    # --- state ----------------------------------------------------------------------------
+    def _write_weights(self) -> None:
+        tensors: dict[str, torch.Tensor] = {}
+        ckpt.model_tensors(self.models, tensors)
+        ckpt.write(self.run.weights, tensors, {"graphs": list(self.models), "epoch": self.epoch,
+                                               "step": self.step})
+
+    def _write_checkpoint(self, kind: str) -> Path:
+        tensors: dict[str, torch.Tensor] = {}
+        ckpt.model_tensors(self.models, tensors)
+        opt_meta = {n: ckpt.flatten_optimizer(n, o.state_dict(), tensors) | {"kind": type(o).__name__}
+                    for n, o in self.opts.items()}
+        gen = torch.Generator()
+        gen.set_state(self.epoch_gen_state if self.position else self.data_gen.get_state())
+        state = {
+            "version": 1, "epoch": self.epoch, "position": self.position, "step": self.step,
+            "optimizers": opt_meta, "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "rng": ckpt.capture_rng(gen, tensors), "history": self.history,
+            "best": [self.best_value, self.best_epoch, self.bad_epochs],
+            "sums": self._folded_sums(), "counts": self.counts,
+            "task": self.task.state_dict(), "last_val": self.last_val, "min_loss": self.min_loss,
+            "initial_loss": self.initial_loss,
+        }
+        path = self.run.checkpoint(kind)
+        ckpt.write(path, tensors, state)
+        return path
+
+    def _restore(self) -> int:
+        path = self.run.checkpoint("last")
+        if not path.is_file():
+            raise SetupError(f"{self.run.path}: nothing to resume (no checkpoints/last.safetensors)")
+        tensors, state = ckpt.read(path)
+        ckpt.load_models(self.models, tensors)
+        for n, o in self.opts.items():
+            meta = state["optimizers"][n]
+            if meta.get("kind") == type(o).__name__:  # a changed optimizer starts afresh
+                o.load_state_dict(ckpt.unflatten_optimizer(n, meta, tensors))
+        self.schedule.load_state_dict(state["schedule"])
+        if self.scaler is not None and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        ckpt.restore_rng(state["rng"], tensors, self.data_gen)
+        self.epoch, self.position, self.step = state["epoch"], state["position"], state["step"]
+        self.history = state["history"]
+        self.best_value, self.best_epoch, self.bad_epochs = state["best"]
+        self.sums = dict(state["sums"])
+        self.counts = state["counts"]
+        self.task.load_state_dict(state["task"])
+        self.last_val = state["last_val"]
+        self.min_loss = state["min_loss"]
+        self.initial_loss = state.get("initial_loss")
+        return self.step

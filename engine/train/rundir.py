@@ -1,0 +1,140 @@
+"""The run directory: project snapshot, events.jsonl, metrics.csv, checkpoints/, weights,
+evaluation.json and samples/. One folder per run; everything in it is plain data."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine.project import (
+    Project,
+    ProjectError,
+    atomic_write_bytes,
+    atomic_write_text,
+    load_project,
+)
+from engine.train.events import Event, Sample
+
+SNAPSHOT = "project.lforge"
+EVENTS = "events.jsonl"
+METRICS = "metrics.csv"
+WEIGHTS = "weights.safetensors"
+EVALUATION = "evaluation.json"
+CHECKPOINTS = "checkpoints"
+
+
+class RunDir:
+    """Paths and writers of one run directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def snapshot(self) -> Path:
+        return self.path / SNAPSHOT
+
+    @property
+    def events(self) -> Path:
+        return self.path / EVENTS
+
+    @property
+    def weights(self) -> Path:
+        return self.path / WEIGHTS
+
+    @property
+    def evaluation(self) -> Path:
+        return self.path / EVALUATION
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    def checkpoint(self, kind: str = "last") -> Path:
+        return self.path / CHECKPOINTS / f"{kind}.safetensors"
+
+    def create(self) -> None:
+        try:
+            (self.path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+            self.samples.mkdir(exist_ok=True)
+        except OSError as e:
+            raise ProjectError(f"{self.path}: cannot create the run folder ({e.strerror})") from None
+
+    def load_project(self) -> Project:
+        if not self.path.is_dir():
+            raise ProjectError(f"{self.path}: no such run folder")
+        if not self.snapshot.is_file():
+            raise ProjectError(f"{self.path}: not a run folder (no {SNAPSHOT} in it)")
+        return load_project(self.snapshot)
+
+    def write_snapshot(self, project: Project) -> None:
+        atomic_write_text(self.snapshot, project.to_json())
+
+    def write_metrics(self, history: list[dict[str, Any]]) -> None:
+        """Rewrite metrics.csv from the per-epoch rows (so a resumed run has no stale rows)."""
+        cols: list[str] = []
+        for row in history:
+            cols += [k for k in row if k not in cols]
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        for row in history:
+            w.writerow({k: row.get(k, "") for k in cols})
+        atomic_write_text(self.path / METRICS, buf.getvalue())
+
+    def write_evaluation(self, results: dict[str, Any]) -> None:
+        atomic_write_text(self.evaluation, json.dumps(results, indent=2) + "\n")
+
+    def save_sample(self, ev: Sample) -> Path:
+        self.samples.mkdir(parents=True, exist_ok=True)
+        if ev.kind == "image":
+            path = self.samples / f"epoch{ev.epoch:04d}.png"
+            atomic_write_bytes(path, base64.b64decode(ev.png_base64))
+        else:
+            path = self.samples / f"epoch{ev.epoch:04d}.txt"
+            atomic_write_text(path, ev.text)
+        return path
+
+    def last_seq(self) -> int:
+        """The highest seq already in events.jsonl (0 when none), so a resume continues it."""
+        if not self.events.is_file():
+            return 0
+        last = 0
+        with self.events.open("rb") as f:
+            for line in f:
+                try:
+                    last = max(last, int(json.loads(line).get("seq", 0)))
+                except (ValueError, AttributeError):
+                    continue
+        return last
+
+
+def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
+    """The scalar entries of a metrics dict, as ``prefix_name``."""
+    return {f"{prefix}_{k}": v for k, v in metrics.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def record(events: Iterable[Event], run: RunDir, out: TextIO | None = None) -> Iterator[Event]:
+    """Number events (seq contiguous, continuing events.jsonl), append each to events.jsonl,
+    save samples, and optionally echo each JSON line to ``out``; yield them on."""
+    seq = run.last_seq()
+    run.path.mkdir(parents=True, exist_ok=True)
+    with run.events.open("a", encoding="utf-8") as log:
+        for ev in events:
+            seq += 1
+            ev = replace(ev, seq=seq)
+            line = ev.to_json()
+            log.write(line + "\n")
+            log.flush()
+            if out is not None:
+                out.write(line + "\n")
+                out.flush()
+            if isinstance(ev, Sample):
+                run.save_sample(ev)
+            yield ev

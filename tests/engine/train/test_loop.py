@@ -1,0 +1,100 @@
+"""The run loop in process: progress batching, stop, NaN stop, exact stop/resume."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from safetensors.torch import load_file
+
+from engine.train import Control, train
+from engine.train.events import Failed, Finished, Progress, RunStarted, Stopped
+from tests.engine.train.helpers import tiny_mlp
+
+
+def test_progress_events_carry_every_step_loss(tmp_path) -> None:
+    events = list(train(tiny_mlp(), tmp_path / "run"))
+    started = next(e for e in events if isinstance(e, RunStarted))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert sum(len(p.losses) for p in progress) == started.total_steps
+    assert [p.step for p in progress] == sorted(p.step for p in progress)
+    assert progress[-1].step == started.total_steps
+    assert isinstance(events[-1], Finished)
+
+
+def test_stop_takes_effect_within_one_step(tmp_path) -> None:
+    control = Control()
+    gen = train(tiny_mlp(), tmp_path / "run", control=control, progress_interval=0.0)
+    seen = None
+    for ev in gen:
+        if isinstance(ev, Progress) and ev.step == 5:
+            seen = ev
+            control.stop()
+        if isinstance(ev, Stopped):
+            break
+    assert seen is not None and isinstance(ev, Stopped)
+    assert ev.step == seen.step
+
+
+def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path) -> None:
+    project = tiny_mlp(training__epochs=2, training__optimizer="sgd", training__schedule="onecycle")
+    list(train(project, tmp_path / "a"))
+    control = Control()
+    for ev in train(project, tmp_path / "b", control=control, progress_interval=0.0):
+        if isinstance(ev, Progress) and ev.step == 13:  # in the middle of epoch 2 (8 per epoch)
+            control.stop()
+    assert isinstance(ev, Stopped)
+    last = list(train(project, tmp_path / "b", resume=True))[-1]
+    assert isinstance(last, Finished)
+    a, b = load_file(tmp_path / "a/weights.safetensors"), load_file(tmp_path / "b/weights.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_nan_loss_stops_before_the_update_and_keeps_the_last_good_checkpoint(tmp_path) -> None:
+    run = tmp_path / "run"
+    good = tiny_mlp(training__epochs=1, training__schedule="none")
+    list(train(good, run))
+    ckpt = (run / "checkpoints/last.safetensors").read_bytes()
+    absurd = good.model_copy(deep=True)
+    absurd.training.lr, absurd.training.optimizer, absurd.training.epochs = 100.0, "sgd", 4
+    events = list(train(absurd, run, resume=True))
+    assert isinstance(events[-1], Failed) and "NaN" in events[-1].message
+    assert any(e.type == "warning" and e.kind == "nan" for e in events)
+    assert (run / "checkpoints/last.safetensors").read_bytes() == ckpt
+    weights = load_file(run / "weights.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values())
+
+
+def test_a_data_mismatch_fails_with_a_sentence_naming_the_node(tmp_path) -> None:
+    project = tiny_mlp()
+    project.graphs["model"].node("fc3").params = {"out_features": 2}
+    last = list(train(project, tmp_path / "run"))[-1]
+    assert isinstance(last, Failed)
+    assert last.message.startswith("model/fc3: gives 2 outputs but builtin:spirals has 3 classes")
+
+
+def test_epoch_metrics_are_finite_and_accuracy_is_reported(tmp_path) -> None:
+    events = list(train(tiny_mlp(), tmp_path / "run"))
+    ended = [e for e in events if e.type == "epoch_ended"]
+    assert len(ended) == 2
+    assert all(math.isfinite(e.val["loss"]) and 0 <= e.val["accuracy"] <= 1 for e in ended)
+    assert (tmp_path / "run/metrics.csv").read_text().count("\n") == 3
+
+
+def test_progress_is_throttled_to_about_twenty_events_a_second(tmp_path) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    events = list(train(tiny_mlp(training__epochs=6), tmp_path / "run"))
+    elapsed = time.perf_counter() - t0
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert len(progress) <= 6 + 20 * elapsed + 1  # one flush per epoch end, else <= 20/s
+    assert max(len(p.losses) for p in progress) > 1  # several steps batched into one event
+
+
+def test_early_stopping_ends_the_run_after_patience_epochs_without_improvement(tmp_path) -> None:
+    project = tiny_mlp(training__epochs=20, training__lr=1e-12, training__early_stopping=True,
+                       training__monitor="val_accuracy", training__patience=2)
+    last = list(train(project, tmp_path / "run"))[-1]
+    assert isinstance(last, Finished) and last.early_stopped
+    assert last.epochs == 3 and last.best_epoch == 1
