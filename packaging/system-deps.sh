@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian libraries Qt loads (offscreen and under Xvfb) when any is missing.
+# Installs the Debian libraries Qt loads (offscreen and under Xvfb), and the OpenSSH server
+# the remote tests use, when any is missing.
 set -eu
 need=()
 have() { ldconfig -p | grep -q "$1"; }
@@ -9,6 +10,9 @@ have libfontconfig.so.1 || need+=(libfontconfig1)
 have libxkbcommon.so.0 || need+=(libxkbcommon0)
 have libdbus-1.so.3 || need+=(libdbus-1-3)
 fc-list 2>/dev/null | grep -q . || need+=(fonts-dejavu-core fontconfig)
+# the remote-run tests start a real OpenSSH server on 127.0.0.1
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing system libraries: ${need[*]}"

@@ -17,9 +17,9 @@ class UsageError(Exception):
 
 
 def _modules() -> list:
-    from engine.cli import export_cmds, project_cmds, train_cmds
+    from engine.cli import export_cmds, project_cmds, remote_cmds, train_cmds
 
-    return [project_cmds, train_cmds, export_cmds]
+    return [project_cmds, train_cmds, export_cmds, remote_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

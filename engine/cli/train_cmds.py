@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. training.lr=0.01 or dataset.val_fraction=0.1")
     p.add_argument("--quiet", action="store_true", help="no live progress line")
+    from engine.cli.remote_cmds import add_train_args
+
+    add_train_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics of a trained run")
@@ -108,6 +111,10 @@ def _fmt_eta(s: float) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     from engine.train.worker_client import WorkerClient
 
+    if getattr(args, "remote", None):
+        from engine.cli.remote_cmds import train_remote
+
+        return train_remote(args)
     project, run_dir, resume = prepare_job(args)
     live = not args.quiet and sys.stderr.isatty()
     status = 1

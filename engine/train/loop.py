@@ -17,6 +17,7 @@ from engine.data import DataBundle, DataError, iter_batches, load_dataset, num_b
 from engine.project import Project, ProjectError
 from engine.tasks import Task, task_class
 from engine.train import checkpoint as ckpt
+from engine.train import distributed
 from engine.train.control import Control
 from engine.train.events import (
     CheckpointWritten,
@@ -137,6 +138,9 @@ class _Run:
             params = [p for g in graphs for p in self.models[g].parameters()]
             self.params[name] = params
             self.opts[name] = build_optimizer(cfg, params, self.device)
+        self.ddp = distributed.current()  # under torchrun: DDP models, sharded batches
+        if self.ddp is not None:
+            self.ddp.wrap(self.task, self.device)
         self.scaler = make_scaler(self.device)
         self.spe = num_batches(len(self.bundle.train), cfg.batch_size)
         self.total = self.spe * cfg.epochs
@@ -177,6 +181,8 @@ class _Run:
                 if self.control.wait_if_paused():
                     yield from self._stop(pending)
                     return
+                if self.ddp is not None:
+                    x, y = self.ddp.shard(x, y)
                 lr = self.schedule.apply(self.opts.values(), self.step)
                 try:
                     figures = self.task.train_step(x, y, self._apply)

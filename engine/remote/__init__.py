@@ -1,0 +1,14 @@
+"""Remote training over SSH: host configuration, host-key checks, engine push, detached runs.
+
+Modules:
+
+- :mod:`engine.remote.config`   host entries and the runs index (JSON in the config dir)
+- :mod:`engine.remote.hostkeys` known_hosts verification with an explicit consent callback
+- :mod:`engine.remote.ssh`      asyncssh connection and the synchronous :class:`RemoteHost`
+- :mod:`engine.remote.bundle`   the engine tarball (content-hashed) and dataset file lists
+- :mod:`engine.remote.runs`     start / attach / stop / download a detached remote run
+- :mod:`engine.remote.agent`    runs *on the host*: the detached job runner (no asyncssh)
+
+Importing this package imports nothing heavy, so the host-side agent only needs torch and
+the engine's own dependencies.
+"""

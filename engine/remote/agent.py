@@ -1,0 +1,130 @@
+"""Runs on the remote host: one detached training job in a run folder.
+
+``python -m engine.remote.agent RUN_DIR`` (or under ``torchrun ... -m engine.remote.agent``)
+is started with setsid/nohup and no terminal, so it outlives the SSH connection. Files in
+RUN_DIR (the client reads and writes them over SFTP):
+
+- ``job.json``       the job: ``{"project": {...}, "resume": false, "overrides": {}}``
+- ``events.jsonl``   every event, ``seq`` contiguous (the same lines a local worker prints)
+- ``control.jsonl``  appended ``{"cmd": "stop" | "pause" | "resume"}`` lines, polled here
+- ``agent.pid``      the agent's pid (rank 0); ``exit.json`` its status when it ends
+- ``agent.log``      stdout/stderr of the launcher (the client shows its tail on a crash)
+
+With several processes (torchrun, WORLD_SIZE > 1) every rank trains (DDP); rank 0 alone
+writes the run folder; the other ranks write into ``RUN_DIR/.rank<N>`` scratch folders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+JOB = "job.json"
+CONTROL = "control.jsonl"
+PID = "agent.pid"
+EXIT = "exit.json"
+LOG = "agent.log"
+POLL_S = 0.2
+
+
+def poll_controls(path: Path, control, done: threading.Event) -> None:
+    """Apply control lines appended to ``path`` until ``done`` is set."""
+    offset, buf = 0, b""
+    while not done.wait(POLL_S):
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        offset += len(data)
+        buf += data
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            try:
+                cmd = json.loads(line).get("cmd", "")
+            except (ValueError, AttributeError):
+                cmd = ""
+            if line.strip() and not control.handle(cmd):
+                print(f"agent: ignored control line {line[:200]!r}", file=sys.stderr, flush=True)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from engine.project import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job in ``argv[0]`` (a run folder); 0 finished/stopped, 1 failed."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m engine.remote.agent RUN_DIR", file=sys.stderr)
+        return 2
+    run_path = Path(argv[0])
+    import torch
+
+    from engine.project import Project
+    from engine.train.control import Control
+    from engine.train.distributed import SyncedControl, init_from_env
+    from engine.train.events import Failed
+    from engine.train.loop import train
+    from engine.train.overrides import apply_overrides
+    from engine.train.rundir import RunDir, record
+
+    ddp = init_from_env()
+    rank = ddp.rank if ddp else 0
+    run = RunDir(run_path)
+    if rank == 0:
+        _write_json(run_path / PID, {"pid": os.getpid(), "started": time.time()})
+    try:
+        job = json.loads((run_path / JOB).read_text(encoding="utf-8"))
+        project = apply_overrides(Project.model_validate(job["project"]), job.get("overrides") or {})
+        resume = bool(job.get("resume", False))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        if rank == 0:
+            msg = f"The remote job is malformed: {type(e).__name__}: {str(e)[:500]}"
+            list(record([Failed(message=msg)], run))
+            _write_json(run_path / EXIT, {"status": 2})
+        return 2
+    if ddp is None:
+        control: Control = Control()
+    else:
+        device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() \
+            and project.training.device != "cpu" else torch.device("cpu")
+        control = SyncedControl(rank, device)
+    status = 1
+    done = threading.Event()
+    try:
+        if rank == 0:
+            threading.Thread(target=poll_controls, args=(run_path / CONTROL, control, done),
+                             daemon=True, name="agent-control").start()
+            for ev in record(train(project, run.path, resume=resume, control=control), run):
+                if ev.type in ("finished", "stopped"):
+                    status = 0
+        else:
+            scratch = run_path / f".rank{rank}"
+            if resume and run.checkpoint("last").is_file():
+                (scratch / "checkpoints").mkdir(parents=True, exist_ok=True)
+                shutil.copy2(run.checkpoint("last"), scratch / "checkpoints" / "last.safetensors")
+            for ev in train(project, scratch, resume=resume, control=control):
+                if ev.type in ("finished", "stopped"):
+                    status = 0
+    finally:
+        done.set()
+        if rank == 0:
+            _write_json(run_path / EXIT, {"status": status})
+        if ddp is not None:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Host entries and the runs index, stored as JSON in the user config directory.
+
+The directory is ``$LAYERFORGE_CONFIG_DIR`` or ``~/.config/layerforge``. Files are written
+atomically. No secret is ever stored here: authentication is by key file or SSH agent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.project import ProjectError, atomic_write_text
+
+CONFIG_ENV = "LAYERFORGE_CONFIG_DIR"
+HOSTS_FILE = "hosts.json"
+RUNS_FILE = "runs.json"
+KNOWN_HOSTS = "known_hosts"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def config_dir() -> Path:
+    """The LayerForge config folder (created on first write)."""
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".config" / "layerforge"
+
+
+class HostConfig(BaseModel):
+    """One remote machine. ``host`` may be an alias from ~/.ssh/config; ``port``/``user``
+    left unset take the values from there (or the SSH defaults)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    host: str
+    port: int | None = Field(None, ge=1, le=65535)
+    user: str | None = None
+    key: str | None = None  # private key file; None with agent=False: SSH defaults
+    agent: bool = False  # authenticate with the running SSH agent only
+    python: str = "python3"  # interpreter on the host (needs torch)
+    base_dir: str = "~/.layerforge"  # engine copies, datasets and runs live under it
+
+    def describe(self) -> str:
+        who = f"{self.user}@" if self.user else ""
+        port = f":{self.port}" if self.port else ""
+        auth = "agent" if self.agent else (f"key {self.key}" if self.key else "default keys")
+        return f"{who}{self.host}{port} ({auth}, python {self.python}, base {self.base_dir})"
+
+
+class RunRecord(BaseModel):
+    """A run in the local runs index (local or remote)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    host: str = "local"
+    local_dir: str
+    remote_dir: str = ""
+    project: str = ""
+    started: str = ""
+    status: Literal["running", "finished", "stopped", "failed", "unknown"] = "running"
+    gpus: int = 0
+    pid: int = 0  # the launcher's pid on the host
+
+
+def check_name(name: str) -> str:
+    """A host name for the config: letters, digits, ``_.-``; else a UsageError-like ProjectError."""
+    if not _NAME.match(name):
+        raise ProjectError(f"{name!r} is not a usable host name: use letters, digits, '_', '.' "
+                           "or '-' (at most 64)")
+    return name
+
+
+def _read(path: Path, key: str) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            raise ValueError(f"'{key}' is not a list")
+        return items
+    except (OSError, ValueError, AttributeError) as e:
+        raise ProjectError(f"{path}: unreadable ({e}); fix or delete the file") from None
+
+
+def _write(path: Path, key: str, items: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"version": 1, key: items}, indent=2) + "\n")
+
+
+def load_hosts() -> dict[str, HostConfig]:
+    """All configured hosts by name."""
+    out: dict[str, HostConfig] = {}
+    for d in _read(config_dir() / HOSTS_FILE, "hosts"):
+        try:
+            h = HostConfig.model_validate(d)
+        except ValidationError as e:
+            raise ProjectError(f"{config_dir() / HOSTS_FILE}: bad host entry: {e}") from None
+        out[h.name] = h
+    return out
+
+
+def save_hosts(hosts: dict[str, HostConfig]) -> None:
+    _write(config_dir() / HOSTS_FILE, "hosts",
+           [h.model_dump(mode="json") for h in sorted(hosts.values(), key=lambda h: h.name)])
+
+
+def get_host(name: str) -> HostConfig:
+    """The host called ``name``; a ProjectError naming the known ones when absent."""
+    hosts = load_hosts()
+    if name not in hosts:
+        known = ", ".join(sorted(hosts)) or "none yet"
+        raise ProjectError(f"no remote host named {name!r} (configured: {known}); add it with "
+                           "`layerforge remote add NAME --host HOST`")
+    return hosts[name]
+
+
+def add_host(host: HostConfig, *, replace: bool = False) -> None:
+    check_name(host.name)
+    hosts = load_hosts()
+    if host.name in hosts and not replace:
+        raise ProjectError(f"a host named {host.name!r} exists; remove it first")
+    hosts[host.name] = host
+    save_hosts(hosts)
+
+
+def remove_host(name: str) -> None:
+    hosts = load_hosts()
+    if name not in hosts:
+        raise ProjectError(f"no remote host named {name!r}")
+    del hosts[name]
+    save_hosts(hosts)
+
+
+# --- runs index ----------------------------------------------------------------------------
+def load_runs() -> list[RunRecord]:
+    return [RunRecord.model_validate(d) for d in _read(config_dir() / RUNS_FILE, "runs")]
+
+
+def record_run(rec: RunRecord) -> None:
+    """Insert or update (by id) a run in the index."""
+    runs = [r for r in load_runs() if r.id != rec.id] + [rec]
+    _write(config_dir() / RUNS_FILE, "runs", [r.model_dump(mode="json") for r in runs])
+
+
+def find_run(ref: str) -> RunRecord:
+    """A run by id (or unique id prefix) or by its local folder."""
+    runs = load_runs()
+    for r in runs:
+        if r.id == ref or Path(r.local_dir) == Path(ref).expanduser().absolute():
+            return r
+    hits = [r for r in runs if r.id.startswith(ref)]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise ProjectError(f"no run {ref!r} in the runs index (see `layerforge runs list`)")
+    raise ProjectError(f"{ref!r} matches several runs: {', '.join(r.id for r in hits)}")
+
+
+def now_stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class RemoteError(ProjectError):
+    """A remote operation failed; the message is a sentence for the user (the CLI prints it
+    like any other user-facing error)."""

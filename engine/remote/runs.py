@@ -1,0 +1,270 @@
+"""Remote runs: start a detached job on a host, follow its events, steer and download it.
+
+The host-side layout (under the host's base_dir)::
+
+    engine/<hash>/engine/...     the uploaded engine, one folder per engine version
+    data/<checksum>/<name>       uploaded dataset files, one folder per content checksum
+    runs/<run id>/               the run folder (see engine.remote.agent)
+
+Locally, the run folder gets ``remote.json`` (where the run lives) and a byte-for-byte
+mirror of the remote ``events.jsonl``, so re-attaching continues from the last seen seq
+(no event lost, none repeated) and ``evaluate``/``sample``/``export`` work on the
+downloaded artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from engine.project import Project, atomic_write_text
+from engine.remote.agent import CONTROL, EXIT, JOB, LOG
+from engine.remote.bundle import dataset_files, engine_bundle, files_digest
+from engine.remote.config import RemoteError, RunRecord, now_stamp, record_run
+from engine.remote.hostkeys import HostKeyError
+from engine.remote.ssh import BytesProgress, HostInfo, RemoteHost
+from engine.train.events import TERMINAL, Event, Failed, from_json
+
+META = "remote.json"
+ARTIFACTS = ("project.lforge", "metrics.csv", "weights.safetensors", "evaluation.json", LOG)
+ARTIFACT_DIRS = ("checkpoints", "samples")
+q = shlex.quote
+Say = Callable[[str], None]
+
+
+def push_engine(host: RemoteHost, info: HostInfo) -> str:
+    """Upload the engine unless this version is already on the host; its folder."""
+    version, tar = engine_bundle()
+    root = f"{info.base_dir}/engine"
+    dest = f"{root}/{version}"
+    if host.exists(f"{dest}/.complete"):
+        return dest
+    host.makedirs(root)
+    archive = f"{root}/{version}.tar.gz"
+    host.write_bytes(archive, tar)
+    unpack = "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter='data')"
+    code, _, err = host.run(
+        f"rm -rf {q(dest + '.tmp')} && {q(host.cfg.python)} -c {q(unpack)} {q(archive)} "
+        f"{q(dest + '.tmp')} && rm -rf {q(dest)} && mv {q(dest + '.tmp')} {q(dest)} && "
+        f"touch {q(dest + '/.complete')} && rm -f {q(archive)}")
+    if code != 0:
+        raise RemoteError(f"{host.cfg.name}: unpacking the engine failed: {err.strip()[-400:]}")
+    return dest
+
+
+def push_dataset(host: RemoteHost, info: HostInfo, project: Project,
+                 progress: BytesProgress | None = None) -> str | None:
+    """Upload the project's dataset files (skipped when the same content is there); the
+    remote path to use, or None for sources that need no files."""
+    root, files = dataset_files(project.dataset)
+    if not files:
+        return None
+    dest = f"{info.base_dir}/data/{files_digest(files)}"
+    remote_path = f"{dest}/{root.name}"
+    if host.exists(f"{dest}/.complete"):
+        return remote_path
+    partial = f"{dest}.partial"
+    total = sum(p.stat().st_size for p, _ in files)
+    done, made = 0, set()
+    for path, rel in files:
+        target = f"{partial}/{rel}"
+        parent = target.rsplit("/", 1)[0]
+        if parent not in made:
+            host.makedirs(parent)
+            made.add(parent)
+        base = done
+
+        def each(name: str, n: int, _size: int, base: int = base) -> None:
+            if progress is not None:
+                progress(name, base + n, total)
+
+        host.put(path, target, each)
+        done += path.stat().st_size
+    code, _, err = host.run(f"rm -rf {q(dest)} && mv {q(partial)} {q(dest)} && "
+                            f"touch {q(dest + '/.complete')}")
+    if code != 0:
+        raise RemoteError(f"{host.cfg.name}: storing the dataset failed: {err.strip()[-400:]}")
+    return remote_path
+
+
+def _launch_command(python: str, engine_dir: str, run_dir: str, gpus: int) -> str:
+    py = q(python)
+    agent = f"-m engine.remote.agent {q(run_dir)}"
+    prog = (f"{py} -m torch.distributed.run --standalone --nproc-per-node {gpus} {agent}"
+            if gpus > 1 else f"{py} {agent}")
+    # setsid + nohup, no terminal, stdin from /dev/null: the job survives the SSH session
+    return (f"cd {q(engine_dir)} && {{ PYTHONPATH={q(engine_dir)} PYTHONUNBUFFERED=1 "
+            f"setsid nohup {prog} > {q(run_dir + '/' + LOG)} 2>&1 < /dev/null & echo $!; }}")
+
+
+def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus: int = 1,
+              say: Say | None = None, progress: BytesProgress | None = None) -> RunRecord:
+    """Upload what the run needs and launch it detached on the host. The local folder gets
+    ``remote.json``; the run is added to the runs index. Returns its record."""
+    say = say or (lambda s: None)
+    info = host.probe()
+    problem = info.problem(host.cfg.python)
+    if problem:
+        raise RemoteError(problem)
+    if gpus > 1 and len(info.gpus) < gpus and project.training.device != "cpu":
+        raise RemoteError(f"{host.cfg.name} has {len(info.gpus)} GPU(s) but --gpus {gpus} was "
+                          "asked for (set training.device=cpu for CPU processes)")
+    engine_dir = push_engine(host, info)
+    say(f"engine on {host.cfg.name}: {engine_dir}")
+    project = project.model_copy(deep=True)
+    local_data = project.dataset.path
+    remote_data = push_dataset(host, info, project, progress)
+    if remote_data:
+        project.dataset.path = remote_data
+        say(f"dataset on {host.cfg.name}: {remote_data}")
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in project.name)[:40] or "run"
+    run_id = f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    remote_dir = f"{info.base_dir}/runs/{run_id}"
+    host.makedirs(remote_dir)
+    job = {"project": project.model_dump(mode="json"), "resume": False, "overrides": {}}
+    host.write_bytes(f"{remote_dir}/{JOB}", json.dumps(job).encode())
+    code, out, err = host.run(_launch_command(host.cfg.python, engine_dir, remote_dir, gpus))
+    if code != 0 or not out.strip().isdigit():
+        raise RemoteError(f"{host.cfg.name}: the run could not be started: {err.strip()[-400:]}")
+    local = Path(local_dir).absolute()
+    local.mkdir(parents=True, exist_ok=True)
+    rec = RunRecord(id=run_id, host=host.cfg.name, local_dir=str(local), remote_dir=remote_dir,
+                    project=project.name, started=now_stamp(), gpus=gpus, pid=int(out.split()[-1]))
+    atomic_write_text(local / META, json.dumps(rec.model_dump(mode="json") |
+                                               {"local_dataset": local_data}, indent=2) + "\n")
+    record_run(rec)
+    return rec
+
+
+def send_control(host: RemoteHost, rec: RunRecord, cmd: str) -> None:
+    """Ask the remote run to "stop", "pause" or "resume" (it polls its control file)."""
+    if cmd not in ("stop", "pause", "resume"):
+        raise ValueError(f"unknown control {cmd!r}")
+    host.append_text(f"{rec.remote_dir}/{CONTROL}", json.dumps({"cmd": cmd}) + "\n")
+
+
+def is_alive(host: RemoteHost, rec: RunRecord) -> bool:
+    """Whether the run's launcher process still runs on the host (zombies count as gone)."""
+    pid = int(rec.pid)
+    code, _, _ = host.run(f"kill -0 {pid} 2>/dev/null && "
+                          f"[ \"$(sed 's/^.*) //' /proc/{pid}/stat | cut -c1)\" != Z ] && "
+                          f"[ ! -e {q(rec.remote_dir + '/' + EXIT)} ]", timeout=30)
+    return code == 0
+
+
+def _local_tail(events: Path) -> tuple[int, int, Event | None]:
+    """(last seq, byte size, last event) of the local mirror, dropping a torn last line."""
+    if not events.is_file():
+        return 0, 0, None
+    data = events.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        events.write_bytes(data)
+    seq, last = 0, None
+    for line in data.splitlines():
+        try:
+            last = from_json(line.decode("utf-8"))
+            seq = max(seq, last.seq)
+        except (ValueError, TypeError):
+            continue
+    return seq, len(data), last
+
+
+def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s: float = 120.0
+           ) -> Iterator[Event]:
+    """Stream the run's events from the one after the last mirrored locally until a
+    terminal event, appending each line to the local events.jsonl. A dropped connection is
+    re-opened (for up to ``reconnect_s``); a job that died without a terminal event yields
+    one Failed event (also appended remotely)."""
+    local_events = Path(rec.local_dir) / "events.jsonl"
+    local_events.parent.mkdir(parents=True, exist_ok=True)
+    seq, offset, last = _local_tail(local_events)
+    if isinstance(last, TERMINAL):  # already over (e.g. the client died after the end)
+        record_run(rec.model_copy(update={"status": last.type}))
+        yield last
+        return
+    remote_events = f"{rec.remote_dir}/events.jsonl"
+    buf, last_check, lost_since = b"", time.monotonic(), None
+    with local_events.open("ab") as mirror:
+        while True:
+            try:
+                data = host.read_from(remote_events, offset)
+                if not data and time.monotonic() - last_check > 2.0:
+                    last_check = time.monotonic()
+                    if not is_alive(host, rec):
+                        data = host.read_from(remote_events, offset)
+                        if not data and not buf:
+                            ev = _death(host, rec, seq)
+                            host.append_text(remote_events, ev.to_json() + "\n")
+                            data = (ev.to_json() + "\n").encode()
+                lost_since = None
+            except HostKeyError:
+                raise
+            except RemoteError:
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > reconnect_s:
+                    raise RemoteError(f"lost the connection to {rec.host}; the run goes on "
+                                      f"there: re-attach with `layerforge runs attach {rec.id}`") from None
+                host.close()
+                time.sleep(min(5.0, 0.5 + (time.monotonic() - lost_since) / 4))
+                continue
+            if not data:
+                time.sleep(poll)
+                continue
+            offset += len(data)
+            buf += data
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                try:
+                    ev = from_json(line.decode("utf-8"))
+                except (ValueError, TypeError):
+                    ev = None
+                if ev is None or ev.seq > seq + 1:  # misaligned mirror: rescan from the start
+                    if offset == len(data):
+                        raise RemoteError(f"{remote_events}: events are missing or unreadable")
+                    offset, buf = 0, b""
+                    break
+                if ev.seq <= seq:
+                    continue
+                mirror.write(line + b"\n")
+                mirror.flush()
+                seq = ev.seq
+                if isinstance(ev, TERMINAL):  # recorded first: the consumer may stop here
+                    record_run(rec.model_copy(update={"status": ev.type}))
+                yield ev
+                if isinstance(ev, TERMINAL):
+                    return
+
+
+def _death(host: RemoteHost, rec: RunRecord, seq: int) -> Failed:
+    log = host.read_from(f"{rec.remote_dir}/{LOG}", 0).decode("utf-8", "replace")[-4000:]
+    last = log.strip().splitlines()[-1] if log.strip() else ""
+    return Failed(seq=seq + 1, message="Training failed: the remote training process ended "
+                  "without finishing." + (f" Last message: {last[:300]}" if last else ""),
+                  detail=log)
+
+
+def download_artifacts(host: RemoteHost, rec: RunRecord) -> list[str]:
+    """Copy the run's artifacts into the local run folder (names of what came)."""
+    local = Path(rec.local_dir)
+    got = []
+    for name in ARTIFACTS:
+        if host.get(f"{rec.remote_dir}/{name}", local / name):
+            got.append(name)
+    for name in ARTIFACT_DIRS:
+        if host.get(f"{rec.remote_dir}/{name}", local):
+            got.append(name + "/")
+    meta_path = local / META
+    snap = local / "project.lforge"
+    if snap.is_file() and meta_path.is_file():
+        # the snapshot names the host's dataset path; point it back at the local data
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data = json.loads(snap.read_text(encoding="utf-8"))
+        if meta.get("local_dataset") and isinstance(data.get("dataset"), dict):
+            data["dataset"]["path"] = meta["local_dataset"]
+            atomic_write_text(snap, json.dumps(data, indent=2) + "\n")
+    return got
