@@ -1,0 +1,304 @@
+"""A block on the canvas: name, type, key params, output shape, ports and a problem badge.
+
+Items only paint what the scene hands them in a ``NodeView``; they never read or change the
+document. All text is drawn with ``drawText`` (plain text, never rich text), elided once
+when the view changes rather than on every paint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from app.text import plain_tooltip
+from app.theme import Theme, family_color
+
+if TYPE_CHECKING:
+    from app.canvas.edge_item import EdgeItem
+
+WIDTH = 150.0
+HEADER = 24.0
+LINE = 17.0
+BODY_MIN = 3 * LINE + 8
+PORT_R = 5.0
+PORT_GAP = 16.0
+PAD = 9.0
+GRID = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """Everything a NodeItem shows, computed by the scene from the node and its analysis."""
+
+    title: str
+    type_name: str
+    family: str
+    summary: str = ""
+    shape: str = ""
+    params: str = ""
+    inputs: tuple[str, ...] = ("in",)
+    has_output: bool = True
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def node_height(n_inputs: int) -> float:
+    return HEADER + max(BODY_MIN, n_inputs * PORT_GAP + 8)
+
+
+class _Fonts:
+    """Shared fonts and metrics, made on first use (a QFont needs the application), and a
+    cache of elided strings: shapes and types repeat across blocks, and eliding is the
+    costly part of showing a block's new analysis."""
+
+    title: QFont | None = None
+    small: QFont | None = None
+    tiny: QFont | None = None  # wire labels: they must fit between two blocks
+    metrics: dict[bool, QFontMetricsF] = {}
+    tiny_metrics: QFontMetricsF | None = None
+    _elided: dict[tuple[bool, str, float], str] = {}
+
+    @classmethod
+    def get(cls) -> tuple[QFont, QFont]:
+        if cls.title is None or cls.small is None:
+            cls.title = QFont()
+            cls.title.setBold(True)
+            cls.small = QFont()
+            cls.small.setPointSizeF(max(7.0, cls.small.pointSizeF() - 1.0))
+            cls.tiny = QFont()
+            cls.tiny.setPointSizeF(max(6.5, cls.tiny.pointSizeF() - 2.0))
+            cls.metrics = {True: QFontMetricsF(cls.title), False: QFontMetricsF(cls.small)}
+            cls.tiny_metrics = QFontMetricsF(cls.tiny)
+        return cls.title, cls.small
+
+    @classmethod
+    def elide(cls, text: str, width: float, bold: bool = False) -> str:
+        key = (bold, text, width)
+        out = cls._elided.get(key)
+        if out is None:
+            cls.get()
+            if len(cls._elided) > 20_000:
+                cls._elided.clear()
+            out = cls._elided[key] = cls.metrics[bold].elidedText(
+                text, Qt.TextElideMode.ElideRight, width)
+        return out
+
+    @classmethod
+    def width(cls, text: str) -> float:
+        cls.get()
+        return cls.metrics[False].horizontalAdvance(text)
+
+
+def scene_theme(item: QGraphicsItem) -> Theme:
+    return item.scene().theme  # type: ignore[union-attr]
+
+
+class PortItem(QGraphicsItem):
+    """An input (left side) or the output (right side) of a block."""
+
+    def __init__(self, parent: NodeItem, name: str, is_output: bool) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.is_output = is_output
+        self._hover = False
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip(plain_tooltip("output (drag to an input)" if is_output
+                                      else f"input {name}"))
+
+    @property
+    def node(self) -> NodeItem:
+        return self.parentItem()  # type: ignore[return-value]
+
+    def boundingRect(self) -> QRectF:
+        r = PORT_R + 4  # a generous target: ports are small
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        t = scene_theme(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(t.color("highlight") if self._hover else t.color("edge"), 1.6))
+        painter.setBrush(t.color("highlight") if self._hover else t.color("port_fill"))
+        r = PORT_R + (1.5 if self._hover else 0.0)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hover = False
+        self.update()
+
+
+class BadgeItem(QGraphicsItem):
+    """A red (error) or amber (warning) dot whose tooltip lists the block's problems."""
+
+    R = 8.0
+
+    def __init__(self, parent: NodeItem) -> None:
+        super().__init__(parent)
+        self.severity = "error"
+        self.setAcceptHoverEvents(True)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-self.R, -self.R, 2 * self.R, 2 * self.R)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        t = scene_theme(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(t.color("node_fill"), 1.5))
+        painter.setBrush(t.color("error" if self.severity == "error" else "warning"))
+        painter.drawEllipse(self.boundingRect().adjusted(1, 1, -1, -1))
+        pen = QPen(QColor("#ffffff"), 2.0)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawLine(QPointF(0, -3.5), QPointF(0, 1))
+        painter.drawPoint(QPointF(0, 4))
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node_id: str, view: NodeView) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.view = view
+        self.edges: set[EdgeItem] = set()
+        self.inputs: dict[str, PortItem] = {}
+        self.output: PortItem | None = None
+        self._height = node_height(len(view.inputs))
+        self._text: tuple[str, str, str, str] = ("", "", "", "")
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.badge = BadgeItem(self)
+        self.badge.setPos(WIDTH - 4, 4)
+        self._build_ports()
+        self._apply_view()
+
+    # -- data ------------------------------------------------------------------------
+    def set_view(self, view: NodeView) -> bool:
+        """Show new data; returns True when the ports moved (attached wires must follow)."""
+        if view == self.view:
+            return False
+        old = self.view
+        ports_changed = (view.inputs, view.has_output) != (old.inputs, old.has_output)
+        self.view = view
+        if ports_changed:
+            self.prepareGeometryChange()
+            self._height = node_height(len(view.inputs))
+            self._build_ports()
+        self._apply_view(old)
+        return ports_changed
+
+    def _mid_y(self) -> float:
+        return HEADER + (self._height - HEADER) / 2
+
+    def input_anchor(self, port: str) -> QPointF:
+        item = self.inputs.get(port)
+        return item.scenePos() if item else self.mapToScene(QPointF(0, self._mid_y()))
+
+    def output_anchor(self) -> QPointF:
+        return self.mapToScene(QPointF(WIDTH, self._mid_y()))
+
+    def _build_ports(self) -> None:
+        for item in [*self.inputs.values(), *([self.output] if self.output else [])]:
+            item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        self.inputs = {}
+        n = len(self.view.inputs)
+        top = self._mid_y() - (n - 1) * PORT_GAP / 2
+        for i, name in enumerate(self.view.inputs):
+            port = PortItem(self, name, is_output=False)
+            port.setPos(0, top + i * PORT_GAP)
+            self.inputs[name] = port
+        self.output = None
+        if self.view.has_output:
+            self.output = PortItem(self, "out", is_output=True)
+            self.output.setPos(WIDTH, self._mid_y())
+
+    def _apply_view(self, old: NodeView | None = None) -> None:
+        v = self.view
+        room = WIDTH - 2 * PAD
+        detail = v.type_name + (f" · {v.summary}" if v.summary else "")
+        params = f"{v.params} params" if v.params else ""
+        self._text = (_Fonts.elide(v.title, room - 10, bold=True), _Fonts.elide(detail, room),
+                      _Fonts.elide(v.shape or "—", room), params)
+        # Tooltips cost more than the rest: set them only when their text changes.
+        if old is None or (old.errors, old.warnings) != (v.errors, v.warnings):
+            problems = [*v.errors, *v.warnings]
+            self.badge.setVisible(bool(problems))
+            self.badge.severity = "error" if v.errors else "warning"
+            self.badge.setToolTip(plain_tooltip("\n".join(problems)) if problems else "")
+            self.badge.update()
+        if old is None or (old.title, old.type_name) != (v.title, v.type_name):
+            self.setToolTip(plain_tooltip(f"{v.title} ({v.type_name})"))
+        self.update()
+
+    # -- painting --------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return QRectF(-2, -2, WIDTH + 4, self._height + 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        t = scene_theme(self)
+        v = self.view
+        rect = QRectF(0, 0, WIDTH, self._height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        accent = family_color(v.family)
+        border = (t.color("highlight") if self.isSelected()
+                  else t.color("error") if v.errors else t.color("node_border"))
+        painter.setPen(QPen(border, 2.0 if self.isSelected() or v.errors else 1.0))
+        painter.setBrush(t.color("node_fill"))
+        painter.drawRoundedRect(rect, 6, 6)
+        head = QPainterPath()
+        head.addRoundedRect(rect.adjusted(1, 1, -1, 0), 5, 5)
+        clip = QPainterPath()
+        clip.addRect(QRectF(0, 0, WIDTH, HEADER))
+        tint = QColor(accent)
+        tint.setAlpha(70 if t.name == "dark" else 38)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(tint)
+        painter.drawPath(head.intersected(clip))
+        painter.setBrush(accent)
+        painter.drawRoundedRect(QRectF(1, 1, 4, HEADER - 1), 2, 2)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.35:
+            return  # too small to read: skip the text
+        title_font, small_font = _Fonts.get()
+        title, detail, shape, params = self._text
+        painter.setPen(t.color("text"))
+        painter.setFont(title_font)
+        painter.drawText(QRectF(PAD + 2, 0, WIDTH - 2 * PAD, HEADER),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+        painter.setFont(small_font)
+        painter.setPen(t.color("subtext"))
+        line1 = QRectF(PAD + 2, HEADER + 4, WIDTH - 2 * PAD, LINE)
+        painter.drawText(line1, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, detail)
+        if params:
+            painter.drawText(line1.translated(0, 2 * LINE),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, params)
+        painter.setPen(t.color("error") if v.errors else t.color("text"))
+        painter.drawText(line1.translated(0, LINE),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shape)
+
+    # -- movement --------------------------------------------------------------------
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
+            if getattr(self.scene(), "snapping", False):
+                return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)

@@ -1,0 +1,252 @@
+"""GraphView: zoom around the cursor, pan (Space-drag or middle button), fit, and drops.
+
+A block dragged from the palette is added where it is dropped; a .lforge file dropped here
+is handed to the window to open.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFocusEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QResizeEvent,
+    QShowEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+
+from app.canvas.node_item import GRID, WIDTH, node_height
+from app.canvas.scene import GraphScene
+from app.document import MIME_BLOCK_TYPE, EditError
+from engine.project import FILE_SUFFIX
+
+MIN_ZOOM, MAX_ZOOM, FIT_MAX_ZOOM = 0.08, 4.0, 1.25
+READABLE_ZOOM = 0.8  # below this block text is hard to read
+
+
+def dropped_project(mime: QMimeData) -> str | None:
+    """The first local .lforge file in a drop, if any."""
+    for url in mime.urls() if mime.hasUrls() else []:
+        if url.isLocalFile() and url.toLocalFile().endswith(FILE_SUFFIX):
+            return url.toLocalFile()
+    return None
+
+
+class GraphView(QGraphicsView):
+    file_dropped = Signal(str)
+
+    def __init__(self, scene: GraphScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.graph_scene = scene
+        self._space = False
+        self._pan_from: QPointF | None = None
+        self._fit_pending = False
+        # After a fit, and until the user zooms or pans, resizing keeps the graph fitted:
+        # None = the user has taken over, else the ``readable`` flag of the last fit.
+        self._fitted: bool | None = None
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        # zoom_by keeps the point under the cursor itself: Qt's AnchorUnderMouse uses the
+        # last mouse *move*, which is stale when the wheel turns without one.
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self.centerOn(0, 0)
+
+    # -- zoom and view -----------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float, around: QPointF | None = None) -> None:
+        """Zoom keeping the scene point under ``around`` (viewport pixels; default the
+        middle) where it is on screen."""
+        self._fitted = None
+        z = self.zoom()
+        factor = max(MIN_ZOOM / z, min(MAX_ZOOM / z, factor))
+        pos = (around if around is not None else QPointF(self.viewport().rect().center())).toPoint()
+        fixed = self.mapToScene(pos)
+        self.scale(factor, factor)
+        shift = self.mapFromScene(fixed) - pos
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() + shift.x())
+        v.setValue(v.value() + shift.y())
+
+    def blocks_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.graph_scene.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def fit_all(self, readable: bool = False) -> None:
+        """Show every block; small graphs are not blown up past a readable size. With
+        ``readable``, a graph too long to read whole is shown from its start instead."""
+        self._fitted = readable
+        rect = self.blocks_rect()
+        if rect.isNull():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
+        z = self.zoom()
+        floor = READABLE_ZOOM if readable else MIN_ZOOM
+        if z > FIT_MAX_ZOOM or z < floor:
+            target = min(max(z, floor), FIT_MAX_ZOOM)
+            self.scale(target / z, target / z)
+            if z < floor:  # the whole graph does not fit: start at its left end
+                half = self.viewport().width() / (2 * target)
+                self.centerOn(rect.left() - 40 + half, rect.center().y())
+            else:
+                self.centerOn(rect.center())
+
+    def request_fit(self) -> None:
+        """Fit once the window's layout has settled (docks take their share first), or
+        when the view is first shown if it is on a hidden tab."""
+        self._fit_pending = True
+        QTimer.singleShot(0, self._on_fit_timer_timeout)
+
+    def _on_fit_timer_timeout(self) -> None:
+        if self._fit_pending and self.isVisible():
+            self._fit_pending = False
+            self.fit_all(readable=True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._fit_pending:
+            self._fit_pending = False
+            self.fit_all(readable=True)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fitted is not None:
+            self.fit_all(readable=self._fitted)
+
+    def centre_on_node(self, node_id: str) -> None:
+        item = self.graph_scene.nodes.get(node_id)
+        if item is not None:
+            self._fitted = None
+            self.centerOn(item)
+
+    def visible_centre(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self.zoom_by(1.0015 ** delta, event.position())
+        event.accept()
+
+    # -- panning: Space + left drag, or the middle button ------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                event.button() == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._fitted = None
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+            h.setValue(h.value() - round(delta.x()))
+            v.setValue(v.value() - round(delta.y()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            if self._space:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self._space = False  # a released Space may never arrive once focus is gone
+        super().focusOutEvent(event)
+
+    # -- drops -----------------------------------------------------------------------
+    def _accepts(self, mime: QMimeData) -> bool:
+        return mime.hasFormat(MIME_BLOCK_TYPE) or dropped_project(mime) is not None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        path = dropped_project(mime)
+        if path is not None:
+            event.acceptProposedAction()
+            self.file_dropped.emit(path)
+            return
+        if not mime.hasFormat(MIME_BLOCK_TYPE):
+            event.ignore()
+            return
+        type_name = bytes(mime.data(MIME_BLOCK_TYPE).data()).decode("utf-8", "replace")
+        try:
+            self.add_block_at(type_name, self.mapToScene(event.position().toPoint()))
+        except EditError as e:
+            self.graph_scene.message_posted.emit(str(e))
+            event.ignore()
+            return
+        event.acceptProposedAction()
+
+    def block_origin(self, centre: QPointF) -> tuple[float, float]:
+        """Top-left position of a block centred on ``centre`` (snapped when snapping)."""
+        x, y = centre.x() - WIDTH / 2, centre.y() - node_height(1) / 2
+        if self.graph_scene.snap:
+            x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
+        return (float(x), float(y))
+
+    def add_block_at(self, type_name: str, centre: QPointF) -> str:
+        """Add a block centred on a scene point (snapped to the grid); returns its id."""
+        scene = self.graph_scene
+        nid = scene.document.add_node(scene.graph, type_name, self.block_origin(centre))
+        scene.select_nodes([nid])
+        self.setFocus()
+        return nid

@@ -1,0 +1,17 @@
+"""The document layer: a project under edit, its undo commands and clipboard format.
+
+QtCore and QtGui only (QUndoStack lives in QtGui in Qt 6); never QtWidgets.
+"""
+
+from app.document.clipboard import (
+    MIME_BLOCK_TYPE,
+    MIME_BLOCKS,
+    payload_from_mime,
+    payload_to_mime,
+)
+from app.document.document import SECTIONS, GraphDocument
+from app.document.errors import EditError
+from app.document.ops import EdgeKey, edge_key
+
+__all__ = ["MIME_BLOCK_TYPE", "MIME_BLOCKS", "SECTIONS", "EdgeKey", "EditError", "GraphDocument", "edge_key",
+           "payload_from_mime", "payload_to_mime"]

@@ -1,0 +1,394 @@
+"""GraphDocument: the one object that changes a project.
+
+Every edit goes through a method here, which pushes an undo command; the canvas and the
+panels only react to the past-tense signals below. After each command (and each undo or
+redo) the graphs it touched are re-analysed (shapes, parameters, FLOPs, problems) and
+``analysis_updated`` is emitted once per touched graph. QtCore and QtGui only: no widgets.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.document import commands as cmd
+from app.document.clipboard import blocks_payload, parse_payload
+from app.document.errors import EditError
+from app.document.ops import EdgeKey, edge_key, plain_value, reaches
+from engine.blocks import get_block
+from engine.graph import Problem
+from engine.layout import layered_layout
+from engine.naming import make_identifier
+from engine.project import Edge, Graph, Node, Project, save_project
+from engine.shapes import GraphAnalysis, analyze_graph, project_problems
+
+#: Project sections that ``set_field`` edits.
+SECTIONS = ("dataset", "task", "training")
+MAX_LABEL = 120
+
+
+class GraphDocument(QObject):
+    """A project being edited, with its undo stack and the latest analysis of each graph.
+
+    Signals name what happened: ``node_added(graph, id)``, ``node_removed(graph, id)``,
+    ``node_moved(graph, id)``, ``node_changed(graph, id)`` (params or label),
+    ``node_renamed(graph, old, new)``, ``edge_added(graph, key)``, ``edge_removed(graph, key)``
+    with key ``(src, src_port, dst, dst_port)``, ``graph_added(name)``,
+    ``graph_removed(name)``, ``graph_renamed(old, new)``, ``settings_changed(section, field)``,
+    ``analysis_updated(graph)``, ``edited()`` (after every command, undo or redo),
+    ``dirty_changed(dirty)``, ``path_changed(path)`` and ``project_replaced()``.
+    """
+
+    node_added = Signal(str, str)
+    node_removed = Signal(str, str)
+    node_moved = Signal(str, str)
+    node_changed = Signal(str, str)
+    node_renamed = Signal(str, str, str)
+    edge_added = Signal(str, object)
+    edge_removed = Signal(str, object)
+    graph_added = Signal(str)
+    graph_removed = Signal(str)
+    graph_renamed = Signal(str, str)
+    settings_changed = Signal(str, str)
+    analysis_updated = Signal(str)
+    edited = Signal()
+    dirty_changed = Signal(bool)
+    path_changed = Signal(str)
+    project_replaced = Signal()
+
+    def __init__(self, project: Project | None = None, path: str | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._project = project if project is not None else Project()
+        self._path = path
+        self._stack = QUndoStack(self)
+        self._analyses: dict[str, GraphAnalysis] = {}
+        self._touched: set[str] = set()
+        self._depth = 0
+        self._forced_dirty = False
+        self._dirty = False
+        self._stack.cleanChanged.connect(self._on_stack_clean_changed)
+        self._analyse_all()
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def project(self) -> Project:
+        """The live project. Read it freely; change it only through this class."""
+        return self._project
+
+    @property
+    def path(self) -> str | None:
+        return self._path
+
+    @property
+    def undo_stack(self) -> QUndoStack:
+        return self._stack
+
+    def graph_names(self) -> list[str]:
+        return list(self._project.graphs)
+
+    def graph(self, name: str) -> Graph:
+        try:
+            return self._project.graphs[name]
+        except KeyError:
+            raise EditError(f"there is no graph named {name!r}") from None
+
+    def node(self, graph: str, node_id: str) -> Node | None:
+        return self.graph(graph).node(node_id)
+
+    def analysis(self, graph: str) -> GraphAnalysis:
+        """The analysis of ``graph`` as of the last edit."""
+        a = self._analyses.get(graph)
+        if a is None:  # a graph added inside a command that has not finished yet
+            a = self._analyses[graph] = analyze_graph(self.graph(graph), graph)
+        return a
+
+    def problems(self) -> list[Problem]:
+        """Every problem in the project: per graph, then what the task needs."""
+        ordered = {name: self.analysis(name) for name in self._project.graphs}
+        return project_problems(self._project, ordered)
+
+    def is_dirty(self) -> bool:
+        return self._dirty
+
+    def to_json(self) -> str:
+        return self._project.to_json()
+
+    # -- nodes -----------------------------------------------------------------------
+    def add_node(self, graph: str, type_name: str, position: tuple[float, float] = (0.0, 0.0),
+                 params: Mapping[str, Any] | None = None, node_id: str | None = None,
+                 label: str = "") -> str:
+        """Add a block of ``type_name``; returns its id (made unique from ``node_id``)."""
+        block = get_block(type_name)
+        if block is None:
+            raise EditError(f"there is no block type {type_name!r}")
+        g = self.graph(graph)
+        taken = {n.id for n in g.nodes}
+        nid = make_identifier(node_id or block.type, taken)
+        values = {p.name: plain_value(p.default) for p in block.params}
+        values.update({k: plain_value(v) for k, v in (params or {}).items()})
+        node = Node(id=nid, type=block.type, params=values,
+                    position=(float(position[0]), float(position[1])), label=label[:MAX_LABEL])
+        self._stack.push(cmd.AddNodeCommand(self, graph, node))
+        return nid
+
+    def remove(self, graph: str, node_ids: Iterable[str] = (),
+               edges: Iterable[EdgeKey] = ()) -> None:
+        """Remove nodes (with every edge touching them) and edges, as one undo step."""
+        g = self.graph(graph)
+        ids = {i for i in node_ids if g.node(i) is not None}
+        keys = {tuple(k) for k in edges}
+        keys = {k for k in keys if any(edge_key(e) == k for e in g.edges)}
+        if ids or keys:
+            self._stack.push(cmd.RemoveItemsCommand(self, graph, ids, keys))  # type: ignore[arg-type]
+
+    def move_nodes(self, graph: str, positions: Mapping[str, tuple[float, float]],
+                   text: str = "") -> None:
+        """Move several nodes in one undo step (a drag is pushed once, on release)."""
+        g = self.graph(graph)
+        moves = {}
+        for nid, (x, y) in positions.items():
+            node = g.node(nid)
+            new = (float(x), float(y))
+            if node is not None and tuple(node.position) != new:
+                moves[nid] = (tuple(node.position), new)
+        if moves:
+            self._stack.push(cmd.MoveNodesCommand(self, graph, moves, text))
+
+    def auto_layout(self, graph: str) -> None:
+        """Lay the graph out in layers, left to right (one undo step)."""
+        self.move_nodes(graph, layered_layout(self.graph(graph)), "Auto layout")
+
+    def set_param(self, graph: str, node_id: str, name: str, value: Any) -> None:
+        """Set one parameter; consecutive edits of one field of one node merge."""
+        node = self._need_node(graph, node_id)
+        block = get_block(node.type)
+        if block is not None and name not in {p.name for p in block.params}:
+            raise EditError(f"{node.type} has no parameter {name!r}")
+        value = plain_value(value)
+        if name in node.params and node.params[name] == value:
+            return
+        self._stack.push(cmd.SetParamCommand(self, graph, node, name, value))
+
+    def set_label(self, graph: str, node_id: str, label: str) -> None:
+        """Set the free-text label shown instead of the id (merges while typing)."""
+        node = self._need_node(graph, node_id)
+        label = " ".join(label.split())[:MAX_LABEL]
+        if label != node.label:
+            self._stack.push(cmd.SetLabelCommand(self, graph, node, label))
+
+    def rename_node(self, graph: str, node_id: str, text: str) -> str:
+        """Give a node a new id made from ``text``; its edges follow. Returns the new id."""
+        self._need_node(graph, node_id)
+        taken = {n.id for n in self.graph(graph).nodes} - {node_id}
+        new = make_identifier(text, taken)
+        if new != node_id:
+            self._stack.push(cmd.RenameNodeCommand(self, graph, node_id, new))
+        return new
+
+    # -- edges -----------------------------------------------------------------------
+    def connection_problem(self, graph: str, src: str, dst: str, dst_port: str = "in") -> str | None:
+        """Why the wire src -> dst.dst_port cannot be made, or None when it can."""
+        g = self.graph(graph)
+        s_node, d_node = g.node(src), g.node(dst)
+        if s_node is None or d_node is None:
+            return f"there is no block {src if s_node is None else dst!r}"
+        if src == dst:
+            return "a block cannot feed itself"
+        s_block, d_block = get_block(s_node.type), get_block(d_node.type)
+        if s_block is not None and not s_block.has_output:
+            return f"{src} is an {s_node.type} and has no output to connect from"
+        if d_block is not None:
+            ports = self.input_ports(graph, dst)
+            if dst_port not in ports:
+                have = ", ".join(ports) if ports else "none"
+                return f"{dst} has no input {dst_port!r} (inputs: {have})"
+        for e in g.edges:
+            if e.dst == dst and e.dst_port == dst_port:
+                return f"input {dst_port} of {dst} is already connected to {e.src}: remove that wire first"
+        if reaches(g, dst, src):
+            return f"it would make a cycle: {dst} already feeds {src}"
+        return None
+
+    def connect(self, graph: str, src: str, dst: str, dst_port: str = "in") -> None:
+        """Wire src's output to dst's input port, or raise EditError saying why not."""
+        why = self.connection_problem(graph, src, dst, dst_port)
+        if why:
+            raise EditError(f"Cannot connect: {why}")
+        self._stack.push(cmd.ConnectCommand(self, graph, Edge(src=src, dst=dst, dst_port=dst_port)))
+
+    def disconnect(self, graph: str, key: EdgeKey) -> None:
+        self.remove(graph, edges=[key])
+
+    def input_ports(self, graph: str, node_id: str) -> tuple[str, ...]:
+        """The node's input port names under its current parameters (defaults where invalid)."""
+        node = self._need_node(graph, node_id)
+        block = get_block(node.type)
+        if block is None:
+            return ()
+        values = block.resolve({}).values
+        values.update(block.resolve(node.params).values)
+        return block.input_ports(values)
+
+    # -- clipboard -------------------------------------------------------------------
+    def copy_payload(self, graph: str, node_ids: Iterable[str]) -> dict[str, Any]:
+        """Plain JSON data for the given nodes and the edges between them."""
+        return blocks_payload(self.graph(graph), set(node_ids))
+
+    def paste(self, graph: str, payload: Mapping[str, Any],
+              offset: tuple[float, float] = (30.0, 30.0), text: str = "Paste") -> list[str]:
+        """Add copied blocks, with fresh ids, moved by ``offset``; returns the new ids."""
+        nodes, edges = parse_payload(dict(payload))
+        if not nodes:
+            raise EditError("there are no blocks to paste")
+        g = self.graph(graph)
+        taken = {n.id for n in g.nodes}
+        ids: dict[str, str] = {}
+        fresh: list[Node] = []
+        for n in nodes:
+            if n.id in ids:
+                continue
+            new = make_identifier(n.id, taken)
+            taken.add(new)
+            ids[n.id] = new
+            x, y = n.position
+            fresh.append(n.model_copy(update={"id": new,
+                                              "position": (x + offset[0], y + offset[1])}))
+        wires = [e.model_copy(update={"src": ids[e.src], "dst": ids[e.dst]})
+                 for e in edges if e.src in ids and e.dst in ids]
+        self._stack.push(cmd.PasteCommand(self, graph, fresh, wires, text))
+        return [n.id for n in fresh]
+
+    def duplicate(self, graph: str, node_ids: Iterable[str]) -> list[str]:
+        return self.paste(graph, self.copy_payload(graph, node_ids), text="Duplicate")
+
+    # -- graphs ----------------------------------------------------------------------
+    def add_graph(self, text: str = "graph") -> str:
+        """Add an empty graph named from ``text`` (made a unique identifier)."""
+        name = make_identifier(text, set(self._project.graphs), fallback="graph")
+        self._stack.push(cmd.AddGraphCommand(self, name, Graph()))
+        return name
+
+    def remove_graph(self, name: str) -> None:
+        self.graph(name)
+        if len(self._project.graphs) == 1:
+            raise EditError("a project needs at least one graph")
+        self._stack.push(cmd.RemoveGraphCommand(self, name))
+
+    def rename_graph(self, name: str, text: str) -> str:
+        self.graph(name)
+        new = make_identifier(text, set(self._project.graphs) - {name}, fallback="graph")
+        if new != name:
+            self._stack.push(cmd.RenameGraphCommand(self, name, new))
+        return new
+
+    # -- project settings --------------------------------------------------------------
+    def set_field(self, section: str, name: str, value: Any) -> None:
+        """Set ``project.<section>.<name>`` (dataset, task, training), validated; consecutive
+        edits of one field merge into one undo step."""
+        if section not in SECTIONS:
+            raise EditError(f"unknown settings section {section!r}")
+        model = getattr(self._project, section)
+        if name not in type(model).model_fields:
+            raise EditError(f"{section} has no field {name!r}")
+        try:
+            checked = type(model).model_validate({**model.model_dump(), name: value})
+        except ValidationError as e:
+            raise EditError(f"{section}.{name}: {e.errors()[0]['msg']}") from None
+        old, new = copy.deepcopy(getattr(model, name)), getattr(checked, name)
+        if old != new:
+            self._stack.push(cmd.SetFieldCommand(self, section, name, old, new))
+
+    # -- history and files -----------------------------------------------------------
+    def undo(self) -> None:
+        self._stack.undo()
+
+    def redo(self) -> None:
+        self._stack.redo()
+
+    def replace_project(self, project: Project, path: str | None = None,
+                        dirty: bool = False) -> None:
+        """Start editing another project (history cleared). ``dirty`` marks content that
+        differs from ``path`` on disk, e.g. a recovered autosave."""
+        self._stack.clear()
+        self._project = project
+        self._analyses.clear()
+        self._analyse_all()
+        self._set_path(path)
+        self._forced_dirty = dirty
+        self.project_replaced.emit()
+        self._update_dirty()
+
+    def save(self, path: str | Path | None = None) -> None:
+        """Write the project atomically to ``path`` (default: its own); raises ProjectError."""
+        target = path if path is not None else self._path
+        if target is None:
+            raise EditError("the project has no file yet: choose where to save it")
+        save_project(self._project, target)
+        self._set_path(str(target))
+        self._forced_dirty = False
+        self._stack.setClean()
+        self._update_dirty()
+
+    # -- internals used by ops and commands ------------------------------------------
+    @contextmanager
+    def _editing(self) -> Iterator[None]:
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._flush()
+
+    def _touch(self, graph: str) -> None:
+        self._touched.add(graph)
+
+    def _forget(self, graph: str) -> None:
+        self._analyses.pop(graph, None)
+        self._touched.discard(graph)
+
+    def _rename_analysis(self, old: str, new: str) -> None:
+        self._analyses.pop(old, None)
+        if old in self._touched:
+            self._touched.discard(old)
+        self._touched.add(new)
+
+    def _flush(self) -> None:
+        touched, self._touched = self._touched, set()
+        graphs = self._project.graphs
+        for name in [n for n in graphs if n in touched]:
+            self._analyses[name] = analyze_graph(graphs[name], name)
+            self.analysis_updated.emit(name)
+        self.edited.emit()
+
+    def _analyse_all(self) -> None:
+        for name, g in self._project.graphs.items():
+            self._analyses[name] = analyze_graph(g, name)
+
+    def _need_node(self, graph: str, node_id: str) -> Node:
+        node = self.node(graph, node_id)
+        if node is None:
+            raise EditError(f"there is no block {node_id!r} in {graph}")
+        return node
+
+    def _set_path(self, path: str | None) -> None:
+        if path != self._path:
+            self._path = path
+            self.path_changed.emit(path or "")
+
+    def _on_stack_clean_changed(self, _clean: bool) -> None:
+        self._update_dirty()
+
+    def _update_dirty(self) -> None:
+        dirty = self._forced_dirty or not self._stack.isClean()
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirty_changed.emit(dirty)

@@ -1,0 +1,41 @@
+"""`layerforge gui [FILE]`: start the app. Thin on purpose: the window paints before the
+editor (and the engine behind it) is imported; torch is never imported by the editor."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+
+ENV_THEME = "LAYERFORGE_THEME"  # system, light or dark; overrides the saved choice
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="layerforge gui")
+    parser.add_argument("file", nargs="?", help="a .lforge project to open")
+    args = parser.parse_args(argv)
+    path = str(Path(args.file).expanduser()) if args.file else None
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.icons import set_icon_color
+    from app.settings import open_settings
+    from app.theme import ThemeManager
+    from app.window.main_window import MainWindow, report
+
+    report("main")
+    app = QApplication.instance() or QApplication(["layerforge"])
+    app.setApplicationName("LayerForge")
+    app.setOrganizationName("LayerForge")
+    app.setDesktopFileName("layerforge")
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in a terminal ends the app
+    settings = open_settings()
+    preference = os.environ.get(ENV_THEME) or str(settings.value("theme", "system"))
+    theme = ThemeManager(app, preference)
+    set_icon_color(theme.theme.text)
+    window = MainWindow(theme, settings)
+    window.first_painted.connect(lambda: QTimer.singleShot(0, lambda: window.finish_startup(path)))
+    window.show()
+    return app.exec()

@@ -1,0 +1,1 @@
+"""Dockable panels: palette, inspector, problems (training panels join them later)."""

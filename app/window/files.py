@@ -1,0 +1,181 @@
+"""New, open, save, save as, recent files, ask-to-save and crash recovery offers.
+
+Every dialog is a small function here; user-facing errors are ProjectError sentences shown
+as plain text, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from app.document import EditError, GraphDocument
+from app.settings import RecentFiles
+from app.window.gallery import TemplateGalleryDialog
+from app.window.recovery import AutosaveController, Recovery, RecoveryStore
+from engine.layout import apply_layout
+from engine.project import FILE_SUFFIX, Project, ProjectError, load_project
+from engine.templates import load_template
+
+ENV_RECOVERY = "LAYERFORGE_RECOVERY"  # "restore" or "discard": answer the offer unasked
+FILTER = f"LayerForge projects (*{FILE_SUFFIX});;All files (*)"
+
+
+def show_error(parent: QWidget, title: str, message: str) -> None:
+    box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok,
+                      parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()
+
+
+def ask_save_changes(parent: QWidget, name: str) -> str:
+    """'save', 'discard' or 'cancel'."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                      f"Save the changes to {name} before closing it?",
+                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                      | QMessageBox.StandardButton.Cancel, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    return {QMessageBox.StandardButton.Save: "save",
+            QMessageBox.StandardButton.Discard: "discard"}.get(
+        QMessageBox.StandardButton(answer), "cancel")
+
+
+def ask_restore(parent: QWidget, recovery: Recovery) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved changes?",
+                      f"LayerForge did not close normally. Restore the unsaved changes to "
+                      f"{recovery.describe()}?", parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(restore)
+    box.exec()
+    return box.clickedButton() is restore
+
+
+def needs_layout(project: Project) -> list[str]:
+    """Graphs whose blocks all sit on one spot (generated or imported): lay them out."""
+    return [name for name, g in project.graphs.items()
+            if len(g.nodes) > 1 and len({tuple(n.position) for n in g.nodes}) == 1]
+
+
+def display_name(path: str | None) -> str:
+    return Path(path).name if path else "untitled"
+
+
+class FileController(QObject):
+    def __init__(self, window: QWidget, doc: GraphDocument, autosave: AutosaveController,
+                 store: RecoveryStore, settings: QSettings) -> None:
+        super().__init__(window)
+        self.window = window
+        self.doc = doc
+        self.autosave = autosave
+        self.store = store
+        self.settings = settings
+        self.recent = RecentFiles(settings)
+
+    # -- opening -----------------------------------------------------------------------
+    def new_project(self) -> bool:
+        if not self.confirm_close():
+            return False
+        dialog = TemplateGalleryDialog(self.window)
+        if dialog.exec() != TemplateGalleryDialog.DialogCode.Accepted:
+            return False
+        return self.new_from_template(dialog.chosen())
+
+    def new_from_template(self, name: str) -> bool:
+        try:
+            project = load_template(name) if name else Project()
+        except ProjectError as e:
+            show_error(self.window, "Cannot create the project", str(e))
+            return False
+        for graph in needs_layout(project):
+            apply_layout(project.graphs[graph])
+        self.autosave.discard()
+        self.doc.replace_project(project, None)
+        return True
+
+    def open_dialog(self) -> bool:
+        start = str(Path(self.doc.path).parent) if self.doc.path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, FILTER)
+        return self.open_path(path) if path else False
+
+    def open_path(self, path: str, confirm: bool = True) -> bool:
+        """Open a project file (asking to save the current one first); False if not opened."""
+        if confirm and not self.confirm_close():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectError as e:
+            show_error(self.window, "Cannot open the project", str(e))
+            if not Path(path).exists():
+                self.recent.remove(str(Path(path).resolve()))
+            return False
+        for graph in needs_layout(project):
+            apply_layout(project.graphs[graph])
+        self.autosave.discard()
+        self.doc.replace_project(project, str(Path(path).resolve()))
+        self.recent.add(path)
+        self.offer_recovery(self.doc.path)
+        return True
+
+    def offer_recovery(self, path: str | None) -> bool:
+        """If a crash left unsaved changes to ``path`` (or, with None, to any project),
+        offer them back; True when they were restored."""
+        recovery = self.store.find(path)
+        if recovery is None:
+            return False
+        answer = os.environ.get(ENV_RECOVERY) or str(self.settings.value("recovery/answer", ""))
+        restore = (answer == "restore" if answer in ("restore", "discard")
+                   else ask_restore(self.window, recovery))
+        if not restore:
+            recovery.file.unlink(missing_ok=True)
+            return False
+        try:
+            project = recovery.load()
+        except ProjectError as e:
+            show_error(self.window, "Cannot restore the changes", str(e))
+            return False
+        self.doc.replace_project(project, recovery.path, dirty=True)
+        self.autosave.adopt(recovery.path)
+        return True
+
+    # -- saving ------------------------------------------------------------------------
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        start = self.doc.path or str(Path.home() / f"{self.doc.project.name}{FILE_SUFFIX}")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", start, FILTER)
+        if not path:
+            return False
+        if not path.endswith(FILE_SUFFIX):
+            path += FILE_SUFFIX
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.doc.save(path)
+        except (ProjectError, EditError) as e:
+            show_error(self.window, "Cannot save the project", str(e))
+            return False
+        self.recent.add(path)
+        return True
+
+    def confirm_close(self) -> bool:
+        """Ask to save unsaved changes: True to go on (saved or discarded), False to stay."""
+        if not self.doc.is_dirty():
+            return True
+        answer = ask_save_changes(self.window, display_name(self.doc.path))
+        if answer == "save":
+            return self.save()
+        if answer == "discard":
+            self.autosave.discard()
+            return True
+        return False

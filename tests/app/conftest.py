@@ -1,0 +1,80 @@
+"""Fixtures for the app tests: isolated settings, a real main window, small test graphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.project import Edge, Graph, Node, Project
+
+
+def pytest_collection_modifyitems(items):
+    # A modal dialog blocks Python signal handlers: time out from a thread instead.
+    for item in items:
+        if "tests/app/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.timeout(120, method="thread"))
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch):
+    """Every test gets its own settings and recovery folder and no scripted answers."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("LAYERFORGE_CONFIG_DIR", str(folder))
+    for var in ("LAYERFORGE_AUTOSAVE_MS", "LAYERFORGE_RECOVERY", "LAYERFORGE_SCRIPT",
+                "LAYERFORGE_THEME", "LAYERFORGE_REPORT_STARTUP"):
+        monkeypatch.delenv(var, raising=False)
+    return folder
+
+
+def chain_project(hidden: int = 32) -> Project:
+    """Input [4] -> Linear -> ReLU -> Linear(3) -> Output, laid out left to right."""
+    nodes = [
+        Node(id="x", type="Input", params={"shape": [4], "dtype": "float", "vocab": 0},
+             position=(0.0, 0.0)),
+        Node(id="fc1", type="Linear", params={"out_features": hidden, "bias": True},
+             position=(220.0, 0.0)),
+        Node(id="act", type="ReLU", position=(440.0, 0.0)),
+        Node(id="fc2", type="Linear", params={"out_features": 3, "bias": True},
+             position=(660.0, 0.0)),
+        Node(id="y", type="Output", position=(880.0, 0.0)),
+    ]
+    edges = [Edge(src=a, dst=b) for a, b in (("x", "fc1"), ("fc1", "act"), ("act", "fc2"),
+                                             ("fc2", "y"))]
+    return Project(name="chain", graphs={"model": Graph(nodes=nodes, edges=edges)})
+
+
+def write_chain(path, hidden: int = 32):
+    from engine.project import save_project
+
+    save_project(chain_project(hidden), path)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, qapp, tmp_path):
+    """The real main window with the editor built, showing an unsaved copy of chain_project."""
+    from app.settings import open_settings
+    from app.theme import ThemeManager
+    from app.window.main_window import MainWindow
+
+    theme = ThemeManager(qapp, "light")
+    win = MainWindow(theme, open_settings())
+    win.resize(1200, 800)
+    # Not qtbot.addWidget: pytest-qt would close the window before this fixture makes the
+    # document clean, and an unsaved document would ask "Save changes?" and wait forever.
+    win.show()
+    qtbot.waitExposed(win)
+    ws = win.finish_startup(None)
+    ws.document.replace_project(chain_project())
+    qapp.processEvents()  # let the deferred fit-to-view run before the test drives the view
+    yield win
+    # Leave nothing unsaved behind, so closing the window asks nothing.
+    if win.isVisible() and win.workspace is not None:
+        win.workspace.document.replace_project(Project())
+    win.close()
+    win.deleteLater()
+    theme.deleteLater()
+
+
+@pytest.fixture
+def ws(window):
+    return window.workspace
