@@ -87,6 +87,9 @@ def check_structure(graph: Graph, name: str = "model") -> Structure:
             s.outputs.append(nid)
 
     succ: dict[str, list[str]] = {nid: [] for nid in s.blocks}
+    # Every wire between existing nodes, valid or not: a block feeding a broken block is
+    # not a dead end, it is waiting for that block to be fixed.
+    links = [(e.src, e.dst) for e in graph.edges if e.src in seen and e.dst in seen]
     for e in graph.edges:
         if e.src not in s.blocks or e.dst not in s.blocks:
             missing = e.src if e.src not in seen else e.dst
@@ -122,7 +125,7 @@ def check_structure(graph: Graph, name: str = "model") -> Structure:
         err(Problem(name, None, "the graph has no Input block"))
     if not s.outputs:
         err(Problem(name, None, "the graph has no Output block"))
-    _dead_ends(s, succ)
+    _dead_ends(s, links)
     return s
 
 
@@ -150,17 +153,16 @@ def _order(s: Structure, succ: dict[str, list[str]]) -> None:
                 s.broken.add(nid)
 
 
-def _dead_ends(s: Structure, succ: dict[str, list[str]]) -> None:
+def _dead_ends(s: Structure, links: list[tuple[str, str]]) -> None:
     """Warn about blocks whose result never reaches an Output."""
-    pred: dict[str, list[str]] = {nid: [] for nid in s.blocks}
-    for src, targets in succ.items():
-        for t in targets:
-            pred[t].append(src)
+    pred: dict[str, list[str]] = {}
+    for src, dst in links:
+        pred.setdefault(dst, []).append(src)
     live = s.live
     live.update(s.outputs)
     stack = list(s.outputs)
     while stack:
-        for p in pred[stack.pop()]:
+        for p in pred.get(stack.pop(), ()):
             if p not in live:
                 live.add(p)
                 stack.append(p)

@@ -6,11 +6,14 @@ from engine.project import Graph
 
 COLUMN = 220.0  # horizontal distance between layers
 ROW = 110.0  # vertical distance between blocks in one layer
+MAX_COLUMNS = 8  # longer networks wrap into bands below, like lines of text
 
 
-def layered_layout(graph: Graph) -> dict[str, tuple[float, float]]:
+def layered_layout(graph: Graph, max_columns: int = MAX_COLUMNS) -> dict[str, tuple[float, float]]:
     """Positions for every node: a column per longest-path depth, rows ordered to keep
-    wires short (a barycentre sweep). Nodes on a cycle go to the last column."""
+    wires short (a barycentre sweep). Past ``max_columns`` layers the layout wraps into a
+    new band under the previous one, so a deep network fits a wide screen. Nodes on a
+    cycle go to the last column."""
     ids = [n.id for n in graph.nodes]
     known = set(ids)
     preds: dict[str, list[str]] = {i: [] for i in ids}
@@ -47,7 +50,18 @@ def layered_layout(graph: Graph) -> dict[str, tuple[float, float]]:
             members.sort(key=bary)
         for k, n in enumerate(members):
             row[n] = k - (len(members) - 1) / 2
-    return {i: (depth[i] * COLUMN, row[i] * ROW) for i in ids}
+    # Each band is as tall as its widest layer, plus one row of air.
+    band_of = {d: d // max_columns for d in layers}
+    height: dict[int, float] = {}
+    for d, members in layers.items():
+        height[band_of[d]] = max(height.get(band_of[d], 0.0), float(len(members)))
+    top: dict[int, float] = {}
+    y = 0.0
+    for b in sorted(height):
+        top[b] = y + (height[b] - 1) / 2
+        y += height[b] + 1
+    return {i: ((depth[i] % max_columns) * COLUMN, (top[band_of[depth[i]]] + row[i]) * ROW)
+            for i in ids}
 
 
 def apply_layout(graph: Graph) -> None:

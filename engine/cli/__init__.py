@@ -9,8 +9,6 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from engine.project import ProjectError
-
 
 class UsageError(Exception):
     """Bad input from the user: printed as one message, exit code 2."""
@@ -44,9 +42,15 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] == "gui" and len(argv) <= 2 and "-h" not in argv and "--help" not in argv):
+        # The app paints its window first: skip building the full command tree (pydantic,
+        # every command module) on the way to it.
+        from app.main import main as app_main
+
+        return app_main(argv[1:])
+    from engine.project import ProjectError
+
     parser = build_parser()
-    if not argv:
-        argv = ["gui"]
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:

@@ -79,3 +79,10 @@ def test_edge_to_missing_port_or_node():
     msgs = messages(g)
     assert any("y has no input port 'in7'" in m for m in msgs)
     assert any("'ghost' that does not exist" in m for m in msgs)
+
+
+def test_a_broken_block_does_not_make_its_inputs_dead_ends():
+    g = chain(("x", "Input", {"shape": [4]}), ("fc", "Linear", {"out_features": 3}),
+              ("bad", "Linear", {"out_features": -1}), ("y", "Output", {}))
+    problems = analyze_graph(g).problems
+    assert [(p.node, p.severity) for p in problems] == [("bad", "error")]
