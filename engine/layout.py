@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from engine.project import Graph
 
-COLUMN = 220.0  # horizontal distance between layers
+COLUMN = 230.0  # horizontal distance between layers
 ROW = 110.0  # vertical distance between blocks in one layer
-MAX_COLUMNS = 8  # longer networks wrap into bands below, like lines of text
+MAX_COLUMNS = 5  # longer networks wrap into bands below, like lines of text
 
 
 def layered_layout(graph: Graph, max_columns: int = MAX_COLUMNS) -> dict[str, tuple[float, float]]:

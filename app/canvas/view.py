@@ -27,7 +27,7 @@ from app.document import MIME_BLOCK_TYPE, EditError
 from engine.project import FILE_SUFFIX
 
 MIN_ZOOM, MAX_ZOOM, FIT_MAX_ZOOM = 0.08, 4.0, 1.25
-READABLE_ZOOM = 0.8  # below this block text is hard to read
+READABLE_ZOOM = 0.75  # below this block text is hard to read
 
 
 def dropped_project(mime: QMimeData) -> str | None:
@@ -105,9 +105,13 @@ class GraphView(QGraphicsView):
         if z > FIT_MAX_ZOOM or z < floor:
             target = min(max(z, floor), FIT_MAX_ZOOM)
             self.scale(target / z, target / z)
-            if z < floor:  # the whole graph does not fit: start at its left end
-                half = self.viewport().width() / (2 * target)
-                self.centerOn(rect.left() - 40 + half, rect.center().y())
+            if z < floor:  # the whole graph does not fit: start where it starts, top left
+                vp = self.viewport()
+                wide = rect.width() * target > vp.width()
+                tall = rect.height() * target > vp.height()
+                x = rect.left() - 40 + vp.width() / (2 * target) if wide else rect.center().x()
+                y = rect.top() - 40 + vp.height() / (2 * target) if tall else rect.center().y()
+                self.centerOn(x, y)
             else:
                 self.centerOn(rect.center())
 
