@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test bench soak lint setup system-deps package clean
+.PHONY: run test bench soak lint setup system-deps package package-test clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,26 @@ bench: setup system-deps
 
 soak: setup system-deps
 	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider
+
+# One-folder bundle in dist/layerforge (PyInstaller, packaging/layerforge.spec), then the
+# smoke test. PyInstaller comes from the `package` extra, installed on first use.
+PKG_STAMP := $(VENV)/.package-installed
+
+$(PKG_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e '.[dev,package]'
+	@touch $(PKG_STAMP)
+
+package: setup system-deps $(PKG_STAMP)
+	@start=$$(date +%s); \
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/layerforge.spec && \
+	echo "built dist/layerforge in $$(( $$(date +%s) - start )) s;" \
+		"$$(du -sh dist/layerforge | cut -f1) on disk, $$(find dist/layerforge -type f | wc -l) files"
+	@$(MAKE) --no-print-directory package-test
+
+# The built app, offscreen: window, a short training run in its own worker, ONNX export.
+package-test:
+	QT_QPA_PLATFORM=offscreen dist/layerforge/layerforge --self-test
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

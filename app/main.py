@@ -14,8 +14,16 @@ ENV_THEME = "LAYERFORGE_THEME"  # system, light or dark; overrides the saved cho
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="layerforge gui")
     parser.add_argument("file", nargs="?", help="a .lforge project to open")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window, train the mlp template briefly, export ONNX, "
+                             "print a report and exit 0 (or 1 with the reason)")
     args = parser.parse_args(argv)
     path = str(Path(args.file).expanduser()) if args.file else None
+    self_test = None
+    if args.self_test:
+        from app.selftest import SelfTest
+
+        self_test = SelfTest()  # before the settings are opened: it isolates them
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -36,6 +44,8 @@ def main(argv: list[str]) -> int:
     theme = ThemeManager(app, preference)
     set_icon_color(theme.theme.text)
     window = MainWindow(theme, settings)
+    if self_test is not None:
+        return self_test.run(app, window)
     window.first_painted.connect(lambda: QTimer.singleShot(0, lambda: window.finish_startup(path)))
     window.show()
     return app.exec()

@@ -21,3 +21,17 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "missing system libraries (install with apt-get): ${need[*]}" >&2
   fi
 fi
+# The packaging tests validate the .desktop, AppStream and shared-mime-info files with the
+# reference tools (desktop-file-utils, appstream, shared-mime-info: about 3 MB installed).
+tools=()
+command -v desktop-file-validate >/dev/null || tools+=(desktop-file-utils)
+command -v appstreamcli >/dev/null || tools+=(appstream)
+command -v update-mime-database >/dev/null || tools+=(shared-mime-info)
+if [ ${#tools[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing packaging validators: ${tools[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tools[@]}" >/dev/null
+  else
+    echo "missing packaging validators (install with apt-get): ${tools[*]}" >&2
+  fi
+fi

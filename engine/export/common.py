@@ -123,8 +123,13 @@ def _run_weights(path: Path, graph: str) -> dict[str, Any]:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
         raise ExportError(f"{path}: cannot read the weights ({e})") from None
-    prefix = f"{graph}."
-    own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    own: dict[str, Any] = {}
+    # A run's weights.safetensors as the trainer writes it (engine.train.checkpoint keys
+    # ``model/<graph>/<name>``), else ``<graph>.<name>``.
+    for prefix in (f"model/{graph}/", f"{graph}."):
+        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        if own:
+            break
     if not own:
         raise ExportError(f"{path}: holds no weights for graph {graph!r}")
     return own

@@ -26,7 +26,10 @@ STDERR_TAIL = 4000
 
 
 def worker_command(python: str | None = None) -> list[str]:
-    """The command line that starts a local worker with this interpreter."""
+    """The command line that starts a local worker with this interpreter. A frozen app
+    (PyInstaller) has no interpreter to give ``-m``: its own binary runs ``worker``."""
+    if python is None and getattr(sys, "frozen", False):
+        return [sys.executable, "worker"]
     return [python or sys.executable, "-m", "engine.train.worker"]
 
 
