@@ -116,7 +116,10 @@ class ThemeManager(QObject):
         self._app = app
         self._preference = preference if preference in PREFERENCES else "system"
         self._theme = pick_theme(self._preference)
-        self._app.setStyle("Fusion")  # the same look everywhere; it honours the palette fully
+        # The same look everywhere; Fusion honours the palette fully. Setting a style (or a
+        # style sheet) re-polishes every widget, so only do it when it changes.
+        if self._app.style().name().lower() != "fusion":
+            self._app.setStyle("Fusion")
         hints = QGuiApplication.styleHints()
         if hints is not None:
             hints.colorSchemeChanged.connect(self._on_hints_color_scheme_changed)
@@ -147,4 +150,6 @@ class ThemeManager(QObject):
     def _apply(self) -> None:
         self._app.setPalette(make_palette(self._theme))
         qss = STYLES / f"{self._theme.name}.qss"
-        self._app.setStyleSheet(qss.read_text() if qss.is_file() else "")
+        sheet = qss.read_text() if qss.is_file() else ""
+        if self._app.styleSheet() != sheet:
+            self._app.setStyleSheet(sheet)

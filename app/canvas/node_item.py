@@ -142,7 +142,7 @@ class PortItem(QGraphicsItem):
 
 
 class BadgeItem(QGraphicsItem):
-    """A red (error) or amber (warning) dot whose tooltip lists the block's problems."""
+    """A red (error), amber (warning) or grey (cannot export) dot whose tooltip says why."""
 
     R = 8.0
 
@@ -159,7 +159,8 @@ class BadgeItem(QGraphicsItem):
         t = scene_theme(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(t.color("node_fill"), 1.5))
-        painter.setBrush(t.color("error" if self.severity == "error" else "warning"))
+        painter.setBrush(t.color({"error": "error", "export": "subtext"}.get(self.severity,
+                                                                             "warning")))
         painter.drawEllipse(self.boundingRect().adjusted(1, 1, -1, -1))
         pen = QPen(QColor("#ffffff"), 2.0)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
@@ -184,6 +185,7 @@ class NodeItem(QGraphicsItem):
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.badge = BadgeItem(self)
         self.badge.setPos(WIDTH - 4, 4)
+        self.export_badge: BadgeItem | None = None  # made on first use: rarely needed
         self._build_ports()
         self._apply_view()
 
@@ -201,6 +203,18 @@ class NodeItem(QGraphicsItem):
             self._build_ports()
         self._apply_view(old)
         return ports_changed
+
+    def set_export_issue(self, reason: str) -> None:
+        """Flag a block that cannot be exported (e.g. to ONNX) with a grey badge at the
+        bottom right, whose tooltip gives ``reason``; an empty reason removes the flag."""
+        if self.export_badge is None:
+            if not reason:
+                return
+            self.export_badge = BadgeItem(self)
+            self.export_badge.severity = "export"
+        self.export_badge.setPos(WIDTH - 4, self._height - 4)  # the height follows the ports
+        self.export_badge.setVisible(bool(reason))
+        self.export_badge.setToolTip(plain_tooltip(reason) if reason else "")
 
     def _mid_y(self) -> float:
         return HEADER + (self._height - HEADER) / 2

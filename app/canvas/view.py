@@ -119,7 +119,7 @@ class GraphView(QGraphicsView):
         """Fit once the window's layout has settled (docks take their share first), or
         when the view is first shown if it is on a hidden tab."""
         self._fit_pending = True
-        QTimer.singleShot(0, self._on_fit_timer_timeout)
+        QTimer.singleShot(0, self, self._on_fit_timer_timeout)
 
     def _on_fit_timer_timeout(self) -> None:
         if self._fit_pending and self.isVisible():

@@ -26,7 +26,7 @@ from engine.blocks import get_block
 from engine.graph import Problem
 from engine.layout import layered_layout
 from engine.naming import make_identifier
-from engine.project import Edge, Graph, Node, Project, save_project
+from engine.project import Edge, Graph, Node, Project, RunRef, save_project
 from engine.shapes import GraphAnalysis, analyze_graph, project_problems
 
 #: Project sections that ``set_field`` edits.
@@ -307,6 +307,14 @@ class GraphDocument(QObject):
             self._stack.push(cmd.SetFieldCommand(self, section, name, old, new))
 
     # -- history and files -----------------------------------------------------------
+    def set_runs(self, runs: list[RunRef]) -> None:
+        """Replace the project's run history. A run records what happened, not an edit, so
+        this bypasses the undo stack (undo must not forget a run that exists on disk); the
+        project is marked unsaved."""
+        self._project.runs = list(runs)
+        self._forced_dirty = True
+        self._update_dirty()
+
     def undo(self) -> None:
         self._stack.undo()
 

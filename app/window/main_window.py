@@ -144,5 +144,5 @@ class MainWindow(QMainWindow):
         if self.workspace is not None and path:
             event.acceptProposedAction()
             # Opening may ask questions: do it after the drop has returned to the source.
-            QTimer.singleShot(0, lambda: self.workspace and self.workspace.files.open_path(path))
+            QTimer.singleShot(0, self, lambda: self.workspace and self.workspace.files.open_path(path))
 

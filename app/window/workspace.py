@@ -24,6 +24,7 @@ from app.settings import config_dir, setting_bool, setting_int
 from app.text import fmt_bytes, fmt_count
 from app.theme import Theme
 from app.window.actions import create_actions, fill_menus, refresh_icons
+from app.window.export_wiring import install_export
 from app.window.files import FileController, display_name
 from app.window.recovery import (
     DEFAULT_INTERVAL_MS,
@@ -32,6 +33,8 @@ from app.window.recovery import (
     RecoveryStore,
 )
 from app.window.script import ENV_SCRIPT, run_script
+from app.window.setup_wiring import install_setup
+from app.window.training_wiring import install_training
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
@@ -73,6 +76,9 @@ class Workspace(QObject):
         self.actions.snap.setChecked(self.tabs.snap)
         self._on_document_changed()
         self._update_title()
+        install_setup(self)
+        install_export(self)
+        install_training(self)
 
     def _connect(self) -> None:
         a, d, w = self.actions, self.document, self.window
@@ -119,7 +125,7 @@ class Workspace(QObject):
         self.fit_all_views()
         script = os.environ.get(ENV_SCRIPT)
         if script:
-            QTimer.singleShot(0, lambda: run_script(self, json.loads(script)))
+            QTimer.singleShot(0, self, lambda: run_script(self, json.loads(script)))
 
     def shutdown(self) -> None:
         """Closing normally: stop timers and leave no recovery file behind."""
@@ -298,7 +304,7 @@ class Workspace(QObject):
         self._message(text)
 
     def _on_tabs_file_dropped(self, path: str) -> None:
-        QTimer.singleShot(0, lambda: self.files.open_path(path))
+        QTimer.singleShot(0, self, lambda: self.files.open_path(path))
 
     def _on_tabs_current_graph_changed(self, _graph: str) -> None:
         self._update_totals()

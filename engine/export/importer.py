@@ -220,9 +220,12 @@ def import_module(module, inputs: list[TensorSpec], *, name: str = "imported",
         raise ExportError("the imported graph has problems: " + str(analysis.errors[0]))
     compiled = compile_graph(graph, "model", seed, analysis)
     for nid, (orig, suffix) in b.sources.items():
+        state = orig.state_dict()
+        if not state:
+            continue  # nothing to carry over; the block may compile to a plain operation
         target = compiled.get_submodule(nid + suffix)
         try:
-            target.load_state_dict(orig.state_dict(), strict=True)
+            target.load_state_dict(state, strict=True)
         except RuntimeError as e:
             first = str(e).strip().splitlines()[0]
             raise ExportError(f"the weights of `{nid}` do not fit its block: {first}") from None

@@ -1,13 +1,34 @@
 """Training: the run loop (a generator of events), checkpoints, the run directory and the
-worker process protocol. Import the pieces from their modules; the common ones are here."""
+worker process protocol. Import the pieces from their modules; the common ones are here.
+
+The names below load on first use (PEP 562), so importing a light submodule such as
+``engine.train.events`` from the app does not pull in torch.
+"""
 
 from __future__ import annotations
 
-from engine.train.control import Control
-from engine.train.events import EVENT_TYPES, TERMINAL, Event, from_dict, from_json
-from engine.train.fit import check_fit, fit_project
-from engine.train.loop import train
-from engine.train.rundir import RunDir, record
+import importlib
+from typing import Any
 
-__all__ = ["EVENT_TYPES", "TERMINAL", "Control", "Event", "RunDir", "check_fit", "fit_project",
-           "from_dict", "from_json", "record", "train"]
+_EXPORTS = {
+    "Control": "engine.train.control",
+    "EVENT_TYPES": "engine.train.events",
+    "TERMINAL": "engine.train.events",
+    "Event": "engine.train.events",
+    "from_dict": "engine.train.events",
+    "from_json": "engine.train.events",
+    "check_fit": "engine.train.fit",
+    "fit_project": "engine.train.fit",
+    "train": "engine.train.loop",
+    "RunDir": "engine.train.rundir",
+    "record": "engine.train.rundir",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

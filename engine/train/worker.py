@@ -51,6 +51,10 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
+    # The run's setup calls torch.use_deterministic_algorithms, which imports this module
+    # (about 3 s the first time): do it before saying ready, so a warm worker starts at once.
+    import torch._inductor.config  # noqa: F401
+
     from engine.project import Project, ProjectError
     from engine.train.control import Control
     from engine.train.events import Failed, Ready

@@ -19,6 +19,9 @@ def config_dir(tmp_path, monkeypatch):
     """Every test gets its own settings and recovery folder and no scripted answers."""
     folder = tmp_path / "config"
     monkeypatch.setenv("LAYERFORGE_CONFIG_DIR", str(folder))
+    # No background worker process unless a test starts one itself.
+    monkeypatch.setenv("LAYERFORGE_WARM_WORKER", "off")
+    monkeypatch.delenv("LAYERFORGE_AUTOTRAIN", raising=False)
     for var in ("LAYERFORGE_AUTOSAVE_MS", "LAYERFORGE_RECOVERY", "LAYERFORGE_SCRIPT",
                 "LAYERFORGE_THEME", "LAYERFORGE_REPORT_STARTUP"):
         monkeypatch.delenv(var, raising=False)
@@ -73,6 +76,11 @@ def window(qtbot, qapp, tmp_path):
     win.close()
     win.deleteLater()
     theme.deleteLater()
+    # Delete them now, not at some later event loop: a window left alive is re-polished by
+    # every later theme change and slows every later test.
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture

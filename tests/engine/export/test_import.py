@@ -147,3 +147,10 @@ def test_wrong_number_of_input_shapes_is_refused():
 def test_embedding_with_other_vocab_is_refused():
     with pytest.raises(ExportError, match=r"`embed` \(Embedding\) has 30 token ids but its input.s vocab is 10"):
         import_module(Classifier(), [TensorSpec((None,), "long", 10)])
+
+
+def test_weightless_layers_such_as_nn_flatten_import():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    result = import_module(net, [TensorSpec((1, 8, 8))])
+    types = [n.type for n in result.project.graphs["model"].nodes]
+    assert "Flatten" in types and result.max_abs_diff <= 1e-5

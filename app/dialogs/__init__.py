@@ -1,0 +1,1 @@
+"""Dialogs that run engine jobs in the background: export, import from code, remote hosts."""

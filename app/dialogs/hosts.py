@@ -1,0 +1,331 @@
+"""The Remote hosts dialog: list, add, edit and remove SSH hosts, and test a connection.
+
+Hosts are :class:`engine.remote.config.HostConfig` entries in ``hosts.json`` (config
+folder); nothing secret is stored. "Test connection" probes the host on a background
+thread (Python, torch, CUDA, GPUs) and asks about an unknown host key through
+:class:`app.dialogs.host_key.HostKeyAsker`; a changed key is refused by the engine, and its
+explanation is shown as it comes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.dialogs.host_key import HostKeyAsker
+from app.dialogs.worker import JobThread
+from engine.project import ProjectError
+from engine.remote.config import HostConfig, add_host, load_hosts, remove_host
+
+AUTH = (("default", "SSH default keys"), ("key", "Key file"), ("agent", "SSH agent"))
+
+
+def confirm_remove(parent: QWidget, name: str) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, "Remove host",
+                      f"Remove the host {name} from LayerForge? Runs on it keep going.",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def describe_probe(cfg: HostConfig, info) -> str:
+    """The result view's text for a successful probe (``info`` is a HostInfo)."""
+    lines = [f"Connected to {cfg.name} ({cfg.host}).",
+             f"Python: {info.python_version} ({info.python})",
+             f"PyTorch: {info.torch or 'not installed'}",
+             f"CUDA: {'available' if info.cuda else 'not available'}",
+             "GPUs: " + (", ".join(info.gpus) if info.gpus else "none"),
+             f"Base folder: {info.base_dir}"]
+    problem = info.problem(cfg.python)
+    lines.append("")
+    lines.append(problem or "The host can run LayerForge training.")
+    return "\n".join(lines)
+
+
+class HostsDialog(QDialog):
+    """Hosts on the left; the selected (or new) host's settings on the right."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Remote hosts")
+        self.setMinimumSize(760, 460)
+        self.asker = HostKeyAsker(self)
+        self._thread: JobThread | None = None
+        self.probe_ok: bool | None = None
+        self.hosts: dict[str, HostConfig] = {}
+        self._editing: str | None = None  # name of the stored host shown in the form
+        self._testing = HostConfig(name="", host="")  # the host being tested
+
+        self.list = QListWidget()
+        self.list.setMinimumWidth(170)
+        self.new_button = QPushButton("New")
+        self.remove_button = QPushButton("Remove")
+        self.name = QLineEdit()
+        self.host = QLineEdit()
+        self.host.setPlaceholderText("gpu1.example.org, or an alias from ~/.ssh/config")
+        self.port = QSpinBox()
+        self.port.setRange(0, 65535)
+        self.port.setSpecialValueText("default (22 or ~/.ssh/config)")
+        self.port.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.user = QLineEdit()
+        self.user.setPlaceholderText("default (~/.ssh/config or your login name)")
+        self.auth = QComboBox()
+        for key, text in AUTH:
+            self.auth.addItem(text, key)
+        self.key = QLineEdit()
+        self.key.setPlaceholderText("~/.ssh/id_ed25519 (unencrypted; use the agent otherwise)")
+        self.key_browse = QPushButton("Browse…")
+        self.python = QLineEdit()
+        self.base_dir = QLineEdit()
+        self.save_button = QPushButton("Save")
+        self.test_button = QPushButton("Test connection")
+        self.result = QPlainTextEdit()
+        self.result.setReadOnly(True)
+        self.result.setPlaceholderText("Test the connection to see the host's Python, PyTorch, "
+                                       "CUDA and GPUs.")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self._layout()
+        self.list.currentTextChanged.connect(self._on_list_current_changed)
+        self.new_button.clicked.connect(self.new_host)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.save_button.clicked.connect(self.save_host)
+        self.test_button.clicked.connect(self.test_connection)
+        self.auth.currentIndexChanged.connect(self._on_auth_changed)
+        self.key_browse.clicked.connect(self._on_key_browse_clicked)
+        self.buttons.rejected.connect(self.reject)
+        self.reload()
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        else:
+            self.new_host()
+
+    def _layout(self) -> None:
+        left = QVBoxLayout()
+        left.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.new_button)
+        row.addWidget(self.remove_button)
+        left.addLayout(row)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Name:", self.name)
+        form.addRow("Host:", self.host)
+        form.addRow("Port:", self.port)
+        form.addRow("User:", self.user)
+        form.addRow("Authentication:", self.auth)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.key_browse)
+        form.addRow("Key file:", key_row)
+        form.addRow("Python on host:", self.python)
+        form.addRow("Base folder:", self.base_dir)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        actions.addWidget(self.test_button)
+        actions.addWidget(self.save_button)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addLayout(actions)
+        right.addWidget(self.result, 1)
+        top = QHBoxLayout()
+        top.addLayout(left)
+        top.addLayout(right, 1)
+        box = QVBoxLayout(self)
+        box.addLayout(top, 1)
+        box.addWidget(self.buttons)
+
+    # -- list --------------------------------------------------------------------------
+    def reload(self, select: str | None = None) -> None:
+        try:
+            self.hosts = load_hosts()
+        except ProjectError as e:
+            self.hosts = {}
+            self.result.setPlainText(str(e))
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.addItems(sorted(self.hosts))
+        self.list.blockSignals(False)
+        if select is not None:
+            items = self.list.findItems(select, Qt.MatchFlag.MatchExactly)
+            if items:
+                self.list.setCurrentItem(items[0])
+        self.remove_button.setEnabled(self.list.count() > 0)
+
+    def _on_list_current_changed(self, name: str) -> None:
+        if name in self.hosts:
+            self.show_host(self.hosts[name])
+
+    def show_host(self, cfg: HostConfig) -> None:
+        self._editing = cfg.name
+        self.name.setText(cfg.name)
+        self.host.setText(cfg.host)
+        self.port.setValue(cfg.port or 0)
+        self.user.setText(cfg.user or "")
+        self.auth.setCurrentIndex(2 if cfg.agent else 1 if cfg.key else 0)
+        self.key.setText(cfg.key or "")
+        self.python.setText(cfg.python)
+        self.base_dir.setText(cfg.base_dir)
+        self._on_auth_changed()
+        self.result.clear()
+
+    def new_host(self) -> None:
+        self.list.clearSelection()
+        self.list.setCurrentRow(-1)
+        self.show_host(HostConfig(name="", host=""))
+        self._editing = None
+        self.name.setFocus()
+
+    def _on_auth_changed(self, *_args: object) -> None:
+        uses_key = self.auth.currentData() == "key"
+        self.key.setEnabled(uses_key)
+        self.key_browse.setEnabled(uses_key)
+
+    def _on_key_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Private key file", self.key.text() or "~")
+        if path:
+            self.key.setText(path)
+
+    # -- editing -----------------------------------------------------------------------
+    def form_config(self) -> HostConfig:
+        """The form as a HostConfig; ProjectError with a sentence when a field is wrong."""
+        from pydantic import ValidationError
+
+        from engine.remote.config import check_name
+
+        name, host = self.name.text().strip(), self.host.text().strip()
+        check_name(name)
+        if not host:
+            raise ProjectError("give the host's address (or an alias from ~/.ssh/config)")
+        auth = self.auth.currentData()
+        key = self.key.text().strip() if auth == "key" else ""
+        if auth == "key" and not key:
+            raise ProjectError("choose the private key file, or another authentication")
+        try:
+            return HostConfig(name=name, host=host, port=self.port.value() or None,
+                              user=self.user.text().strip() or None, key=key or None,
+                              agent=auth == "agent",
+                              python=self.python.text().strip() or "python3",
+                              base_dir=self.base_dir.text().strip() or "~/.layerforge")
+        except ValidationError as e:
+            raise ProjectError(f"the host settings are not valid: {e.errors()[0]['msg']}") from None
+
+    def save_host(self) -> bool:
+        """Add the form's host, or replace the one being edited (renaming it if needed)."""
+        try:
+            cfg = self.form_config()
+            if cfg.name != self._editing and cfg.name in self.hosts:
+                raise ProjectError(f"a host named {cfg.name} exists already")
+            add_host(cfg, replace=True)
+            if self._editing and self._editing != cfg.name:
+                remove_host(self._editing)
+        except ProjectError as e:
+            self.result.setPlainText(f"Not saved: {e}")
+            return False
+        self.reload(select=cfg.name)
+        self._editing = cfg.name
+        self.result.setPlainText(f"Saved {cfg.name}: {cfg.describe()}")
+        return True
+
+    def remove_selected(self) -> bool:
+        item = self.list.currentItem()
+        if item is None or not confirm_remove(self, item.text()):
+            return False
+        name = item.text()
+        try:
+            remove_host(name)
+        except ProjectError as e:
+            self.result.setPlainText(str(e))
+            return False
+        self.reload()
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        else:
+            self.new_host()
+        self.result.setPlainText(f"Removed {name}.")
+        return True
+
+    # -- testing -----------------------------------------------------------------------
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def test_connection(self) -> bool:
+        """Probe the host in the form (saved or not) in the background."""
+        if self.busy():
+            return False
+        try:
+            cfg = self.form_config()
+        except ProjectError as e:
+            self.result.setPlainText(f"Cannot test: {e}")
+            return False
+        ask = self.asker.ask
+
+        def job(_progress):
+            from engine.remote.ssh import RemoteHost
+
+            remote = RemoteHost(cfg, confirm_host_key=ask)
+            try:
+                return remote.probe()
+            finally:
+                remote.close()
+
+        self.probe_ok = None
+        self.result.setPlainText(f"Connecting to {cfg.name} ({cfg.host})…")
+        self.test_button.setEnabled(False)
+        self._thread = JobThread(job, self)
+        self._testing = cfg
+        self._thread.succeeded.connect(self._on_thread_succeeded)
+        self._thread.failed.connect(self._on_thread_failed)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._thread.start()
+        return True
+
+    def _on_thread_succeeded(self, info) -> None:
+        cfg = self._testing
+        self.probe_ok = info.problem(cfg.python) is None
+        self.result.setPlainText(describe_probe(cfg, info))
+
+    def _on_thread_failed(self, message: str) -> None:
+        self.probe_ok = False
+        self.result.setPlainText(f"Connection failed: {message}")
+
+    def _on_thread_finished(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.wait()
+            thread.deleteLater()
+        self.test_button.setEnabled(True)
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.wait()
+
+    def reject(self) -> None:
+        if self.busy():
+            self.result.appendPlainText("The connection test is still running (it gives up "
+                                        "after about a minute); close when it has finished.")
+            return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.busy():
+            event.ignore()
+            self.reject()
+            return
+        super().closeEvent(event)

@@ -1,0 +1,50 @@
+"""A one-shot background job for the dialogs: runs a function on a QThread and reports back
+with queued signals, so an export, an import or an SSH probe never freezes the window.
+
+The function gets a ``progress(text)`` callback it may call from the worker thread. Expected
+failures (the engine's user-facing errors) arrive as their message; anything else as
+``Type: message``, never as a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from engine.project import ProjectError
+
+Job = Callable[[Callable[[str], None]], Any]
+
+
+def error_text(e: BaseException) -> str:
+    """One line for the user: the engine's own sentence, or the exception type and message."""
+    from engine.export import ExportError
+    from engine.remote.config import RemoteError
+
+    if isinstance(e, ExportError | ProjectError | RemoteError):
+        return str(e)
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
+class JobThread(QThread):
+    """Runs ``job(progress)`` once. Emits ``progressed(text)`` along the way, then exactly one
+    of ``succeeded(result)`` or ``failed(message)``."""
+
+    progressed = Signal(str)
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, job: Job, parent=None) -> None:
+        super().__init__(parent)
+        self._job = job
+
+    def run(self) -> None:
+        try:
+            result = self._job(self.progressed.emit)
+        except Exception as e:  # noqa: BLE001 - every failure becomes a message for the user
+            self.failed.emit(error_text(e))
+        else:
+            self.succeeded.emit(result)

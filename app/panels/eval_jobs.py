@@ -1,0 +1,204 @@
+"""Background-thread work of the dataset and hyperparameter panels: the data catalogue,
+dataset previews, fitting the model to the data, the LR curve and the device list.
+
+Everything here runs off the GUI thread (it imports torch and reads data) and returns plain
+Python values; nothing here touches a widget.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.project import DatasetSpec, Project, TrainingConfig
+
+PREVIEW_IMAGES = 24
+PREVIEW_ROWS = 8
+PREVIEW_TEXT = 600
+
+
+@dataclass
+class Preview:
+    """What the dataset panel shows about a loaded dataset."""
+
+    describe: str
+    kind: str
+    train_size: int
+    images: list[Any] = field(default_factory=list)  # uint8 arrays
+    labels: list[str] = field(default_factory=list)
+    text: str = ""
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    counts: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class FitResult:
+    edits: list[tuple[str, str, str, Any]]  # graph, node, param, value
+    changes: list[str]
+    problems: list[str]
+
+
+def catalogue() -> tuple[dict[str, str], dict[str, str]]:
+    from engine.data import BUILTIN, DOWNLOADABLE
+
+    return dict(BUILTIN), dict(DOWNLOADABLE)
+
+
+def resolve_spec(spec: DatasetSpec, base: str | None) -> DatasetSpec:
+    """``spec`` with a relative path made absolute against the project's folder."""
+    if spec.path and base and not Path(spec.path).is_absolute():
+        return spec.model_copy(update={"path": str(Path(base) / spec.path)})
+    return spec
+
+
+class BundleCache:
+    """The last loaded dataset, keyed by its spec, shared by preview and fit (one worker
+    thread at a time uses it)."""
+
+    def __init__(self) -> None:
+        self.key = ""
+        self.bundle: Any = None
+
+    def load(self, spec: DatasetSpec) -> Any:
+        from engine.data import load_dataset
+
+        key = spec.model_dump_json()
+        if key != self.key or self.bundle is None:
+            self.bundle, self.key = None, ""
+            self.bundle = load_dataset(spec)
+            self.key = key
+        return self.bundle
+
+
+def _label(bundle: Any, y: Any) -> str:
+    if y is None:
+        return ""
+    if bundle.classes and y.dim() == 0:
+        return str(bundle.classes[int(y)])
+    if y.numel() == 1:
+        return f"{float(y):.4g}"
+    return ""
+
+
+def preview(cache: BundleCache, spec: DatasetSpec) -> Preview:
+    from app.panels.eval_common import images_to_uint8
+
+    b = cache.load(spec)
+    train = b.train
+    out = Preview(b.describe(), b.kind, len(train))
+    if getattr(train, "streaming", False):
+        xs, ys = [], []
+        for i in range(min(PREVIEW_IMAGES, len(train))):
+            raw, y = train.dataset[i]
+            xs.append(raw)
+            ys.append(y)
+        import torch
+
+        x = torch.stack([torch.as_tensor(v) for v in xs])
+        x = train.prepare(x) if train.prepare is not None else x
+        y = torch.as_tensor(ys)
+        y_all = train.y
+    else:
+        x, y, y_all = train.x[:PREVIEW_IMAGES], (None if train.y is None else train.y[:PREVIEW_IMAGES]), train.y
+    if b.kind == "image":
+        out.images = images_to_uint8(x, b, PREVIEW_IMAGES)
+        out.labels = [_label(b, y[i]) if y is not None else "" for i in range(len(out.images))]
+    elif b.kind == "tokens" and b.vocab:
+        n = max(1, PREVIEW_TEXT // max(1, b.input_shape[0]))
+        out.text = "".join(b.decode(row) for row in train.x[:n])[:PREVIEW_TEXT]
+    else:
+        feats = x.reshape(x.shape[0], -1)[:PREVIEW_ROWS]
+        shown = min(feats.shape[1], 8)
+        out.header = [f"x{i}" for i in range(shown)] + (["…"] if feats.shape[1] > shown else [])
+        out.header.append("target")
+        raw = b.denormalize(x[:PREVIEW_ROWS].float()).reshape(feats.shape[0], -1)
+        for i in range(feats.shape[0]):
+            row = [f"{float(v):.4g}" for v in raw[i, :shown]]
+            if feats.shape[1] > shown:
+                row.append("…")
+            row.append(_label(b, y[i]) if y is not None else "")
+            out.rows.append(row)
+    if b.classes and y_all is not None:
+        import torch
+
+        counts = torch.bincount(y_all.reshape(-1).long().cpu(), minlength=len(b.classes))
+        out.counts = [(str(c), int(n)) for c, n in zip(b.classes, counts.tolist(), strict=False)]
+    return out
+
+
+def fit(cache: BundleCache, project: Project, spec: DatasetSpec) -> FitResult:
+    """The parameter edits that adapt ``project`` to the data, as fit_project makes them."""
+    from engine.train.fit import check_fit, fit_project
+
+    bundle = cache.load(spec)
+    fitted = project.model_copy(deep=True)
+    changes = fit_project(fitted, bundle)
+    edits: list[tuple[str, str, str, Any]] = []
+    for gname, graph in fitted.graphs.items():
+        before = project.graphs.get(gname)
+        for node in graph.nodes:
+            old = before.node(node.id) if before is not None else None
+            if old is None:
+                continue
+            for name, value in node.params.items():
+                if old.params.get(name) != value:
+                    edits.append((gname, node.id, name, value))
+    problems = [str(p) for p in check_fit(fitted, bundle)]
+    return FitResult(edits, changes, problems)
+
+
+def csv_header(path: str, delimiter: str = "") -> list[str]:
+    """Column names from the first non-empty line of a CSV file (the delimiter guessed the
+    way the engine does when not given)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                break
+        else:
+            return []
+    if not delimiter:
+        if Path(path).suffix.lower() in (".tsv", ".tab"):
+            delimiter = "\t"
+        else:
+            counts = {d: line.count(d) for d in (",", ";", "\t")}
+            best = max(counts, key=lambda d: counts[d])
+            delimiter = best if counts[best] else ","
+    return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+
+
+def lr_curve(cfg: TrainingConfig, steps_per_epoch: int, points: int = 400) -> tuple[list[float], list[float]]:
+    """Epochs and learning rates of ``cfg``'s schedule over the whole run, sampled at most
+    ``points`` times (the engine's own LRSchedule)."""
+    from engine.train.optim import LRSchedule
+
+    spe = max(1, steps_per_epoch)
+    total = spe * cfg.epochs
+    sched = LRSchedule(cfg, spe, total)
+    stride = max(1, math.ceil(total / points))
+    steps = list(range(0, total, stride)) + [total - 1]
+    return [s / spe for s in steps], [sched.lr_at(s) for s in steps]
+
+
+def devices() -> list[tuple[str, str]]:
+    """(device, description) for each CUDA device torch finds."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [(f"cuda:{i}", torch.cuda.get_device_name(i)) for i in range(torch.cuda.device_count())]
+
+
+def remote_hosts() -> list[str]:
+    """Names of the configured remote hosts, when the remote module is there."""
+    try:
+        from engine.remote.config import load_hosts
+    except ImportError:
+        return []
+    try:
+        return sorted(load_hosts())
+    except Exception:
+        return []

@@ -1,0 +1,112 @@
+"""DataPreview: what the dataset panel shows of loaded data: a labelled image grid, a text
+excerpt or the first rows of a table, and the class counts as bars (all plain text)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.panels.eval_common import BarChart, pixmap_from_array, plain_label
+from app.panels.eval_jobs import Preview, csv_header
+from app.text import plain_tooltip
+from engine.project import DatasetSpec
+
+THUMB = 56
+
+
+class DataPreview(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.preview: Preview | None = None
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 0, 0)
+        self.status = plain_label(role="muted")
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setGridSize(QSize(THUMB + 24, THUMB + 24))
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setMinimumHeight(2 * (THUMB + 24) + 8)
+        self.excerpt = QPlainTextEdit(readOnly=True)
+        self.excerpt.setMinimumHeight(140)
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setMinimumHeight(200)
+        self.counts_title = plain_label("Class counts (train split)", "muted")
+        self.counts = BarChart()
+        for w in (self.status, self.gallery, self.excerpt, self.table, self.counts_title,
+                  self.counts):
+            v.addWidget(w)
+        self.show_preview(None)
+
+    def show_preview(self, p: Preview | None) -> None:
+        self.preview = p
+        self.status.setText(p.describe if p else "Load a preview to see samples.")
+        self.gallery.clear()
+        if p is not None:
+            for arr, label in zip(p.images, p.labels, strict=False):
+                item = QListWidgetItem(pixmap_from_array(arr, THUMB), label)
+                item.setToolTip(plain_tooltip(label) if label else "")
+                self.gallery.addItem(item)
+        self.gallery.setVisible(bool(p and p.images))
+        self.excerpt.setPlainText(p.text if p else "")
+        self.excerpt.setVisible(bool(p and p.text))
+        self.table.clear()
+        rows = p.rows if p else []
+        self.table.setColumnCount(len(p.header) if p else 0)
+        self.table.setRowCount(len(rows))
+        if p is not None:
+            self.table.setHorizontalHeaderLabels(p.header)
+        for r, row in enumerate(rows):
+            for c, cell in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(cell))
+        self.table.resizeColumnsToContents()
+        self.table.setVisible(bool(rows))
+        self.counts.set_items(p.counts if p else [])
+        self.counts_title.setVisible(bool(p and p.counts))
+        self.counts.setVisible(bool(p and p.counts))
+
+
+def fill_names(combo: QComboBox, description: QLabel, names: dict[str, str], current: str) -> None:
+    """The data set names (descriptions as tooltips), ``current`` chosen and described."""
+    combo.clear()
+    for name, text in names.items():
+        combo.addItem(name, name)
+        combo.setItemData(combo.count() - 1, plain_tooltip(text), Qt.ItemDataRole.ToolTipRole)
+    if current and current not in names:
+        combo.addItem(current, current)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    text = names.get(current, "" if names else "Loading the list…")
+    description.setText(text)
+    description.setToolTip(plain_tooltip(text) if text else "")
+
+
+def fill_targets(combo: QComboBox, path: str, spec: DatasetSpec) -> str:
+    """The CSV columns of ``path`` (read from its header) with ``spec.target`` chosen;
+    returns a problem for the user, or ""."""
+    combo.clear()
+    combo.addItem("(last column)", "")
+    if not path:
+        return ""
+    try:
+        header = csv_header(path, str(spec.options.get("delimiter", "")))
+    except OSError as e:
+        return f"{path}: cannot read the file ({e.strerror})"
+    for name in header:
+        combo.addItem(name, name)
+    if spec.target and spec.target not in header:
+        combo.addItem(f"{spec.target} (not in the file)", spec.target)
+    combo.setCurrentIndex(max(0, combo.findData(spec.target)))
+    return ""

@@ -1,0 +1,180 @@
+"""Views of the evaluation panel: the metrics table, the confusion-matrix heatmap and the
+sample gallery. They show plain values given to them and say what the user clicked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from app.panels.eval_common import pixmap_from_array
+from app.text import plain_tooltip
+
+VALUE_ROLE = Qt.ItemDataRole.UserRole
+GALLERY_SHOWN = 300
+THUMB = 48
+
+
+def _item(text: str, value: Any = None) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if value is not None:
+        item.setData(VALUE_ROLE, value)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+class MetricsTable(QTableWidget):
+    """Per-class precision, recall, F1 and support, plus a macro row; or name/value rows.
+    Each number cell keeps the exact value under ``VALUE_ROLE``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setVisible(True)
+        self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+
+    def show_classes(self, metrics: dict[str, Any], classes: list[str]) -> None:
+        cm = metrics.get("confusion_matrix") or []
+        cols = ["Precision", "Recall", "F1", "Support"]
+        keys = ["precision_per_class", "recall_per_class", "f1_per_class"]
+        self.clear()
+        self.setColumnCount(len(cols))
+        self.setHorizontalHeaderLabels(cols)
+        self.setRowCount(len(classes) + 1)
+        self.setVerticalHeaderLabels([*classes, "macro"])
+        for r in range(len(classes)):
+            for c, key in enumerate(keys):
+                values = metrics.get(key) or []
+                if r < len(values):
+                    self.setItem(r, c, _item(f"{values[r]:.3f}", values[r]))
+            support = sum(cm[r]) if r < len(cm) else 0
+            self.setItem(r, 3, _item(str(support), support))
+        last = len(classes)
+        for c, key in enumerate(("precision", "recall", "f1")):
+            if key in metrics:
+                self.setItem(last, c, _item(f"{metrics[key]:.3f}", metrics[key]))
+        total = sum(sum(row) for row in cm)
+        self.setItem(last, 3, _item(str(total), total))
+        self.resizeColumnsToContents()
+
+    def show_scalars(self, metrics: dict[str, Any]) -> None:
+        rows = [(k, v) for k, v in metrics.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)]
+        self.clear()
+        self.setColumnCount(1)
+        self.setHorizontalHeaderLabels(["Value"])
+        self.setRowCount(len(rows))
+        self.setVerticalHeaderLabels([k for k, _ in rows])
+        for r, (_k, v) in enumerate(rows):
+            self.setItem(r, 0, _item(f"{v:.4g}", v))
+
+    def value(self, row_name: str, column: str) -> Any:
+        """The exact value in the row labelled ``row_name`` and ``column`` (for tests)."""
+        rows = [self.verticalHeaderItem(r).text() for r in range(self.rowCount())]
+        cols = [self.horizontalHeaderItem(c).text() for c in range(self.columnCount())]
+        item = self.item(rows.index(row_name), cols.index(column))
+        return None if item is None else item.data(VALUE_ROLE)
+
+
+class ConfusionMatrixView(QTableWidget):
+    """A heatmap of the confusion matrix (rows: true class, columns: predicted).
+    ``cell_chosen(true, predicted)`` when a cell is clicked."""
+
+    cell_chosen = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+        self.setToolTip("Rows: true class. Columns: predicted class. Click a cell to see "
+                        "those samples.")
+        self.matrix: list[list[int]] = []
+        self.cellClicked.connect(self._on_self_cell_clicked)
+
+    def show_matrix(self, matrix: list[list[int]], classes: list[str]) -> None:
+        self.matrix = [list(r) for r in matrix]
+        n = len(matrix)
+        names = classes if len(classes) == n else [str(i) for i in range(n)]
+        self.clear()
+        self.setRowCount(n)
+        self.setColumnCount(n)
+        self.setHorizontalHeaderLabels(names)
+        self.setVerticalHeaderLabels(names)
+        top = max((v for row in matrix for v in row), default=0) or 1
+        pal = self.palette()
+        base, hot = pal.color(QPalette.ColorRole.Base), QColor("#2f6fde")
+        for r, row in enumerate(matrix):
+            for c, v in enumerate(row):
+                t = v / top
+                color = QColor(round(base.red() + (hot.red() - base.red()) * t),
+                               round(base.green() + (hot.green() - base.green()) * t),
+                               round(base.blue() + (hot.blue() - base.blue()) * t))
+                item = _item(str(v), v)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                item.setBackground(QBrush(color))
+                item.setForeground(QBrush(QColor("#ffffff") if t > 0.55
+                                          else pal.color(QPalette.ColorRole.Text)))
+                item.setToolTip(plain_tooltip(f"true {names[r]}, predicted {names[c]}: {v}"))
+                self.setItem(r, c, item)
+
+    def total(self) -> int:
+        return sum(sum(r) for r in self.matrix)
+
+    def _on_self_cell_clicked(self, row: int, column: int) -> None:
+        self.cell_chosen.emit(row, column)
+
+
+class SampleGallery(QListWidget):
+    """Thumbnails (or feature text) of chosen samples with predicted and true labels and
+    the confidence. ``indices`` are the split positions shown, in order."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.indices: list[int] = []
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setWordWrap(True)
+        self.setUniformItemSizes(True)
+        self.setSpacing(4)
+
+    def show_samples(self, indices: list[int], classes: list[str], pred: list[int],
+                     true: list[int], confidence: list[float], images: list[Any],
+                     texts: list[str]) -> None:
+        self.clear()
+        self.indices = list(indices)
+        with_images = bool(images)
+        if with_images:
+            self.setViewMode(QListView.ViewMode.IconMode)
+            self.setGridSize(QSize(THUMB + 80, THUMB + 52))
+        else:  # vectors: one line per sample reads better than a grid of text
+            self.setViewMode(QListView.ViewMode.ListMode)
+            self.setGridSize(QSize())
+        for i in indices[:GALLERY_SHOWN]:
+            p, t = classes[pred[i]], classes[true[i]]
+            caption = f"pred {p} ({confidence[i]:.0%})\ntrue {t}"
+            if with_images and i < len(images):
+                item = QListWidgetItem(pixmap_from_array(images[i], THUMB), caption)
+            else:
+                sample = texts[i] if i < len(texts) else f"#{i}"
+                item = QListWidgetItem(f"{sample}   {caption.replace(chr(10), ', ')}")
+            item.setToolTip(plain_tooltip(f"sample {i} of the split\npredicted {p}, "
+                                          f"confidence {confidence[i]:.1%}\ntrue {t}"))
+            item.setData(VALUE_ROLE, i)
+            self.addItem(item)

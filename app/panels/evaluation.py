@@ -1,0 +1,267 @@
+"""EvaluationPanel: how a trained run does on its validation or test split.
+
+Classification: the metrics table (precision, recall, F1 per class and macro), the
+confusion-matrix heatmap (click a cell to see those samples) and a gallery of the
+misclassified samples with predicted and true labels and the confidence. Regression:
+predicted against true, and residuals. Other tasks: their metrics. The run's final metrics
+(evaluation.json) are shown on top.
+
+``show_run(run_dir)`` loads a run folder; ``on_event(event)`` takes engine.train.events
+(RunStarted remembers the folder, Finished reloads it). Predictions are computed with the
+engine (eval_runs) on a background thread and cached per run, split and weights file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.panels import eval_runs as runs
+from app.panels.eval_common import JobRunner, plain_label, style_plot, user_message
+from app.panels.eval_views import ConfusionMatrixView, MetricsTable, SampleGallery
+
+
+def _fmt_metrics(metrics: dict[str, Any]) -> str:
+    parts = [f"{k} {v:.4g}" for k, v in metrics.items()
+             if isinstance(v, int | float) and not isinstance(v, bool)]
+    return ", ".join(parts)
+
+
+class EvaluationPanel(QScrollArea):
+    """``evaluated(Evaluation)`` when a split's results are shown."""
+
+    evaluated = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("EvaluationPanel")
+        self.run_dir: str | None = None
+        self.info: runs.RunInfo | None = None
+        self.result: runs.Evaluation | None = None
+        self.cache = runs.RunCache()
+        self.results: dict[tuple[str, str], runs.Evaluation] = {}
+        self.jobs = JobRunner(self)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(10, 8, 10, 8)
+        top = QHBoxLayout()
+        self.title = plain_label("No run to evaluate yet: train one, or pick a run.", wrap=False)
+        self.split_combo = QComboBox()
+        self.split_combo.addItem("Validation split", "val")
+        self.split_combo.addItem("Test split", "test")
+        self.reload_button = QPushButton("Evaluate again")
+        top.addWidget(self.title, 1)
+        top.addWidget(self.split_combo)
+        top.addWidget(self.reload_button)
+        lay.addLayout(top)
+        self.final = plain_label(role="muted")
+        self.status = plain_label(role="muted")
+        self.error = plain_label(role="error")
+        self.error.hide()
+        for w in (self.final, self.status, self.error):
+            lay.addWidget(w)
+        self.metrics_table = MetricsTable()
+        self.matrix = ConfusionMatrixView()
+        self.gallery = SampleGallery()
+        self.gallery_title = plain_label()
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(plain_label("Metrics", wrap=False))
+        lv.addWidget(self.metrics_table)
+        self.matrix_box = QWidget()
+        mv = QVBoxLayout(self.matrix_box)
+        mv.setContentsMargins(0, 0, 0, 0)
+        mv.addWidget(plain_label("Confusion matrix (rows: true, columns: predicted; click a "
+                                 "cell)"))
+        mv.addWidget(self.matrix)
+        lv.addWidget(self.matrix_box)
+        lv.addStretch(1)
+        self.gallery_box = QWidget()
+        gv = QVBoxLayout(self.gallery_box)
+        gv.setContentsMargins(0, 0, 0, 0)
+        gv.addWidget(self.gallery_title)
+        gv.addWidget(self.gallery)
+        self.scatter = pg.PlotWidget(title="Predicted against true")
+        self.residuals = pg.PlotWidget(title="Residuals (predicted - true)")
+        for plot, left_label in ((self.scatter, "predicted"), (self.residuals, "residual")):
+            plot.setLabel("bottom", "true")
+            plot.setLabel("left", left_label)
+            plot.setMenuEnabled(False)
+            plot.setMinimumHeight(220)
+            style_plot(plot)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for w in (left, self.gallery_box, self.scatter, self.residuals):
+            self.splitter.addWidget(w)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setMinimumHeight(260)
+        lay.addWidget(self.splitter, 1)
+        self.setWidget(body)
+        self.split_combo.activated.connect(self._on_split_combo_activated)
+        self.reload_button.clicked.connect(self._on_reload_button_clicked)
+        self.matrix.cell_chosen.connect(self._on_matrix_cell_chosen)
+        self.jobs.finished.connect(self._on_jobs_finished)
+        self.jobs.failed.connect(self._on_jobs_failed)
+        self._show_sections("")
+
+    # -- the contract with the run side ------------------------------------------------
+    def show_run(self, run_dir: str) -> None:
+        """Show a finished or in-progress run folder: its final metrics, and predictions
+        for the chosen split computed in the background."""
+        self.run_dir = str(run_dir)
+        self.error.hide()
+        try:
+            self.info = runs.read_run(self.run_dir)
+        except Exception as e:
+            self.info = None
+            self._fail(user_message(e))
+            return
+        info = self.info
+        self.title.setText(f"{info.name} ({info.kind.replace('_', ' ')})")
+        finals = [f"{split}: {_fmt_metrics(m)}" for split, m in info.evaluation.items()
+                  if isinstance(m, dict)]
+        self.final.setText("Final metrics (evaluation.json): " + "; ".join(finals)
+                           if finals else "The run has no final metrics yet.")
+        self._evaluate(force=False)
+
+    def on_event(self, event: Any) -> None:
+        """React to a training event: RunStarted remembers the run, Finished (and Stopped)
+        reload it."""
+        kind = getattr(event, "type", "")
+        if kind == "run_started" and getattr(event, "run_dir", ""):
+            self.run_dir = event.run_dir
+            self.title.setText(f"Training {event.run_dir}…")
+            self.status.setText("The evaluation is shown when the run finishes.")
+        elif kind in ("finished", "stopped") and self.run_dir:
+            self.results = {k: v for k, v in self.results.items() if k[0] != self.run_dir}
+            self.show_run(self.run_dir)
+
+    # -- public helpers ----------------------------------------------------------------
+    @property
+    def split(self) -> str:
+        return str(self.split_combo.currentData())
+
+    def show_cell(self, true: int, predicted: int) -> list[int]:
+        """Show the samples of one confusion-matrix cell; returns their split indices."""
+        r = self.result
+        if r is None or not r.classes:
+            return []
+        idx = [i for i, (t, p) in enumerate(zip(r.true, r.pred, strict=False))
+               if t == true and p == predicted]
+        self.gallery_title.setText(f"True {r.classes[true]}, predicted {r.classes[predicted]}: "
+                                   f"{len(idx)} samples")
+        self._fill_gallery(idx)
+        return idx
+
+    def restyle(self) -> None:
+        """Follow a theme change."""
+        for plot in (self.scatter, self.residuals):
+            style_plot(plot)
+
+    def shutdown(self) -> None:
+        self.jobs.cancel()
+        self.jobs.wait()
+
+    # -- internals ---------------------------------------------------------------------
+    def _evaluate(self, force: bool) -> None:
+        if not self.run_dir:
+            return
+        key = (self.run_dir, self.split)
+        if not force and key in self.results:
+            self._show_result(self.results[key])
+            return
+        self.status.setText(f"Evaluating the {self.split} split…")
+        cache, run_dir, split = self.cache, self.run_dir, self.split
+        self.jobs.submit(lambda: runs.evaluate(cache, run_dir, split))
+
+    def _on_split_combo_activated(self, _index: int) -> None:
+        self._evaluate(force=False)
+
+    def _on_reload_button_clicked(self) -> None:
+        if self.run_dir:
+            self.results.clear()
+            self.show_run(self.run_dir)
+
+    def _on_matrix_cell_chosen(self, true: int, predicted: int) -> None:
+        self.show_cell(true, predicted)
+
+    def _on_jobs_finished(self, result: object) -> None:
+        assert isinstance(result, runs.Evaluation)
+        self.results[(result.run_dir, result.split)] = result
+        if result.run_dir == self.run_dir and result.split == self.split:
+            self._show_result(result)
+
+    def _on_jobs_failed(self, message: str) -> None:
+        self._fail(message)
+
+    def _fail(self, message: str) -> None:
+        self.status.setText("")
+        self.error.setText(message)
+        self.error.show()
+
+    def _show_sections(self, kind: str) -> None:
+        cls, reg = kind == "classification", kind == "regression"
+        self.matrix_box.setVisible(cls)
+        self.gallery_box.setVisible(cls)
+        self.scatter.setVisible(reg)
+        self.residuals.setVisible(reg)
+
+    def _show_result(self, r: runs.Evaluation) -> None:
+        self.result = r
+        self.error.hide()
+        n = len(r.true)
+        shown = {k: v for k, v in r.metrics.items() if k in ("loss", "accuracy")} \
+            if r.kind == "classification" else r.metrics
+        size = f", {n} samples" if n else ""
+        self.status.setText(f"{r.describe}. {r.split} split{size}: {_fmt_metrics(shown)}")
+        self._show_sections(r.kind)
+        if r.kind == "classification":
+            self.metrics_table.show_classes(r.metrics, r.classes)
+            self.matrix.show_matrix(r.metrics.get("confusion_matrix") or [], r.classes)
+            wrong = [i for i, (t, p) in enumerate(zip(r.true, r.pred, strict=False)) if t != p]
+            wrong.sort(key=lambda i: -r.confidence[i])
+            self.gallery_title.setText(f"Misclassified: {len(wrong)} of {n} "
+                                       "(most confident first)")
+            self._fill_gallery(wrong)
+            self.splitter.setSizes([420, 600, 0, 0])
+        else:
+            self.metrics_table.show_scalars(r.metrics)
+            if r.kind == "regression":
+                self._plot_regression(r)
+                self.splitter.setSizes([260, 0, 420, 420])
+        self.evaluated.emit(r)
+
+    def _fill_gallery(self, indices: list[int]) -> None:
+        r = self.result
+        assert r is not None
+        self.gallery.show_samples(indices, r.classes, r.pred, r.true, r.confidence,
+                                  r.images, r.texts)
+
+    def _plot_regression(self, r: runs.Evaluation) -> None:
+        self.scatter.clear()
+        self.residuals.clear()
+        if not r.true:
+            return
+        brush = pg.mkBrush(47, 111, 222, 140)
+        self.scatter.plot(r.true, r.pred, pen=None, symbol="o", symbolSize=5,
+                          symbolBrush=brush, symbolPen=None)
+        lo, hi = min(r.true + r.pred), max(r.true + r.pred)
+        self.scatter.plot([lo, hi], [lo, hi], pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
+        res = [p - t for p, t in zip(r.pred, r.true, strict=False)]
+        self.residuals.plot(r.true, res, pen=None, symbol="o", symbolSize=5,
+                            symbolBrush=brush, symbolPen=None)
+        self.residuals.addLine(y=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))

@@ -1,0 +1,355 @@
+"""HyperparamsPanel: the task, the optimizer, the learning-rate schedule (with a curve of
+the LR over the run), batch size, epochs, early stopping, seed and device.
+
+Every edit goes through ``GraphDocument.set_field`` (typing into one field is one undo
+step); the widgets follow ``settings_changed`` and ``project_replaced``. The curve comes from
+the engine's own ``LRSchedule`` (it imports torch, so it is computed in the background), and
+CUDA devices and remote hosts are looked up in the background too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker, QTimer
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.document import EditError, GraphDocument
+from app.panels import eval_jobs as jobs
+from app.panels.eval_common import JobRunner, plain_label, style_plot
+from app.panels.param_editors import FloatSpinBox
+
+LOSSES = {"classification": ["cross_entropy"], "regression": ["mse", "mae", "huber"],
+          "language_model": ["cross_entropy"], "gan": ["bce", "hinge"],
+          "autoencoder": ["mse", "bce"]}
+MONITORS = ["val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall", "val_mae",
+            "val_rmse", "val_r2", "val_perplexity", "train_loss"]
+DEFAULT_STEPS_PER_EPOCH = 50
+REMOTE_TIP = "Remote training arrives with the remote runner; the host is configured."
+
+
+def _combo(items: list[tuple[str, str]]) -> QComboBox:
+    box = QComboBox()
+    for data, text in items:
+        box.addItem(text, data)
+    return box
+
+
+def _int(lo: int, hi: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    return box
+
+
+def _float(lo: float, hi: float, decimals: int = 4, step: float = 0.01) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(lo, hi)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    return box
+
+
+class HyperparamsPanel(QScrollArea):
+    def __init__(self, document: GraphDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("HyperparamsPanel")
+        self.document = document
+        self.steps_per_epoch = DEFAULT_STEPS_PER_EPOCH
+        self.train_size: int | None = None
+        self.curve_x: list[float] = []
+        self.curve_y: list[float] = []
+        self.widgets: dict[tuple[str, str], QWidget] = {}
+        self.active = False  # set by activate(), when the panel is first on screen
+        self.lr_jobs = JobRunner(self)
+        self.device_jobs = JobRunner(self)
+        self._curve_timer = QTimer(self, singleShot=True, interval=60)
+        self._curve_timer.timeout.connect(self.update_curve)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(10, 10, 10, 10)
+        lay.setSpacing(8)
+        self.error = plain_label(role="error")
+        self.error.hide()
+        lay.addWidget(self.error)
+        lay.addWidget(self._task_group())
+        lay.addWidget(self._optimizer_group())
+        lay.addWidget(self._schedule_group())
+        lay.addWidget(self._run_group())
+        lay.addStretch(1)
+        self.setWidget(body)
+        document.settings_changed.connect(self._on_document_settings_changed)
+        document.project_replaced.connect(self._on_document_project_replaced)
+        self.lr_jobs.finished.connect(self._on_lr_jobs_finished)
+        self.device_jobs.finished.connect(self._on_device_jobs_finished)
+        self._refresh()
+
+    # -- building ----------------------------------------------------------------------
+    def _bind(self, form: QFormLayout, label: str, section: str, field: str, w: QWidget,
+              tip: str = "") -> None:
+        """Add ``w`` to ``form`` and send its edits to ``section.field``."""
+        self.widgets[(section, field)] = w
+        if tip:
+            w.setToolTip(tip)
+        if isinstance(w, QCheckBox):
+            w.setText(label)
+            form.addRow(w)
+            w.toggled.connect(lambda v: self._set(section, field, v))
+        else:
+            form.addRow(label, w)
+        if isinstance(w, QComboBox):
+            if w.isEditable():
+                w.lineEdit().editingFinished.connect(
+                    lambda: self._set(section, field, w.currentText().strip()))
+                w.activated.connect(lambda _i: self._set(section, field, w.currentText()))
+            else:
+                w.activated.connect(lambda i: self._set(section, field, w.itemData(i)))
+        elif isinstance(w, QSpinBox | QDoubleSpinBox):
+            w.valueChanged.connect(lambda v: self._set(section, field, v))
+
+    def _group(self, title: str) -> tuple[QGroupBox, QFormLayout]:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        return box, form
+
+    def _task_group(self) -> QGroupBox:
+        box, f = self._group("Task")
+        self.task_form = f
+        kinds = [(k, k.replace("_", " ").capitalize()) for k in LOSSES]
+        self._bind(f, "Task", "task", "kind", _combo(kinds))
+        self._bind(f, "Loss", "task", "loss", QComboBox())
+        self._bind(f, "Label smoothing", "task", "label_smoothing", _float(0.0, 0.99, 3))
+        self._bind(f, "Latent size", "task", "latent_dim", _int(1, 4096),
+                   "Noise dimensions the generator takes.")
+        self._bind(f, "D steps", "task", "d_steps", _int(1, 20),
+                   "Discriminator updates per generator update.")
+        return box
+
+    def _optimizer_group(self) -> QGroupBox:
+        box, f = self._group("Optimizer")
+        self.opt_form = f
+        opts = [("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW"), ("rmsprop", "RMSprop")]
+        self._bind(f, "Optimizer", "training", "optimizer", _combo(opts))
+        lr = FloatSpinBox()
+        lr.setRange(1e-12, 100.0)
+        self._bind(f, "Learning rate", "training", "lr", lr)
+        self._bind(f, "Momentum", "training", "momentum", _float(0.0, 0.999, 3))
+        self._bind(f, "Nesterov momentum", "training", "nesterov", QCheckBox())
+        self._bind(f, "Beta 1", "training", "beta1", _float(0.0, 0.9999, 4, 0.001))
+        self._bind(f, "Beta 2", "training", "beta2", _float(0.0, 0.9999, 4, 0.001))
+        wd = FloatSpinBox()
+        wd.setRange(0.0, 10.0)
+        self._bind(f, "Weight decay", "training", "weight_decay", wd)
+        return box
+
+    def _schedule_group(self) -> QGroupBox:
+        box, f = self._group("Learning-rate schedule")
+        self.sched_form = f
+        kinds = [("none", "Constant"), ("step", "Step decay"), ("cosine", "Cosine"),
+                 ("onecycle", "One-cycle"), ("plateau", "Reduce on plateau")]
+        self._bind(f, "Schedule", "training", "schedule", _combo(kinds))
+        self._bind(f, "Step every", "training", "step_size", _int(1, 100_000),
+                   "Epochs between decays.")
+        self._bind(f, "Gamma", "training", "gamma", _float(0.001, 1.0, 3),
+                   "Factor applied at each decay.")
+        self._bind(f, "Warm-up epochs", "training", "warmup_epochs", _float(0.0, 1000.0, 2, 0.5))
+        self._bind(f, "Gradient clip", "training", "grad_clip", _float(0.0, 1e6, 3, 0.5),
+                   "Largest global gradient norm; 0 = off.")
+        self.widgets[("training", "warmup_epochs")].setToolTip("Linear warm-up of the LR.")
+        self.plot = pg.PlotWidget()
+        self.plot.setFixedHeight(170)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.setLabel("left", "lr")
+        style_plot(self.plot)
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#2f6fde", width=2))
+        self.plot_note = plain_label(role="muted")
+        f.addRow(self.plot)
+        f.addRow(self.plot_note)
+        return box
+
+    def _run_group(self) -> QGroupBox:
+        box, f = self._group("Run")
+        self.run_form = f
+        self._bind(f, "Batch size", "training", "batch_size", _int(1, 1_000_000))
+        self._bind(f, "Epochs", "training", "epochs", _int(1, 100_000))
+        self._bind(f, "Stop early when the monitor stalls", "training", "early_stopping",
+                   QCheckBox())
+        monitor = QComboBox()
+        monitor.setEditable(True)
+        monitor.addItems(MONITORS)
+        self._bind(f, "Monitor", "training", "monitor", monitor,
+                   "The metric early stopping, plateau and the best checkpoint watch.")
+        self._bind(f, "Patience", "training", "patience", _int(1, 10_000), "Epochs to wait.")
+        self._bind(f, "Seed", "training", "seed", _int(0, 2**31 - 1))
+        self.device = QComboBox()
+        self.device.setModel(QStandardItemModel(self.device))
+        self._bind(f, "Device", "training", "device", self.device)
+        self._fill_devices([], [])
+        threads = _int(0, 1024)
+        threads.setSpecialValueText("all cores but one")
+        self._bind(f, "CPU threads", "training", "threads", threads)
+        self._bind(f, "Mixed precision on CUDA", "training", "amp", QCheckBox())
+        self._bind(f, "Checkpoint every", "training", "checkpoint_every", _int(1, 100_000))
+        self.widgets[("training", "checkpoint_every")].setSuffix(" epochs")  # type: ignore[attr-defined]
+        return box
+
+    # -- public API --------------------------------------------------------------------
+    def set_train_size(self, train_size: int) -> None:
+        """The loaded data's train split size, for the steps per epoch of the curve."""
+        self.train_size = train_size
+        self._schedule_curve()
+
+    def load_devices(self) -> None:
+        if not self.device_jobs.busy:
+            self.device_jobs.submit(lambda: (jobs.devices(), jobs.remote_hosts()))
+
+    def update_curve(self) -> None:
+        """Recompute the LR curve now (in the background)."""
+        cfg = self.document.project.training.model_copy()
+        if self.train_size:
+            self.steps_per_epoch = max(1, -(-self.train_size // cfg.batch_size))
+        spe = self.steps_per_epoch
+        self.lr_jobs.submit(lambda: jobs.lr_curve(cfg, spe))
+
+    def shutdown(self) -> None:
+        self._curve_timer.stop()
+        for runner in (self.lr_jobs, self.device_jobs):
+            runner.cancel()
+            runner.wait()
+
+    # -- edits and refresh -------------------------------------------------------------
+    def _set(self, section: str, field: str, value: Any) -> None:
+        try:
+            self.document.set_field(section, field, value)
+        except EditError as e:
+            self.error.setText(str(e))
+            self.error.show()
+            return
+        self.error.hide()
+
+    def _on_document_settings_changed(self, section: str, _field: str) -> None:
+        if section in ("task", "training"):
+            self._refresh()
+
+    def _on_document_project_replaced(self) -> None:
+        self._refresh()
+
+    def _refresh(self) -> None:
+        p = self.document.project
+        losses = LOSSES.get(p.task.kind, [])
+        loss_box: QComboBox = self.widgets[("task", "loss")]  # type: ignore[assignment]
+        with QSignalBlocker(loss_box):
+            loss_box.clear()
+            loss_box.addItem(f"default ({losses[0]})" if losses else "default", "")
+            for name in losses:
+                loss_box.addItem(name, name)
+            if p.task.loss and loss_box.findData(p.task.loss) < 0:
+                loss_box.addItem(p.task.loss, p.task.loss)
+        for (section, field), w in self.widgets.items():
+            value = getattr(getattr(p, section), field)
+            with QSignalBlocker(w):
+                _show(w, value)
+        kind, opt, sched = p.task.kind, p.training.optimizer, p.training.schedule
+        rows: list[tuple[QFormLayout, str, str, bool]] = [
+            (self.task_form, "task", "label_smoothing", kind in ("classification", "language_model")),
+            (self.task_form, "task", "latent_dim", kind == "gan"),
+            (self.task_form, "task", "d_steps", kind == "gan"),
+            (self.opt_form, "training", "momentum", opt in ("sgd", "rmsprop")),
+            (self.opt_form, "training", "nesterov", opt == "sgd"),
+            (self.opt_form, "training", "beta1", opt in ("adam", "adamw")),
+            (self.opt_form, "training", "beta2", opt in ("adam", "adamw")),
+            (self.sched_form, "training", "step_size", sched == "step"),
+            (self.sched_form, "training", "gamma", sched in ("step", "plateau")),
+            (self.run_form, "training", "monitor", p.training.early_stopping or sched == "plateau"),
+            (self.run_form, "training", "patience", p.training.early_stopping or sched == "plateau"),
+        ]
+        for form, section, field, visible in rows:
+            form.setRowVisible(self.widgets[(section, field)], visible)
+        self._schedule_curve()
+
+    def _schedule_curve(self) -> None:
+        # The curve needs torch (the engine's LRSchedule): never at start-up, only once the
+        # panel is on screen.
+        if self.active:
+            self._curve_timer.start()
+
+    def _on_lr_jobs_finished(self, result: object) -> None:
+        self.curve_x, self.curve_y = result  # type: ignore[misc]
+        self.curve.setData(self.curve_x, self.curve_y)
+        cfg = self.document.project.training
+        note = f"{self.steps_per_epoch} steps per epoch"
+        if not self.train_size:
+            note += " (assumed: load the dataset preview for the real count)"
+        if cfg.schedule == "plateau":
+            note += "; the LR also drops by gamma whenever the monitor stalls"
+        self.plot_note.setText(note)
+
+    def _on_device_jobs_finished(self, result: object) -> None:
+        cuda, hosts = result  # type: ignore[misc]
+        self._fill_devices(cuda, hosts)
+
+    def _fill_devices(self, cuda: list[tuple[str, str]], hosts: list[str]) -> None:
+        box = self.device
+        with QSignalBlocker(box):
+            box.clear()
+            box.addItem("Auto (CUDA when present)", "auto")
+            box.addItem("CPU", "cpu")
+            for dev, name in cuda:
+                box.addItem(f"{dev} ({name})", dev)
+            model: QStandardItemModel = box.model()  # type: ignore[assignment]
+            for host in hosts:
+                box.addItem(f"remote:{host}", f"remote:{host}")
+                item = model.item(box.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip(REMOTE_TIP)
+            _show(box, self.document.project.training.device)
+
+    def restyle(self) -> None:
+        """Follow a theme change."""
+        style_plot(self.plot)
+
+    def activate(self) -> None:
+        """The panel is on screen: look up devices and draw the LR curve (both need torch,
+        so they wait until the panel is first seen)."""
+        self.active = True
+        self.load_devices()
+        self._schedule_curve()
+
+
+def _show(w: QWidget, value: Any) -> None:
+    if isinstance(w, QCheckBox):
+        w.setChecked(bool(value))
+    elif isinstance(w, QSpinBox):
+        if w.value() != int(value):
+            w.setValue(int(value))
+    elif isinstance(w, QDoubleSpinBox):
+        if w.value() != float(value):
+            w.setValue(float(value))
+    elif isinstance(w, QComboBox):
+        if w.isEditable():
+            if w.currentText() != str(value):
+                w.setCurrentText(str(value))
+            return
+        i = w.findData(value)
+        if i < 0:
+            w.addItem(str(value), value)
+            i = w.count() - 1
+        w.setCurrentIndex(i)

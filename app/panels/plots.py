@@ -1,0 +1,303 @@
+"""Live training plots: loss per step (raw and smoothed) with validation loss per epoch, the
+task's metric, and the learning rate, on linked step axes.
+
+Events only append to growing numpy buffers; a ~15 Hz timer pushes what changed to the
+curves, so a burst of events costs one repaint. The PlotItems downsample (peak) and clip
+to the view, so a curve of 1e5+ points redraws in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.runs.history import RunHistory, headline_metric
+from app.theme import Theme
+
+FRAME_MS = 66  # at most ~15 repaints a second: a repaint of three plots costs ~15 ms of CPU
+EMA_WEIGHT = 0.9  # smoothing of the step loss, debiased like TensorBoard's
+OVERLAY_COLORS = ("#e67e22", "#8e44ad", "#16a085", "#c0392b", "#7f8c8d", "#d35400", "#2c3e50")
+
+
+class GrowingBuffer:
+    """x/y float64 arrays that double their capacity when full (amortised O(1) appends)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.n = 0
+
+    def extend(self, xs: list[float] | np.ndarray, ys: list[float] | np.ndarray) -> None:
+        k = len(xs)
+        if self.n + k > len(self._x):
+            cap = max(2 * len(self._x), self.n + k)
+            for name in ("_x", "_y"):
+                bigger = np.empty(cap)
+                bigger[: self.n] = getattr(self, name)[: self.n]
+                setattr(self, name, bigger)
+        self._x[self.n: self.n + k] = xs
+        self._y[self.n: self.n + k] = ys
+        self.n += k
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+def ema(values: np.ndarray, weight: float = EMA_WEIGHT) -> np.ndarray:
+    """Debiased exponential moving average; non-finite values are skipped (carried over)."""
+    out = np.empty(len(values))
+    acc, norm = 0.0, 0.0
+    for i, v in enumerate(values):
+        if math.isfinite(v):
+            acc = weight * acc + (1 - weight) * v
+            norm = weight * norm + (1 - weight)
+        out[i] = acc / norm if norm else float("nan")
+    return out
+
+
+class PlotsPanel(QWidget):
+    """Signals: ``log_scale_toggled(on)``. ``on_event`` takes every training event;
+    ``set_overlays`` shows finished runs' curves next to the live one."""
+
+    log_scale_toggled = Signal(bool)
+
+    def __init__(self, theme: Theme | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("PlotsPanel")
+        self.log_box = QCheckBox("Log scale")
+        self.log_box.setToolTip("Logarithmic loss axis")
+        self.readout = QLabel("")
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 6, 0)
+        top.addWidget(self.log_box)
+        top.addSpacing(12)
+        top.addWidget(self.readout, 1)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumHeight(240)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        self.loss_plot = self.view.addPlot(row=0, col=0)
+        self.metric_plot = self.view.addPlot(row=1, col=0)
+        self.lr_plot = self.view.addPlot(row=2, col=0)
+        self.plots = (self.loss_plot, self.metric_plot, self.lr_plot)
+        for p, label in zip(self.plots, ("loss", "metric", "lr"), strict=True):
+            p.setDownsampling(auto=True, mode="peak")
+            p.setClipToView(True)
+            p.showGrid(x=False, y=False)
+            p.setLabel("left", label)
+            p.getAxis("left").setWidth(60)
+            if p is not self.loss_plot:
+                p.setXLink(self.loss_plot)
+            if p is not self.lr_plot:  # linked x: one step axis, at the bottom
+                p.getAxis("bottom").setStyle(showValues=False)
+        self.lr_plot.setLabel("bottom", "step")
+        self.legend = self.loss_plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170),
+                                               labelTextColor="#333333")
+        self._buffers = {k: GrowingBuffer() for k in ("loss", "loss_ema", "val_loss", "metric", "lr")}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
+        self._dirty: set[str] = set()
+        self._ema_acc = 0.0
+        self._ema_norm = 0.0
+        self._metric: str | None = None
+        self._last_step: float | None = None
+        self._lines = [pg.InfiniteLine(angle=90, movable=False) for _ in self.plots]
+        for p, line in zip(self.plots, self._lines, strict=True):
+            p.addItem(line, ignoreBounds=True)
+            line.hide()
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self.log_box.toggled.connect(self._on_log_box_toggled)
+        self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.set_theme(theme)
+
+    # -- appearance -------------------------------------------------------------------
+    def set_theme(self, theme: Theme | None) -> None:
+        text = theme.text if theme else "#333333"
+        accent = theme.highlight if theme else "#2f6fde"
+        self.view.setBackground(theme.base if theme else "w")
+        for p in self.plots:
+            for axis in ("left", "bottom"):
+                p.getAxis(axis).setPen(pg.mkPen(text))
+                p.getAxis(axis).setTextPen(pg.mkPen(text))
+        for line in self._lines:
+            line.setPen(pg.mkPen(text, width=1, style=Qt.PenStyle.DashLine))
+        self._ensure_curves(accent, text)
+
+    def _ensure_curves(self, accent: str, text: str) -> None:
+        specs = {
+            "loss": (self.loss_plot, dict(pen=pg.mkPen(accent, width=1), name="loss")),
+            # width 1: wider pens cost the raster engine ~10x on long curves
+            "loss_ema": (self.loss_plot, dict(pen=pg.mkPen(text, width=1), name="smoothed")),
+            "val_loss": (self.loss_plot, dict(pen=pg.mkPen("#27ae60", width=2), symbol="o",
+                                              symbolSize=6, symbolBrush="#27ae60",
+                                              name="val loss")),
+            "metric": (self.metric_plot, dict(pen=pg.mkPen("#27ae60", width=2), symbol="o",
+                                              symbolSize=6, symbolBrush="#27ae60")),
+            "lr": (self.lr_plot, dict(pen=pg.mkPen(accent, width=1))),
+        }
+        for key, (plot, opts) in specs.items():
+            curve = self._curves.get(key)
+            if curve is None:
+                self._curves[key] = plot.plot([], [], **opts)
+            else:
+                curve.setPen(opts["pen"])
+        self._curves["loss"].setOpacity(0.45)
+
+    # -- data in ----------------------------------------------------------------------
+    def on_event(self, ev: Any) -> None:
+        """Take one training event; the curves follow at the next frame."""
+        if ev.type == "run_started" and ev.resumed_from == 0:
+            self.clear_live()
+        elif ev.type == "progress" and ev.losses:
+            n = len(ev.losses)
+            xs = np.arange(ev.step - n + 1, ev.step + 1, dtype=float)
+            ys = np.array([math.nan if v is None else v for v in ev.losses], dtype=float)
+            self._buffers["loss"].extend(xs, ys)
+            self._buffers["loss_ema"].extend(xs, self._ema_extend(ys))
+            self._buffers["lr"].extend([float(ev.step)], [float(ev.lr)])
+            self._last_step = float(ev.step)
+            self._dirty |= {"loss", "loss_ema", "lr"}
+        elif ev.type == "epoch_ended":
+            x = self._last_step if self._last_step is not None else float(ev.epoch)
+            val = ev.val or ev.train
+            loss = val.get("loss")
+            if isinstance(loss, int | float) and not isinstance(loss, bool):
+                self._buffers["val_loss"].extend([x], [float(loss)])
+                self._dirty.add("val_loss")
+            if self._metric is None:
+                self._metric = headline_metric(val)
+                if self._metric:
+                    self.metric_plot.setLabel("left", self._metric)
+            value = val.get(self._metric) if self._metric else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self._buffers["metric"].extend([x], [float(value)])
+                self._dirty.add("metric")
+        if self._dirty and not self._timer.isActive():
+            self._timer.start()
+
+    def _ema_extend(self, values: np.ndarray) -> list[float]:
+        out = []
+        for v in values:
+            if math.isfinite(v):
+                self._ema_acc = EMA_WEIGHT * self._ema_acc + (1 - EMA_WEIGHT) * v
+                self._ema_norm = EMA_WEIGHT * self._ema_norm + (1 - EMA_WEIGHT)
+            out.append(self._ema_acc / self._ema_norm if self._ema_norm else float("nan"))
+        return out
+
+    def clear_live(self) -> None:
+        """Forget the live run's curves (a new run starts)."""
+        for b in self._buffers.values():
+            b.clear()
+        self._metric = None
+        self._last_step = None
+        self._ema_acc = self._ema_norm = 0.0
+        self._dirty |= set(self._buffers)
+        self.metric_plot.setLabel("left", "metric")
+        self.flush()
+
+    def flush(self) -> None:
+        """Push pending points to the curves now (the timer does this ~15 times a second)."""
+        for key in self._dirty:
+            b = self._buffers[key]
+            self._curves[key].setData(b.x, b.y)
+        self._dirty.clear()
+
+    def _on_timer_timeout(self) -> None:
+        if self._dirty:
+            self.flush()
+        else:
+            self._timer.stop()  # idle: no wake-ups while nothing arrives
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The points a live curve holds: ``loss``, ``loss_ema``, ``val_loss``, ``metric``,
+        ``lr`` (as given to the PlotDataItem)."""
+        x, y = self._curves[key].getOriginalDataset()
+        return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
+
+    @property
+    def metric_name(self) -> str | None:
+        return self._metric
+
+    # -- overlays ---------------------------------------------------------------------
+    def set_overlays(self, runs: dict[str, RunHistory]) -> None:
+        """Show these runs' curves (name -> history) beside the live run."""
+        for plot, item in self._overlay_items:
+            plot.removeItem(item)
+            self.legend.removeItem(item)
+        self._overlay_items = []
+        for i, (name, h) in enumerate(runs.items()):
+            color = OVERLAY_COLORS[i % len(OVERLAY_COLORS)]
+            pen = pg.mkPen(color, width=2)
+            dashed = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
+            items = [
+                (self.loss_plot, self.loss_plot.plot(h.steps, ema(np.asarray(h.losses, float)),
+                                                     pen=pen, name=name)),
+                (self.loss_plot, self.loss_plot.plot(h.epoch_steps, h.val_loss, pen=dashed,
+                                                     symbol="t", symbolSize=6,
+                                                     symbolBrush=color)),
+                (self.metric_plot, self.metric_plot.plot(h.metric_steps, h.metric_values,
+                                                         pen=pen, symbol="t", symbolSize=6,
+                                                         symbolBrush=color)),
+                (self.lr_plot, self.lr_plot.plot(h.lr_steps, h.lrs, pen=pen)),
+            ]
+            self._overlay_items += items
+        if runs and self._metric is None:
+            metric = next((h.metric for h in runs.values() if h.metric), None)
+            self.metric_plot.setLabel("left", metric or "metric")
+
+    def overlay_count(self) -> int:
+        return len(self._overlay_items) // 4
+
+    # -- interaction ------------------------------------------------------------------
+    def set_log_scale(self, on: bool) -> None:
+        self.log_box.setChecked(on)
+
+    def _on_log_box_toggled(self, on: bool) -> None:
+        self.loss_plot.setLogMode(x=False, y=on)
+        self.log_scale_toggled.emit(on)
+
+    def _on_scene_mouse_moved(self, pos: QPointF) -> None:
+        for p in self.plots:
+            if p.sceneBoundingRect().contains(pos):
+                self.show_crosshair(p.vb.mapSceneToView(pos).x())
+                return
+        for line in self._lines:
+            line.hide()
+
+    def show_crosshair(self, x: float) -> None:
+        """Put the crosshair at step ``x`` and read every live curve there."""
+        for line in self._lines:
+            line.setPos(x)
+            line.show()
+        parts = [f"step {x:.0f}"]
+        names = {"loss": "loss", "loss_ema": "smoothed", "val_loss": "val loss",
+                 "metric": self._metric or "metric", "lr": "lr"}
+        for key, label in names.items():
+            b = self._buffers[key]
+            if not b.n:
+                continue
+            i = int(np.clip(np.searchsorted(b.x, x), 0, b.n - 1))
+            if i > 0 and abs(b.x[i - 1] - x) < abs(b.x[i] - x):
+                i -= 1
+            parts.append(f"{label} {b.y[i]:.4g}")
+        self.readout.setText(" · ".join(parts))

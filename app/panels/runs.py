@@ -1,0 +1,153 @@
+"""Runs list: every run of the project with its settings, best metric, duration and status.
+
+Selecting runs overlays their curves in the plots; a stopped or interrupted run can be
+resumed; a run's folder can be opened or deleted (after a confirmation).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.panels.training import fmt_duration
+from app.runs.history import RunSummary
+
+COLUMNS = ("Run", "Status", "Best", "Duration", "Settings")
+PATH_ROLE = Qt.ItemDataRole.UserRole
+RESUMABLE = ("stopped", "interrupted")
+
+
+class RunsPanel(QWidget):
+    """Signals: ``selection_changed(run_dirs)``, ``resume_requested(run_dir)``,
+    ``delete_confirmed(run_dirs)`` (the user agreed to delete these folders),
+    ``refresh_requested()``."""
+
+    selection_changed = Signal(list)
+    resume_requested = Signal(str)
+    delete_confirmed = Signal(list)
+    refresh_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunsPanel")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setAlternatingRowColors(True)
+        for col, width in enumerate((190, 80, 120, 70)):
+            self.tree.setColumnWidth(col, width)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the selected stopped run from its checkpoint")
+        self.open_button = QPushButton("Open Folder")
+        self.delete_button = QPushButton("Delete…")
+        self.refresh_button = QPushButton("Refresh")
+        row = QHBoxLayout()
+        for b in (self.resume_button, self.open_button, self.delete_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(row)
+        self._summaries: dict[str, RunSummary] = {}
+        self._live: str | None = None
+        self.tree.itemSelectionChanged.connect(self._on_tree_selection_changed)
+        self.resume_button.clicked.connect(self._on_resume_button_clicked)
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.delete_button.clicked.connect(self._on_delete_button_clicked)
+        self.refresh_button.clicked.connect(self.refresh_requested)
+        self._update_buttons()
+
+    # -- content --------------------------------------------------------------------
+    def set_runs(self, runs: list[RunSummary], live: str | None = None) -> None:
+        """Show these runs, newest first; ``live`` is the run being trained now."""
+        selected = set(self.selected_runs())
+        self._live = live
+        self._summaries = {s.run_dir: s for s in runs}
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for s in sorted(runs, key=lambda r: r.name, reverse=True):
+            status = "running" if s.run_dir == live else s.status
+            item = QTreeWidgetItem([s.name, status, s.best, fmt_duration(s.seconds) if s.epochs
+                                    else "", s.settings])
+            item.setData(0, PATH_ROLE, s.run_dir)
+            tip = s.run_dir + (f"\n{s.message}" if s.message else "")
+            for col in range(len(COLUMNS)):
+                item.setToolTip(col, tip)
+            self.tree.addTopLevelItem(item)
+            item.setSelected(s.run_dir in selected)
+        self.tree.blockSignals(False)
+        self._update_buttons()
+        if set(self.selected_runs()) != selected:
+            self.selection_changed.emit(self.selected_runs())
+
+    def run_dirs(self) -> list[str]:
+        return [self.tree.topLevelItem(i).data(0, PATH_ROLE)
+                for i in range(self.tree.topLevelItemCount())]
+
+    def status_of(self, run_dir: str) -> str:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, PATH_ROLE) == run_dir:
+                return item.text(1)
+        return ""
+
+    def selected_runs(self) -> list[str]:
+        return [item.data(0, PATH_ROLE) for item in self.tree.selectedItems()]
+
+    def select_runs(self, run_dirs: list[str]) -> None:
+        wanted = set(run_dirs)
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            item.setSelected(item.data(0, PATH_ROLE) in wanted)
+
+    def _update_buttons(self) -> None:
+        sel = self.selected_runs()
+        one = len(sel) == 1
+        status = self.status_of(sel[0]) if one else ""
+        self.resume_button.setEnabled(one and status in RESUMABLE)
+        self.open_button.setEnabled(one)
+        self.delete_button.setEnabled(bool(sel) and self._live not in sel)
+
+    # -- handlers -------------------------------------------------------------------
+    def _on_tree_selection_changed(self) -> None:
+        self._update_buttons()
+        self.selection_changed.emit(self.selected_runs())
+
+    def _on_resume_button_clicked(self) -> None:
+        sel = self.selected_runs()
+        if len(sel) == 1:
+            self.resume_requested.emit(sel[0])
+
+    def _on_open_button_clicked(self) -> None:
+        sel = self.selected_runs()
+        if len(sel) == 1:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(sel[0]))
+
+    def _on_delete_button_clicked(self) -> None:
+        sel = [s for s in self.selected_runs() if s != self._live]
+        if not sel:
+            return
+        names = "\n".join(self._summaries[s].name if s in self._summaries else s for s in sel)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete runs",
+                          f"Delete {len(sel)} run folder(s) and everything in them?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText(names)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        if box.exec() == QMessageBox.StandardButton.Yes:
+            self.delete_confirmed.emit(sel)

@@ -1,0 +1,293 @@
+"""SamplesPanel: what a generative run makes.
+
+Language models: a generation form (prompt, length, temperature, top-k, seed) whose text
+streams in character by character from a background thread, with a Stop button; and the
+text samples written at each epoch. GANs and autoencoders: the per-epoch image grid from the
+run's samples/ folder, scrubbable by epoch with a slider, updated live by Sample events.
+
+``show_run(run_dir)`` loads a run folder; ``on_event(event)`` takes engine.train.events.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtGui import QPixmap, QTextCursor
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.panels import eval_runs as runs
+from app.panels.eval_common import plain_label, user_message
+
+IMAGE_KINDS = ("gan", "autoencoder")
+
+
+class GenerationThread(QThread):
+    """Generates text with a run's language model, one ``text_generated`` per character."""
+
+    text_generated = Signal(str)
+    generation_failed = Signal(str)
+
+    def __init__(self, cache: runs.RunCache, run_dir: str, prompt: str, length: int,
+                 temperature: float, top_k: int, seed: int,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.args = (cache, run_dir, prompt, length, temperature, top_k, seed)
+        self.stop_flag = runs.Stop()
+        self.result = ""
+
+    def run(self) -> None:
+        cache, run_dir, prompt, length, temperature, top_k, seed = self.args
+        try:
+            self.result = runs.generate(cache, run_dir, prompt, length, temperature, top_k,
+                                        seed, self.text_generated.emit, self.stop_flag)
+        except Exception as e:  # shown to the user as a sentence
+            self.generation_failed.emit(user_message(e))
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+
+
+class SamplesPanel(QWidget):
+    """``frames`` maps epoch -> PNG bytes (images) or text, for the run shown."""
+
+    frame_shown = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SamplesPanel")
+        self.run_dir: str | None = None
+        self.kind = ""
+        self.frames: dict[int, Any] = {}
+        self.cache = runs.RunCache()
+        self.thread: GenerationThread | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(10, 8, 10, 8)
+        self.title = plain_label("No run yet: samples of language models, GANs and "
+                                 "autoencoders show here.", wrap=False)
+        self.error = plain_label(role="error")
+        self.error.hide()
+        lay.addWidget(self.title)
+        lay.addWidget(self.error)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(plain_label("This run's task makes no samples.", "muted"))
+        self.pages.addWidget(self._text_page())
+        self.pages.addWidget(self._image_page())
+        lay.addWidget(self.pages, 1)
+        scrub = QHBoxLayout()
+        self.epoch_slider = QSlider(Qt.Orientation.Horizontal)
+        self.epoch_slider.setEnabled(False)
+        self.epoch_label = plain_label(wrap=False)
+        self.epoch_label.setMinimumWidth(110)
+        scrub.addWidget(plain_label("Epoch", wrap=False))
+        scrub.addWidget(self.epoch_slider, 1)
+        scrub.addWidget(self.epoch_label)
+        lay.addLayout(scrub)
+        self.epoch_slider.valueChanged.connect(self._on_epoch_slider_value_changed)
+
+    def _text_page(self) -> QWidget:
+        page = QWidget()
+        h = QHBoxLayout(page)
+        h.setContentsMargins(0, 0, 0, 0)
+        form_box = QWidget()
+        form = QFormLayout(form_box)
+        self.prompt = QLineEdit("def ")
+        self.length = QSpinBox()
+        self.length.setRange(1, 100_000)
+        self.length.setValue(300)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 5.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(0.8)
+        self.temperature.setToolTip("0 picks the likeliest character every time.")
+        self.top_k = QSpinBox()
+        self.top_k.setRange(0, 100_000)
+        self.top_k.setSpecialValueText("all")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.generate_button = QPushButton("Generate")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button)
+        buttons.addWidget(self.stop_button)
+        form.addRow("Prompt", self.prompt)
+        form.addRow("Length", self.length)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Seed", self.seed)
+        form.addRow(buttons)
+        self.generated = QPlainTextEdit(readOnly=True)
+        self.generated.setPlaceholderText("Generated text streams in here.")
+        self.epoch_text = QPlainTextEdit(readOnly=True)
+        self.epoch_text.setPlaceholderText("The text sampled at the end of each epoch.")
+        right = QVBoxLayout()
+        right.addWidget(plain_label("Generated", wrap=False))
+        right.addWidget(self.generated, 2)
+        right.addWidget(plain_label("Sample at the chosen epoch", wrap=False))
+        right.addWidget(self.epoch_text, 1)
+        h.addWidget(form_box)
+        h.addLayout(right, 1)
+        self.generate_button.clicked.connect(self.generate)
+        self.stop_button.clicked.connect(self.stop_generation)
+        return page
+
+    def _image_page(self) -> QWidget:
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        self.image = QLabel()
+        self.image.setTextFormat(Qt.TextFormat.PlainText)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(160, 160)
+        area.setWidget(self.image)
+        return area
+
+    # -- the contract with the run side ------------------------------------------------
+    def show_run(self, run_dir: str) -> None:
+        """Show a run folder's samples (finished or still training)."""
+        self.run_dir = str(run_dir)
+        self.error.hide()
+        try:
+            info = runs.read_run(self.run_dir)
+        except Exception as e:
+            self.error.setText(user_message(e))
+            self.error.show()
+            return
+        self.title.setText(f"{info.name} ({info.kind.replace('_', ' ')})")
+        self._set_kind(info.kind)
+        frames: dict[int, Any] = {}
+        for epoch, path in info.sample_files.items():
+            try:
+                frames[epoch] = Path(path).read_bytes() if path.endswith(".png") else \
+                    Path(path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+        self.frames = frames
+        self._update_slider(follow=True)
+
+    def on_event(self, event: Any) -> None:
+        """RunStarted starts a fresh sample list, Sample adds an epoch's sample (the view
+        follows the newest while the slider is at the end), Finished reloads the folder."""
+        kind = getattr(event, "type", "")
+        if kind == "run_started":
+            self.run_dir = event.run_dir or self.run_dir
+            self.frames = {}
+            self.title.setText(f"Training {event.run_dir}…")
+            self._set_kind(event.task)
+            self._update_slider(follow=True)
+        elif kind == "sample":
+            following = self.epoch_slider.value() == self.epoch_slider.maximum() or not self.frames
+            if event.kind == "image":
+                self.frames[event.epoch] = base64.b64decode(event.png_base64)
+                if self.kind not in IMAGE_KINDS:
+                    self._set_kind("gan")
+            else:
+                self.frames[event.epoch] = event.text
+            self._update_slider(follow=following)
+        elif kind in ("finished", "stopped") and self.run_dir:
+            self.show_run(self.run_dir)
+
+    # -- generation --------------------------------------------------------------------
+    def generate(self) -> None:
+        """Start generating from the prompt; text streams into the view."""
+        if not self.run_dir or self.thread is not None:
+            return
+        self.generated.setPlainText(self.prompt.text())
+        self.error.hide()
+        t = GenerationThread(self.cache, self.run_dir, self.prompt.text(), self.length.value(),
+                             self.temperature.value(), self.top_k.value(), self.seed.value(), self)
+        t.text_generated.connect(self._on_thread_text_generated)
+        t.generation_failed.connect(self._on_thread_generation_failed)
+        t.finished.connect(self._on_thread_finished)
+        self.thread = t
+        self.generate_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        t.start()
+
+    def stop_generation(self) -> None:
+        if self.thread is not None:
+            self.thread.stop()
+
+    def shutdown(self) -> None:
+        t = self.thread
+        if t is not None:
+            t.stop()
+            t.wait()
+
+    def _on_thread_text_generated(self, text: str) -> None:
+        cursor = self.generated.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)
+
+    def _on_thread_generation_failed(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+
+    def _on_thread_finished(self) -> None:
+        t, self.thread = self.thread, None
+        if t is not None:
+            t.wait()
+            t.deleteLater()
+        self.generate_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    # -- scrubbing ---------------------------------------------------------------------
+    def _set_kind(self, kind: str) -> None:
+        self.kind = kind
+        page = 1 if kind == "language_model" else 2 if kind in IMAGE_KINDS else 0
+        self.pages.setCurrentIndex(page)
+
+    def _update_slider(self, follow: bool) -> None:
+        epochs = sorted(self.frames)
+        s = self.epoch_slider
+        s.blockSignals(True)
+        s.setRange(0, max(0, len(epochs) - 1))
+        if follow:
+            s.setValue(s.maximum())
+        s.blockSignals(False)
+        s.setEnabled(len(epochs) > 1)
+        self._show_frame(s.value())
+
+    def _on_epoch_slider_value_changed(self, value: int) -> None:
+        self._show_frame(value)
+
+    @property
+    def shown_epoch(self) -> int | None:
+        epochs = sorted(self.frames)
+        v = self.epoch_slider.value()
+        return epochs[v] if 0 <= v < len(epochs) else None
+
+    def _show_frame(self, index: int) -> None:
+        epochs = sorted(self.frames)
+        if not epochs:
+            self.epoch_label.setText("no samples yet")
+            self.image.clear()
+            self.image.setText("No samples yet.")
+            self.epoch_text.clear()
+            return
+        epoch = epochs[index]
+        self.epoch_label.setText(f"{epoch} ({index + 1} of {len(epochs)})")
+        frame = self.frames[epoch]
+        if isinstance(frame, bytes):
+            pix = QPixmap()
+            pix.loadFromData(frame, "PNG")
+            self.image.setPixmap(pix)
+        else:
+            self.epoch_text.setPlainText(frame)
+        self.frame_shown.emit(epoch)

@@ -1,0 +1,169 @@
+"""Training panel: Train / Pause / Resume / Stop, progress, status and warnings.
+
+The buttons show the window's actions (so shortcuts and menus share their state); the panel
+only displays what the run controller reports.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+# Events are engine.train.events dataclasses, told apart by their ``type`` name: importing
+# that package would load torch into the editor process.
+
+STATE_TEXT = {"closed": "worker not started", "starting": "starting the worker…",
+              "ready": "worker ready", "running": "training", "paused": "paused",
+              "stopping": "stopping…"}
+RUN_TEXT = {"running": "Training", "paused": "Paused", "stopping": "Stopping after this step…"}
+
+
+def fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+class TrainingPanel(QWidget):
+    def __init__(self, actions: list[QAction] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrainingPanel")
+        buttons = QHBoxLayout()
+        self.buttons: list[QToolButton] = []
+        for action in actions or []:
+            b = QToolButton()
+            b.setDefaultAction(action)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            buttons.addWidget(b)
+            self.buttons.append(b)
+        buttons.addStretch(1)
+        self.worker_state = self._label()
+        self.worker_state.setStyleSheet("color: gray")
+        self.worker_state.setWordWrap(False)
+        buttons.addWidget(self.worker_state)
+        self.status = self._label()
+        self.status.setStyleSheet("font-weight: 600")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.stats = self._label()
+        self.epoch_line = self._label()
+        self.message = self._label()
+        self.message.hide()
+        self.warnings = QListWidget()
+        self.warnings.setMaximumHeight(70)
+        self.warnings.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.warnings.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.stats)
+        layout.addWidget(self.epoch_line)
+        layout.addWidget(self.message)
+        layout.addWidget(self.warnings)
+        layout.addStretch(1)
+        self._epochs = 0
+        self._progress: Any = None  # the latest progress, shown by the timer (<= 10 Hz)
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self.status.setText("Press Train (Ctrl+Enter) to train the project")
+        self.set_state("closed")
+
+    @staticmethod
+    def _label() -> QLabel:
+        label = QLabel("")
+        label.setTextFormat(Qt.TextFormat.PlainText)  # messages carry user and file text
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setWordWrap(True)  # long lines wrap instead of widening the dock
+        label.setMinimumWidth(120)
+        return label
+
+    def set_state(self, state: str) -> None:
+        self.worker_state.setText(STATE_TEXT.get(state, state))
+        if state in RUN_TEXT and (state != "running" or self.status.text() in RUN_TEXT.values()):
+            self.status.setText(RUN_TEXT[state])
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        """A message that stays in view (not modal) until the next run starts."""
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #c0392b" if error else "")
+        self.message.setVisible(bool(text))
+
+    def warning_texts(self) -> list[str]:
+        return [self.warnings.item(i).text() for i in range(self.warnings.count())]
+
+    def flush(self) -> None:
+        """Show the latest progress now (a timer does it at most ten times a second)."""
+        ev, self._progress = self._progress, None
+        if ev is None:
+            return
+        self.progress.setRange(0, max(1, ev.total_steps))
+        self.progress.setValue(min(ev.step, ev.total_steps))
+        epochs = f"/{self._epochs}" if self._epochs else ""
+        self.stats.setText(f"epoch {ev.epoch}{epochs} · step {ev.step:,}/{ev.total_steps:,} · "
+                           f"loss {ev.loss:.4g} · {ev.samples_per_s:,.0f} samples/s · "
+                           f"ETA {fmt_duration(ev.eta_s)}")
+
+    def _on_timer_timeout(self) -> None:
+        self.flush()
+
+    def on_event(self, ev: Any) -> None:
+        if ev.type == "run_started":
+            self.show_message("")
+            if ev.resumed_from == 0:
+                self.warnings.clear()
+                self.warnings.hide()
+            self._epochs = int(ev.config.get("epochs", 0) or 0)
+            self.progress.setRange(0, max(1, ev.total_steps))
+            self.progress.setValue(ev.resumed_from)
+            self.status.setText(f"Training {ev.parameters:,} parameters on {ev.device} "
+                                f"({ev.threads} thread{'s' if ev.threads != 1 else ''}) · "
+                                f"{ev.dataset}")
+        elif ev.type == "progress":
+            self._progress = ev
+            if not self._timer.isActive():
+                self._timer.start()
+        elif ev.type == "epoch_ended":
+            figures = {**{f"train {k}": v for k, v in ev.train.items()},
+                       **{f"val {k}": v for k, v in ev.val.items()}}
+            shown = [f"{k} {v:.4g}" for k, v in figures.items()
+                     if isinstance(v, int | float) and not isinstance(v, bool)][:6]
+            self.epoch_line.setText(f"epoch {ev.epoch} ({fmt_duration(ev.seconds)}): "
+                                    + "  ".join(shown))
+        elif ev.type == "warning":
+            self.warnings.addItem(f"⚠ {ev.kind}: {ev.message}")
+            self.warnings.show()
+        elif ev.type == "finished":
+            self.flush()
+            self.progress.setValue(self.progress.maximum())
+            best = (f"; best {ev.monitor} {ev.best_value:.4g} at epoch {ev.best_epoch}"
+                    if ev.best_value is not None else "")
+            early = " (stopped early)" if ev.early_stopped else ""
+            self.status.setText(f"Finished {ev.epochs} epochs in {fmt_duration(ev.seconds)}"
+                                f"{early}{best}")
+        elif ev.type == "stopped":
+            self.flush()
+            self.status.setText(f"Stopped at epoch {ev.epoch}, step {ev.step:,}: "
+                                "resume it from the runs list")
+        elif ev.type == "failed":
+            self.status.setText("Training failed")
+            self.show_message(ev.message)

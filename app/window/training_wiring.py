@@ -1,0 +1,280 @@
+"""Training in the window: the run controller, the Training menu and its shortcuts, and the
+training, plots and runs docks, wired to the document.
+
+``install_training(workspace)`` is the one call the workspace makes. The run controller's
+events go to the panels (and to the evaluation and samples views when those are built);
+runs are recorded in the project (see app/runs/records.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu
+
+from app.panels.plots import PlotsPanel
+from app.panels.runs import RunsPanel
+from app.panels.training import TrainingPanel
+from app.runs.controller import Job, RunController
+from app.runs.history import load_history, summarize
+from app.runs.records import (
+    add_run_ref,
+    known_run_dirs,
+    remove_run_ref,
+    resume_job,
+    train_job,
+)
+from engine.project import ProjectError
+
+if TYPE_CHECKING:
+    from app.window.workspace import Workspace
+
+ENV_WARM = "LAYERFORGE_WARM_WORKER"  # ms after start-up to start the warm worker; "off": never
+# "1": press Train once the warm worker is ready (screenshots, demos); "overlay": also show
+# the Runs dock with the earlier runs selected, so their curves are overlaid.
+ENV_AUTOTRAIN = "LAYERFORGE_AUTOTRAIN"
+DEFAULT_WARM_MS = 2000  # after the editor settles; Train before that starts one at once
+
+
+class TrainingUI(QObject):
+    """Everything training adds to one window."""
+
+    def __init__(self, ws: Workspace) -> None:
+        super().__init__(ws)
+        self.ws = ws
+        self.window = w = ws.window
+        self.controller = RunController()  # no parent: see app.runs.controller._LIVE
+        self.live_run: str | None = None
+        self._closing = False
+        self.train_action = self._action("&Train", "Ctrl+Return", "Train the project now")
+        self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.pause_action = self._action("&Pause", "Ctrl+Alt+P", "Pause the run after this step")
+        self.resume_action = self._action("&Resume", "Ctrl+Alt+R", "Continue the paused run")
+        self.stop_action = self._action("&Stop", "Ctrl+.", "Stop the run (it keeps a checkpoint)")
+        actions = [self.train_action, self.pause_action, self.resume_action, self.stop_action]
+        self.menu = QMenu("&Training", w)
+        self.menu.addActions(actions)
+        w.menuBar().insertMenu(w.menus["help"].menuAction(), self.menu)
+        w.menus["training"] = self.menu
+        self.panel = TrainingPanel(actions)
+        self.plots = PlotsPanel(w.theme.theme)
+        self.runs = RunsPanel()
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.panel_dock = w.add_dock(self.panel, "Training", bottom, "training")
+        self.plots_dock = w.add_dock(self.plots, "Plots", bottom, "plots")
+        self.runs_dock = w.add_dock(self.runs, "Runs", bottom, "runs")
+        # Problems | Training (Runs tabbed behind it) | Plots, the plots taking the width.
+        # (bottom docks line up side by side; a tabbed Problems dock cannot be split)
+        w.splitDockWidget(self.panel_dock, self.plots_dock, Qt.Orientation.Horizontal)
+        w.tabifyDockWidget(self.panel_dock, self.runs_dock)
+        self.panel_dock.raise_()
+        QTimer.singleShot(0, self, self._size_docks)  # once the other docks are in place
+        self.result_views: list[Any] = []
+        self._connect()
+        self._update_actions()
+        self.refresh_runs()
+        w.installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        warm = os.environ.get(ENV_WARM, str(DEFAULT_WARM_MS))
+        if warm != "off":
+            QTimer.singleShot(int(warm or 0), self, self._on_warm_timer_timeout)
+        QTimer.singleShot(0, self, self._attach_result_views)
+        if os.environ.get(ENV_AUTOTRAIN) == "overlay":
+            QTimer.singleShot(0, self, self._show_earlier_runs)
+
+    def _size_docks(self) -> None:
+        w = self.window
+        w.resizeDocks([self.ws.problems_dock, self.panel_dock, self.plots_dock],
+                      [280, 380, 780], Qt.Orientation.Horizontal)
+        w.resizeDocks([self.plots_dock], [440], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, key: str, tip: str) -> QAction:
+        a = QAction(text, self.window)
+        a.setShortcut(QKeySequence(key))
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+        return a
+
+    def _connect(self) -> None:
+        c, d = self.controller, self.ws.document
+        self.train_action.triggered.connect(self.train)
+        self.pause_action.triggered.connect(c.pause_run)
+        self.resume_action.triggered.connect(c.resume_run)
+        self.stop_action.triggered.connect(c.stop_run)
+        c.event_received.connect(self._on_controller_event_received)
+        c.run_ended.connect(self._on_controller_run_ended)
+        c.worker_died.connect(self._on_controller_worker_died)
+        c.state_changed.connect(self._on_controller_state_changed)
+        self.runs.selection_changed.connect(self._on_runs_selection_changed)
+        self.runs.resume_requested.connect(self.resume)
+        self.runs.delete_confirmed.connect(self._on_runs_delete_confirmed)
+        self.runs.refresh_requested.connect(self.refresh_runs)
+        d.project_replaced.connect(self.refresh_runs)
+        d.path_changed.connect(self.refresh_runs)
+        self.window.theme.theme_changed.connect(self.plots.set_theme)
+
+    def _attach_result_views(self) -> None:
+        """Hand runs and events to the evaluation and samples views (built elsewhere)."""
+        classes = []
+        try:
+            from app.panels.evaluation import EvaluationPanel
+            classes.append(EvaluationPanel)
+        except ImportError:
+            pass
+        try:
+            from app.panels.samples import SamplesPanel
+            classes.append(SamplesPanel)
+        except ImportError:
+            pass
+        for cls in classes:
+            self.result_views += self.window.findChildren(cls)
+
+    # -- commands -------------------------------------------------------------------
+    def train(self) -> bool:
+        """Train the document's project as it is now (unsaved edits included)."""
+        doc = self.ws.document
+        errors = [p for p in doc.problems() if p.severity == "error"]
+        if errors:
+            self._say(f"Cannot train: {errors[0]} (see Problems)", error=True)
+            return False
+        return self._submit(train_job(doc))
+
+    def resume(self, run_dir: str) -> bool:
+        try:
+            job = resume_job(run_dir)
+        except ProjectError as e:
+            self._say(str(e), error=True)
+            return False
+        return self._submit(job)
+
+    def _submit(self, job: Job) -> bool:
+        if not self.controller.submit(job):
+            self._say("A run is already in progress", error=False)
+            return False
+        self.live_run = str(Path(job.run_dir).resolve())
+        if not job.resume:
+            add_run_ref(self.ws.document, job.run_dir)
+        self.panel.show_message("")
+        self.panel.status.setText("Resuming the run…" if job.resume else "Starting the run…")
+        self._update_actions()
+        self.refresh_runs()
+        return True
+
+    def refresh_runs(self, *_args: object) -> None:
+        dirs = [str(p) for p in known_run_dirs(self.ws.document)]
+        if self.live_run and self.live_run not in dirs:
+            dirs.append(self.live_run)
+        self.runs.set_runs([summarize(p) for p in dirs], self.live_run)
+
+    def shutdown(self) -> None:
+        """Stop the run (keeping its checkpoint) and the worker; join the thread."""
+        self._closing = True
+        self.controller.shutdown()
+
+    def _say(self, text: str, error: bool = True) -> None:
+        self.window.statusBar().showMessage(text, 8000)
+        self.panel.show_message(text, error)
+
+    def _update_actions(self) -> None:
+        state = self.controller.state
+        busy = self.controller.busy
+        self.train_action.setEnabled(not busy and not self._closing)
+        self.pause_action.setEnabled(busy and state == "running")
+        self.resume_action.setEnabled(busy and state == "paused")
+        self.stop_action.setEnabled(busy and state in ("running", "paused"))
+
+    # -- signal handlers ------------------------------------------------------------
+    def _on_warm_timer_timeout(self) -> None:
+        if not self._closing and self.window.isVisible():
+            self.controller.start_worker()
+
+    def _on_controller_event_received(self, ev: Any) -> None:
+        self.plots.on_event(ev)
+        self.panel.on_event(ev)
+        for view in self.result_views:
+            view.on_event(ev)
+        if ev.type == "run_started":
+            self.refresh_runs()
+
+    def _on_controller_run_ended(self, ev: Any) -> None:
+        finished = self.live_run
+        self.live_run = None
+        self._update_actions()
+        self.refresh_runs()
+        if ev.type == "stopped":
+            self.window.statusBar().showMessage("Training stopped", 6000)
+        elif ev.type == "finished":
+            self.window.statusBar().showMessage("Training finished", 6000)
+        if finished and self.runs.selected_runs() == [finished]:
+            self._on_runs_selection_changed([finished])
+
+    def _on_controller_worker_died(self, message: str) -> None:
+        self._say(message, error=True)
+
+    def _on_controller_state_changed(self, state: str) -> None:
+        self.panel.set_state(state)
+        self._update_actions()
+        auto = os.environ.get(ENV_AUTOTRAIN, "")
+        if state == "ready" and auto in ("1", "overlay") and not self._autotrained:
+            self._autotrained = True
+            self.train()
+
+    _autotrained = False
+
+    def _show_earlier_runs(self) -> None:
+        self.runs_dock.raise_()
+        self.runs.select_runs(self.runs.run_dirs())
+
+    def _on_runs_selection_changed(self, run_dirs: list[str]) -> None:
+        self.plots.set_overlays({Path(d).name: load_history(d) for d in run_dirs
+                                 if d != self.live_run})
+        if run_dirs:
+            for view in self.result_views:
+                view.show_run(run_dirs[-1])
+
+    def _on_runs_delete_confirmed(self, run_dirs: list[str]) -> None:
+        for d in run_dirs:
+            if d == self.live_run:
+                continue
+            try:
+                shutil.rmtree(d)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                self._say(f"{d}: cannot delete the run folder ({e.strerror})")
+                continue
+            remove_run_ref(self.ws.document, d)
+        self.refresh_runs()
+
+    # -- closing --------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # closeEvent may be refused (Save/Discard/Cancel); a Hide right after a Close means
+        # the window really closed.
+        if watched is self.window:
+            if event.type() == QEvent.Type.Close:
+                self._close_seen = True
+                QTimer.singleShot(0, self, self._on_close_settled)
+            elif event.type() == QEvent.Type.Hide and self._close_seen:
+                self.shutdown()
+        return False
+
+    _close_seen = False
+
+    def _on_close_settled(self) -> None:
+        self._close_seen = False
+
+
+def install_training(ws: Workspace) -> TrainingUI:
+    """Add training to the workspace's window; kept as ``ws.training``."""
+    ui = TrainingUI(ws)
+    ws.training = ui  # type: ignore[attr-defined]
+    return ui
+
+

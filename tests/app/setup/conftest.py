@@ -1,0 +1,74 @@
+"""Fixtures for the setup and evaluation panels: tiny real runs trained in-process by the
+engine (once per session) and small real data files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CORPUS = "def add(a, b):\n    return a + b\n\nclass Point:\n    x = 0\n    y = 0\n\n" * 30
+
+
+def _train(project, run_dir: Path) -> Path:
+    from engine.data import load_dataset
+    from engine.train import RunDir, fit_project, record, train
+    from engine.train.events import Finished
+
+    bundle = load_dataset(project.dataset)
+    fit_project(project, bundle)
+    events = list(record(train(project, run_dir, bundle=bundle), RunDir(run_dir)))
+    last = events[-1]
+    assert isinstance(last, Finished), last
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="session")
+def mlp_run(runs_root) -> Path:
+    """mlp on spirals (300 samples, 3 epochs): a classification run."""
+    from engine.templates import load_template
+
+    p = load_template("mlp")
+    p.dataset = p.dataset.model_copy(update={"samples": 300})
+    p.training = p.training.model_copy(update={"epochs": 3, "threads": 1})
+    return _train(p, runs_root / "mlp")
+
+
+@pytest.fixture(scope="session")
+def corpus_file(runs_root) -> Path:
+    path = runs_root / "corpus.txt"
+    path.write_text(CORPUS, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def lm_run(runs_root, corpus_file) -> Path:
+    """charlstm on a small text file, windows of 16, one epoch."""
+    from engine.project import DatasetSpec
+    from engine.templates import load_template
+
+    p = load_template("charlstm")
+    p.dataset = DatasetSpec(source="text", path=str(corpus_file), seq_len=16, val_fraction=0.1)
+    p.training = p.training.model_copy(update={"epochs": 1, "threads": 1})
+    return _train(p, runs_root / "lm")
+
+
+@pytest.fixture(scope="session")
+def gan_run(runs_root) -> Path:
+    """dcgan on 128 shapes images, 3 epochs: a sample grid per epoch in samples/."""
+    from engine.templates import load_template
+
+    p = load_template("dcgan")
+    p.dataset = p.dataset.model_copy(update={"samples": 128})
+    p.training = p.training.model_copy(update={"epochs": 3, "threads": 1})
+    return _train(p, runs_root / "gan")
+
+
+def wait_idle(qtbot, *runners, timeout: int = 60000) -> None:
+    """Wait until every JobRunner has delivered its results to the GUI thread."""
+    qtbot.waitUntil(lambda: not any(r.busy for r in runners), timeout=timeout)

@@ -1,0 +1,135 @@
+"""The task and hyperparameter panel edits through the document; the LR curve follows."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.document import GraphDocument
+from app.panels.hyperparams import HyperparamsPanel
+from tests.app.conftest import chain_project
+from tests.app.setup.conftest import wait_idle
+
+
+@pytest.fixture
+def panel(qtbot):
+    doc = GraphDocument(chain_project())
+    p = HyperparamsPanel(doc)
+    p.resize(420, 1000)
+    qtbot.addWidget(p)
+    p.activate()
+    yield p
+    p.shutdown()
+
+
+def _choose(combo, data) -> None:
+    i = combo.findData(data)
+    assert i >= 0, data
+    combo.setCurrentIndex(i)
+    combo.activated.emit(i)
+
+
+def _visible(panel, form, field: str) -> bool:
+    return form.isRowVisible(panel.widgets[("training", field)])
+
+
+def test_typing_a_learning_rate_is_one_undo_step(panel, qtbot):
+    doc = panel.document
+    box = panel.widgets[("training", "lr")]
+    count = doc.undo_stack.count()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "0.05")
+    assert doc.project.training.lr == pytest.approx(0.05)
+    assert doc.undo_stack.count() == count + 1
+    doc.undo()
+    assert doc.project.training.lr == pytest.approx(1e-3)
+    assert box.value() == pytest.approx(1e-3)
+
+
+def test_optimizer_shows_only_its_own_settings_and_undo_restores_it(panel):
+    doc, form = panel.document, panel.opt_form
+    assert _visible(panel, form, "beta1") and not _visible(panel, form, "momentum")
+    _choose(panel.widgets[("training", "optimizer")], "sgd")
+    assert doc.project.training.optimizer == "sgd"
+    assert _visible(panel, form, "momentum") and _visible(panel, form, "nesterov")
+    assert not _visible(panel, form, "beta1") and not _visible(panel, form, "beta2")
+    panel.widgets[("training", "nesterov")].setChecked(True)
+    assert doc.project.training.nesterov
+    doc.undo()
+    doc.undo()
+    assert doc.project.training.optimizer == "adam"
+    assert panel.widgets[("training", "optimizer")].currentData() == "adam"
+    assert _visible(panel, form, "beta1")
+
+
+def test_other_settings_go_through_the_document(panel):
+    doc = panel.document
+    panel.widgets[("training", "epochs")].setValue(25)
+    panel.widgets[("training", "batch_size")].setValue(32)
+    panel.widgets[("training", "early_stopping")].setChecked(True)
+    assert panel.run_form.isRowVisible(panel.widgets[("training", "patience")])
+    _choose(panel.widgets[("task", "kind")], "regression")
+    _choose(panel.widgets[("task", "loss")], "huber")
+    p = doc.project
+    assert (p.training.epochs, p.training.batch_size, p.training.early_stopping) == (25, 32, True)
+    assert (p.task.kind, p.task.loss) == ("regression", "huber")
+    doc.set_field("training", "epochs", 7)  # e.g. a script or another panel
+    assert panel.widgets[("training", "epochs")].value() == 7
+    for _ in range(6):
+        doc.undo()
+    assert doc.project.training == chain_project().training
+    assert doc.project.task == chain_project().task
+
+
+def test_lr_curve_follows_the_schedule(panel, qtbot):
+    doc = panel.document
+    doc.set_field("training", "epochs", 20)
+    panel.update_curve()
+    wait_idle(qtbot, panel.lr_jobs)
+    flat = list(panel.curve_y)
+    assert flat and max(flat) == pytest.approx(min(flat)) == pytest.approx(1e-3)
+    _choose(panel.widgets[("training", "schedule")], "cosine")
+    qtbot.waitUntil(lambda: panel.curve_y != flat and not panel.lr_jobs.busy, timeout=10000)
+    cosine = list(panel.curve_y)
+    assert cosine[0] == pytest.approx(1e-3) and cosine[-1] < 1e-5
+    _choose(panel.widgets[("training", "schedule")], "step")
+    assert panel.sched_form.isRowVisible(panel.widgets[("training", "step_size")])
+    panel.widgets[("training", "step_size")].setValue(5)
+    qtbot.waitUntil(lambda: panel.curve_y not in (flat, cosine) and not panel.lr_jobs.busy,
+                    timeout=10000)
+    values = sorted({round(v, 12) for v in panel.curve_y})
+    assert values == pytest.approx([1e-6, 1e-5, 1e-4, 1e-3])
+    x, y = panel.curve.getData()
+    assert list(y) == pytest.approx(panel.curve_y)
+
+
+def test_nothing_needs_torch_until_the_panel_is_shown(qtbot):
+    p = HyperparamsPanel(GraphDocument(chain_project()))
+    qtbot.addWidget(p)
+    p.show()
+    p.document.set_field("training", "schedule", "cosine")
+    qtbot.wait(150)
+    assert not p.lr_jobs.busy and not p.device_jobs.busy and p.curve_y == []
+    p.activate()
+    qtbot.waitUntil(lambda: p.curve_y != [], timeout=20000)
+    p.shutdown()
+
+
+def test_device_list_has_auto_and_cpu(panel, qtbot):
+    panel.load_devices()
+    wait_idle(qtbot, panel.device_jobs)
+    box = panel.device
+    data = [box.itemData(i) for i in range(box.count())]
+    assert data[:2] == ["auto", "cpu"]
+    _choose(box, "cpu")
+    assert panel.document.project.training.device == "cpu"
+    assert box.currentData() == "cpu"
+
+
+def test_remote_hosts_are_listed_disabled(panel):
+    panel._fill_devices([("cuda:0", "Test GPU")], ["lab"])
+    box = panel.device
+    i = box.findData("remote:lab")
+    assert i >= 0 and box.findData("cuda:0") == 2
+    assert not box.model().item(i).isEnabled()
+    assert box.itemData(i, Qt.ItemDataRole.ToolTipRole)
