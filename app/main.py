@@ -48,4 +48,7 @@ def main(argv: list[str]) -> int:
         return self_test.run(app, window)
     window.first_painted.connect(lambda: QTimer.singleShot(0, lambda: window.finish_startup(path)))
     window.show()
+    # Mime data this process put on the clipboard would be freed after QApplication on the
+    # way out and crash the interpreter: hand the clipboard back before quitting.
+    app.aboutToQuit.connect(lambda: app.clipboard().clear())
     return app.exec()

@@ -79,8 +79,12 @@ def window(qtbot, qapp, tmp_path):
     # Delete them now, not at some later event loop: a window left alive is re-polished by
     # every later theme change and slows every later test.
     from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtGui import QGuiApplication
 
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    # Mime data left on the clipboard is freed after QApplication at exit, which crashes
+    # the interpreter on the way out.
+    QGuiApplication.clipboard().clear()
 
 
 @pytest.fixture
