@@ -1,6 +1,6 @@
 """The document layer: a project under edit, its undo commands and clipboard format.
 
-QtCore and QtGui only (QUndoStack lives in QtGui in Qt 6); never QtWidgets.
+QtCore and QtGui only (QUndoStack lives in QtGui in Qt 6); no widget classes here.
 """
 
 from app.document.clipboard import (

@@ -1,7 +1,7 @@
 """torch.export (.pt2) export. A .pt2 file is tied to the PyTorch version that wrote it.
 
 Verification runs the exported program in memory, never ``torch.export.load``: that loader
-may unpickle parts of the archive (weights_only=False), which design.md section 7 forbids.
+may unpickle parts of the archive (unrestricted loading), which design.md section 7 forbids.
 """
 
 from __future__ import annotations
