@@ -104,7 +104,7 @@ class ExportWiring(QObject):
         view = self.ws.tabs.views.get(graph)
         if view is None or graph not in self.ws.document.project.graphs:
             return {}
-        issues = dict(onnx_problems(self.ws.document.graph(graph)))
+        issues = dict(onnx_problems(self.ws.document.graph(graph), self.ws.document.analysis(graph)))
         for node_id, item in view.graph_scene.nodes.items():
             reason = issues.get(node_id)
             item.set_export_issue(ONNX_PREFIX + reason if reason else "")

@@ -186,6 +186,10 @@ class Block:
         """A few words of key params for the canvas, e.g. ``64, k3 s1``."""
         return ""
 
+    def onnx_problem(self, p: dict[str, Any], ins: list[TensorSpec]) -> str | None:
+        """Why this node, with these params and inputs, cannot be exported to ONNX."""
+        return self.onnx_issue
+
     # -- building --------------------------------------------------------------------
     def build(self, p: dict[str, Any], ins: list[TensorSpec]) -> nn.Module | None:
         """The nn.Module holding this block's weights, or None for functional blocks."""

@@ -99,6 +99,14 @@ class MaxPool1d(_Pool):
     )
     params = _pool_params(1)
 
+    def onnx_problem(self, p, ins):
+        # Measured with torch 2.13's exporter: it fixes a variable length here, and the model
+        # then fails on any other length (docs/export.md).
+        if any(d is None for d in ins[0].shape):
+            return (f"the ONNX exporter fixes the variable sequence length of {self.type}: "
+                    "give the Input a fixed length to export to ONNX")
+        return self.onnx_issue
+
 
 @register
 class MaxPool2d(_Pool):

@@ -120,6 +120,14 @@ class RNN(_Recurrent):
               choices=("tanh", "relu")),
     )
 
+    def onnx_problem(self, p, ins):
+        # Measured with torch 2.13's exporter: it fixes a variable length here, and the model
+        # then fails on any other length (docs/export.md).
+        if any(d is None for d in ins[0].shape):
+            return (f"the ONNX exporter fixes the variable sequence length of {self.type}: "
+                    "give the Input a fixed length to export to ONNX")
+        return self.onnx_issue
+
     def summary(self, p) -> str:
         base = super().summary(p)
         return base + (", relu" if p["nonlinearity"] == "relu" else "")

@@ -14,22 +14,33 @@ from pathlib import Path
 from engine.blocks import get_block
 from engine.export.common import ExportError, Progress
 from engine.project import Graph
+from engine.shapes import GraphAnalysis, analyze_graph
 
 DEFAULT_OPSET = 18
 #: verification cases: (batch size, length of variable dimensions)
 CASES = ((1, 5), (3, 11))
 
 
-def onnx_problems(graph: Graph) -> list[tuple[str, str]]:
+def onnx_problems(graph: Graph, analysis: GraphAnalysis | None = None) -> list[tuple[str, str]]:
     """(node id, reason) for every block in ``graph`` that cannot be exported to ONNX.
 
-    Uses each block's ``onnx_issue``; cheap enough to run after every edit.
+    Asks each block with its params and input shapes (``Block.onnx_problem``); pure Python
+    and cheap enough to run after every edit. Pass the graph's analysis if you have it.
     """
+    a = analysis if analysis is not None else analyze_graph(graph)
+    s = a.structure
     out = []
     for node in graph.nodes:
         block = get_block(node.type)
-        if block is not None and block.onnx_issue:
-            out.append((node.id, block.onnx_issue))
+        if block is None:
+            continue
+        info = a.nodes.get(node.id)
+        if node.id in s.params and info is not None and (info.ins or not s.sources[node.id]):
+            reason = block.onnx_problem(s.params[node.id], info.ins)
+        else:
+            reason = block.onnx_issue
+        if reason:
+            out.append((node.id, reason))
     return out
 
 
@@ -76,7 +87,7 @@ def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress:
     """Export ``module`` to ``path`` as a single ONNX file (raises ExportError on failure)."""
     from engine.compile import example_inputs
 
-    problems = onnx_problems(graph)
+    problems = onnx_problems(graph, analysis)
     if problems:
         nid, why = problems[0]
         raise ExportError(f"block {nid} cannot be exported to ONNX: {why}")

@@ -90,3 +90,22 @@ def test_block_with_onnx_issue_is_refused_before_exporting(monkeypatch, tmp_path
     with pytest.raises(ExportError, match="relu1 cannot be exported to ONNX: no ONNX operator"):
         export(template_path("mlp"), "onnx", tmp_path / "out")
     assert files_under(tmp_path) == []
+
+
+def _seq_graph(block: str, params: dict, shape: list[int]):
+    from engine.project import Edge, Graph, Node
+
+    nodes = [Node(id="x", type="Input", params={"shape": shape}),
+             Node(id="b", type=block, params=params), Node(id="y", type="Output")]
+    return Graph(nodes=nodes, edges=[Edge(src="x", dst="b"), Edge(src="b", dst="y")])
+
+
+def test_blocks_the_exporter_cannot_keep_variable_are_flagged_before_trying():
+    from engine.export import onnx_problems
+
+    assert [n for n, _ in onnx_problems(_seq_graph("RNN", {"hidden_size": 8}, [-1, 4]))] == ["b"]
+    assert [n for n, _ in onnx_problems(_seq_graph("MaxPool1d", {}, [3, -1]))] == ["b"]
+    # with a fixed length, or with blocks the exporter handles, nothing is flagged
+    assert onnx_problems(_seq_graph("RNN", {"hidden_size": 8}, [6, 4])) == []
+    assert onnx_problems(_seq_graph("LSTM", {"hidden_size": 8}, [-1, 4])) == []
+    assert onnx_problems(_seq_graph("Conv1d", {"out_channels": 4}, [3, -1])) == []
