@@ -3,7 +3,8 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export QT_QPA_PLATFORM ?= offscreen
+# Headless Qt for the test and benchmark targets only; `make run` opens a real window.
+HEADLESS := QT_QPA_PLATFORM=offscreen
 
 .PHONY: run test bench soak lint setup system-deps package package-test clean
 
@@ -19,17 +20,17 @@ system-deps:
 	@bash packaging/system-deps.sh
 
 run: setup system-deps
-	env -u QT_QPA_PLATFORM $(BIN)/layerforge gui resources/examples/lenet5.lforge
+	$(BIN)/layerforge gui resources/examples/lenet5.lforge
 
 test: setup system-deps
 	$(BIN)/ruff check engine app tests bench
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(HEADLESS) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: setup system-deps
-	$(BIN)/python -m bench
+	$(HEADLESS) $(BIN)/python -m bench
 
 soak: setup system-deps
-	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider
+	$(HEADLESS) $(BIN)/python -m pytest -q -m slow -p no:cacheprovider
 
 # One-folder bundle in dist/layerforge (PyInstaller, packaging/layerforge.spec), then the
 # smoke test. PyInstaller comes from the `package` extra, installed on first use.
