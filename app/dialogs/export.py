@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.worker import JobThread
+from app.dialogs.worker import JobThread, release, start_job
 from app.document import GraphDocument
 from engine.export import DEFAULT_OPSET, FORMATS, SUFFIX, ExportReport, onnx_problems
 from engine.project import Project, ProjectError, load_project
@@ -286,13 +286,11 @@ class ExportDialog(QDialog):
         self.report, self.error = None, ""
         self.log.setPlainText(f"Exporting {graph} as {fmt}…")
         self._set_running(True)
-        self._thread = JobThread(lambda progress: export(
-            source, fmt, out, graph=graph, opset=opset, progress=progress), self)
-        self._thread.progressed.connect(self._on_thread_progressed)
-        self._thread.succeeded.connect(self._on_thread_succeeded)
-        self._thread.failed.connect(self._on_thread_failed)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._thread.start()
+        self._thread = start_job(
+            self, lambda progress: export(source, fmt, out, graph=graph, opset=opset,
+                                          progress=progress),
+            progressed=self._on_thread_progressed, succeeded=self._on_thread_succeeded,
+            failed=self._on_thread_failed, finished=self._on_thread_finished)
         return True
 
     def _set_running(self, running: bool) -> None:
@@ -316,10 +314,8 @@ class ExportDialog(QDialog):
         self.log.setPlainText(f"Export failed: {message}")
 
     def _on_thread_finished(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.wait()
-            thread.deleteLater()
+        release(self._thread)
+        self._thread = None
         self._set_running(False)
         self._update_problems()
         self.finished_export.emit(self.report is not None)

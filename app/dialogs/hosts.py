@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.host_key import HostKeyAsker
-from app.dialogs.worker import JobThread
+from app.dialogs.worker import JobThread, release, start_job
 from engine.project import ProjectError
 from engine.remote.config import HostConfig, add_host, load_hosts, remove_host
 
@@ -288,12 +288,10 @@ class HostsDialog(QDialog):
         self.probe_ok = None
         self.result.setPlainText(f"Connecting to {cfg.name} ({cfg.host})…")
         self.test_button.setEnabled(False)
-        self._thread = JobThread(job, self)
         self._testing = cfg
-        self._thread.succeeded.connect(self._on_thread_succeeded)
-        self._thread.failed.connect(self._on_thread_failed)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._thread.start()
+        self._thread = start_job(self, job, succeeded=self._on_thread_succeeded,
+                                 failed=self._on_thread_failed,
+                                 finished=self._on_thread_finished)
         return True
 
     def _on_thread_succeeded(self, info) -> None:
@@ -306,10 +304,8 @@ class HostsDialog(QDialog):
         self.result.setPlainText(f"Connection failed: {message}")
 
     def _on_thread_finished(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.wait()
-            thread.deleteLater()
+        release(self._thread)
+        self._thread = None
         self.test_button.setEnabled(True)
 
     def wait(self) -> None:

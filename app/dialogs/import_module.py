@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.worker import JobThread
+from app.dialogs.worker import JobThread, release, start_job
 from engine.blocks.base import TensorSpec
 from engine.project import FILE_SUFFIX
 
@@ -215,12 +215,10 @@ class ImportDialog(QDialog):
         self.result, self.error = None, ""
         self.log.setPlainText(f"Importing {target}…")
         self._set_running(True)
-        self._thread = JobThread(lambda progress: run_import(target, specs, out, progress), self)
-        self._thread.progressed.connect(self.log.appendPlainText)
-        self._thread.succeeded.connect(self._on_thread_succeeded)
-        self._thread.failed.connect(self._on_thread_failed)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._thread.start()
+        self._thread = start_job(
+            self, lambda progress: run_import(target, specs, out, progress),
+            progressed=self.log.appendPlainText, succeeded=self._on_thread_succeeded,
+            failed=self._on_thread_failed, finished=self._on_thread_finished)
         return True
 
     def _confirm_replace(self, out: Path) -> bool:
@@ -248,10 +246,8 @@ class ImportDialog(QDialog):
         self.log.setPlainText(f"Import failed: {message}")
 
     def _on_thread_finished(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.wait()
-            thread.deleteLater()
+        release(self._thread)
+        self._thread = None
         self._set_running(False)
         if self.result is not None:
             self.imported.emit(self.result.path)

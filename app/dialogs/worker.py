@@ -48,3 +48,24 @@ class JobThread(QThread):
             self.failed.emit(error_text(e))
         else:
             self.succeeded.emit(result)
+
+
+def start_job(owner, job: Job, *, succeeded: Callable[[Any], None], failed: Callable[[str], None],
+              finished: Callable[[], None],
+              progressed: Callable[[str], None] | None = None) -> JobThread:
+    """Run ``job`` on a new JobThread owned by ``owner``, with its signals connected."""
+    thread = JobThread(job, owner)
+    if progressed is not None:
+        thread.progressed.connect(progressed)
+    thread.succeeded.connect(succeeded)
+    thread.failed.connect(failed)
+    thread.finished.connect(finished)
+    thread.start()
+    return thread
+
+
+def release(thread: JobThread | None) -> None:
+    """Join a finished job thread and delete it on the GUI thread."""
+    if thread is not None:
+        thread.wait()
+        thread.deleteLater()
