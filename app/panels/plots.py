@@ -9,51 +9,23 @@ to the view, so a curve of 1e5+ points redraws in a few milliseconds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.panels.plot_data import Bounds, GrowingBuffer, LiveViewBox
 from app.runs.history import RunHistory, headline_metric
 from app.theme import Theme
 
 FRAME_MS = 66  # at most ~15 repaints a second: a repaint of three plots costs ~15 ms of CPU
+CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
 EMA_WEIGHT = 0.9  # smoothing of the step loss, debiased like TensorBoard's
 OVERLAY_COLORS = ("#e67e22", "#8e44ad", "#16a085", "#c0392b", "#7f8c8d", "#d35400", "#2c3e50")
-
-
-class GrowingBuffer:
-    """x/y float64 arrays that double their capacity when full (amortised O(1) appends)."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._x = np.empty(capacity)
-        self._y = np.empty(capacity)
-        self.n = 0
-
-    def extend(self, xs: list[float] | np.ndarray, ys: list[float] | np.ndarray) -> None:
-        k = len(xs)
-        if self.n + k > len(self._x):
-            cap = max(2 * len(self._x), self.n + k)
-            for name in ("_x", "_y"):
-                bigger = np.empty(cap)
-                bigger[: self.n] = getattr(self, name)[: self.n]
-                setattr(self, name, bigger)
-        self._x[self.n: self.n + k] = xs
-        self._y[self.n: self.n + k] = ys
-        self.n += k
-
-    @property
-    def x(self) -> np.ndarray:
-        return self._x[: self.n]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._y[: self.n]
-
-    def clear(self) -> None:
-        self.n = 0
 
 
 def ema(values: np.ndarray, weight: float = EMA_WEIGHT) -> np.ndarray:
@@ -94,9 +66,9 @@ class PlotsPanel(QWidget):
         layout.setSpacing(2)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
-        self.loss_plot = self.view.addPlot(row=0, col=0)
-        self.metric_plot = self.view.addPlot(row=1, col=0)
-        self.lr_plot = self.view.addPlot(row=2, col=0)
+        self.loss_plot = self.view.addPlot(row=0, col=0, viewBox=LiveViewBox())
+        self.metric_plot = self.view.addPlot(row=1, col=0, viewBox=LiveViewBox())
+        self.lr_plot = self.view.addPlot(row=2, col=0, viewBox=LiveViewBox())
         self.plots = (self.loss_plot, self.metric_plot, self.lr_plot)
         for p, label in zip(self.plots, ("loss", "metric", "lr"), strict=True):
             p.setDownsampling(auto=True, mode="peak")
@@ -104,13 +76,14 @@ class PlotsPanel(QWidget):
             p.showGrid(x=False, y=False)
             p.setLabel("left", label)
             p.getAxis("left").setWidth(60)
+            for axis in ("left", "bottom"):  # a pixmap blit, redrawn only when the range moves
+                p.getAxis(axis).setCacheMode(CACHED)
             if p is not self.loss_plot:
                 p.setXLink(self.loss_plot)
             if p is not self.lr_plot:  # linked x: one step axis, at the bottom
-                p.getAxis("bottom").setStyle(showValues=False)
+                p.hideAxis("bottom")
         self.lr_plot.setLabel("bottom", "step")
-        self.legend = self.loss_plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170),
-                                               labelTextColor="#333333")
+        self.legend = self.loss_plot.addLegend(offset=(-10, 10))
         self._buffers = {k: GrowingBuffer() for k in ("loss", "loss_ema", "val_loss", "metric", "lr")}
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
@@ -129,6 +102,37 @@ class PlotsPanel(QWidget):
         self.log_box.toggled.connect(self._on_log_box_toggled)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.set_theme(theme)
+        self._overlay_bounds: list[tuple[pg.PlotItem, Bounds]] = []
+        self._wire_bounds()
+
+    def _wire_bounds(self) -> None:
+        """Each plot auto-ranges from the buffers' running bounds (plot_data.LiveViewBox):
+        y from its own curves, x from every curve so the linked step axes agree."""
+        plot_of = {"loss": self.loss_plot, "loss_ema": self.loss_plot,
+                   "val_loss": self.loss_plot, "metric": self.metric_plot, "lr": self.lr_plot}
+        every = [self._live_bounds(k) for k in plot_of] + [self._overlay_bounds_of(None)]
+        for p in self.plots:
+            vb = p.getViewBox()
+            vb.x_sources = every
+            vb.y_sources = [self._live_bounds(k) for k, q in plot_of.items() if q is p]
+            vb.y_sources.append(self._overlay_bounds_of(p))
+
+    def _live_bounds(self, key: str) -> Callable[[], Bounds]:
+        empty = Bounds()
+        return lambda: self._buffers[key].bounds if self._curves[key].isVisible() else empty
+
+    def _overlay_bounds_of(self, plot: pg.PlotItem | None) -> Callable[[], Bounds]:
+        def bounds() -> Bounds:
+            out = Bounds()
+            for p, b in self._overlay_bounds:
+                if plot is None or p is plot:
+                    out.merge(b)
+            return out
+        return bounds
+
+    def _forget_ranges(self) -> None:
+        for p in self.plots:
+            p.getViewBox().forget_held()
 
     # -- appearance -------------------------------------------------------------------
     def set_theme(self, theme: Theme | None) -> None:
@@ -141,6 +145,12 @@ class PlotsPanel(QWidget):
                 p.getAxis(axis).setTextPen(pg.mkPen(text))
         for line in self._lines:
             line.setPen(pg.mkPen(text, width=1, style=Qt.PenStyle.DashLine))
+        backdrop = QColor(theme.base if theme else "#ffffff")
+        backdrop.setAlpha(200)
+        self.legend.setBrush(backdrop)
+        self.legend.setLabelTextColor(text)
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # re-render in the new colour
         self._ensure_curves(accent, text)
 
     def _ensure_curves(self, accent: str, text: str) -> None:
@@ -162,6 +172,9 @@ class PlotsPanel(QWidget):
             else:
                 curve.setPen(opts["pen"])
         self._curves["loss"].setOpacity(0.45)
+        for key in ("val_loss", "metric"):  # change once an epoch: drawn from a pixmap
+            for part in (self._curves[key].curve, self._curves[key].scatter):
+                part.setCacheMode(CACHED)
 
     # -- data in ----------------------------------------------------------------------
     def on_event(self, ev: Any) -> None:
@@ -213,6 +226,7 @@ class PlotsPanel(QWidget):
         self._ema_acc = self._ema_norm = 0.0
         self._dirty |= set(self._buffers)
         self.metric_plot.setLabel("left", "metric")
+        self._forget_ranges()
         self.flush()
 
     def flush(self) -> None:
@@ -245,6 +259,7 @@ class PlotsPanel(QWidget):
             plot.removeItem(item)
             self.legend.removeItem(item)
         self._overlay_items = []
+        self._overlay_bounds = []
         for i, (name, h) in enumerate(runs.items()):
             color = OVERLAY_COLORS[i % len(OVERLAY_COLORS)]
             pen = pg.mkPen(color, width=2)
@@ -261,6 +276,13 @@ class PlotsPanel(QWidget):
                 (self.lr_plot, self.lr_plot.plot(h.lr_steps, h.lrs, pen=pen)),
             ]
             self._overlay_items += items
+            for plot, item in items:
+                b = Bounds()
+                x, y = item.getOriginalDataset()
+                if x is not None and y is not None and len(x):
+                    b.add(np.asarray(x, float), np.asarray(y, float))
+                self._overlay_bounds.append((plot, b))
+        self._forget_ranges()
         if runs and self._metric is None:
             metric = next((h.metric for h in runs.values() if h.metric), None)
             self.metric_plot.setLabel("left", metric or "metric")
@@ -274,6 +296,7 @@ class PlotsPanel(QWidget):
 
     def _on_log_box_toggled(self, on: bool) -> None:
         self.loss_plot.setLogMode(x=False, y=on)
+        self.loss_plot.getViewBox().forget_held()
         self.log_scale_toggled.emit(on)
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.panels.plots import GrowingBuffer, PlotsPanel, ema
+from app.panels.plot_data import GrowingBuffer
+from app.panels.plots import PlotsPanel, ema
 from app.runs.history import RunHistory
 from engine.train.events import EpochEnded, Progress, RunStarted
 

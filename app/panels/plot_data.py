@@ -1,0 +1,185 @@
+"""The data side of the live plots: growing buffers that keep their own bounds, and a
+ViewBox that auto-ranges from those bounds instead of scanning every curve.
+
+Why: pyqtgraph's auto-range scans each curve's data (numpy reductions over 1e5 points)
+whenever a curve changes, and a range that moves by a step every frame makes each axis
+regenerate its ticks and labels. Here the bounds are updated in O(new points) as points
+arrive, and the range handed to the ViewBox only moves when the data leaves it, in nice
+steps with headroom. Most frames then leave the range, and so the axes, untouched: a frame
+costs little more than drawing the curves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+
+#: the x range grows to the next of these multiples of a power of ten
+NICE_STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+#: ... past this multiple of the data's length, so it grows geometrically (a few dozen
+#: changes over a run of 1e5 steps) and the curve fills 55-80% of the width
+X_HEADROOM = 1.25
+#: the y range starts with this fraction of the data's span as slack on each side ...
+Y_SLACK = 0.1
+#: ... and a side the data cross moves out by this fraction of their span, so a falling
+#: loss moves the range a handful of times over a run, not every frame
+Y_STEP = 0.5
+#: a held range is recomputed when the data fill less than this fraction of it
+MIN_FILL = 0.3
+
+
+class Bounds:
+    """Running bounds of finite points: x, y, and the smallest positive y (for log axes)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.x0 = self.y0 = self.ypos = math.inf
+        self.x1 = self.y1 = -math.inf
+
+    @property
+    def empty(self) -> bool:
+        return self.x0 > self.x1
+
+    def add(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        if not ok.all():
+            xs, ys = xs[ok], ys[ok]
+        if not len(xs):
+            return
+        self.x0 = min(self.x0, float(xs.min()))
+        self.x1 = max(self.x1, float(xs.max()))
+        self.y0 = min(self.y0, float(ys.min()))
+        self.y1 = max(self.y1, float(ys.max()))
+        pos = ys[ys > 0]
+        if len(pos):
+            self.ypos = min(self.ypos, float(pos.min()))
+
+    def merge(self, other: Bounds) -> None:
+        self.x0, self.x1 = min(self.x0, other.x0), max(self.x1, other.x1)
+        self.y0, self.y1 = min(self.y0, other.y0), max(self.y1, other.y1)
+        self.ypos = min(self.ypos, other.ypos)
+
+
+class GrowingBuffer:
+    """x/y float64 arrays that double their capacity when full (amortised O(1) appends),
+    with the running bounds of what they hold."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.n = 0
+        self.bounds = Bounds()
+
+    def extend(self, xs: list[float] | np.ndarray, ys: list[float] | np.ndarray) -> None:
+        xs = np.asarray(xs, dtype=float)
+        ys = np.asarray(ys, dtype=float)
+        k = len(xs)
+        if self.n + k > len(self._x):
+            cap = max(2 * len(self._x), self.n + k)
+            for name in ("_x", "_y"):
+                bigger = np.empty(cap)
+                bigger[: self.n] = getattr(self, name)[: self.n]
+                setattr(self, name, bigger)
+        self._x[self.n: self.n + k] = xs
+        self._y[self.n: self.n + k] = ys
+        self.n += k
+        self.bounds.add(xs, ys)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+        self.bounds.reset()
+
+
+def nice_ceil(value: float) -> float:
+    """The smallest of NICE_STEPS x 10^k that is >= value (value > 0)."""
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    unit = 10.0 ** math.floor(math.log10(value))
+    return next((s * unit for s in NICE_STEPS if s * unit >= value * (1 - 1e-12)), 10 * unit)
+
+
+def _held(held: tuple[float, float] | None, lo: float, hi: float) -> bool:
+    if held is None:
+        return False
+    a, b = held
+    return a <= lo and hi <= b and (hi - lo) >= MIN_FILL * (b - a)
+
+
+def hold_x(held: tuple[float, float] | None, lo: float, hi: float) -> tuple[float, float]:
+    """The x range to show: kept while it holds the data; else from ``lo`` to a nice
+    length past ``hi``."""
+    if _held(held, lo, hi):
+        return held  # type: ignore[return-value]
+    return lo, lo + nice_ceil(X_HEADROOM * (hi - lo) if hi > lo else 1.0)
+
+
+def hold_y(held: tuple[float, float] | None, lo: float, hi: float,
+           clamp_zero: bool) -> tuple[float, float]:
+    """The y range to show: kept while it holds the data; a side the data crossed moves
+    out by Y_STEP of the data's span; from scratch (Y_SLACK each side) when the data fill
+    too little of it. Never below zero for data that never are."""
+    if _held(held, lo, hi):
+        return held  # type: ignore[return-value]
+    span = hi - lo if hi > lo else max(abs(hi) * 0.1, 1e-9)
+    if held is not None and (hi - lo) >= MIN_FILL * (held[1] - held[0]):
+        a = lo - Y_STEP * span if lo < held[0] else held[0]
+        b = hi + Y_STEP * span if hi > held[1] else held[1]
+    else:
+        a, b = lo - Y_SLACK * span, hi + Y_SLACK * span
+    if clamp_zero and lo >= 0 > a:
+        a = 0.0
+    return a, b
+
+
+class LiveViewBox(pg.ViewBox):
+    """A ViewBox whose auto-range comes from ``sources`` (callables giving Bounds) through
+    held ranges, not from scanning its items. ``x_sources`` may differ from the y ones so
+    that x-linked plots agree on one step axis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_sources: list[Callable[[], Bounds]] = []
+        self.y_sources: list[Callable[[], Bounds]] = []
+        self._held: list[tuple[float, float] | None] = [None, None]
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802, ANN001, ANN201
+        if items is not None or not (self.x_sources or self.y_sources):
+            return super().childrenBounds(frac, orthoRange, items)
+        xb, yb = Bounds(), Bounds()
+        for source in self.x_sources:
+            xb.merge(source())
+        for source in self.y_sources:
+            yb.merge(source())
+        out: list[list[float] | None] = [None, None]
+        if not xb.empty:
+            self._held[0] = hold_x(self._held[0], xb.x0, xb.x1)
+            out[0] = list(self._held[0])
+        if not yb.empty:
+            lo, hi, clamp = yb.y0, yb.y1, True
+            if self.state["logMode"][1]:
+                if not math.isfinite(yb.ypos):
+                    return out
+                lo, hi, clamp = math.log10(yb.ypos), math.log10(max(yb.y1, yb.ypos)), False
+            self._held[1] = hold_y(self._held[1], lo, hi, clamp)
+            out[1] = list(self._held[1])
+        return out
+
+    def forget_held(self) -> None:
+        """Recompute the range from scratch at the next auto-range (data replaced, axis
+        mode changed)."""
+        self._held = [None, None]
+        self._autoRangeNeedsUpdate = True
+        self.update()
