@@ -113,6 +113,7 @@ class PlotsPanel(QWidget):
         every = [self._live_bounds(k) for k in plot_of] + [self._overlay_bounds_of(None)]
         for p in self.plots:
             vb = p.getViewBox()
+            vb.y_from_zero = p is not self.metric_plot  # a metric is shown around its values
             vb.x_sources = every
             vb.y_sources = [self._live_bounds(k) for k, q in plot_of.items() if q is p]
             vb.y_sources.append(self._overlay_bounds_of(p))
@@ -129,6 +130,11 @@ class PlotsPanel(QWidget):
                     out.merge(b)
             return out
         return bounds
+
+    def _set_x_extent(self, extent: tuple[float, float] | None) -> None:
+        for p in self.plots:
+            p.getViewBox().x_extent = extent
+        self._forget_ranges()
 
     def _forget_ranges(self) -> None:
         for p in self.plots:
@@ -179,8 +185,10 @@ class PlotsPanel(QWidget):
     # -- data in ----------------------------------------------------------------------
     def on_event(self, ev: Any) -> None:
         """Take one training event; the curves follow at the next frame."""
-        if ev.type == "run_started" and ev.resumed_from == 0:
-            self.clear_live()
+        if ev.type == "run_started":
+            if ev.resumed_from == 0:
+                self.clear_live()
+            self._set_x_extent((0.0, float(ev.total_steps)) if ev.total_steps > 0 else None)
         elif ev.type == "progress" and ev.losses:
             n = len(ev.losses)
             xs = np.arange(ev.step - n + 1, ev.step + 1, dtype=float)
@@ -226,7 +234,7 @@ class PlotsPanel(QWidget):
         self._ema_acc = self._ema_norm = 0.0
         self._dirty |= set(self._buffers)
         self.metric_plot.setLabel("left", "metric")
-        self._forget_ranges()
+        self._set_x_extent(None)
         self.flush()
 
     def flush(self) -> None:
