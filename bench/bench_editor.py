@@ -87,7 +87,9 @@ def bench_editor_in_process() -> dict[str, float]:
         from engine.project import Project, save_project
 
         theme = ThemeManager(app, "light")  # type: ignore[arg-type]
-        window = MainWindow(theme, open_settings())
+        settings = open_settings()
+        settings.setValue("welcome/show_at_startup", False)  # measure the editor
+        window = MainWindow(theme, settings)
         window.resize(1440, 900)
         window.show()
         ws = window.finish_startup(None)

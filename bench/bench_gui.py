@@ -81,7 +81,9 @@ def _window(config: str):
 
     app = _app()
     theme = ThemeManager(app, "light")
-    win = MainWindow(theme, open_settings())
+    settings = open_settings()
+    settings.setValue("welcome/show_at_startup", False)  # measure the editor
+    win = MainWindow(theme, settings)
     win.resize(1400, 900)
     win.show()
     app.processEvents()

@@ -45,6 +45,9 @@ class EditorActions:
     theme_system: QAction
     theme_light: QAction
     theme_dark: QAction
+    welcome: QAction
+    user_guide: QAction
+    shortcuts: QAction
     about: QAction
 
     def all(self) -> list[QAction]:
@@ -100,6 +103,11 @@ def create_actions(window: QMainWindow, stack: QUndoStack, canvas: QWidget) -> E
         theme_system=_action(window, "Follow &System"),
         theme_light=_action(window, "&Light"),
         theme_dark=_action(window, "&Dark"),
+        welcome=_action(window, "&Welcome", tip="Templates, recent projects and an example "
+                                                   "to train"),
+        user_guide=_action(window, "&User Guide", Key.HelpContents, tip="Read the user guide"),
+        shortcuts=_action(window, "&Keyboard Shortcuts", "Ctrl+/",
+                          tip="List every keyboard shortcut"),
         about=_action(window, "&About LayerForge"),
     )
     acts.snap.setCheckable(True)
@@ -143,6 +151,8 @@ def fill_menus(window: QMainWindow, acts: EditorActions, menus: dict[str, QMenu]
     graph.addActions([acts.auto_layout])
     graph.addSeparator()
     graph.addActions([acts.add_graph, acts.rename_graph, acts.remove_graph])
+    help_.addActions([acts.welcome, acts.user_guide, acts.shortcuts])
+    help_.addSeparator()
     help_.addAction(acts.about)
     bar = QToolBar("Main toolbar", window)
     bar.setObjectName("toolbar_main")

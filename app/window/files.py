@@ -7,20 +7,23 @@ as plain text, never a traceback.
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.document import EditError, GraphDocument
-from app.settings import RecentFiles
+from app.settings import ENV_CONFIG_DIR, RecentFiles, config_dir
 from app.window.gallery import TemplateGalleryDialog
 from app.window.recovery import AutosaveController, Recovery, RecoveryStore
 from engine.layout import apply_layout
 from engine.project import FILE_SUFFIX, Project, ProjectError, load_project
-from engine.templates import load_template
+from engine.templates import load_template, template_path
 
 ENV_RECOVERY = "LAYERFORGE_RECOVERY"  # "restore" or "discard": answer the offer unasked
+ENV_EXAMPLES = "LAYERFORGE_EXAMPLES_DIR"  # where "Train an Example" puts its copies
 FILTER = f"LayerForge projects (*{FILE_SUFFIX});;All files (*)"
 
 
@@ -67,6 +70,44 @@ def display_name(path: str | None) -> str:
     return Path(path).name if path else "untitled"
 
 
+@dataclass(frozen=True)
+class RecentEntry:
+    path: str
+    exists: bool
+
+
+def examples_dir() -> Path:
+    """A user-writable folder for copies of the shipped examples (they are never edited in
+    place: the install may be read-only, and runs are written next to the project)."""
+    env = os.environ.get(ENV_EXAMPLES)
+    if env:
+        return Path(env)
+    if os.environ.get(ENV_CONFIG_DIR):  # an isolated configuration keeps its data with it
+        return config_dir() / "examples"
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(base or Path.home() / ".local" / "share") / "layerforge" / "examples"
+
+
+def example_copy(name: str) -> Path:
+    """A copy of the template ``name`` in :func:`examples_dir`. An earlier copy that still
+    loads is reused (it keeps its runs); a broken one is left alone for a fresh copy."""
+    source = template_path(name)
+    folder = examples_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    n = 2
+    while target.exists():
+        try:
+            load_project(target)
+            return target
+        except ProjectError:
+            target = folder / f"{source.stem}-{n}{FILE_SUFFIX}"
+            n += 1
+    shutil.copyfile(source, target)
+    target.chmod(0o644)  # the installed file may be read-only
+    return target
+
+
 class FileController(QObject):
     def __init__(self, window: QWidget, doc: GraphDocument, autosave: AutosaveController,
                  store: RecoveryStore, settings: QSettings) -> None:
@@ -77,6 +118,11 @@ class FileController(QObject):
         self.store = store
         self.settings = settings
         self.recent = RecentFiles(settings)
+
+    def recent_entries(self) -> list[RecentEntry]:
+        """The recent files, newest first, each marked present or missing (the Open Recent
+        menu and the welcome page both list these)."""
+        return [RecentEntry(p, Path(p).is_file()) for p in self.recent.paths()]
 
     # -- opening -----------------------------------------------------------------------
     def new_project(self) -> bool:

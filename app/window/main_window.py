@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if ws is not None:
+            ws.welcome.leave()  # save the docks as the editor has them, not hidden
             ws.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox, QStackedWidget
 
 from app import icons
 from app.canvas.tabs import CanvasTabs
@@ -35,8 +35,11 @@ from app.window.recovery import (
 from app.window.script import ENV_SCRIPT, run_script
 from app.window.setup_wiring import install_setup
 from app.window.training_wiring import install_training
+from app.window.welcome_wiring import install_welcome
 
 if TYPE_CHECKING:
+    from app.dialogs.help import UserGuideDialog
+    from app.dialogs.shortcuts import ShortcutsDialog
     from app.window.main_window import MainWindow
 
 
@@ -48,7 +51,10 @@ class Workspace(QObject):
         self.document = GraphDocument(parent=self)
         self.tabs = CanvasTabs(self.document, window.theme.theme)
         self.tabs.set_snap(setting_bool(settings, "canvas/snap", True))
-        window.setCentralWidget(self.tabs)
+        # The canvas and the welcome page share the centre (see docs/editor.md, First run).
+        self.central = QStackedWidget()
+        self.central.addWidget(self.tabs)
+        window.setCentralWidget(self.central)
         self.palette = PalettePanel()
         self.palette.setMinimumWidth(200)
         self.inspector = InspectorPanel(self.document)
@@ -79,6 +85,9 @@ class Workspace(QObject):
         install_setup(self)
         install_export(self)
         install_training(self)
+        self.welcome = install_welcome(self, self.central)
+        self.guide_path: str | None = None  # None: docs/user-guide.md (tests point elsewhere)
+        self._guide: UserGuideDialog | None = None
 
     def _connect(self) -> None:
         a, d, w = self.actions, self.document, self.window
@@ -95,7 +104,10 @@ class Workspace(QObject):
                 (a.rename_graph, self.rename_graph), (a.remove_graph, self.remove_graph),
                 (a.theme_system, lambda: self.set_theme("system")),
                 (a.theme_light, lambda: self.set_theme("light")),
-                (a.theme_dark, lambda: self.set_theme("dark")), (a.about, self.about)):
+                (a.theme_dark, lambda: self.set_theme("dark")),
+                (a.welcome, lambda: self.welcome.show()),
+                (a.user_guide, self.show_user_guide), (a.shortcuts, self.show_shortcuts),
+                (a.about, self.about)):
             action.triggered.connect(slot)
         a.snap.toggled.connect(self._on_snap_toggled)
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
@@ -120,8 +132,8 @@ class Workspace(QObject):
     def open_initial(self, path: str | None) -> None:
         if path:
             self.files.open_path(path, confirm=False)
-        else:
-            self.files.offer_recovery(None)
+        elif not self.files.offer_recovery(None) and self.welcome.show_at_startup:
+            self.welcome.show(at_startup=True)
         self.fit_all_views()
         script = os.environ.get(ENV_SCRIPT)
         if script:
@@ -251,6 +263,30 @@ class Workspace(QObject):
         self.window.theme.set_preference(preference)
         self._sync_theme_actions()
 
+    def show_user_guide(self) -> UserGuideDialog:
+        """Show the user guide window (one per main window; raised if already open)."""
+        from pathlib import Path
+
+        from app.dialogs.help import UserGuideDialog
+
+        path = Path(self.guide_path) if self.guide_path else None
+        if self._guide is None or (path is not None and self._guide.path != path):
+            if self._guide is not None:
+                self._guide.deleteLater()
+            self._guide = UserGuideDialog(path, self.window)
+        self._guide.show()
+        self._guide.raise_()
+        self._guide.activateWindow()
+        return self._guide
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        from app.dialogs.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def about(self) -> None:
         QMessageBox.about(self.window, "About LayerForge",
                           "LayerForge: design, train and ship neural networks from a graph editor.")
@@ -316,11 +352,11 @@ class Workspace(QObject):
     def _on_recent_menu_about_to_show(self) -> None:
         menu = self.recent_menu
         menu.clear()
-        paths = self.files.recent.paths()
-        for path in paths:
-            act = menu.addAction(path)
-            act.triggered.connect(lambda _checked=False, p=path: self.files.open_path(p))
-        if paths:
+        entries = self.files.recent_entries()
+        for entry in entries:
+            act = menu.addAction(entry.path if entry.exists else f"{entry.path} (missing)")
+            act.triggered.connect(lambda _checked=False, p=entry.path: self.files.open_path(p))
+        if entries:
             menu.addSeparator()
             menu.addAction("Clear Recent Files").triggered.connect(self.files.recent.clear)
         else:
