@@ -78,6 +78,9 @@ class PlotsPanel(QWidget):
             p.getAxis("left").setWidth(60)
             for axis in ("left", "bottom"):  # a pixmap blit, redrawn only when the range moves
                 p.getAxis(axis).setCacheMode(CACHED)
+                # plain tick values: no "(x0.001)" unit prefix that changes the label
+                # (and its layout) with the range
+                p.getAxis(axis).enableAutoSIPrefix(False)
             if p is not self.loss_plot:
                 p.setXLink(self.loss_plot)
             if p is not self.lr_plot:  # linked x: one step axis, at the bottom

@@ -133,3 +133,12 @@ def test_a_user_zoom_is_not_undone_by_new_points_until_auto_range(qtbot):
     vb.enableAutoRange()
     panel.view.viewport().repaint()
     assert vb.viewRange()[0][1] >= 2000
+
+
+def test_axes_show_plain_values_without_a_unit_prefix(qtbot):
+    panel = _shown(qtbot)
+    _feed(panel, 500)  # lr 0.01, loss around 1: pyqtgraph would label "lr (x0.001)"
+    panel.view.viewport().repaint()
+    for p in panel.plots:
+        for axis in ("left", "bottom"):
+            assert "(x" not in p.getAxis(axis).labelString()
