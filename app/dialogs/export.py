@@ -77,6 +77,16 @@ def describe_report(report: ExportReport) -> str:
     return "\n".join(lines)
 
 
+def _started(run_dir: Path) -> float:
+    """When a run began: its project snapshot is written first."""
+    for path in (run_dir / "project.lforge", run_dir):
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
+
+
 class ExportDialog(QDialog):
     """Gathers source, graph, format, destination and opset; runs and reports the export."""
 
@@ -166,14 +176,22 @@ class ExportDialog(QDialog):
         return Path(self.document.path).parent if self.document.path else Path.home()
 
     def _fill_sources(self) -> None:
+        """The project, then its runs newest first: the ones recorded in the project and
+        the run folders of this project found on disk (a run of a project that was not
+        saved afterwards), the same list the Runs panel shows (``known_run_dirs``)."""
+        from app.runs.records import known_run_dirs, resolve_ref
+
         self.source.addItem("This project (untrained weights)", PROJECT_SOURCE)
-        for run in reversed(self.document.project.runs):
-            path = Path(run.path)
-            if not path.is_absolute():
-                path = self._base_dir() / path
-            if path.is_dir():
+        doc = self.document
+        refs = {resolve_ref(doc, r).resolve(): r for r in doc.project.runs}
+        found = [p for p in known_run_dirs(doc) if p.is_dir()]
+        for path in sorted(found, key=_started, reverse=True):
+            run = refs.get(path)
+            if run is not None:
                 when = f", {run.started}" if run.started else ""
                 self.source.addItem(f"Run {run.id} ({run.host}{when})", str(path))
+            else:
+                self.source.addItem(f"Run {path.name} (found on disk)", str(path))
 
     def add_run_source(self, folder: str) -> None:
         """Offer (and select) a run folder picked by the user."""

@@ -41,6 +41,7 @@ SOURCES = [("builtin", "Built-in"), ("folder", "Image folder"), ("csv", "CSV fil
            ("idx", "IDX files (MNIST format)"), ("text", "Text file"), ("download", "Download")]
 IMAGE_BUILTINS = {"shapes", "digits"}
 TEXT_BUILTINS = {"pytext"}
+LOADING = "Loading the data…"
 
 
 class DatasetPanel(QScrollArea):
@@ -59,6 +60,11 @@ class DatasetPanel(QScrollArea):
         self.preview: jobs.Preview | None = None
         self.fit_changes: list[str] = []
         self.auto_preview = False
+        # A fit in flight owns the loader; a preview asked for meanwhile waits for it (the
+        # loader reports only its latest job, so a preview submitted after the fit would
+        # silently drop the fit).
+        self.fitting = False
+        self._preview_waiting = False
         self.catalog = JobRunner(self)
         self.loader = JobRunner(self)
         self._debounce = QTimer(self, singleShot=True, interval=350)
@@ -242,13 +248,35 @@ class DatasetPanel(QScrollArea):
             self._show_error("Choose a data set.")
             return
         self.error.hide()
+        if self.fitting:  # after the fit, never instead of it
+            self._preview_waiting = True
+            return
         cache = self.cache
         self.loader.submit(lambda: ("preview", jobs.preview(cache, spec)))
 
     def fit_model(self) -> None:
-        """Adapt the model to the data (fit_project) as one undoable edit."""
+        """Adapt the model to the data (fit_project) as one undoable edit.
+
+        The fit always happens: a preview that was about to start (an edit less than the
+        debounce interval ago), waiting or loading is folded into the same background job,
+        and nothing submitted while the fit runs can replace it."""
+        if self.fitting:
+            return
+        with_preview = self._debounce.isActive() or self._preview_waiting or self.loader.busy
+        self._debounce.stop()
+        self._preview_waiting = False
         spec, project, cache = self.resolved_spec(), self.document.project.model_copy(deep=True), self.cache
-        self.loader.submit(lambda: ("fit", jobs.fit(cache, project, spec)))
+
+        def job() -> tuple[str, Any]:
+            shown = jobs.preview(cache, spec) if with_preview else None
+            return "fit", (shown, jobs.fit(cache, project, spec))
+
+        self.fitting = True
+        self.fit_button.setEnabled(False)
+        self.error.hide()
+        self.fit_label.setText("Fitting the model to the data…")
+        self.fit_label.show()
+        self.loader.submit(job)
 
     def shutdown(self) -> None:
         self._debounce.stop()
@@ -271,6 +299,12 @@ class DatasetPanel(QScrollArea):
         stack = self.document.undo_stack
         stack.beginMacro("Choose data source")
         self._set("source", source)
+        # A new source starts from the default image size, as `layerforge new --dataset`
+        # does (its spec is a fresh DatasetSpec): None keeps an image folder's own size, so
+        # a template's size for its own data (lenet5: 28 for digits) does not carry over.
+        size = DatasetSpec.model_fields["image_size"].default
+        if self.spec.image_size != size:
+            self._set("image_size", size)
         if source in ("builtin", "download") and names and self.spec.name not in names:
             self._set("name", next(iter(names)))
         stack.endMacro()
@@ -299,11 +333,15 @@ class DatasetPanel(QScrollArea):
     def _on_document_settings_changed(self, section: str, _field: str) -> None:
         if section == "dataset":
             self._refresh()
-            self.fit_label.hide()
+            if not self.fitting:
+                self.fit_label.hide()
             if self.auto_preview:
                 self._debounce.start()
 
     def _on_document_project_replaced(self) -> None:
+        if self.fitting:  # the fit was for the project that is gone
+            self.loader.cancel()
+            self._end_fit()
         self._refresh()
         self.fit_label.hide()
         if self.auto_preview:
@@ -371,21 +409,45 @@ class DatasetPanel(QScrollArea):
 
     def _on_loader_busy_changed(self, busy: bool) -> None:
         if busy:
-            self.status.setText("Loading the data…")
+            self.status.setText(LOADING)
+        elif self.status.text() == LOADING:  # a fit without a preview: say what is shown
+            self.status.setText(self.preview.describe if self.preview else "")
 
     def _on_loader_finished(self, result: object) -> None:
         what, value = result  # type: ignore[misc]
         if what == "preview":
-            self._show_preview(value)
-            self.data_loaded.emit(value.train_size)
-            self.preview_updated.emit()
+            self._show_loaded(value)
         else:
-            self._apply_fit(value)
+            shown, fitted = value
+            self._end_fit()
+            if shown is not None:
+                self._show_loaded(shown)
+            self._apply_fit(fitted)
+            self._run_waiting_preview()
 
     def _on_loader_failed(self, message: str) -> None:
+        if self.fitting:
+            self._end_fit()
+            self.fit_label.hide()
+            message = f"Fit model to data: {message}"
         self._show_error(message)
         self._show_preview(None)
         self.status.setText("")
+        self._run_waiting_preview()
+
+    def _show_loaded(self, p: jobs.Preview) -> None:
+        self._show_preview(p)
+        self.data_loaded.emit(p.train_size)
+        self.preview_updated.emit()
+
+    def _end_fit(self) -> None:
+        self.fitting = False
+        self.fit_button.setEnabled(True)
+
+    def _run_waiting_preview(self) -> None:
+        if self._preview_waiting:
+            self._preview_waiting = False
+            self.refresh_preview()
 
     def _show_error(self, message: str) -> None:
         self.error.setText(message)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
@@ -24,6 +25,8 @@ from app.text import plain_tooltip
 VALUE_ROLE = Qt.ItemDataRole.UserRole
 GALLERY_SHOWN = 300
 THUMB = 48
+CAPTION_MAX = 220  # widest gallery cell; longer class names are elided in the middle
+CAPTION_SLACK = 2  # pixels kept free beside a caption line (rounding in text layout)
 
 
 def _item(text: str, value: Any = None) -> QTableWidgetItem:
@@ -151,7 +154,7 @@ class SampleGallery(QListWidget):
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(THUMB, THUMB))
         self.setWordWrap(True)
-        self.setUniformItemSizes(True)
+        self.setUniformItemSizes(False)
         self.setSpacing(4)
 
     def show_samples(self, indices: list[int], classes: list[str], pred: list[int],
@@ -159,22 +162,57 @@ class SampleGallery(QListWidget):
                      texts: list[str]) -> None:
         self.clear()
         self.indices = list(indices)
+        shown = indices[:GALLERY_SHOWN]
         with_images = bool(images)
+        self.setWordWrap(not with_images)  # captions are laid out line by line below
         if with_images:
             self.setViewMode(QListView.ViewMode.IconMode)
-            self.setGridSize(QSize(THUMB + 80, THUMB + 52))
+            budget = self._caption_layout(shown, classes, pred, true, confidence)
         else:  # vectors: one line per sample reads better than a grid of text
             self.setViewMode(QListView.ViewMode.ListMode)
             self.setGridSize(QSize())
-        for i in indices[:GALLERY_SHOWN]:
+        for i in shown:
             p, t = classes[pred[i]], classes[true[i]]
-            caption = f"pred {p} ({confidence[i]:.0%})\ntrue {t}"
             if with_images and i < len(images):
+                caption = "\n".join(self.caption_lines(p, t, confidence[i], budget))
                 item = QListWidgetItem(pixmap_from_array(images[i], THUMB), caption)
             else:
                 sample = texts[i] if i < len(texts) else f"#{i}"
-                item = QListWidgetItem(f"{sample}   {caption.replace(chr(10), ', ')}")
+                item = QListWidgetItem(f"{sample}   pred {p} ({confidence[i]:.0%}), true {t}")
             item.setToolTip(plain_tooltip(f"sample {i} of the split\npredicted {p}, "
                                           f"confidence {confidence[i]:.1%}\ntrue {t}"))
             item.setData(VALUE_ROLE, i)
             self.addItem(item)
+
+    def text_room(self) -> int:
+        """Pixels a caption line may take in a grid cell (the view's spacing and the
+        style's text margins left out)."""
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1
+        return self.gridSize().width() - 2 * self.spacing() - 2 * margin - CAPTION_SLACK
+
+    def caption_lines(self, pred: str, true: str, confidence: float, room: int) -> list[str]:
+        """Two lines, ``pred NAME (98%)`` and ``true NAME``, each at most ``room`` pixels
+        wide: a long class name loses its middle, the confidence is always shown in full
+        (the tooltip has everything)."""
+        fm = self.fontMetrics()
+        conf = f" ({confidence:.0%})"
+
+        def fit(prefix: str, name: str, suffix: str = "") -> str:
+            rest = room - fm.horizontalAdvance(prefix + suffix)
+            return prefix + fm.elidedText(name, Qt.TextElideMode.ElideMiddle, max(rest, 0)) + suffix
+
+        return [fit("pred ", pred, conf), fit("true ", true)]
+
+    def _caption_layout(self, shown: list[int], classes: list[str], pred: list[int],
+                        true: list[int], confidence: list[float]) -> int:
+        """Size the grid cells for two caption lines as wide as the longest caption needs,
+        within [THUMB + 80, CAPTION_MAX]; returns the room for a line."""
+        fm = self.fontMetrics()
+        widest = max((fm.horizontalAdvance(line) for i in shown for line in (
+            f"pred {classes[pred[i]]} ({confidence[i]:.0%})", f"true {classes[true[i]]}")),
+            default=0)
+        self.setGridSize(QSize(THUMB + 80, 1))
+        extra = self.gridSize().width() - self.text_room()
+        width = min(max(THUMB + 80, widest + extra), CAPTION_MAX)
+        self.setGridSize(QSize(width, THUMB + 2 * fm.lineSpacing() + 2 * self.spacing() + 12))
+        return self.text_room()

@@ -19,7 +19,7 @@ import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDockWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QTabBar
 
 from app.panels.dataset import DatasetPanel
 from app.panels.evaluation import EvaluationPanel
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 ENV_PANEL = "LAYERFORGE_SHOW_PANEL"
 ENV_RUN = "LAYERFORGE_SHOW_RUN"
+TAB_SLACK = 8  # pixels beside the tabs of a dock group (frame and rounding)
 SHOT_SIZES = {"dataset": (560, 940), "hyperparams": (560, 940), "evaluation": (1240, 700),
               "samples": (1100, 640)}
 
@@ -42,6 +43,7 @@ class SetupWiring(QObject):
     def __init__(self, ws: Workspace) -> None:
         super().__init__(ws)
         window = ws.window
+        self.window = window
         self.dataset_panel = DatasetPanel(ws.document)
         self.hyperparams_panel = HyperparamsPanel(ws.document)
         self.evaluation_panel = EvaluationPanel()
@@ -60,6 +62,8 @@ class SetupWiring(QObject):
             window.tabifyDockWidget(inspector, self.docks["dataset"])
             window.tabifyDockWidget(self.docks["dataset"], self.docks["hyperparams"])
             inspector.raise_()
+            # Once the window has laid the docks out: wide enough for whole tab titles.
+            QTimer.singleShot(0, self, lambda: self.fit_tabs(inspector))
         problems = getattr(ws, "problems_dock", None)
         if isinstance(problems, QDockWidget):
             window.tabifyDockWidget(problems, self.docks["evaluation"])
@@ -80,6 +84,26 @@ class SetupWiring(QObject):
         panel, run = os.environ.get(ENV_PANEL), os.environ.get(ENV_RUN)
         if panel in self.docks or run:
             QTimer.singleShot(0, self, lambda: self._show_from_env(panel, run))
+
+    def dock_tab_bar(self, dock: QDockWidget) -> QTabBar | None:
+        """The tab bar of the group of tabbed docks ``dock`` belongs to (the main window
+        makes these bars itself)."""
+        title = dock.windowTitle()
+        for bar in self.window.findChildren(QTabBar):
+            if bar.parent() is self.window and bar.isVisible() and any(
+                    bar.tabText(i) == title for i in range(bar.count())):
+                return bar
+        return None
+
+    def fit_tabs(self, dock: QDockWidget) -> None:
+        """Widen the dock area of ``dock`` so that its group's tab titles ("Inspector",
+        "Dataset", "Hyperparameters") are not elided; never narrows it."""
+        bar = self.dock_tab_bar(dock)
+        if bar is None or dock.isFloating():
+            return
+        needed = sum(bar.tabSizeHint(i).width() for i in range(bar.count())) + TAB_SLACK
+        if dock.width() < needed:
+            self.window.resizeDocks([dock], [needed], Qt.Orientation.Horizontal)
 
     def _show_from_env(self, panel: str | None, run: str | None) -> None:
         if run:

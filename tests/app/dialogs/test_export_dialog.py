@@ -106,3 +106,38 @@ def test_flags_follow_a_replaced_project(ws, monkeypatch):
     flagged = [n for n, item in scene.nodes.items()
                if item.export_badge is not None and item.export_badge.isVisible()]
     assert sorted(flagged) == ["fc1", "fc2"]
+
+
+def test_a_run_found_on_disk_but_not_recorded_in_the_project_can_be_exported(
+        mlp, qtbot, config_dir):
+    """A run of an unsaved project lives in <config>/runs and is not in project.runs once
+    the project is reopened unsaved; the Runs panel finds it on disk, and so must Export."""
+    from app.runs.records import known_run_dirs, new_run_dir
+    from engine.data import load_dataset
+    from engine.train import RunDir, fit_project, record, train
+
+    doc = mlp.document
+    assert doc.path is None and doc.project.runs == []
+    run_dir = new_run_dir(doc)  # where the app puts a run of this unsaved project
+    project = doc.project.model_copy(deep=True)
+    project.dataset = project.dataset.model_copy(update={"samples": 60})
+    project.training = project.training.model_copy(update={"epochs": 1, "threads": 1})
+    bundle = load_dataset(project.dataset)
+    fit_project(project, bundle)
+    list(record(train(project, run_dir, bundle=bundle), RunDir(run_dir)))
+    assert doc.project.runs == [] and run_dir.resolve() in known_run_dirs(doc)
+
+    dialog = mlp.export_wiring.open_export()
+    index = dialog.source.findData(str(run_dir.resolve()))
+    assert index == 1, [dialog.source.itemText(i) for i in range(dialog.source.count())]
+    assert run_dir.name in dialog.source.itemText(index)
+    dialog.source.setCurrentIndex(index)
+    assert dialog.source_note.text().startswith("Trained weights")
+    dialog.format.setCurrentIndex(dialog.format.findData("safetensors"))
+    out = config_dir.parent / "trained.safetensors"
+    dialog.out.setText(str(out))
+    assert dialog.start_export()
+    _wait(qtbot, dialog)
+    assert dialog.error == "" and dialog.report is not None
+    assert dialog.report.trained and out.is_file()
+    dialog.close()

@@ -139,3 +139,120 @@ def test_panel_follows_a_replaced_project(panel):
     assert panel.source_combo.currentData() == "text"
     assert panel.path_edit.text() == "corpus.txt"
     assert panel.seq_spin.value() == 32
+
+
+def _image_folder(root, size: int = 16, per_class: int = 4):
+    """A folder of RGB PNGs, one sub-folder per class, all ``size`` x ``size``."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("circle", "square", "triangle"):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(pixels, "RGB").save(root / cls / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def lenet_panel(qtbot):
+    from engine.templates import load_template
+
+    doc = GraphDocument(load_template("lenet5"))  # digits at image size 28
+    p = DatasetPanel(doc)
+    p.resize(420, 900)
+    qtbot.addWidget(p)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.shutdown()
+
+
+def _input_shape(doc) -> list[int]:
+    node = next(n for n in doc.graph("model").nodes if n.type == "Input")
+    return list(doc.node("model", node.id).params["shape"])
+
+
+def test_fit_right_after_typing_a_path_is_not_dropped_by_the_debounced_preview(
+        lenet_panel, qtbot, tmp_path, monkeypatch):
+    """Type a path, then click Fit at once: leaving the field commits the path, which
+    schedules a preview 350 ms later; the fit must still be applied, with feedback."""
+    import time
+
+    from PySide6.QtCore import Qt
+
+    from app.panels import eval_jobs
+
+    panel, doc = lenet_panel, lenet_panel.document
+    folder = _image_folder(tmp_path / "pictures")
+    panel.refresh_preview()  # the panel is showing previews: edits schedule new ones
+    wait_idle(qtbot, panel.loader)
+    _choose(panel.source_combo, "folder")
+    qtbot.wait(500)  # let the preview of the source change come and go
+    wait_idle(qtbot, panel.loader)
+    real_fit = eval_jobs.fit
+
+    def slow_fit(*args):  # a data set that takes longer to load than the debounce interval
+        time.sleep(0.8)
+        return real_fit(*args)
+
+    monkeypatch.setattr(eval_jobs, "fit", slow_fit)
+    panel.path_edit.clear()
+    qtbot.keyClicks(panel.path_edit, str(folder))
+    qtbot.keyClick(panel.path_edit, Qt.Key.Key_Return)  # commits, as leaving the field does
+    assert doc.project.dataset.path == str(folder)
+    qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
+    assert not panel.fit_button.isEnabled()  # feedback while it runs
+    assert panel.fit_label.isVisibleTo(panel) and "Fitting" in panel.fit_label.text()
+    qtbot.wait(600)  # past the debounce interval: the preview must not replace the fit
+    qtbot.waitUntil(panel.fit_button.isEnabled, timeout=60000)
+    wait_idle(qtbot, panel.loader)
+    assert _input_shape(doc) == [3, 16, 16]
+    assert doc.node("model", "fc3").params["out_features"] == 3
+    assert "out_features set to 3" in panel.fit_label.text()
+    assert panel.fit_label.isVisibleTo(panel) and panel.fit_button.isEnabled()
+    assert panel.preview is not None and panel.preview.train_size > 0  # the preview, too
+    assert not panel.error.isVisibleTo(panel)
+
+
+def test_a_failed_fit_says_so_and_gives_the_button_back(lenet_panel, qtbot, tmp_path):
+    panel = lenet_panel
+    _set_source(panel, source="folder", path=str(tmp_path / "missing"))
+    panel.fit_model()
+    wait_idle(qtbot, panel.loader)
+    assert panel.fit_button.isEnabled()
+    assert panel.error.isVisibleTo(panel)
+    assert panel.error.text().startswith("Fit model to data: ") and "missing" in panel.error.text()
+
+
+def test_an_image_folder_keeps_its_own_size_as_the_cli_does(lenet_panel, qtbot, tmp_path):
+    """lenet5 sets image size 28 for digits; choosing an image folder in the app must give
+    the same project as `layerforge new --template lenet5 --dataset folder:PATH`."""
+    from engine.data import load_dataset, parse_spec
+    from engine.templates import load_template
+    from engine.train.fit import fit_project
+
+    panel, doc = lenet_panel, lenet_panel.document
+    folder = _image_folder(tmp_path / "pictures", size=20)
+    assert doc.project.dataset.image_size == 28
+    count = doc.undo_stack.count()
+    _choose(panel.source_combo, "folder")
+    assert doc.undo_stack.count() == count + 1  # still one undo step
+    assert doc.project.dataset.image_size is None
+    assert panel.image_size.value() == panel.image_size.minimum()  # shows "original"
+    assert panel.image_size.text() == "original"
+    doc.set_field("dataset", "path", str(folder))
+    panel.fit_model()
+    wait_idle(qtbot, panel.loader)
+    # The CLI's code path (engine/cli/project_cmds.py cmd_new).
+    cli = load_template("lenet5")
+    cli.dataset = parse_spec(f"folder:{folder}")
+    fit_project(cli, load_dataset(cli.dataset))
+    cli_input = next(n for n in cli.graphs["model"].nodes if n.type == "Input")
+    assert _input_shape(doc) == list(cli_input.params["shape"]) == [3, 20, 20]
+    assert doc.project.dataset.image_size == cli.dataset.image_size
+    doc.undo()  # the fit
+    doc.undo()  # the path
+    doc.undo()  # the source, with its image size
+    assert doc.project.dataset.source == "builtin" and doc.project.dataset.image_size == 28

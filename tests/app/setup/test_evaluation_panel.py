@@ -101,3 +101,50 @@ def test_a_folder_that_is_no_run_shows_the_reason(panel, tmp_path):
     panel.show_run(str(tmp_path))
     assert panel.error.isVisibleTo(panel)
     assert "not a run folder" in panel.error.text()
+
+
+@pytest.mark.parametrize("classes", [
+    ["circle", "square", "triangle", "5"],  # the shapes set: "pred triangle (98%)" was cut
+    ["circle", "a-very-long-class-name-from-an-image-folder", "x"],
+])
+def test_gallery_captions_show_predicted_true_and_confidence_in_full(qtbot, classes):
+    import numpy as np
+    from PySide6.QtWidgets import QStyle
+
+    from app.panels.eval_views import THUMB, SampleGallery
+
+    gallery = SampleGallery()
+    gallery.resize(700, 400)
+    qtbot.addWidget(gallery)
+    gallery.show()
+    qtbot.waitExposed(gallery)
+    n = len(classes)
+    pred = [(i + 1) % n for i in range(2 * n)] + [n - 1]
+    true = [i % n for i in range(2 * n)] + [n - 2]
+    conf = [0.98, 1.0, 0.5, 0.66, 0.07, 0.999, 0.31, 0.42, 0.9][: len(pred)]
+    images = [np.zeros((16, 16), np.uint8)] * len(pred)
+    gallery.show_samples(list(range(len(pred))), classes, pred, true, conf, images, [])
+    qtbot.wait(10)
+    fm = gallery.fontMetrics()
+    margin = gallery.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
+                                         gallery) + 1
+    for row in range(gallery.count()):
+        item = gallery.item(row)
+        i = item.data(Qt.ItemDataRole.UserRole)
+        rect = gallery.visualRect(gallery.model().index(row, 0))
+        lines = item.text().split("\n")
+        # two lines, each painted in full (no wrapping into a third line that is cut)
+        assert len(lines) == 2, lines
+        assert rect.height() >= THUMB + 2 * fm.lineSpacing()
+        for line in lines:
+            assert fm.horizontalAdvance(line) <= rect.width() - 2 * margin, (line, rect)
+        assert rect.width() <= gallery.gridSize().width()
+        p, t = classes[pred[i]], classes[true[i]]
+        assert lines[0].startswith("pred ") and lines[0].endswith(f" ({conf[i]:.0%})")
+        assert lines[1].startswith("true ")
+        if fm.horizontalAdvance(p) < 100:  # short names are never shortened
+            assert lines[0] == f"pred {p} ({conf[i]:.0%})"
+        if fm.horizontalAdvance(t) < 100:
+            assert lines[1] == f"true {t}"
+        tip = item.toolTip()
+        assert p in tip and t in tip and f"{conf[i]:.1%}" in tip  # everything, unabridged

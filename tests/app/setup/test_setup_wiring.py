@@ -25,3 +25,22 @@ def test_panels_are_docks_of_the_workspace(window, ws, qtbot, mlp_run):
     wait_idle(qtbot, ws.evaluation_panel.jobs)
     assert ws.evaluation_panel.matrix.total() == 60
     ws.setup_wiring.shutdown()
+
+
+def test_the_tabs_of_the_right_dock_group_show_whole_titles(window, ws, qtbot):
+    """Inspector, Dataset and Hyperparameters are tabbed on the right: at start-up the
+    area is wide enough that no tab title is elided ("Inspec…", "Data…")."""
+    from PySide6.QtWidgets import QTabBar
+
+    qtbot.wait(50)  # the docks are sized once the window has laid them out
+    bars = {}
+    for bar in window.findChildren(QTabBar):
+        if bar.parent() is window and bar.isVisible():
+            titles = tuple(bar.tabText(i) for i in range(bar.count()))
+            bars[titles] = bar
+    right = bars[("Inspector", "Dataset", "Hyperparameters")]
+    assert ws.setup_wiring.dock_tab_bar(ws.inspector.parentWidget()) is right
+    bottom = bars[("Problems", "Evaluation", "Samples")]
+    for bar in (right, bottom):
+        for i in range(bar.count()):
+            assert bar.tabRect(i).width() >= bar.tabSizeHint(i).width(), bar.tabText(i)
