@@ -44,8 +44,10 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
            rtol: float = 1e-4, progress: Progress = None) -> ExportReport:
     """Export one graph of a run folder (trained weights) or project file (untrained).
 
-    ``fmt`` is one of :data:`FORMATS`. ``out`` is a folder (created if missing, its parent
-    must exist) or, for onnx/safetensors/pt2, a file path with that suffix. ONNX exports are
+    ``fmt`` is one of :data:`FORMATS`. ``out`` is a folder (created with any missing parent
+    folders) or, for onnx/safetensors/pt2, a file path with that suffix. A run's input
+    preparation (data.json: normalisation mean/std, class names) goes into every format's
+    metadata and the model card. ONNX exports are
     verified with onnx.checker and onnxruntime; a difference from PyTorch above
     ``atol + rtol * max|output|`` fails the export. Raises :class:`ExportError` with a
     message for the user; nothing is left on disk then.
@@ -54,7 +56,13 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
 
     from engine import naming
     from engine.export import card, pycode
-    from engine.export.common import build_module, staged, untrained_warning
+    from engine.export.common import (
+        build_module,
+        missing_data_warning,
+        staged,
+        untrained_warning,
+    )
+    from engine.export.preprocessing import metadata
     from engine.export.weights import write_weights
     from engine.shapes import analyze_graph
 
@@ -64,6 +72,9 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
     report = ExportReport(fmt, src.graph_name, trained=src.trained)
     if not src.trained:
         report.warnings.append(untrained_warning(src))
+    elif src.data is None:
+        report.warnings.append(missing_data_warning(src))
+    meta = metadata(src.data)
     analysis = analyze_graph(src.graph, src.graph_name)
     module = build_module(src)
     stem = src.graph_name if _SAFE_STEM.match(src.graph_name) else naming.make_identifier(
@@ -76,20 +87,20 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
 
             report.opset, report.tolerance = opset, atol
             write_onnx(stage.path(main), module, analysis, src.graph, opset, progress,
-                       src.graph_name)
+                       src.graph_name, meta)
             report.max_abs_diff = verify_onnx(stage.tmp / main, module, analysis, atol, rtol,
                                               progress)
             files[main] = f"ONNX model (opset {opset}, dynamic batch), one file"
         elif fmt == "safetensors":
             write_weights(stage.path(main), module, src.graph, src.graph_name, analysis,
-                          src.trained)
+                          src.trained, src.data)
             report.max_abs_diff = _check_reload(stage.tmp / main, module, analysis)
             files[main] = "weights, with the graph in the metadata"
         elif fmt == "python":
-            code = pycode.generate(module, src.graph_name, analysis)
+            code = pycode.generate(module, src.graph_name, analysis, data=src.data)
             stage.path(main).write_text(code, encoding="utf-8")
             write_weights(stage.path(pycode.WEIGHTS_NAME), module, src.graph, src.graph_name,
-                          analysis, src.trained)
+                          analysis, src.trained, src.data)
             if progress:
                 progress("checking model.py in a fresh Python process")
             pycode.verify_in_subprocess(stage.tmp / main, stage.tmp / ".check.safetensors",
@@ -100,7 +111,7 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
             from engine.export.pt2 import CAVEAT, write_pt2
 
             report.max_abs_diff = write_pt2(stage.path(main), module, analysis, progress,
-                                            src.graph_name)
+                                            src.graph_name, meta)
             files[main] = "torch.export program"
             report.warnings.append(CAVEAT.format(version=torch.__version__))
         text = card.model_card(src, analysis, fmt, files, report)

@@ -15,6 +15,57 @@ def _fmt_metric(v: Any) -> str:
     return ""
 
 
+def flat_metrics(evaluation: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(name, value) of the scalar metrics in evaluation.json, as the trainer writes it
+    (``{"val": {...}, "test": {...}}`` -> ``val accuracy``), or flat (older files)."""
+    out: list[tuple[str, str]] = []
+    if not isinstance(evaluation, dict):
+        return out
+    for key, value in evaluation.items():
+        if isinstance(value, dict):
+            for name, v in value.items():
+                text = _fmt_metric(v)
+                if text:
+                    out.append((f"{key} {name}", text))
+        else:
+            text = _fmt_metric(value)
+            if text:
+                out.append((str(key), text))
+    return out
+
+
+def _inputs(src: Source, fmt: str) -> list[str]:
+    """How to prepare an input: the run's normalisation and classes, with code."""
+    from engine.export.preprocessing import META_MEAN, describe, numpy_code
+
+    info = src.data
+    if info is None:
+        if not src.trained:
+            return ["Not known: a project file export does not load the data. Export a "
+                    "training run's folder to get the normalisation and class names."]
+        return ["Not recorded: this run folder has no data.json (it was trained before "
+                "LayerForge saved how inputs are prepared). Retrain it to record them."]
+    lines = describe(info)
+    where = {"onnx": "the ONNX metadata_props (onnxruntime: "
+                     "`session.get_modelmeta().custom_metadata_map`)",
+             "safetensors": "the safetensors metadata",
+             "python": "`model.py` (`MEAN`, `STD`, `CLASSES`) and the metadata of "
+                       "`weights.safetensors`",
+             "pt2": "the archive's extra file `layerforge.json`"}[fmt]
+    lines += ["", f"The same values are in {where}, keys `layerforge.*` "
+              f"(e.g. `{META_MEAN}`, JSON)."]
+    if fmt == "python":
+        if info.get("mean") is not None:
+            lines += ["", "```python", "from model import load, preprocess", "",
+                      "net = load()", "y = net(preprocess(x))  # (x - MEAN) / STD, as in training",
+                      "```"]
+        return lines
+    code = numpy_code(info)
+    if code:
+        lines += ["", "```python", "import numpy as np", "", *code, "```"]
+    return lines
+
+
 def _text(s: str) -> str:
     """User text for Markdown: one line, no HTML or table breaking characters."""
     return " ".join(str(s).split()).replace("|", "/").replace("<", "(").replace(">", ")")[:200]
@@ -44,14 +95,17 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
             info = analysis.nodes[nid]
             lines.append(f"| `{nid}` | {s.blocks[nid].type} | {info.out} | {info.params:,} |")
     lines += ["", "## Metrics", ""]
-    metrics = {k: _fmt_metric(v) for k, v in (src.metrics or {}).items()}
-    metrics = {k: v for k, v in metrics.items() if v}
+    metrics = flat_metrics(src.metrics)
     if metrics:
-        lines += [f"- {_text(k)}: {_text(v)}" for k, v in sorted(metrics.items())]
+        lines += [f"- {_text(k)}: {_text(v)}" for k, v in metrics]
+    elif src.trained and src.metrics is not None:
+        lines.append("evaluation.json in the run folder holds no metrics (the run may have "
+                     "stopped before its end).")
     elif src.trained:
         lines.append("No evaluation.json in the run folder.")
     else:
         lines.append("None: the model has not been trained.")
+    lines += ["", "## Preparing the inputs", ""] + _inputs(src, fmt)
     lines += ["", "## Export", "", f"- Format: {fmt}"]
     lines += [f"- `{name}`: {what}" for name, what in files.items()]
     if report.opset is not None:

@@ -56,7 +56,9 @@ class Source:
     graph: Graph
     origin: Path
     weights: dict[str, Any] | None = None  # state dict of this graph (None: untrained)
-    metrics: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None  # evaluation.json: {"val": {...}, "test": {...}}
+    #: how inputs were prepared (data.json, see engine.export.preprocessing); None: unknown
+    data: dict[str, Any] | None = None
 
     @property
     def trained(self) -> bool:
@@ -98,7 +100,10 @@ def load_source(path: str | os.PathLike[str], graph: str | None = None) -> Sourc
                 metrics = loaded if isinstance(loaded, dict) else None
             except (OSError, ValueError):
                 metrics = None
-        return Source(project, name, project.graphs[name], p, weights, metrics)
+        from engine.export.preprocessing import read_run_info
+
+        data = read_run_info(p, None if (p / "data.json").is_file() else _metadata(weights_file))
+        return Source(project, name, project.graphs[name], p, weights, metrics, data)
     if not p.exists():
         raise ExportError(f"{p}: no such run folder or project file")
     if p.suffix != FILE_SUFFIX:
@@ -113,6 +118,16 @@ def _load(path: Path) -> Project:
         return load_project(path)
     except ProjectError as e:
         raise ExportError(str(e)) from None
+
+
+def _metadata(path: Path) -> dict[str, str]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata() or {}
+    except (SafetensorError, OSError, ValueError):
+        return {}
 
 
 def _run_weights(path: Path, graph: str) -> dict[str, Any]:
@@ -174,6 +189,12 @@ def untrained_warning(src: Source) -> str:
             "the run folder for a useful model.")
 
 
+def missing_data_warning(src: Source) -> str:
+    return (f"{src.origin} does not record how its inputs were prepared (no data.json: the "
+            "run was trained before LayerForge saved it), so the export cannot say which "
+            "normalisation (mean/std) or class names to use. Retrain the run to record them.")
+
+
 # -- staged writing --------------------------------------------------------------------
 
 
@@ -204,22 +225,57 @@ def staged(dest_dir: Path) -> Iterator[Stage]:
         raise ExportError(f"{dest_dir}: exists and is not a folder")
     new_dir = not dest_dir.exists()
     parent = dest_dir.parent if new_dir else dest_dir
+    made: list[Path] = []  # parent folders created here, removed again if the export fails
     try:
+        made = _make_parents(parent)
         tmp = Path(tempfile.mkdtemp(prefix=".layerforge-export-", dir=parent))
-    except FileNotFoundError:
-        raise ExportError(f"cannot write to {dest_dir}: the folder {parent} does not exist") from None
-    except NotADirectoryError:
-        raise ExportError(f"cannot write to {dest_dir}: {parent} is not a folder") from None
-    except PermissionError:
-        raise ExportError(f"cannot write to {dest_dir}: permission denied in {parent}") from None
+    except (FileExistsError, NotADirectoryError):
+        _remove_empty(made)
+        blocker = next((a for a in [parent, *parent.parents] if a.exists() and not a.is_dir()),
+                       parent)
+        raise ExportError(f"cannot write to {dest_dir}: {blocker} is not a folder; choose "
+                          "another --out") from None
+    except PermissionError as e:
+        _remove_empty(made)
+        where = e.filename or parent
+        raise ExportError(f"cannot write to {dest_dir}: permission denied in {where}") from None
     except OSError as e:
+        _remove_empty(made)
         raise ExportError(f"cannot write to {dest_dir}: {e.strerror}") from None
     stage = Stage(tmp, dest_dir, new_dir)
+    ok = False
     try:
         yield stage
         _commit(stage)
+        ok = True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not ok:
+            _remove_empty(made)
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing ancestors; return those created, outermost first."""
+    missing = []
+    for p in [folder, *folder.parents]:
+        if p.exists():
+            break
+        missing.append(p)
+    missing.reverse()
+    made = []
+    for p in missing:
+        p.mkdir()
+        made.append(p)
+    return made
+
+
+def _remove_empty(made: list[Path]) -> None:
+    """Remove the folders in ``made`` (innermost first) that are still empty."""
+    for p in reversed(made):
+        try:
+            p.rmdir()
+        except OSError:
+            break
 
 
 def _commit(stage: Stage) -> None:

@@ -83,8 +83,9 @@ def quiet():
 
 
 def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress: Progress,
-               graph_name: str) -> None:
-    """Export ``module`` to ``path`` as a single ONNX file (raises ExportError on failure)."""
+               graph_name: str, metadata: dict[str, str] | None = None) -> None:
+    """Export ``module`` to ``path`` as a single ONNX file (raises ExportError on failure).
+    ``metadata`` goes into the model's metadata_props (the graph is not changed)."""
     from engine.compile import example_inputs
 
     problems = onnx_problems(graph, analysis)
@@ -114,6 +115,20 @@ def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress:
     if extra:
         raise ExportError(f"the ONNX exporter wrote external data ({', '.join(extra)}); "
                           "LayerForge exports a single file")
+    if metadata:
+        add_metadata(path, metadata)
+
+
+def add_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Set ``metadata`` entries in the ONNX file's metadata_props (onnxruntime shows them in
+    ``session.get_modelmeta().custom_metadata_map``), keeping the other entries."""
+    import onnx
+
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    props.update(metadata)
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, str(path))
 
 
 def verify_onnx(path: Path, module, analysis, atol: float, rtol: float,

@@ -6,6 +6,7 @@ may unpickle parts of the archive (unrestricted loading), which design.md sectio
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from engine.export.common import ExportError, Progress
@@ -15,8 +16,10 @@ CAVEAT = ("A .pt2 file is tied to the PyTorch version that wrote it (torch {vers
           "parts of it). Prefer ONNX or safetensors + model.py to share a model.")
 
 
-def write_pt2(path: Path, module, analysis, progress: Progress, graph_name: str) -> dict[str, float]:
+def write_pt2(path: Path, module, analysis, progress: Progress, graph_name: str,
+              metadata: dict[str, str] | None = None) -> dict[str, float]:
     """Export with torch.export, save, and compare the exported program with the module.
+    ``metadata`` is saved as the archive's extra file ``layerforge.json``.
 
     Returns the largest absolute difference per verification case.
     """
@@ -32,7 +35,9 @@ def write_pt2(path: Path, module, analysis, progress: Progress, graph_name: str)
         with quiet():
             program = torch.export.export(module, xs,
                                           dynamic_shapes=dynamic_shapes(analysis))
-            torch.export.save(program, str(path))
+            extra = {"layerforge.json": json.dumps(metadata, ensure_ascii=False)} if metadata \
+                else None
+            torch.export.save(program, str(path), extra_files=extra)
             loaded = program.module()
     except Exception as e:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]

@@ -4,7 +4,9 @@ to load its weights).
 The code is printed from the compiled fx graph with a fixed vocabulary: every name in it is
 a node id (already checked by the one sanitizer, engine.naming), a torch/nn name from the
 tables below, or a class copied from engine.blocks.modules. Labels and other free text never
-reach the code; the class name is the graph name passed through ``make_identifier``.
+reach the code as code; the class name is the graph name passed through ``make_identifier``.
+A run's class names and vocabulary appear only as ``repr`` string literals (``CLASSES``,
+``VOCAB``), next to its normalisation ``MEAN``/``STD`` and a ``preprocess`` helper.
 """
 
 from __future__ import annotations
@@ -197,9 +199,13 @@ def forward_lines(gm) -> tuple[list[str], list[str]]:
     return params, body
 
 
-def generate(gm, graph_name: str, analysis, weights_name: str = WEIGHTS_NAME) -> str:
-    """The source of ``model.py`` for the compiled module ``gm``."""
+def generate(gm, graph_name: str, analysis, weights_name: str = WEIGHTS_NAME,
+             data: dict[str, Any] | None = None) -> str:
+    """The source of ``model.py`` for the compiled module ``gm``. ``data`` (a run's input
+    preparation, see engine.export.preprocessing) becomes ``MEAN``, ``STD``, ``CLASSES``,
+    ``VOCAB`` and ``preprocess``."""
     from engine.blocks import modules as custom_modules
+    from engine.export.preprocessing import python_constants
 
     cls = class_name(graph_name)
     used = {type(m).__name__ for m in gm.modules()
@@ -218,13 +224,15 @@ def generate(gm, graph_name: str, analysis, weights_name: str = WEIGHTS_NAME) ->
         f"Inputs: {ins}. Outputs: {outs}.",
         "Needs only torch; load() also needs safetensors for the weights.",
         "",
-        "    from model import load",
+        "    from model import load, preprocess",
         "    net = load()  # reads " + weights_name + " next to this file",
+        "    y = net(preprocess(x))  # preprocess: normalise as in training (MEAN, STD)",
         '"""',
         "",
         *imports,
         "",
         f"WEIGHTS = {weights_name!r}",
+        *python_constants(data, _lit),
         "",
     ]
     for src in copied:

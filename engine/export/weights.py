@@ -1,7 +1,8 @@
 """safetensors export: the weights plus the graph that explains them, in one file.
 
 The metadata holds the graph JSON, its name and input specs, so :func:`load_model` can
-rebuild the network from this single file (no pickle anywhere).
+rebuild the network from this single file (no pickle anywhere), and for a trained run how
+its inputs were prepared (``layerforge.mean``/``std``/``classes``/``preprocessing``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ def spec_json(spec) -> dict[str, Any]:
 
 
 def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
-                  trained: bool) -> None:
-    """Write ``module``'s state dict with the graph in the metadata."""
+                  trained: bool, data: dict[str, Any] | None = None) -> None:
+    """Write ``module``'s state dict with the graph in the metadata, and ``data`` (how the
+    inputs were prepared, see :mod:`engine.export.preprocessing`) when known."""
     from safetensors.torch import save_file
+
+    from engine.export.preprocessing import metadata
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     meta = {
@@ -42,6 +46,7 @@ def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
         META_INPUTS: json.dumps([spec_json(s) for s in analysis.input_specs()]),
         META_OUTPUTS: json.dumps([spec_json(s) for s in analysis.output_specs()]),
         META_TRAINED: "true" if trained else "false",
+        **metadata(data),
     }
     save_file(tensors, str(path), metadata=meta)
 

@@ -32,7 +32,7 @@ from engine.train.events import (
 )
 from engine.train.fit import check_fit
 from engine.train.optim import LRSchedule, build_optimizer
-from engine.train.rundir import RunDir, flat_metrics
+from engine.train.rundir import RunDir, data_info, flat_metrics
 from engine.train.runtime import (
     RuntimeProblem,
     autocast_factory,
@@ -152,6 +152,9 @@ class _Run:
         if self.resume:
             resumed_from = self._restore()
         self.run.write_snapshot(self.project)
+        # how inputs were prepared (normalisation, classes): every export carries it
+        self.data_info = data_info(self.bundle, self.project.dataset)
+        self.run.write_data_info(self.data_info)
         n_params = sum(p.numel() for m in self.models.values() for p in m.parameters())
         config = cfg.model_dump(mode="json") | {"device": str(self.device), "threads": self.threads,
                                                 "amp": self.amp_name, "task": self.project.task.kind}
@@ -348,7 +351,7 @@ class _Run:
         tensors: dict[str, torch.Tensor] = {}
         ckpt.model_tensors(self.models, tensors)
         ckpt.write(self.run.weights, tensors, {"graphs": list(self.models), "epoch": self.epoch,
-                                               "step": self.step})
+                                               "step": self.step, "data": self.data_info})
 
     def _write_checkpoint(self, kind: str) -> Path:
         tensors: dict[str, torch.Tensor] = {}

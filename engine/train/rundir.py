@@ -1,5 +1,6 @@
 """The run directory: project snapshot, events.jsonl, metrics.csv, checkpoints/, weights,
-evaluation.json and samples/. One folder per run; everything in it is plain data."""
+evaluation.json, data.json (how inputs were prepared: normalisation, classes) and samples/.
+One folder per run; everything in it is plain data."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ EVENTS = "events.jsonl"
 METRICS = "metrics.csv"
 WEIGHTS = "weights.safetensors"
 EVALUATION = "evaluation.json"
+DATA_INFO = "data.json"
 CHECKPOINTS = "checkpoints"
+DATA_INFO_VERSION = 1
 
 
 class RunDir:
@@ -50,6 +53,10 @@ class RunDir:
     @property
     def evaluation(self) -> Path:
         return self.path / EVALUATION
+
+    @property
+    def data_info(self) -> Path:
+        return self.path / DATA_INFO
 
     @property
     def samples(self) -> Path:
@@ -90,6 +97,25 @@ class RunDir:
     def write_evaluation(self, results: dict[str, Any]) -> None:
         atomic_write_text(self.evaluation, json.dumps(results, indent=2) + "\n")
 
+    def write_data_info(self, info: dict[str, Any]) -> None:
+        """Write data.json: how the inputs were prepared (see :func:`data_info`)."""
+        atomic_write_text(self.data_info, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+
+    def read_data_info(self) -> dict[str, Any] | None:
+        """data.json as written by :meth:`write_data_info`; None when the run has none (runs
+        from before it existed). A damaged file is a ProjectError naming it."""
+        if not self.data_info.is_file():
+            return None
+        try:
+            info = json.loads(self.data_info.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ProjectError(f"{self.data_info}: cannot read it ({e}); delete it and export "
+                               "again, or retrain the run") from None
+        if not isinstance(info, dict):
+            raise ProjectError(f"{self.data_info}: expected a JSON object; delete it and retrain "
+                               "the run")
+        return info
+
     def save_sample(self, ev: Sample) -> Path:
         self.samples.mkdir(parents=True, exist_ok=True)
         if ev.kind == "image":
@@ -112,6 +138,38 @@ class RunDir:
                 except (ValueError, AttributeError):
                     continue
         return last
+
+
+def data_info(bundle: Any, spec: Any | None = None) -> dict[str, Any]:
+    """How a run's inputs were prepared, as plain JSON, for data.json and every export.
+
+    ``mean``/``std`` are the normalisation computed on the train split (None when
+    ``dataset.normalize`` is off): subtract ``mean`` and divide by ``std`` per channel
+    (``normalize_axis`` "channel": dim 1 of [N, C, H, W]) for images, per feature (the
+    last dim) otherwise. ``classes`` are the class names in output order (classification),
+    ``vocab`` the characters in token-id order (text). ``bundle`` is an
+    :class:`engine.data.DataBundle`, ``spec`` the :class:`engine.project.DatasetSpec`.
+    """
+    kind = bundle.kind
+    info: dict[str, Any] = {
+        "version": DATA_INFO_VERSION,
+        "source": bundle.source,
+        "kind": kind,
+        "input_shape": list(bundle.input_shape),
+        "input_dtype": bundle.input_dtype,
+        "target": bundle.target,
+        "normalize_axis": "channel" if kind == "image" else "feature",
+        "mean": None if bundle.mean is None else [float(v) for v in bundle.mean],
+        "std": None if bundle.std is None else [float(v) for v in bundle.std],
+        "classes": None if not bundle.classes else [str(c) for c in bundle.classes],
+        "vocab": None if not bundle.vocab else list(bundle.vocab),
+    }
+    if kind == "image":
+        info["pixel_range"] = [0.0, 1.0]  # 8-bit pixels divided by 255, before normalising
+        if spec is not None:
+            info["image_size"] = spec.image_size
+            info["grayscale"] = bool(spec.grayscale)
+    return info
 
 
 def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:

@@ -5,7 +5,9 @@ The snippets are the ```python blocks preceded by ``<!-- test: load-NAME -->``. 
 fresh Python process, in a folder holding what the matching export wrote, with ``engine``
 and ``app`` made unimportable, so they prove a model loads with torch / onnxruntime /
 safetensors alone. The model is the guide's own: LeNet-5 fitted to 1x32x32 grey images and
-3 classes, exported untrained from a project file (no training needed to check loading).
+3 classes, exported from a run folder made without training (seeded weights, and the
+data.json a run writes, with the guide's normalisation and classes), so the snippets read
+the mean, std and class names from the export as a user would.
 """
 
 from __future__ import annotations
@@ -113,28 +115,60 @@ def test_snippets_are_marked():
     assert set(_snippets()) >= {"load-onnx", "load-safetensors", "load-python"}
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> Path:
-    """The guide's CNN, untrained, exported as ONNX, safetensors and Python code."""
-    from PIL import Image, ImageDraw
+GUIDE_MEAN, GUIDE_STD = [0.109527587890625], [0.3123000086158923]
+GUIDE_CLASSES = ["circle", "square", "triangle"]
 
-    from engine.export import export
+
+def _guide_run(root: Path) -> Path:
+    """A run folder as training writes it, without training: the project snapshot, the
+    seeded weights and data.json (written by the trainer's own function)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from engine.compile import compile_graph
+    from engine.data.core import DataBundle, Split
     from engine.project import save_project
     from engine.templates import load_template
+    from engine.train.rundir import RunDir, data_info
 
-    root = tmp_path_factory.mktemp("guide")
     project = load_template("lenet5")
     for node in project.graphs["model"].nodes:
         if node.type == "Input":
             node.params["shape"] = [1, 32, 32]
         if node.id == "fc3":
             node.params["out_features"] = 3
-    save_project(project, root / "shapes.lforge")
+    project.dataset.grayscale, project.dataset.image_size = True, 32
+    run = RunDir(root / "runs" / "shapes15")
+    run.create()
+    save_project(project, run.snapshot)
+    module = compile_graph(project.graphs["model"], "model", project.training.seed)
+    save_file({f"model/model/{k}": v.contiguous() for k, v in module.state_dict().items()},
+              str(run.weights))
+    split = Split(torch.zeros(3, 1, 32, 32), torch.arange(3))
+    bundle = DataBundle(train=split, val=split, test=None, kind="image",
+                        input_shape=(1, 32, 32), input_dtype="float", target="class",
+                        classes=GUIDE_CLASSES, mean=GUIDE_MEAN, std=GUIDE_STD,
+                        source="folder:shapes")
+    run.write_data_info(data_info(bundle, project.dataset))
+    run.write_evaluation({"val": {"loss": 0.1, "accuracy": 0.97}})
+    return run.path
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    """The guide's CNN exported from a run folder as ONNX, safetensors and Python code."""
+    from PIL import Image, ImageDraw
+
+    from engine.export import export
+
+    root = tmp_path_factory.mktemp("guide")
+    run = _guide_run(root)
     picture = Image.new("L", (32, 32), 0)
     ImageDraw.Draw(picture).polygon([(6, 26), (26, 26), (16, 6)], fill=255)
     for fmt in ("onnx", "safetensors", "python"):
         folder = root / fmt
-        export(root / "shapes.lforge", fmt, folder)
+        report = export(run, fmt, folder)
+        assert not report.warnings, report.warnings
         picture.save(folder / "triangle.png")
     # The safetensors snippet borrows the module class from the Python export.
     shutil.copy(root / "python" / "model.py", root / "safetensors" / "model.py")
@@ -151,3 +185,15 @@ def test_load_snippet_runs_without_layerforge(exported, name, folder):
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"{name} failed:\n{r.stdout}\n{r.stderr}"
     assert r.stdout.strip(), f"{name} printed nothing"
+
+
+def test_guide_card_excerpt_matches_a_real_model_card(exported):
+    """The model card lines the guide quotes are the ones the export writes."""
+    card = (exported / "onnx" / "README.md").read_text(encoding="utf-8")
+    section = guide_text().split("### Prepare the inputs as training did", 1)[1]
+    section = section.split("\n### ", 1)[0]
+    quoted = [line for line in section.splitlines() if line.startswith(("- Images", "- Normal",
+                                                                         "  mean =", "- Output"))]
+    assert len(quoted) >= 4, quoted
+    for line in quoted:
+        assert line in card, f"the guide quotes {line!r} but the model card has no such line"

@@ -12,11 +12,17 @@ from engine.compile import compile_graph
 from engine.project import Edge, Graph, Node, Project, save_project
 from engine.templates import load_template
 
+DATA_INFO = {"version": 1, "source": "builtin:test", "kind": "image", "input_shape": [1, 28, 28],
+             "input_dtype": "float", "target": "class", "normalize_axis": "channel",
+             "mean": [0.1307], "std": [0.3081], "classes": [str(d) for d in range(10)],
+             "vocab": None, "pixel_range": [0.0, 1.0]}
+
 
 def make_run(folder: Path, template: str = "lenet5", metrics: dict | None = None,
-             weights: bool = True) -> Path:
+             weights: bool = True, data: dict | None = DATA_INFO) -> Path:
     """A run folder: project.lforge, weights.safetensors ("<graph>.<key>", perturbed so they
-    differ from the seeded initial values) and evaluation.json."""
+    differ from the seeded initial values), evaluation.json ({"val": {...}} as the trainer
+    writes it) and data.json (``data``; None: no data.json, as in older runs)."""
     folder.mkdir(parents=True, exist_ok=True)
     project = load_template(template)
     save_project(project, folder / "project.lforge")
@@ -30,7 +36,10 @@ def make_run(folder: Path, template: str = "lenet5", metrics: dict | None = None
             tensors[f"{name}.{key}"] = value.contiguous()
     if weights:
         save_file(tensors, str(folder / "weights.safetensors"))
-    (folder / "evaluation.json").write_text(json.dumps(metrics or {"val_accuracy": 0.9731}))
+    (folder / "evaluation.json").write_text(json.dumps(
+        metrics or {"val": {"accuracy": 0.9731, "loss": 0.0912}}))
+    if data is not None:
+        (folder / "data.json").write_text(json.dumps(data))
     return folder
 
 

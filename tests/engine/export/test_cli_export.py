@@ -110,3 +110,12 @@ def test_import_bad_arguments_exit_2(tmp_path, capsys, argv, message):
     code = main(["import", "nets.py:Net", *argv, "--out", str(tmp_path / "n.lforge")])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_export_creates_a_missing_parent_folder(tmp_path, capsys, monkeypatch):
+    run = make_run(tmp_path / "run", "mlp")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(run), "--format", "safetensors", "--out", "export/safetensors"]) == 0
+    assert files_under(tmp_path / "export") == ["safetensors", "safetensors/README.md",
+                                                "safetensors/model.safetensors"]
+    assert not [p for p in tmp_path.rglob(".layerforge-export-*")]

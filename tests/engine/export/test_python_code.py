@@ -120,6 +120,9 @@ def test_hostile_names_give_only_expected_identifiers_and_calls():
         "__file__", "Module", "Linear", "ReLU", "Tanh", "Dropout", "LayerNorm", "Sigmoid",
         "bias", "eps", "elementwise_affine", "pathlib", "safetensors.torch", "ImportOSModel",
         "ImportOs",
+        # the run's input preparation: constants and the preprocess helper
+        "MEAN", "STD", "CLASSES", "VOCAB", "preprocess", "x", "mean", "std", "dtype", "tensor",
+        "view",
     }
     unexpected = _names(tree) - ids - vocabulary
     assert not unexpected, unexpected
@@ -128,7 +131,7 @@ def test_hostile_names_give_only_expected_identifiers_and_calls():
         if isinstance(node, ast.Call):
             func = ast.unparse(node.func)
             assert func.startswith(("self.", "nn.", "super", "Path", "load_file", "model.",
-                                    "str", "Import")), func
+                                    "str", "Import", "torch.tensor")), func
     for label in (HOSTILE[0], HOSTILE[3], HOSTILE[7], HOSTILE[9]):
         assert label not in code  # labels never reach the code
 
@@ -148,3 +151,46 @@ def test_unsanitized_hostile_id_is_refused(tmp_path):
                                             ("my net-2", "MyNet2"), ("", "Model")])
 def test_class_name_comes_from_graph_name_through_sanitizer(name, expected):
     assert class_name(name) == expected
+
+
+PREPROCESS_IN_FRESH_PROCESS = """
+import importlib.util, json, sys
+import torch
+spec = importlib.util.spec_from_file_location("generated", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+x = torch.full((2, 3, 4, 4), 0.5)
+y = mod.preprocess(x)
+print(json.dumps({"mean": mod.MEAN, "std": mod.STD, "classes": mod.CLASSES,
+                  "y": y[0, :, 0, 0].tolist(), "one": mod.preprocess(x[0])[:, 0, 0].tolist()}))
+"""
+
+
+def test_model_py_holds_the_runs_normalisation_classes_and_preprocess(tmp_path):
+    from tests.engine.export.helpers import DATA_INFO
+
+    data = dict(DATA_INFO, input_shape=[3, 32, 32], mean=[0.25, 0.5, 0.125],
+                std=[0.5, 0.25, 2.0], classes=HOSTILE)
+    make_run(tmp_path / "run", "resnetmini", data=data)
+    export(tmp_path / "run", "python", tmp_path / "out")
+    model_py = tmp_path / "out" / "model.py"
+    proc = subprocess.run([sys.executable, "-I", "-c", PREPROCESS_IN_FRESH_PROCESS,
+                           str(model_py)], capture_output=True, text=True, timeout=120, check=True)
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["mean"] == [0.25, 0.5, 0.125] and got["std"] == [0.5, 0.25, 2.0]
+    assert got["classes"] == HOSTILE  # free text only ever as string literals
+    expected = [(0.5 - m) / s for m, s in zip(data["mean"], data["std"], strict=True)]
+    assert got["y"] == pytest.approx(expected) and got["one"] == pytest.approx(expected)
+    tree = ast.parse(model_py.read_text())
+    assigned = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
+    assert {"MEAN", "STD", "CLASSES", "VOCAB", "WEIGHTS"} <= assigned
+    assert "preprocess" in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "from model import load, preprocess" in card and "net(preprocess(x))" in card
+
+
+def test_model_py_from_a_project_file_has_no_normalisation(tmp_path):
+    project = save_graph_project(tmp_path / "p.lforge", sequence_zoo())
+    export(project, "python", tmp_path / "out")
+    code = (tmp_path / "out" / "model.py").read_text()
+    assert "MEAN = None" in code and "Not recorded" in code

@@ -49,3 +49,27 @@ def test_pt2_export_states_the_version_caveat(tmp_path):
     assert any("tied to the PyTorch version" in w for w in report.warnings)
     assert "torch.export.load" in (tmp_path / "out" / "README.md").read_text()
     assert report.max_abs_diff == {"batch 1": 0.0, "batch 3": 0.0}
+
+
+def test_safetensors_metadata_holds_normalisation_and_classes(tmp_path):
+    run = make_run(tmp_path / "run", "lenet5")
+    export(run, "safetensors", tmp_path / "w.safetensors")
+    with safe_open(str(tmp_path / "w.safetensors"), framework="pt") as f:
+        meta = f.metadata()
+    assert json.loads(meta["layerforge.mean"]) == [0.1307]
+    assert json.loads(meta["layerforge.std"]) == [0.3081]
+    assert json.loads(meta["layerforge.classes"]) == [str(d) for d in range(10)]
+    assert json.loads(meta["layerforge.preprocessing"])["normalize_axis"] == "channel"
+    card = (tmp_path / "w.README.md").read_text()
+    assert "mean = [0.1307], std = [0.3081]" in card
+
+
+def test_pt2_archive_carries_the_preprocessing_as_an_extra_file(tmp_path):
+    import zipfile
+
+    run = make_run(tmp_path / "run", "mlp")
+    export(run, "pt2", tmp_path / "out")
+    with zipfile.ZipFile(tmp_path / "out" / "model.pt2") as z:  # no torch.export.load
+        name = next(n for n in z.namelist() if n.endswith("layerforge.json"))
+        meta = json.loads(z.read(name))
+    assert json.loads(meta["layerforge.mean"]) == [0.1307]

@@ -107,3 +107,41 @@ def test_grid_png_lays_out_rows_and_columns() -> None:
     img = Image.open(io.BytesIO(png))
     assert img.size == (4 * 10 + 2, 3 * 10 + 2)
     assert img.mode == "L"
+
+
+def test_macro_averages_are_over_the_datasets_classes_not_the_models_outputs() -> None:
+    # a 10-output classifier (LeNet-5) on 3 classes: 7 outputs are not classes
+    true = [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    pred = [0, 0, 7, 1, 2, 1, 2, 2, 9]
+    got = classification_metrics(torch.tensor(pred), torch.tensor(true), 3, num_outputs=10)
+    # per class: precision 1, 2/3, 2/3... computed by hand over the 3 classes only
+    prec = [2 / 2, 2 / 2, 2 / 3]
+    rec = [2 / 3, 2 / 3, 2 / 3]
+    f1 = [2 * p * r / (p + r) for p, r in zip(prec, rec, strict=True)]
+    assert got["accuracy"] == pytest.approx(6 / 9)
+    assert got["precision"] == pytest.approx(sum(prec) / 3)
+    assert got["recall"] == pytest.approx(sum(rec) / 3)
+    assert got["f1"] == pytest.approx(sum(f1) / 3)
+    assert len(got["precision_per_class"]) == len(got["recall_per_class"]) == 3
+    cm = got["confusion_matrix"]  # rows: the 3 classes; columns: the 10 outputs
+    assert len(cm) == 3 and all(len(r) == 10 for r in cm)
+    assert [sum(r) for r in cm] == [3, 3, 3] and cm[0][7] == 1 and cm[2][9] == 1
+
+
+def test_classification_task_evaluates_over_the_bundles_classes() -> None:
+    from engine.data.core import DataBundle, Split
+    from engine.tasks import ClassificationTask
+
+    x = torch.eye(3).repeat(6, 1)  # 18 samples, labels 0, 1, 2, ...
+    y = torch.arange(3).repeat(6)
+    split = Split(x, y)
+    bundle = DataBundle(train=split, val=split, test=None, kind="vector", input_shape=(3,),
+                        input_dtype="float", target="class", classes=["a", "b", "c"])
+    model = torch.nn.Linear(3, 10, bias=False)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.weight[:3] = torch.eye(3)  # predicts every class right
+    task = ClassificationTask(TaskSpec(kind="classification"), bundle, {"model": model})
+    m = task.evaluate(split, 8)
+    assert m["accuracy"] == m["precision"] == m["recall"] == m["f1"] == 1.0
+    assert len(m["f1_per_class"]) == 3 and m["classes"] == ["a", "b", "c"]
