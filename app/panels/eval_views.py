@@ -92,7 +92,8 @@ class MetricsTable(QTableWidget):
 
 
 class ConfusionMatrixView(QTableWidget):
-    """A heatmap of the confusion matrix (rows: true class, columns: predicted).
+    """A heatmap of the confusion matrix (rows: true class, columns: predicted; a model
+    with more outputs than the dataset has classes gets ``out N`` columns for the rest).
     ``cell_chosen(true, predicted)`` when a cell is clicked."""
 
     cell_chosen = Signal(int, int)
@@ -112,11 +113,13 @@ class ConfusionMatrixView(QTableWidget):
     def show_matrix(self, matrix: list[list[int]], classes: list[str]) -> None:
         self.matrix = [list(r) for r in matrix]
         n = len(matrix)
+        cols = max((len(r) for r in matrix), default=0)  # a model may have unused outputs
         names = classes if len(classes) == n else [str(i) for i in range(n)]
+        col_names = names[:cols] + [f"out {i}" for i in range(len(names), cols)]
         self.clear()
         self.setRowCount(n)
-        self.setColumnCount(n)
-        self.setHorizontalHeaderLabels(names)
+        self.setColumnCount(cols)
+        self.setHorizontalHeaderLabels(col_names)
         self.setVerticalHeaderLabels(names)
         top = max((v for row in matrix for v in row), default=0) or 1
         pal = self.palette()
@@ -132,7 +135,7 @@ class ConfusionMatrixView(QTableWidget):
                 item.setBackground(QBrush(color))
                 item.setForeground(QBrush(QColor("#ffffff") if t > 0.55
                                           else pal.color(QPalette.ColorRole.Text)))
-                item.setToolTip(plain_tooltip(f"true {names[r]}, predicted {names[c]}: {v}"))
+                item.setToolTip(plain_tooltip(f"true {names[r]}, predicted {col_names[c]}: {v}"))
                 self.setItem(r, c, item)
 
     def total(self) -> int:

@@ -148,3 +148,17 @@ def test_gallery_captions_show_predicted_true_and_confidence_in_full(qtbot, clas
             assert lines[1] == f"true {t}"
         tip = item.toolTip()
         assert p in tip and t in tip and f"{conf[i]:.1%}" in tip  # everything, unabridged
+
+
+def test_a_model_with_unused_outputs_gets_a_column_per_output(qtbot):
+    from app.panels.eval_views import ConfusionMatrixView
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    # 3 classes, 5 outputs: a prediction of an unused output is a wrong answer in its column
+    view.show_matrix([[4, 1, 0, 0, 1], [0, 5, 0, 0, 0], [0, 0, 3, 2, 0]], ["a", "b", "c"])
+    assert (view.rowCount(), view.columnCount()) == (3, 5)
+    headers = [view.horizontalHeaderItem(c).text() for c in range(5)]
+    assert headers == ["a", "b", "c", "out 3", "out 4"]
+    assert view.item(2, 3).text() == "2"
+    assert view.total() == 16
