@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,8 @@ SCHEMA_VERSION = 1
 FILE_SUFFIX = ".lforge"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 64
+# training.device naming a configured SSH host (host names as engine.remote.config allows)
+_REMOTE_DEVICE = re.compile(r"^remote:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class ProjectError(Exception):
@@ -127,7 +130,8 @@ class TrainingConfig(_Model):
     monitor: str = "val_loss"
     patience: int = Field(5, ge=1, le=10_000)
     seed: int = 0
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    device: str = "auto"  # auto, cpu, cuda, cuda:N, or remote:HOST (a configured SSH host)
+    gpus: int = Field(1, ge=1, le=64)  # processes (GPUs) on a remote host; DDP when > 1
     threads: int = Field(0, ge=0, le=1024)  # 0 = all cores but one
     amp: bool = True  # bf16/fp16 autocast on CUDA only
     checkpoint_every: int = Field(1, ge=1)  # epochs
@@ -137,9 +141,9 @@ class TrainingConfig(_Model):
     def _device(cls, v: str) -> str:
         if v in ("auto", "cpu", "cuda", "mps") or (
             v.startswith("cuda:") and v[5:].isdigit()
-        ):
+        ) or _REMOTE_DEVICE.match(v):
             return v
-        raise ValueError("must be auto, cpu, cuda or cuda:N")
+        raise ValueError("must be auto, cpu, cuda, cuda:N or remote:HOST")
 
 
 class RunRef(_Model):

@@ -1,7 +1,9 @@
 """The Remote hosts dialog: list, add, edit and remove SSH hosts, and test a connection.
 
 Hosts are :class:`engine.remote.config.HostConfig` entries in ``hosts.json`` (config
-folder); nothing secret is stored. "Test connection" probes the host on a background
+folder); nothing secret is stored there. A password login keeps the password in the OS
+keyring (:mod:`engine.remote.secrets`); without a usable keyring the dialog says so and
+points to a key or the SSH agent. "Test connection" probes the host on a background
 thread (Python, torch, CUDA, GPUs) and asks about an unknown host key through
 :class:`app.dialogs.host_key.HostKeyAsker`; a changed key is refused by the engine, and its
 explanation is shown as it comes.
@@ -34,7 +36,8 @@ from app.dialogs.worker import JobThread, release, start_job
 from engine.project import ProjectError
 from engine.remote.config import HostConfig, add_host, load_hosts, remove_host
 
-AUTH = (("default", "SSH default keys"), ("key", "Key file"), ("agent", "SSH agent"))
+AUTH = (("default", "SSH default keys"), ("key", "Key file"), ("agent", "SSH agent"),
+        ("password", "Password (stored in the OS keyring)"))
 
 
 def confirm_remove(parent: QWidget, name: str) -> bool:
@@ -92,6 +95,9 @@ class HostsDialog(QDialog):
         self.key = QLineEdit()
         self.key.setPlaceholderText("~/.ssh/id_ed25519 (unencrypted; use the agent otherwise)")
         self.key_browse = QPushButton("Browse…")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("kept in the OS keyring, never in a file")
         self.python = QLineEdit()
         self.base_dir = QLineEdit()
         self.save_button = QPushButton("Save")
@@ -134,6 +140,8 @@ class HostsDialog(QDialog):
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.key_browse)
         form.addRow("Key file:", key_row)
+        form.addRow("Password:", self.password)
+        self.form = form
         form.addRow("Python on host:", self.python)
         form.addRow("Base folder:", self.base_dir)
         actions = QHBoxLayout()
@@ -178,8 +186,12 @@ class HostsDialog(QDialog):
         self.host.setText(cfg.host)
         self.port.setValue(cfg.port or 0)
         self.user.setText(cfg.user or "")
-        self.auth.setCurrentIndex(2 if cfg.agent else 1 if cfg.key else 0)
+        self.auth.setCurrentIndex(3 if cfg.password else 2 if cfg.agent else 1 if cfg.key else 0)
         self.key.setText(cfg.key or "")
+        self.password.clear()
+        self.password.setPlaceholderText(
+            "stored in the OS keyring; type to replace it" if cfg.password
+            else "kept in the OS keyring, never in a file")
         self.python.setText(cfg.python)
         self.base_dir.setText(cfg.base_dir)
         self._on_auth_changed()
@@ -193,9 +205,17 @@ class HostsDialog(QDialog):
         self.name.setFocus()
 
     def _on_auth_changed(self, *_args: object) -> None:
-        uses_key = self.auth.currentData() == "key"
-        self.key.setEnabled(uses_key)
-        self.key_browse.setEnabled(uses_key)
+        auth = self.auth.currentData()
+        self.key.setEnabled(auth == "key")
+        self.key_browse.setEnabled(auth == "key")
+        self.form.setRowVisible(self.password, auth == "password")
+        if auth == "password":
+            from engine.remote.secrets import keyring_problem
+
+            problem = keyring_problem()
+            self.password.setEnabled(problem is None)
+            if problem:
+                self.result.setPlainText(f"Password login is not available: {problem}")
 
     def _on_key_browse_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Private key file", self.key.text() or "~")
@@ -217,10 +237,16 @@ class HostsDialog(QDialog):
         key = self.key.text().strip() if auth == "key" else ""
         if auth == "key" and not key:
             raise ProjectError("choose the private key file, or another authentication")
+        if auth == "password":
+            from engine.remote.secrets import keyring_problem
+
+            problem = keyring_problem()
+            if problem:
+                raise ProjectError(problem)
         try:
             return HostConfig(name=name, host=host, port=self.port.value() or None,
                               user=self.user.text().strip() or None, key=key or None,
-                              agent=auth == "agent",
+                              agent=auth == "agent", password=auth == "password",
                               python=self.python.text().strip() or "python3",
                               base_dir=self.base_dir.text().strip() or "~/.layerforge")
         except ValidationError as e:
@@ -232,16 +258,37 @@ class HostsDialog(QDialog):
             cfg = self.form_config()
             if cfg.name != self._editing and cfg.name in self.hosts:
                 raise ProjectError(f"a host named {cfg.name} exists already")
+            self._save_password(cfg)
             add_host(cfg, replace=True)
             if self._editing and self._editing != cfg.name:
                 remove_host(self._editing)
-        except ProjectError as e:
+        except ProjectError as e:  # RemoteError (keyring trouble) included
             self.result.setPlainText(f"Not saved: {e}")
             return False
+        self.password.clear()
         self.reload(select=cfg.name)
         self._editing = cfg.name
         self.result.setPlainText(f"Saved {cfg.name}: {cfg.describe()}")
         return True
+
+    def _save_password(self, cfg: HostConfig) -> None:
+        """Put the typed password in the OS keyring under the host's name (moving it on a
+        rename); forget the stored one when the host stops using a password."""
+        from engine.remote.secrets import delete_password, get_password, set_password
+
+        old = self.hosts.get(self._editing or "")
+        typed = self.password.text()
+        if cfg.password:
+            if typed:
+                set_password(cfg.name, typed)
+            elif old is not None and old.password and old.name != cfg.name:
+                moved = get_password(old.name)
+                if moved is not None:
+                    set_password(cfg.name, moved)
+            elif get_password(cfg.name) is None:
+                raise ProjectError(f"enter the password of {cfg.name} (it goes to the OS keyring)")
+        if old is not None and old.password and (not cfg.password or old.name != cfg.name):
+            delete_password(old.name)
 
     def remove_selected(self) -> bool:
         item = self.list.currentItem()
@@ -249,6 +296,10 @@ class HostsDialog(QDialog):
             return False
         name = item.text()
         try:
+            if self.hosts.get(name) is not None and self.hosts[name].password:
+                from engine.remote.secrets import delete_password
+
+                delete_password(name)
             remove_host(name)
         except ProjectError as e:
             self.result.setPlainText(str(e))
@@ -275,13 +326,14 @@ class HostsDialog(QDialog):
             self.result.setPlainText(f"Cannot test: {e}")
             return False
         ask = self.asker.ask
+        typed = self.password.text() if cfg.password and self.password.text() else None
 
         def job(_progress):
             from engine.remote.ssh import RemoteHost
 
-            remote = RemoteHost(cfg, confirm_host_key=ask)
+            remote = RemoteHost(cfg, confirm_host_key=ask, password=typed)
             try:
-                return remote.probe()
+                return remote.probe(refresh=True)
             finally:
                 remote.close()
 

@@ -38,7 +38,8 @@ LOSSES = {"classification": ["cross_entropy"], "regression": ["mse", "mae", "hub
 MONITORS = ["val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall", "val_mae",
             "val_rmse", "val_r2", "val_perplexity", "train_loss"]
 DEFAULT_STEPS_PER_EPOCH = 50
-REMOTE_TIP = "Remote training arrives with the remote runner; the host is configured."
+REMOTE_TIP = ("Train on {host} over SSH: LayerForge uploads the engine and the data, and the "
+              "plots follow the run live (hosts: Remote hosts…).")
 
 
 def _combo(items: list[tuple[str, str]]) -> QComboBox:
@@ -202,6 +203,9 @@ class HyperparamsPanel(QScrollArea):
         self.device = QComboBox()
         self.device.setModel(QStandardItemModel(self.device))
         self._bind(f, "Device", "training", "device", self.device)
+        self._bind(f, "GPUs on the host", "training", "gpus", _int(1, 64),
+                   "Processes on the remote host, one per GPU; above 1 they train together "
+                   "(DistributedDataParallel).")
         self._fill_devices([], [])
         threads = _int(0, 1024)
         threads.setSpecialValueText("all cores but one")
@@ -280,6 +284,7 @@ class HyperparamsPanel(QScrollArea):
             (self.sched_form, "training", "gamma", sched in ("step", "plateau")),
             (self.run_form, "training", "monitor", p.training.early_stopping or sched == "plateau"),
             (self.run_form, "training", "patience", p.training.early_stopping or sched == "plateau"),
+            (self.run_form, "training", "gpus", p.training.device.startswith("remote:")),
         ]
         for form, section, field, visible in rows:
             form.setRowVisible(self.widgets[(section, field)], visible)
@@ -317,9 +322,7 @@ class HyperparamsPanel(QScrollArea):
             model: QStandardItemModel = box.model()  # type: ignore[assignment]
             for host in hosts:
                 box.addItem(f"remote:{host}", f"remote:{host}")
-                item = model.item(box.count() - 1)
-                item.setEnabled(False)
-                item.setToolTip(REMOTE_TIP)
+                model.item(box.count() - 1).setToolTip(REMOTE_TIP.format(host=host))
             _show(box, self.document.project.training.device)
 
     def restyle(self) -> None:

@@ -1,7 +1,9 @@
 """Runs list: every run of the project with its settings, best metric, duration and status.
 
 Selecting runs overlays their curves in the plots; a stopped or interrupted run can be
-resumed; a run's folder can be opened or deleted (after a confirmation).
+resumed (a remote one on its host, a failed remote one too); a remote run that is not
+followed ("detached": the app was closed, or the link stayed down) can be attached again;
+a run's folder can be opened or deleted (after a confirmation).
 """
 
 from __future__ import annotations
@@ -24,16 +26,20 @@ from app.runs.history import RunSummary
 
 COLUMNS = ("Run", "Status", "Best", "Duration", "Settings")
 PATH_ROLE = Qt.ItemDataRole.UserRole
+HOST_ROLE = Qt.ItemDataRole.UserRole + 1
 RESUMABLE = ("stopped", "interrupted")
+REMOTE_RESUMABLE = ("stopped", "failed")
+ATTACHABLE = ("detached",)
 
 
 class RunsPanel(QWidget):
     """Signals: ``selection_changed(run_dirs)``, ``resume_requested(run_dir)``,
-    ``delete_confirmed(run_dirs)`` (the user agreed to delete these folders),
-    ``refresh_requested()``."""
+    ``attach_requested(run_dir)``, ``delete_confirmed(run_dirs)`` (the user agreed to
+    delete these folders), ``refresh_requested()``."""
 
     selection_changed = Signal(list)
     resume_requested = Signal(str)
+    attach_requested = Signal(str)
     delete_confirmed = Signal(list)
     refresh_requested = Signal()
 
@@ -49,12 +55,16 @@ class RunsPanel(QWidget):
         for col, width in enumerate((190, 80, 120, 70)):
             self.tree.setColumnWidth(col, width)
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the selected stopped run from its checkpoint")
+        self.resume_button.setToolTip("Continue the selected stopped run from its checkpoint "
+                                      "(a remote run on its host)")
+        self.attach_button = QPushButton("Attach")
+        self.attach_button.setToolTip("Follow the selected remote run again: its events so far, "
+                                      "then live ones; the artifacts download at its end")
         self.open_button = QPushButton("Open Folder")
         self.delete_button = QPushButton("Delete…")
         self.refresh_button = QPushButton("Refresh")
         row = QHBoxLayout()
-        for b in (self.resume_button, self.open_button, self.delete_button):
+        for b in (self.resume_button, self.attach_button, self.open_button, self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(self.refresh_button)
@@ -66,6 +76,7 @@ class RunsPanel(QWidget):
         self._live: str | None = None
         self.tree.itemSelectionChanged.connect(self._on_tree_selection_changed)
         self.resume_button.clicked.connect(self._on_resume_button_clicked)
+        self.attach_button.clicked.connect(self._on_attach_button_clicked)
         self.open_button.clicked.connect(self._on_open_button_clicked)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.refresh_button.clicked.connect(self.refresh_requested)
@@ -81,9 +92,11 @@ class RunsPanel(QWidget):
         self.tree.clear()
         for s in sorted(runs, key=lambda r: r.name, reverse=True):
             status = "running" if s.run_dir == live else s.status
-            item = QTreeWidgetItem([s.name, status, s.best, fmt_duration(s.seconds) if s.epochs
+            name = f"{s.name} @ {s.host}" if s.host else s.name
+            item = QTreeWidgetItem([name, status, s.best, fmt_duration(s.seconds) if s.epochs
                                     else "", s.settings])
             item.setData(0, PATH_ROLE, s.run_dir)
+            item.setData(0, HOST_ROLE, s.host)
             tip = s.run_dir + (f"\n{s.message}" if s.message else "")
             for col in range(len(COLUMNS)):
                 item.setToolTip(col, tip)
@@ -105,6 +118,14 @@ class RunsPanel(QWidget):
                 return item.text(1)
         return ""
 
+    def host_of(self, run_dir: str) -> str:
+        """The SSH host of a listed remote run ("" for a local one)."""
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, PATH_ROLE) == run_dir:
+                return item.data(0, HOST_ROLE) or ""
+        return ""
+
     def selected_runs(self) -> list[str]:
         return [item.data(0, PATH_ROLE) for item in self.tree.selectedItems()]
 
@@ -118,7 +139,9 @@ class RunsPanel(QWidget):
         sel = self.selected_runs()
         one = len(sel) == 1
         status = self.status_of(sel[0]) if one else ""
-        self.resume_button.setEnabled(one and status in RESUMABLE)
+        remote = bool(one and self.host_of(sel[0]))
+        self.resume_button.setEnabled(one and status in (REMOTE_RESUMABLE if remote else RESUMABLE))
+        self.attach_button.setEnabled(remote and status in ATTACHABLE)
         self.open_button.setEnabled(one)
         self.delete_button.setEnabled(bool(sel) and self._live not in sel)
 
@@ -131,6 +154,11 @@ class RunsPanel(QWidget):
         sel = self.selected_runs()
         if len(sel) == 1:
             self.resume_requested.emit(sel[0])
+
+    def _on_attach_button_clicked(self) -> None:
+        sel = self.selected_runs()
+        if len(sel) == 1:
+            self.attach_requested.emit(sel[0])
 
     def _on_open_button_clicked(self) -> None:
         sel = self.selected_runs()

@@ -27,8 +27,11 @@ from PySide6.QtWidgets import (
 
 STATE_TEXT = {"closed": "worker not started", "starting": "starting the worker…",
               "ready": "worker ready", "running": "training", "paused": "paused",
-              "stopping": "stopping…"}
-RUN_TEXT = {"running": "Training", "paused": "Paused", "stopping": "Stopping after this step…"}
+              "stopping": "stopping…", "connecting": "connecting…", "uploading": "uploading…",
+              "reconnecting": "reconnecting…", "downloading": "downloading artifacts…",
+              "detached": "not following the remote run", "idle": "remote host idle"}
+RUN_TEXT = {"running": "Training", "paused": "Paused", "stopping": "Stopping after this step…",
+            "reconnecting": "Connection lost: reconnecting…"}
 
 
 def fmt_duration(seconds: float) -> str:
@@ -101,6 +104,14 @@ class TrainingPanel(QWidget):
         self.worker_state.setText(STATE_TEXT.get(state, state))
         if state in RUN_TEXT and (state != "running" or self.status.text() in RUN_TEXT.values()):
             self.status.setText(RUN_TEXT[state])
+
+    def show_transfer(self, text: str, done: int, total: int) -> None:
+        """A remote run's upload/download step: the text in the status line and, when the
+        size is known, the bytes in the progress bar."""
+        self.status.setText(text)
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
 
     def show_message(self, text: str, error: bool = True) -> None:
         """A message that stays in view (not modal) until the next run starts."""

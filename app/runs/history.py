@@ -77,12 +77,13 @@ class RunHistory:
 class RunSummary:
     run_dir: str
     name: str
-    status: str = "unknown"  # running, finished, stopped, failed, interrupted, unknown
+    status: str = "unknown"  # running, finished, stopped, failed, interrupted, detached, unknown
     settings: str = ""
     best: str = ""
     seconds: float = 0.0
     epochs: int = 0
     message: str = ""
+    host: str = ""  # the SSH host of a remote run ("" for a local one)
 
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -122,15 +123,21 @@ def summarize(run_dir: str | Path) -> RunSummary:
     path = Path(run_dir)
     s = RunSummary(run_dir=str(path), name=path.name)
     s.settings = _settings(path)
+    if not s.settings and (path / "remote.json").is_file():
+        s.settings = f"on {_remote_host(path)} (settings arrive with the artifacts)"
     if not path.is_dir():
         s.status, s.message = "missing", "the run folder is gone"
         return s
     events = read_events(path)
+    s.host = _remote_host(path)
+    if s.host and events:
+        s.status = "detached"  # until a terminal event is mirrored: it may still run there
     best: tuple[str, float] | None = None
     metric: str | None = None
     for ev in events:
         if ev.type == "run_started":
-            s.status = "interrupted"
+            s.status = "detached" if s.host else "interrupted"
+            s.message = f"runs on {s.host}; Attach follows it" if s.host else ""
         elif ev.type == "epoch_ended":
             s.seconds += ev.seconds
             s.epochs = ev.epoch
@@ -150,6 +157,13 @@ def summarize(run_dir: str | Path) -> RunSummary:
     if best is not None:
         s.best = f"{best[0]} {best[1]:.4g}"
     return s
+
+
+def _remote_host(path: Path) -> str:
+    try:
+        return str(json.loads((path / "remote.json").read_text(encoding="utf-8"))["host"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
 
 
 def _settings(path: Path) -> str:

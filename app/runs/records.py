@@ -2,6 +2,8 @@
 
 A run of a saved project goes to ``<project folder>/runs/<stem>-<timestamp>`` (as
 ``layerforge train`` does); a run of an untitled project goes to ``<config dir>/runs``.
+A remote run has the same local folder: remote.json (where it lives), the mirrored
+events.jsonl and, once it ends, the downloaded artifacts.
 Each run is recorded as a ``RunRef`` in ``project.runs``. GraphDocument has no edit API
 for runs yet, and undoing "a run happened" would be wrong anyway (the folder stays), so
 the list is changed in place and the document is marked dirty (see docs/training-ui.md).
@@ -15,6 +17,7 @@ from typing import Any
 
 from app.document import GraphDocument
 from app.runs.controller import Job
+from app.runs.remote import RemoteJob
 from app.settings import config_dir
 from engine.naming import make_identifier
 from engine.project import ProjectError, RunRef, load_project
@@ -55,6 +58,23 @@ def train_job(doc: GraphDocument, overrides: dict[str, Any] | None = None) -> Jo
     return Job(project_data(doc), str(new_run_dir(doc)), False, dict(overrides or {}))
 
 
+def remote_host(run_dir: str | Path) -> str | None:
+    """The host a run folder's run lives on (its remote.json), or None for a local run."""
+    import json
+
+    meta = Path(run_dir) / "remote.json"
+    try:
+        return str(json.loads(meta.read_text(encoding="utf-8"))["host"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remote_train_job(doc: GraphDocument, host: str) -> RemoteJob:
+    """A new run of the document's project on ``host`` (``training.gpus`` processes)."""
+    return RemoteJob("start", str(new_run_dir(doc)), host=host, project=project_data(doc),
+                     gpus=doc.project.training.gpus)
+
+
 def resume_job(run_dir: str | Path) -> Job:
     """Continue a stopped or killed run from its own snapshot (the worker reads it back)."""
     folder = Path(run_dir)
@@ -78,12 +98,12 @@ def resolve_ref(doc: GraphDocument, ref: RunRef) -> Path:
     return p if p.is_absolute() else project_folder(doc) / p
 
 
-def add_run_ref(doc: GraphDocument, run_dir: str | Path) -> RunRef | None:
+def add_run_ref(doc: GraphDocument, run_dir: str | Path, host: str = "local") -> RunRef | None:
     """Record a run in the project (once); marks the document dirty."""
     stored = ref_path(doc, run_dir)
     if any(r.path == stored for r in doc.project.runs):
         return None
-    ref = RunRef(id=Path(run_dir).name, path=stored,
+    ref = RunRef(id=Path(run_dir).name, path=stored, host=host,
                  started=time.strftime("%Y-%m-%dT%H:%M:%S"))
     doc.set_runs([*doc.project.runs, ref])
     return ref
@@ -100,7 +120,8 @@ def remove_run_ref(doc: GraphDocument, run_dir: str | Path) -> bool:
 
 def known_run_dirs(doc: GraphDocument) -> list[Path]:
     """Every run of the project: its RunRefs, then run folders of this project found on
-    disk (so a run survives even when the project was not saved after it)."""
+    disk (so a run survives even when the project was not saved after it; a remote run's
+    folder holds remote.json before its snapshot is downloaded)."""
     seen: dict[Path, None] = {}
     for ref in doc.project.runs:
         seen.setdefault(resolve_ref(doc, ref).resolve(), None)
@@ -108,6 +129,7 @@ def known_run_dirs(doc: GraphDocument) -> list[Path]:
     stem = Path(doc.path).stem if doc.path else make_identifier(doc.project.name or "untitled")
     if folder.is_dir():
         for p in sorted(folder.iterdir()):
-            if p.is_dir() and p.name.startswith(f"{stem}-") and (p / "project.lforge").is_file():
+            if p.is_dir() and p.name.startswith(f"{stem}-") and (
+                    (p / "project.lforge").is_file() or (p / "remote.json").is_file()):
                 seen.setdefault(p.resolve(), None)
     return list(seen)

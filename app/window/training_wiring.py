@@ -3,7 +3,9 @@ training, plots and runs docks, wired to the document.
 
 ``install_training(workspace)`` is the one call the workspace makes. The run controller's
 events go to the panels (and to the evaluation and samples views when those are built);
-runs are recorded in the project (see app/runs/records.py).
+runs are recorded in the project (see app/runs/records.py). A project whose device is
+``remote:HOST`` trains on that SSH host through the :class:`RemoteRunner`, whose signals
+are the controller's: the same handlers feed the same panels.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
+from app.dialogs.host_key import HostKeyAsker
 from app.panels.plots import PlotsPanel
 from app.panels.runs import RunsPanel
 from app.panels.training import TrainingPanel
@@ -25,11 +28,15 @@ from app.runs.history import load_history, summarize
 from app.runs.records import (
     add_run_ref,
     known_run_dirs,
+    remote_host,
+    remote_train_job,
     remove_run_ref,
     resume_job,
     train_job,
 )
+from app.runs.remote import RemoteJob, RemoteRunner
 from engine.project import ProjectError
+from engine.remote.config import device_host
 
 if TYPE_CHECKING:
     from app.window.workspace import Workspace
@@ -49,6 +56,8 @@ class TrainingUI(QObject):
         self.ws = ws
         self.window = w = ws.window
         self.controller = RunController()  # no parent: see app.runs.controller._LIVE
+        self.host_keys = HostKeyAsker(w)  # unknown host keys are asked about in this thread
+        self.remote = RemoteRunner(self.host_keys.ask)  # no parent either
         self.live_run: str | None = None
         self._closing = False
         self.train_action = self._action("&Train", "Ctrl+Return", "Train the project now")
@@ -103,17 +112,22 @@ class TrainingUI(QObject):
         return a
 
     def _connect(self) -> None:
-        c, d = self.controller, self.ws.document
+        c, d, r = self.controller, self.ws.document, self.remote
         self.train_action.triggered.connect(self.train)
-        self.pause_action.triggered.connect(c.pause_run)
-        self.resume_action.triggered.connect(c.resume_run)
-        self.stop_action.triggered.connect(c.stop_run)
-        c.event_received.connect(self._on_controller_event_received)
-        c.run_ended.connect(self._on_controller_run_ended)
-        c.worker_died.connect(self._on_controller_worker_died)
+        self.pause_action.triggered.connect(lambda: self._runner().pause_run())
+        self.resume_action.triggered.connect(lambda: self._runner().resume_run())
+        self.stop_action.triggered.connect(lambda: self._runner().stop_run())
+        for runner in (c, r):  # the same signals: the panels do not know where a run is
+            runner.event_received.connect(self._on_controller_event_received)
+            runner.run_ended.connect(self._on_controller_run_ended)
+            runner.worker_died.connect(self._on_controller_worker_died)
         c.state_changed.connect(self._on_controller_state_changed)
+        r.state_changed.connect(self._on_remote_state_changed)
+        r.transfer.connect(self.panel.show_transfer)
+        r.detached.connect(self._on_remote_detached)
         self.runs.selection_changed.connect(self._on_runs_selection_changed)
         self.runs.resume_requested.connect(self.resume)
+        self.runs.attach_requested.connect(self.attach)
         self.runs.delete_confirmed.connect(self._on_runs_delete_confirmed)
         self.runs.refresh_requested.connect(self.refresh_runs)
         d.project_replaced.connect(self.refresh_runs)
@@ -144,9 +158,15 @@ class TrainingUI(QObject):
         if errors:
             self._say(f"Cannot train: {errors[0]} (see Problems)", error=True)
             return False
+        host = device_host(doc.project.training.device)
+        if host is not None:
+            return self._submit(remote_train_job(doc, host))
         return self._submit(train_job(doc))
 
     def resume(self, run_dir: str) -> bool:
+        """Continue a stopped run from its checkpoint (a remote one on its host)."""
+        if remote_host(run_dir) is not None:
+            return self._submit(RemoteJob("resume", run_dir))
         try:
             job = resume_job(run_dir)
         except ProjectError as e:
@@ -154,15 +174,35 @@ class TrainingUI(QObject):
             return False
         return self._submit(job)
 
-    def _submit(self, job: Job) -> bool:
-        if not self.controller.submit(job):
+    def attach(self, run_dir: str) -> bool:
+        """Follow a remote run again (after a restart, or a link that stayed down)."""
+        if remote_host(run_dir) is None:
+            self._say(f"{run_dir}: not a remote run; nothing to attach to", error=True)
+            return False
+        return self._submit(RemoteJob("attach", run_dir))
+
+    def _runner(self) -> RunController | RemoteRunner:
+        """The runner of the run in progress (the local controller when none runs)."""
+        return self.remote if self.remote.busy else self.controller
+
+    def _submit(self, job: Job | RemoteJob) -> bool:
+        if self.controller.busy or self.remote.busy:
+            self._say("A run is already in progress", error=False)
+            return False
+        remote = isinstance(job, RemoteJob)
+        if not (self.remote.submit(job) if remote else self.controller.submit(job)):
             self._say("A run is already in progress", error=False)
             return False
         self.live_run = str(Path(job.run_dir).resolve())
-        if not job.resume:
-            add_run_ref(self.ws.document, job.run_dir)
+        resume = job.kind != "start" if remote else job.resume
+        if not resume:
+            add_run_ref(self.ws.document, job.run_dir, job.host if remote else "local")
         self.panel.show_message("")
-        self.panel.status.setText("Resuming the run…" if job.resume else "Starting the run…")
+        self.panel.status.setText({"start": f"Connecting to {job.host}…",
+                                   "resume": "Resuming the run on its host…",
+                                   "attach": "Attaching to the remote run…"}[job.kind]
+                                  if remote else
+                                  "Resuming the run…" if job.resume else "Starting the run…")
         self._update_actions()
         self.refresh_runs()
         return True
@@ -176,6 +216,7 @@ class TrainingUI(QObject):
     def shutdown(self) -> None:
         """Stop the run (keeping its checkpoint) and the worker; join the thread."""
         self._closing = True
+        self.remote.shutdown()  # detaches: a remote run goes on, and can be attached later
         self.controller.shutdown()
 
     def _say(self, text: str, error: bool = True) -> None:
@@ -183,12 +224,13 @@ class TrainingUI(QObject):
         self.panel.show_message(text, error)
 
     def _update_actions(self) -> None:
-        state = self.controller.state
-        busy = self.controller.busy
-        self.train_action.setEnabled(not busy and not self._closing)
+        runner = self._runner()
+        state, busy = runner.state, runner.busy
+        self.train_action.setEnabled(not self.controller.busy and not self.remote.busy
+                                     and not self._closing)
         self.pause_action.setEnabled(busy and state == "running")
         self.resume_action.setEnabled(busy and state == "paused")
-        self.stop_action.setEnabled(busy and state in ("running", "paused"))
+        self.stop_action.setEnabled(busy and state in ("running", "paused", "reconnecting"))
 
     # -- signal handlers ------------------------------------------------------------
     def _on_warm_timer_timeout(self) -> None:
@@ -219,7 +261,8 @@ class TrainingUI(QObject):
         self._say(message, error=True)
 
     def _on_controller_state_changed(self, state: str) -> None:
-        self.panel.set_state(state)
+        if not self.remote.busy:  # during a remote run the panel shows the remote state
+            self.panel.set_state(state)
         self._update_actions()
         auto = os.environ.get(ENV_AUTOTRAIN, "")
         if state == "ready" and auto in ("1", "overlay") and not self._autotrained:
@@ -227,6 +270,20 @@ class TrainingUI(QObject):
             self.train()
 
     _autotrained = False
+
+    def _on_remote_state_changed(self, state: str) -> None:
+        # idle/detached: the local worker's state is the one worth showing again
+        self.panel.set_state(self.controller.state if state in ("idle", "detached") else state)
+        self._update_actions()
+
+    def _on_remote_detached(self, run_dir: str) -> None:
+        if self.live_run == run_dir:
+            self.live_run = None
+        self._update_actions()
+        self.refresh_runs()
+        if not self._closing:
+            self.panel.status.setText("Not following the remote run (it goes on on its host); "
+                                      "select it in Runs and press Attach")
 
     def _show_earlier_runs(self) -> None:
         self.runs_dock.raise_()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import UsageError
+from engine.project import ProjectError
 from engine.remote.config import (
     HostConfig,
     RemoteError,
@@ -26,7 +27,7 @@ from engine.remote.config import (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("remote", help="remote GPU hosts reached over SSH")
     rs = p.add_subparsers(dest="remote_command", metavar="ACTION", required=True)
-    a = rs.add_parser("add", help="add a host (key file or SSH agent; no passwords)")
+    a = rs.add_parser("add", help="add a host (key file, SSH agent, or a password in the OS keyring)")
     a.add_argument("name")
     a.add_argument("--host", required=True, help="host name, address or ~/.ssh/config alias")
     a.add_argument("--port", type=int)
@@ -34,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     auth = a.add_mutually_exclusive_group()
     auth.add_argument("--key", metavar="FILE", help="private key file (unencrypted, or use --agent)")
     auth.add_argument("--agent", action="store_true", help="authenticate with the SSH agent")
+    auth.add_argument("--password", action="store_true",
+                      help="log in with a password, asked now and kept in the OS keyring")
     a.add_argument("--python", default="python3", help="Python with torch on the host")
     a.add_argument("--base-dir", default="~/.layerforge", help="where runs live on the host")
     a.add_argument("--replace", action="store_true", help="overwrite a host of that name")
@@ -68,7 +71,8 @@ def _accept_flag(p: argparse.ArgumentParser) -> None:
 def add_train_args(p: argparse.ArgumentParser) -> None:
     """The remote options of `layerforge train`."""
     p.add_argument("--remote", metavar="HOST", help="train on a configured remote host")
-    p.add_argument("--gpus", type=int, default=1, help="GPUs to use on the host (torchrun DDP)")
+    p.add_argument("--gpus", type=int, help="GPUs to use on the host (torchrun DDP; default "
+                   "training.gpus, 1)")
     _accept_flag(p)
 
 
@@ -103,10 +107,30 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
     if key and not Path(key).is_file():
         raise UsageError(f"--key {args.key}: no such file")
     cfg = HostConfig(name=args.name, host=args.host, port=args.port, user=args.user, key=key,
-                     agent=args.agent, python=args.python, base_dir=args.base_dir)
+                     agent=args.agent, password=args.password, python=args.python,
+                     base_dir=args.base_dir)
+    if args.password:
+        _store_password(cfg.name)
     add_host(cfg, replace=args.replace)
     print(f"added {cfg.name}: {cfg.describe()}")
     return 0
+
+
+def _store_password(name: str) -> None:
+    """Ask for the host's password on the terminal and put it in the OS keyring."""
+    import getpass
+
+    from engine.remote.secrets import keyring_problem, set_password
+
+    problem = keyring_problem()
+    if problem:
+        raise UsageError(f"--password: {problem}")
+    if not sys.stdin.isatty():
+        raise UsageError("--password asks for the password on a terminal; run it in one (the "
+                         "password is never read from a file or an argument)")
+    password = getpass.getpass(f"Password for {name}: ")
+    set_password(name, password)
+    print(f"the password of {name} is in the OS keyring", file=sys.stderr)
 
 
 def cmd_remote_list(args: argparse.Namespace) -> int:
@@ -119,6 +143,13 @@ def cmd_remote_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remote_remove(args: argparse.Namespace) -> int:
+    if get_host(args.name).password:
+        from engine.remote.secrets import delete_password
+
+        try:
+            delete_password(args.name)
+        except RemoteError as e:
+            print(f"layerforge: {e}", file=sys.stderr)
     remove_host(args.name)
     print(f"removed {args.name}")
     return 0
@@ -213,26 +244,76 @@ def cmd_runs_stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_remote(args: argparse.Namespace) -> int:
-    """`layerforge train FILE --remote HOST [--gpus N]`."""
+def train_remote(args: argparse.Namespace, project=None, run_dir=None) -> int:
+    """`layerforge train FILE --remote HOST [--gpus N]`, or a project whose
+    training.device is ``remote:HOST`` (then ``training.gpus`` unless --gpus is given)."""
     from engine.cli.train_cmds import prepare_job
+    from engine.remote.config import device_host
     from engine.remote.runs import start_run
 
     if args.resume:
-        raise UsageError("--resume is local only for now; re-attach to a remote run with "
-                         "`layerforge runs attach RUN`")
-    if args.gpus < 1:
+        raise UsageError("--resume takes the local folder of the remote run (it resumes on its "
+                         "host); leave out --remote")
+    if project is None:
+        project, run_dir, _ = prepare_job(args)
+    name = args.remote or device_host(project.training.device)
+    gpus = args.gpus if args.gpus is not None else project.training.gpus
+    if gpus < 1:
         raise UsageError("--gpus must be at least 1")
-    project, run_dir, _ = prepare_job(args)
 
+    with _host(name, args.accept_new_host_key) as host:
+        rec = start_run(host, project, run_dir, gpus=gpus, progress=_upload_progress(args),
+                        say=lambda s: print(s, flush=True))
+        print(f"remote run {rec.id} started on {rec.host}; re-attach with "
+              f"`layerforge runs attach {rec.id}`", flush=True)
+        return follow_and_show(host, rec, args.quiet)
+
+
+def _upload_progress(args: argparse.Namespace):
     def progress(name: str, done: int, total: int) -> None:
         if not args.quiet and sys.stderr.isatty():
             sys.stderr.write(f"\ruploading {name}: {done / max(total, 1):.0%}")
             sys.stderr.flush()
 
-    with _host(args.remote, args.accept_new_host_key) as host:
-        rec = start_run(host, project, run_dir, gpus=args.gpus, progress=progress,
-                        say=lambda s: print(s, flush=True))
-        print(f"remote run {rec.id} started on {rec.host}; re-attach with "
-              f"`layerforge runs attach {rec.id}`", flush=True)
+    return progress
+
+
+def _remote_record(ref: str) -> RunRecord | None:
+    """The remote run named by a local run folder (its remote.json) or a run id."""
+    from engine.remote.runs import local_record
+
+    if Path(ref).expanduser().is_dir():
+        return local_record(Path(ref).expanduser())
+    try:
+        rec = find_run(ref)
+    except ProjectError:
+        return None
+    return rec if rec.host != "local" else None
+
+
+def is_remote_run(ref: str) -> bool:
+    """Whether ``--resume REF`` names a remote run."""
+    return _remote_record(ref) is not None
+
+
+def resume_remote(args: argparse.Namespace) -> int:
+    """`layerforge train --resume RUN_DIR` of a remote run: continue it on its host from its
+    last checkpoint, follow it, download its artifacts."""
+    from engine.cli.train_cmds import _overrides
+    from engine.remote.runs import resume_run
+
+    rec = _remote_record(args.resume)
+    assert rec is not None
+    if args.remote and args.remote != rec.host:
+        raise UsageError(f"{rec.id} ran on {rec.host}; it resumes there (leave out --remote)")
+    if args.file:
+        raise UsageError("--resume continues the run's own project; leave out the project file")
+    overrides = _overrides(args)
+    gpus = args.gpus if args.gpus is not None else None
+    if gpus is not None and gpus < 1:
+        raise UsageError("--gpus must be at least 1")
+    with _host(rec.host, args.accept_new_host_key) as host:
+        rec = resume_run(host, rec, gpus=gpus, overrides=overrides,
+                         say=lambda s: print(s, flush=True))
+        print(f"remote run {rec.id} resumed on {rec.host}", flush=True)
         return follow_and_show(host, rec, args.quiet)

@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="number of epochs (training.epochs)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (training.device)")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/<name>-<time>)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run "
+                   "(a remote run resumes on its host)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. training.lr=0.01 or dataset.val_fraction=0.1")
     p.add_argument("--quiet", action="store_true", help="no live progress line")
@@ -109,13 +110,16 @@ def _fmt_eta(s: float) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from engine.cli.remote_cmds import is_remote_run, resume_remote, train_remote
     from engine.train.worker_client import WorkerClient
 
+    if args.resume and is_remote_run(args.resume):
+        return resume_remote(args)
     if getattr(args, "remote", None):
-        from engine.cli.remote_cmds import train_remote
-
         return train_remote(args)
     project, run_dir, resume = prepare_job(args)
+    if not resume and project.training.device.startswith("remote:"):
+        return train_remote(args, project, run_dir)
     live = not args.quiet and sys.stderr.isatty()
     status = 1
     with WorkerClient() as client:
@@ -191,9 +195,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _table(metrics)
     cm = metrics.get("confusion_matrix")
     if cm:
+        from engine.tasks.classification import confusion_lines
+
         print("  confusion matrix (rows: true class, columns: predicted)")
-        for row in cm:
-            print("   " + " ".join(f"{v:5d}" for v in row))
+        for line in confusion_lines(cm, metrics.get("classes") or loaded.bundle.classes):
+            print("   " + line)
     return 0
 
 

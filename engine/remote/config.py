@@ -1,7 +1,9 @@
 """Host entries and the runs index, stored as JSON in the user config directory.
 
 The directory is ``$LAYERFORGE_CONFIG_DIR`` or ``~/.config/layerforge``. Files are written
-atomically. No secret is ever stored here: authentication is by key file or SSH agent.
+atomically. No secret is ever stored here: authentication is by key file, the SSH agent, or
+a password kept in the OS keyring (see :mod:`engine.remote.secrets`; the host entry only
+says ``"password": true``).
 """
 
 from __future__ import annotations
@@ -42,13 +44,15 @@ class HostConfig(BaseModel):
     user: str | None = None
     key: str | None = None  # private key file; None with agent=False: SSH defaults
     agent: bool = False  # authenticate with the running SSH agent only
+    password: bool = False  # log in with the password kept in the OS keyring (never here)
     python: str = "python3"  # interpreter on the host (needs torch)
     base_dir: str = "~/.layerforge"  # engine copies, datasets and runs live under it
 
     def describe(self) -> str:
         who = f"{self.user}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
-        auth = "agent" if self.agent else (f"key {self.key}" if self.key else "default keys")
+        auth = ("password in the OS keyring" if self.password else "agent" if self.agent
+                else f"key {self.key}" if self.key else "default keys")
         return f"{who}{self.host}{port} ({auth}, python {self.python}, base {self.base_dir})"
 
 
@@ -66,6 +70,14 @@ class RunRecord(BaseModel):
     status: Literal["running", "finished", "stopped", "failed", "unknown"] = "running"
     gpus: int = 0
     pid: int = 0  # the launcher's pid on the host
+
+
+REMOTE_PREFIX = "remote:"
+
+
+def device_host(device: str) -> str | None:
+    """The host name of a ``remote:NAME`` training device, else None."""
+    return device[len(REMOTE_PREFIX):] if device.startswith(REMOTE_PREFIX) else None
 
 
 def check_name(name: str) -> str:

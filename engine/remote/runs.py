@@ -21,10 +21,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine.project import Project, atomic_write_text
+from engine.project import Project, ProjectError, atomic_write_text
 from engine.remote.agent import CONTROL, EXIT, JOB, LOG
 from engine.remote.bundle import dataset_files, engine_bundle, files_digest
-from engine.remote.config import RemoteError, RunRecord, now_stamp, record_run
+from engine.remote.config import (
+    RemoteError,
+    RunRecord,
+    device_host,
+    now_stamp,
+    record_run,
+)
 from engine.remote.hostkeys import HostKeyError
 from engine.remote.ssh import BytesProgress, HostInfo, RemoteHost
 from engine.train.events import TERMINAL, Event, Failed, from_json
@@ -91,6 +97,15 @@ def push_dataset(host: RemoteHost, info: HostInfo, project: Project,
     return remote_path
 
 
+def host_project(project: Project) -> Project:
+    """A copy of the project as the host trains it: a ``remote:NAME`` device (the app's way
+    of choosing the host) becomes ``auto`` there, and ``gpus`` stays as chosen."""
+    project = project.model_copy(deep=True)
+    if device_host(project.training.device) is not None:
+        project.training.device = "auto"
+    return project
+
+
 def _launch_command(python: str, engine_dir: str, run_dir: str, gpus: int) -> str:
     py = q(python)
     agent = f"-m engine.remote.agent {q(run_dir)}"
@@ -115,7 +130,7 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
                           "asked for (set training.device=cpu for CPU processes)")
     engine_dir = push_engine(host, info)
     say(f"engine on {host.cfg.name}: {engine_dir}")
-    project = project.model_copy(deep=True)
+    project = host_project(project)
     local_data = project.dataset.path
     remote_data = push_dataset(host, info, project, progress)
     if remote_data:
@@ -174,70 +189,106 @@ def _local_tail(events: Path) -> tuple[int, int, Event | None]:
     return seq, len(data), last
 
 
-def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s: float = 120.0
-           ) -> Iterator[Event]:
+def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s: float = 120.0,
+           tick: Callable[[], None] | None = None,
+           on_link: Callable[[bool, str], None] | None = None) -> Iterator[Event]:
     """Stream the run's events from the one after the last mirrored locally until a
     terminal event, appending each line to the local events.jsonl. A dropped connection is
     re-opened (for up to ``reconnect_s``); a job that died without a terminal event yields
-    one Failed event (also appended remotely)."""
+    one Failed event (also appended remotely).
+
+    ``tick()`` is called between reads (also while reconnecting) on the caller's thread,
+    so a caller can send controls over the same connection or end the follow by raising;
+    ``on_link(False, why)`` reports a lost connection, ``on_link(True, "")`` its return.
+    """
     local_events = Path(rec.local_dir) / "events.jsonl"
     local_events.parent.mkdir(parents=True, exist_ok=True)
     seq, offset, last = _local_tail(local_events)
-    if isinstance(last, TERMINAL):  # already over (e.g. the client died after the end)
+    if isinstance(last, TERMINAL) and not _resumed(host, rec, offset):
+        # already over (e.g. the client died after the end)
         record_run(rec.model_copy(update={"status": last.type}))
         yield last
         return
     remote_events = f"{rec.remote_dir}/events.jsonl"
     buf, last_check, lost_since = b"", time.monotonic(), None
-    with local_events.open("ab") as mirror:
-        while True:
-            try:
-                data = host.read_from(remote_events, offset)
-                if not data and time.monotonic() - last_check > 2.0:
-                    last_check = time.monotonic()
-                    if not is_alive(host, rec):
-                        data = host.read_from(remote_events, offset)
-                        if not data and not buf:
-                            ev = _death(host, rec, seq)
-                            host.append_text(remote_events, ev.to_json() + "\n")
-                            data = (ev.to_json() + "\n").encode()
-                lost_since = None
-            except HostKeyError:
-                raise
-            except RemoteError:
-                lost_since = lost_since or time.monotonic()
-                if time.monotonic() - lost_since > reconnect_s:
-                    raise RemoteError(f"lost the connection to {rec.host}; the run goes on "
-                                      f"there: re-attach with `layerforge runs attach {rec.id}`") from None
-                host.close()
-                time.sleep(min(5.0, 0.5 + (time.monotonic() - lost_since) / 4))
-                continue
-            if not data:
-                time.sleep(poll)
-                continue
-            offset += len(data)
-            buf += data
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
+    dropped = False
+
+    def note_drop() -> None:  # the link closed between two calls; re-opened at once
+        nonlocal dropped
+        if not dropped and lost_since is None and on_link is not None:
+            on_link(False, f"the connection to {rec.host} was closed")
+        dropped = True
+
+    before, host.on_drop = host.on_drop, note_drop
+    try:
+        with local_events.open("ab") as mirror:
+            while True:
+                if tick is not None:
+                    tick()
                 try:
-                    ev = from_json(line.decode("utf-8"))
-                except (ValueError, TypeError):
-                    ev = None
-                if ev is None or ev.seq > seq + 1:  # misaligned mirror: rescan from the start
-                    if offset == len(data):
-                        raise RemoteError(f"{remote_events}: events are missing or unreadable")
-                    offset, buf = 0, b""
-                    break
-                if ev.seq <= seq:
+                    data = host.read_from(remote_events, offset)
+                    if not data and time.monotonic() - last_check > 2.0:
+                        last_check = time.monotonic()
+                        if not is_alive(host, rec):
+                            data = host.read_from(remote_events, offset)
+                            if not data and not buf:
+                                ev = _death(host, rec, seq)
+                                host.append_text(remote_events, ev.to_json() + "\n")
+                                data = (ev.to_json() + "\n").encode()
+                    if (lost_since is not None or dropped) and on_link is not None:
+                        on_link(True, "")
+                    lost_since, dropped = None, False
+                except HostKeyError:
+                    raise
+                except RemoteError as e:
+                    if lost_since is None and not dropped and on_link is not None:
+                        on_link(False, str(e))
+                    lost_since = lost_since or time.monotonic()
+                    if time.monotonic() - lost_since > reconnect_s:
+                        raise RemoteError(f"lost the connection to {rec.host}; the run goes on "
+                                          f"there: re-attach with `layerforge runs attach {rec.id}`") from None
+                    host.close()
+                    time.sleep(min(5.0, 0.5 + (time.monotonic() - lost_since) / 4))
                     continue
-                mirror.write(line + b"\n")
-                mirror.flush()
-                seq = ev.seq
-                if isinstance(ev, TERMINAL):  # recorded first: the consumer may stop here
-                    record_run(rec.model_copy(update={"status": ev.type}))
-                yield ev
-                if isinstance(ev, TERMINAL):
-                    return
+                if not data:
+                    time.sleep(poll)
+                    continue
+                offset += len(data)
+                buf += data
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    try:
+                        ev = from_json(line.decode("utf-8"))
+                    except (ValueError, TypeError):
+                        ev = None
+                    if ev is None or ev.seq > seq + 1:  # misaligned mirror: rescan from the start
+                        if offset == len(data):
+                            raise RemoteError(f"{remote_events}: events are missing or unreadable")
+                        offset, buf = 0, b""
+                        break
+                    if ev.seq <= seq:
+                        continue
+                    mirror.write(line + b"\n")
+                    mirror.flush()
+                    seq = ev.seq
+                    if isinstance(ev, TERMINAL):  # recorded first: the consumer may stop here
+                        record_run(rec.model_copy(update={"status": ev.type}))
+                    yield ev
+                    if isinstance(ev, TERMINAL):
+                        return
+    finally:
+        host.on_drop = before
+
+def _resumed(host: RemoteHost, rec: RunRecord, offset: int) -> bool:
+    """Whether a run whose local mirror ends with a terminal event goes on: it was resumed
+    (it runs, or wrote past the mirror). Without a connection, the mirror is believed."""
+    try:
+        return is_alive(host, rec) or bool(host.read_from(f"{rec.remote_dir}/events.jsonl",
+                                                          offset, 1))
+    except HostKeyError:
+        raise
+    except RemoteError:
+        return False
 
 
 def _death(host: RemoteHost, rec: RunRecord, seq: int) -> Failed:
@@ -268,3 +319,70 @@ def download_artifacts(host: RemoteHost, rec: RunRecord) -> list[str]:
             data["dataset"]["path"] = meta["local_dataset"]
             atomic_write_text(snap, json.dumps(data, indent=2) + "\n")
     return got
+
+
+def resume_run(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,
+               overrides: dict | None = None, say: Say | None = None) -> RunRecord:
+    """Continue a stopped or failed remote run on its host from its last checkpoint (the
+    engine's resume is exact). The engine is uploaded again if it changed; the old control
+    lines and exit status are cleared so the new job starts clean. Returns the updated
+    record (new launcher pid, status running)."""
+    say = say or (lambda s: None)
+    info = host.probe()
+    problem = info.problem(host.cfg.python)
+    if problem:
+        raise RemoteError(problem)
+    rd = rec.remote_dir
+    if not host.exists(f"{rd}/{JOB}"):
+        raise RemoteError(f"{rec.id}: its folder on {rec.host} ({rd}) is gone; nothing to resume")
+    if is_alive(host, rec):
+        raise RemoteError(f"{rec.id} is still running on {rec.host}; re-attach to it with "
+                          f"`layerforge runs attach {rec.id}` (or Attach in the app)")
+    if not host.exists(f"{rd}/checkpoints/last.safetensors"):
+        raise RemoteError(f"{rec.id}: nothing to resume on {rec.host} (no checkpoint was "
+                          "written before it ended); train it again instead")
+    job = json.loads(host.read_from(f"{rd}/{JOB}", 0).decode("utf-8"))
+    job["resume"] = True
+    job["overrides"] = dict(overrides or {})
+    gpus = gpus or rec.gpus or 1
+    engine_dir = push_engine(host, info)
+    say(f"engine on {host.cfg.name}: {engine_dir}")
+    host.write_bytes(f"{rd}/{JOB}", json.dumps(job).encode())
+    # the old stop line would stop the new job at once; exit.json would read as "ended"
+    code, _, err = host.run(f"rm -f {q(rd + '/' + CONTROL)} {q(rd + '/' + EXIT)}")
+    if code != 0:
+        raise RemoteError(f"{host.cfg.name}: cannot reset {rd}: {err.strip()[-300:]}")
+    code, out, err = host.run(_launch_command(host.cfg.python, engine_dir, rd, gpus))
+    if code != 0 or not out.strip().isdigit():
+        raise RemoteError(f"{host.cfg.name}: the run could not be resumed: {err.strip()[-400:]}")
+    rec = rec.model_copy(update={"status": "running", "pid": int(out.split()[-1]), "gpus": gpus})
+    record_run(rec)
+    meta = Path(rec.local_dir) / META
+    if meta.is_file():
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        data.update(pid=rec.pid, status="running", gpus=gpus)
+        atomic_write_text(meta, json.dumps(data, indent=2) + "\n")
+    return rec
+
+
+def local_record(run_dir: str | Path) -> RunRecord | None:
+    """The record of the remote run whose local folder is ``run_dir`` (its remote.json,
+    updated from the runs index), or None for a local run."""
+    from engine.remote.config import load_runs
+
+    meta = Path(run_dir) / META
+    if not meta.is_file():
+        return None
+    try:
+        rec = RunRecord.model_validate(json.loads(meta.read_text(encoding="utf-8")))
+    except ValueError as e:
+        raise RemoteError(f"{meta}: unreadable ({e})") from None
+    rec = rec.model_copy(update={"local_dir": str(Path(run_dir).absolute())})
+    try:
+        runs = load_runs()
+    except ProjectError:  # an unreadable index: remote.json alone still names the run
+        runs = []
+    for r in runs:
+        if r.id == rec.id:
+            return rec.model_copy(update={"status": r.status, "pid": r.pid, "gpus": r.gpus})
+    return rec

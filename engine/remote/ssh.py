@@ -4,8 +4,10 @@
 be called from any one thread (the CLI's main thread, or a Qt QThread in the app). The
 asyncio side runs on one shared background event-loop thread, so no caller needs asyncio.
 
-Authentication is by key file, the SSH agent, or the SSH default keys: passwords and
-keyboard-interactive prompts are switched off (nothing secret is stored or asked for).
+Authentication is by key file, the SSH agent, the SSH default keys, or (``password: true``)
+a password read from the OS keyring (:mod:`engine.remote.secrets`) just before connecting;
+keyboard-interactive prompts are switched off, and a host without ``password`` never
+sends one.
 Host keys are verified as :mod:`engine.remote.hostkeys` describes.
 """
 
@@ -29,6 +31,22 @@ from engine.remote.hostkeys import ConfirmHostKey, verify_host_key
 T = TypeVar("T")
 CONNECT_TIMEOUT = 20.0
 BytesProgress = Callable[[str, int, int], None]
+
+
+def password_options(cfg: HostConfig, password: str | None = None) -> dict[str, Any]:
+    """asyncssh options for a password login: ``password`` (a form being tested) or the
+    keyring's, and no keys (the user chose the password; offering keys first could count
+    as failed attempts and lock the account out)."""
+    from engine.remote.secrets import get_password
+
+    if password is None:
+        password = get_password(cfg.name)
+    if password is None:
+        raise RemoteError(f"{cfg.name} logs in with a password, but none is stored in the OS "
+                          "keyring for it; enter it in Remote hosts (or `layerforge remote add "
+                          f"{cfg.name} ... --password --replace`), or log in with a key")
+    return {"password_auth": True, "password": password, "client_keys": None,
+            "agent_path": None}
 
 
 class _LoopThread:
@@ -100,6 +118,9 @@ print(json.dumps(info))
 """
 
 
+_PROBED: dict[str, HostInfo] = {}  # host settings (JSON) -> what the probe found
+
+
 def _ssh_config() -> list[str]:
     path = Path.home() / ".ssh" / "config"
     return [str(path)] if path.is_file() else []
@@ -110,11 +131,17 @@ class RemoteHost:
 
     ``confirm_host_key(host, key_type, sha256_fingerprint) -> bool`` is asked about an
     unknown host key (None refuses every unknown key). Connects lazily; ``close`` ends it.
+    A host with ``password`` logs in with the OS keyring's password for it (or
+    ``password``, given while a host form is tested); the password is kept in memory only.
     """
 
     def __init__(self, cfg: HostConfig, confirm_host_key: ConfirmHostKey | None = None,
-                 timeout: float = CONNECT_TIMEOUT) -> None:
+                 timeout: float = CONNECT_TIMEOUT, password: str | None = None) -> None:
         self.cfg = cfg
+        self._password = password  # only for a host form being tested; else the keyring
+        #: called (on the caller's thread) when a call finds the connection closed by the
+        #: other side and is about to re-open it; follow() reports it as a lost link
+        self.on_drop: Callable[[], None] | None = None
         self.confirm = confirm_host_key
         self.timeout = timeout
         self._loop = _LoopThread.get()
@@ -129,6 +156,8 @@ class RemoteHost:
     def connect(self) -> None:
         """Open the connection (verifying the host key) unless it is open."""
         if self._conn is None or self._conn.is_closed():
+            if self._conn is not None and self.on_drop is not None:
+                self.on_drop()
             self._conn, self._sftp = None, None
             self._conn = self._call(self._connect(), self.timeout * 3)
 
@@ -142,6 +171,13 @@ class RemoteHost:
             except (RemoteError, OSError, asyncssh.Error):
                 pass
 
+    def abort(self) -> None:
+        """Drop the connection from any thread: a call blocked on it fails at once with a
+        RemoteError (used to detach a follower that waits on a dead link)."""
+        conn = self._conn
+        if conn is not None:
+            self._loop.loop.call_soon_threadsafe(conn.abort)
+
     def __enter__(self) -> RemoteHost:
         return self
 
@@ -154,22 +190,28 @@ class RemoteHost:
             config=conf, host=cfg.host, port=cfg.port or (), known_hosts=b"")
         host, port = resolved.host, resolved.port
         known = await verify_host_key(host, port, self.confirm, conf, self.timeout)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"password_auth": False}
         if cfg.user:
             kwargs["username"] = cfg.user
-        if cfg.key:
+        if cfg.password:
+            kwargs.update(password_options(cfg, self._password))
+        elif cfg.key:
             kwargs.update(client_keys=[str(Path(cfg.key).expanduser())], agent_path=None)
         elif cfg.agent and not os.environ.get("SSH_AUTH_SOCK"):
             raise RemoteError(f"{cfg.name} authenticates with the SSH agent, but no agent is "
                               "running (SSH_AUTH_SOCK is not set)")
         try:
             return await asyncssh.connect(
-                cfg.host, port=port, config=conf, known_hosts=known, password_auth=False,
-                kbdint_auth=False, connect_timeout=self.timeout, keepalive_interval=15,
+                cfg.host, port=port, config=conf, known_hosts=known, kbdint_auth=False, connect_timeout=self.timeout, keepalive_interval=15,
                 keepalive_count_max=4, **kwargs)
         except asyncssh.HostKeyNotVerifiable as e:
             raise RemoteError(f"{host}:{port}: host key verification failed: {e}") from None
         except asyncssh.PermissionDenied:
+            if cfg.password:
+                raise RemoteError(f"{cfg.name}: the host refused the password stored in the OS "
+                                  "keyring (permission denied, or the host does not allow "
+                                  "password logins); enter it again in Remote hosts, or log "
+                                  "in with a key") from None
             how = f"key {cfg.key}" if cfg.key else ("the SSH agent" if cfg.agent else "the default SSH keys")
             raise RemoteError(f"{cfg.name}: the host refused {how} (permission denied); add the "
                               "public key to the host's authorized_keys") from None
@@ -208,9 +250,13 @@ class RemoteHost:
 
         return self._call(go(), None if timeout is None else timeout + 10)
 
-    def probe(self) -> HostInfo:
-        """The host's Python, torch, CUDA and GPUs (cached per connection object)."""
-        if self._info is None:
+    def probe(self, refresh: bool = False) -> HostInfo:
+        """The host's Python, torch, CUDA and GPUs. Cached per host settings for the life of
+        the process (probing imports torch there, seconds); ``refresh`` asks again."""
+        key = self.cfg.model_dump_json()
+        if self._info is None and not refresh:
+            self._info = _PROBED.get(key)
+        if self._info is None or refresh:
             py = self.cfg.python
             code, out, err = self.run(f"{shlex.quote(py)} -c {shlex.quote(_PROBE)} "
                                       f"{shlex.quote(self.cfg.base_dir)}")
@@ -220,6 +266,8 @@ class RemoteHost:
                                   "one with `layerforge remote add ... --python PATH`")
             d = json.loads(out.strip().splitlines()[-1])
             self._info = HostInfo(**{k: v for k, v in d.items() if k in HostInfo.__dataclass_fields__})
+            if not self._info.missing:  # a host that lacks something is asked again
+                _PROBED[key] = self._info
         return self._info
 
     # --- files -----------------------------------------------------------------------------

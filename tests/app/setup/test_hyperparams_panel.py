@@ -126,10 +126,10 @@ def test_device_list_has_auto_and_cpu(panel, qtbot):
     assert box.currentData() == "cpu"
 
 
-def test_remote_hosts_are_listed_disabled(panel):
+def test_remote_hosts_are_listed_and_selectable(panel):
     panel._fill_devices([("cuda:0", "Test GPU")], ["lab"])
     box = panel.device
     i = box.findData("remote:lab")
     assert i >= 0 and box.findData("cuda:0") == 2
-    assert not box.model().item(i).isEnabled()
-    assert box.itemData(i, Qt.ItemDataRole.ToolTipRole)
+    assert box.model().item(i).isEnabled()
+    assert "lab" in box.itemData(i, Qt.ItemDataRole.ToolTipRole)

@@ -1,0 +1,112 @@
+"""Remote runs from the real window against a real OpenSSH server on 127.0.0.1 (see
+tests/e2e/remote/conftest.py): the "remote host" is this machine, with its own base folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.dialogs.host_key import HostKeyDialog
+from engine.project import load_project
+from engine.remote.config import add_host
+from tests.e2e.remote.conftest import host_config, start_sshd, stop_sshd
+
+ROOT = Path(__file__).resolve().parents[3]
+MLP = ROOT / "resources" / "examples" / "mlp.lforge"
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    d = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield d
+    stop_sshd(d)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """A HOME of its own: the user's ~/.ssh is never read or written."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("HOME", str(folder))
+    return folder
+
+
+def trust_host_key(config_dir: Path, sshd) -> None:
+    """Record the test server's key, as an earlier Trust would have."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    key = Path(f"{sshd.host_key}.pub").read_text().split()
+    with (config_dir / "known_hosts").open("a") as f:
+        f.write(f"[127.0.0.1]:{sshd.port} {key[0]} {key[1]}\n")
+
+
+def set_small(doc, samples: int, epochs: int, batch: int = 32) -> None:
+    doc.set_field("dataset", "samples", samples)
+    doc.set_field("training", "epochs", epochs)
+    doc.set_field("training", "batch_size", batch)
+
+
+@pytest.fixture
+def rw(window, tmp_path, sshd, config_dir):
+    """The window's training UI on a saved copy of the mlp template whose device is the
+    host "loop" (the test sshd). The remote runner is shut down and joined in teardown."""
+    add_host(host_config("loop", sshd, tmp_path / "remote"))
+    path = tmp_path / "mlp.lforge"
+    shutil.copy(MLP, path)
+    ws = window.workspace
+    ui = ws.training
+    ws.document.replace_project(load_project(path), path=str(path))
+    set_small(ws.document, samples=300, epochs=2)
+    ws.document.set_field("training", "threads", 1)
+    ws.document.set_field("training", "device", "remote:loop")
+    yield ui
+    ui.shutdown()
+    assert not ui.remote.isRunning()
+    stop_agents(tmp_path / "remote")
+
+
+def stop_agents(base: Path) -> None:
+    """End the detached agents a failed test left behind (paused ones would run forever)."""
+    for pid_file in base.glob("runs/*/agent.pid"):
+        if (pid_file.parent / "exit.json").exists():
+            continue
+        try:
+            pid = json.loads(pid_file.read_text())["pid"]
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"engine.remote.agent" in cmdline and str(pid_file.parent).encode() in cmdline:
+                os.kill(pid, signal.SIGKILL)  # only that run's own agent
+        except (OSError, ValueError, KeyError):
+            pass
+
+
+class HostKeyAnswerer:
+    """Clicks Trust (or Cancel) once the host-key dialog is up; ``seen`` collects what each
+    dialog showed. A timer does it: the dialog runs its own event loop."""
+
+    def __init__(self, trust: bool) -> None:
+        self.trust = trust
+        self.seen: list[str] = []
+        self.timer = QTimer()
+        self.timer.setInterval(20)
+        self.timer.timeout.connect(self._on_timer_timeout)
+        self.timer.start()
+
+    def _on_timer_timeout(self) -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, HostKeyDialog):
+            self.seen.append(box.informativeText())
+            (box.trust_button if self.trust else box.cancel_button).click()
+
+
+@pytest.fixture
+def answerer():
+    made: list[HostKeyAnswerer] = []
+    yield lambda trust: made.append(HostKeyAnswerer(trust)) or made[-1]
+    for a in made:
+        a.timer.stop()

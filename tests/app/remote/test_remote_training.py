@@ -1,0 +1,183 @@
+"""Training on a remote host from the window: Train with device remote:HOST, live events in
+the same panels as a local run, Stop / Pause / Resume over SSH, a cut connection, Attach
+and Resume from the runs list. A real sshd on 127.0.0.1 and real detached agents."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+from engine.remote.config import load_runs
+from engine.train.events import Finished, Progress, Stopped
+from tests.app.remote.conftest import set_small, trust_host_key
+
+
+def _events(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+
+
+def _run_folder(ui) -> Path:
+    doc = ui.ws.document
+    return (Path(doc.path).parent / doc.project.runs[-1].path).resolve()
+
+
+def _wait_progress(qtbot, runner) -> Progress:
+    with qtbot.waitSignal(runner.event_received, timeout=90_000,
+                          check_params_cb=lambda ev: isinstance(ev, Progress)) as blocker:
+        pass
+    return blocker.args[0]
+
+
+def _record(received: list, runner) -> None:
+    runner.event_received.connect(lambda ev: received.append(ev))
+
+
+def test_train_runs_on_the_host_and_the_panels_show_it(qtbot, rw, answerer):
+    asked = answerer(True).seen
+    transfers: list[str] = []
+    rw.remote.transfer.connect(lambda text, done, total: transfers.append(text))
+    received: list = []
+    _record(received, rw.remote)
+    with qtbot.waitSignal(rw.remote.run_ended, timeout=120_000) as ended:
+        assert rw.train_action.isEnabled()
+        rw.train_action.trigger()
+    assert isinstance(ended.args[0], Finished), ended.args[0]
+    assert len(asked) == 1 and "SHA256:" in asked[0]  # the unknown key was asked about
+    assert any(t.startswith("Uploading") for t in transfers)
+    folder = _run_folder(rw)
+    assert rw.ws.document.project.runs[-1].host == "loop"
+    for name in ("weights.safetensors", "evaluation.json", "project.lforge",
+                 "checkpoints/last.safetensors", "remote.json"):
+        assert (folder / name).is_file(), name
+    events = _events(folder)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e.seq for e in received] == [e["seq"] for e in events]  # every event, once
+    rec = load_runs()[0]
+    assert (folder / "events.jsonl").read_bytes() == Path(rec.remote_dir, "events.jsonl").read_bytes()
+    assert received[0].run_dir == str(folder)  # the panels are told the local folder
+    rw.plots.flush()
+    steps, losses = [], []
+    for e in events:
+        if e["type"] == "progress":
+            steps += range(e["step"] - len(e["losses"]) + 1, e["step"] + 1)
+            losses += e["losses"]
+    x, y = rw.plots.series("loss")
+    assert list(x) == steps and list(y) == losses
+    val = [e["val"]["accuracy"] for e in events if e["type"] == "epoch_ended"]
+    assert list(rw.plots.series("metric")[1]) == val and len(val) == 2
+    assert rw.runs.status_of(str(folder)) == "finished"
+    assert rw.panel.progress.value() == rw.panel.progress.maximum()
+    assert "Finished 2 epochs" in rw.panel.status.text()
+    # the downloaded snapshot points at local data: the evaluation views can load the run
+    snap = json.loads((folder / "project.lforge").read_text())
+    assert snap["training"]["device"] == "auto" and snap["training"]["gpus"] == 1
+    for view in rw.result_views:
+        assert view.run_dir == str(folder)
+
+
+def test_stop_pause_and_resume_reach_the_remote_run(qtbot, rw, config_dir, sshd):
+    trust_host_key(config_dir, sshd)
+    set_small(rw.ws.document, samples=3000, epochs=300, batch=16)
+    rw.train_action.trigger()
+    _wait_progress(qtbot, rw.remote)
+    with qtbot.waitSignal(rw.remote.state_changed, timeout=5000,
+                          check_params_cb=lambda s: s == "paused"):
+        rw.pause_action.trigger()
+    assert rw.resume_action.isEnabled() and not rw.pause_action.isEnabled()
+    rw.resume_action.trigger()
+    assert rw.remote.state == "running"
+    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+        rw.stop_action.trigger()
+    stopped = ended.args[0]
+    assert isinstance(stopped, Stopped)
+    folder = _run_folder(rw)
+    controls = Path(load_runs()[0].remote_dir, "control.jsonl").read_text().splitlines()
+    assert [json.loads(c)["cmd"] for c in controls] == ["pause", "resume", "stop"]
+    qtbot.waitUntil(lambda: rw.runs.status_of(str(folder)) == "stopped", timeout=5000)
+    assert "Stopped at epoch" in rw.panel.status.text()
+    # Resume from the runs list continues it on the host from its checkpoint
+    rw.runs.select_runs([str(folder)])
+    assert rw.runs.resume_button.isEnabled()
+    received: list = []
+    _record(received, rw.remote)
+    rw.runs.resume_button.click()
+    with qtbot.waitSignal(rw.remote.run_ended, timeout=90_000) as ended:
+        _wait_progress(qtbot, rw.remote)
+        rw.stop_action.trigger()
+    assert isinstance(ended.args[0], Stopped) and ended.args[0].step > stopped.step
+    started = [e for e in received if e.type == "run_started"]
+    assert len(started) == 1 and started[0].resumed_from == stopped.step
+    seqs = [e["seq"] for e in _events(folder)]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_cut_connection_reconnects_without_losing_or_repeating_events(qtbot, rw, config_dir,
+                                                                       sshd):
+    trust_host_key(config_dir, sshd)
+    set_small(rw.ws.document, samples=3000, epochs=300, batch=16)
+    states: list[str] = []
+    shown: list[str] = []  # what the Training panel said at each state (it updates first)
+    rw.remote.state_changed.connect(states.append)
+    rw.remote.state_changed.connect(lambda _s: shown.append(rw.panel.worker_state.text()))
+    received: list = []
+    _record(received, rw.remote)
+    rw.train_action.trigger()
+    _wait_progress(qtbot, rw.remote)
+    with qtbot.waitSignal(rw.remote.state_changed, timeout=5000,
+                          check_params_cb=lambda s: s == "paused"):
+        rw.pause_action.trigger()  # hold the run while the link is down
+    qtbot.waitUntil(lambda: Path(load_runs()[0].remote_dir, "control.jsonl").exists(),
+                    timeout=10_000)
+    for pid in sshd.session_pids():  # the server side of the connection dies
+        os.kill(pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "reconnecting" in states, timeout=30_000)
+    assert "reconnecting…" in shown
+    # reconnected, and still paused as the user left it
+    qtbot.waitUntil(lambda: states[-1] == "paused" and states.count("paused") == 2,
+                    timeout=60_000)
+    rw.resume_action.trigger()
+    n = len(received)
+    qtbot.waitUntil(lambda: len(received) > n + 2, timeout=30_000)  # it goes on, followed
+    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+        rw.stop_action.trigger()  # and the stop goes over the new connection
+    assert isinstance(ended.args[0], Stopped)
+    events = _events(_run_folder(rw))
+    assert [e.seq for e in received] == list(range(1, len(events) + 1))  # no gap, no repeat
+    assert [e["seq"] for e in events] == [e.seq for e in received]
+    assert (_run_folder(rw) / "weights.safetensors").is_file()
+
+
+def test_a_detached_run_is_attached_again_from_the_runs_list(qtbot, rw, config_dir, sshd):
+    trust_host_key(config_dir, sshd)
+    set_small(rw.ws.document, samples=3000, epochs=300, batch=16)
+    rw.train_action.trigger()
+    _wait_progress(qtbot, rw.remote)
+    rw.pause_action.trigger()
+    qtbot.waitUntil(lambda: Path(load_runs()[0].remote_dir, "control.jsonl").exists(),
+                    timeout=10_000)
+    with qtbot.waitSignal(rw.remote.detached, timeout=30_000):
+        rw.remote.detach()  # as closing the window does: the run goes on on its host
+    folder = _run_folder(rw)
+    assert rw.live_run is None and rw.train_action.isEnabled()
+    assert rw.runs.status_of(str(folder)) == "detached"
+    assert load_runs()[0].status == "running"
+    rw.runs.select_runs([str(folder)])
+    assert rw.runs.attach_button.isEnabled() and not rw.runs.resume_button.isEnabled()
+    received: list = []
+    _record(received, rw.remote)
+    rw.runs.attach_button.click()
+    _wait_progress(qtbot, rw.remote)  # the mirrored events are shown again first
+    qtbot.waitUntil(lambda: rw.remote.state == "paused", timeout=10_000)  # as it was left
+    assert rw.resume_action.isEnabled()
+    rw.resume_action.trigger()
+    n = len(received)
+    qtbot.waitUntil(lambda: len(received) > n + 2, timeout=30_000)
+    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+        rw.stop_action.trigger()
+    assert isinstance(ended.args[0], Stopped)
+    events = _events(folder)
+    assert [e.seq for e in received] == [e["seq"] for e in events]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert rw.runs.status_of(str(folder)) == "stopped"
