@@ -12,6 +12,7 @@ from pathlib import Path
 from engine.cli import UsageError
 from engine.project import ProjectError
 from engine.remote.config import (
+    LOCAL,
     HostConfig,
     RemoteError,
     RunRecord,
@@ -187,7 +188,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 def _status(r: RunRecord) -> str:
     """The index status; a local run's status comes from its own events.jsonl."""
-    if r.host != "local":
+    if r.host != LOCAL:
         return r.status
     events = Path(r.local_dir) / "events.jsonl"
     last = ""
@@ -225,7 +226,7 @@ def follow_and_show(host, rec: RunRecord, quiet: bool) -> int:
 
 def cmd_runs_attach(args: argparse.Namespace) -> int:
     rec = find_run(args.run)
-    if rec.host == "local":
+    if rec.host == LOCAL:
         raise UsageError(f"{rec.id} is a local run; nothing to attach to")
     with _host(rec.host, args.accept_new_host_key) as host:
         print(f"attached to {rec.id} on {rec.host}", flush=True)
@@ -236,7 +237,7 @@ def cmd_runs_stop(args: argparse.Namespace) -> int:
     from engine.remote.runs import send_control
 
     rec = find_run(args.run)
-    if rec.host == "local":
+    if rec.host == LOCAL:
         raise UsageError(f"{rec.id} is a local run; stop it where it runs")
     with _host(rec.host, args.accept_new_host_key) as host:
         send_control(host, rec, "stop")
@@ -288,7 +289,7 @@ def _remote_record(ref: str) -> RunRecord | None:
         rec = find_run(ref)
     except ProjectError:
         return None
-    return rec if rec.host != "local" else None
+    return rec if rec.host != LOCAL else None
 
 
 def is_remote_run(ref: str) -> bool:

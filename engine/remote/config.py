@@ -56,13 +56,17 @@ class HostConfig(BaseModel):
         return f"{who}{self.host}{port} ({auth}, python {self.python}, base {self.base_dir})"
 
 
+#: the host of runs on this machine in the runs index; no remote host may take this name
+LOCAL = "local"
+
+
 class RunRecord(BaseModel):
     """A run in the local runs index (local or remote)."""
 
     model_config = ConfigDict(extra="ignore")
 
     id: str
-    host: str = "local"
+    host: str = LOCAL
     local_dir: str
     remote_dir: str = ""
     project: str = ""
@@ -85,6 +89,9 @@ def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ProjectError(f"{name!r} is not a usable host name: use letters, digits, '_', '.' "
                            "or '-' (at most 64)")
+    if name.lower() == LOCAL:
+        raise ProjectError(f"{name!r} is reserved for runs on this machine: give the remote host "
+                           "another name (e.g. the machine's own name)")
     return name
 
 

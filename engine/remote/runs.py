@@ -36,7 +36,8 @@ from engine.remote.ssh import BytesProgress, HostInfo, RemoteHost
 from engine.train.events import TERMINAL, Event, Failed, from_json
 
 META = "remote.json"
-ARTIFACTS = ("project.lforge", "metrics.csv", "weights.safetensors", "evaluation.json", LOG)
+ARTIFACTS = ("project.lforge", "metrics.csv", "weights.safetensors", "evaluation.json",
+             "data.json", LOG)
 ARTIFACT_DIRS = ("checkpoints", "samples")
 q = shlex.quote
 Say = Callable[[str], None]

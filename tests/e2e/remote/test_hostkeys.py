@@ -64,3 +64,13 @@ def test_user_known_hosts_is_trusted(sshd, env) -> None:
     (ssh_dir / "known_hosts").write_text(f"[127.0.0.1]:{sshd.port} {' '.join(pub)}\n")
     with RemoteHost(host_config("h", sshd, env.remote_base), None) as host:
         assert host.run("true")[0] == 0
+
+
+def test_the_name_local_is_reserved_for_runs_on_this_machine():
+    from engine.project import ProjectError
+    from engine.remote.config import check_name
+
+    for name in ("local", "LOCAL"):
+        with pytest.raises(ProjectError, match="reserved for runs on this machine"):
+            check_name(name)
+    assert check_name("local-gpu") == "local-gpu"
