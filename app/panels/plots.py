@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.panels.plot_data import Bounds, GrowingBuffer, LiveViewBox
+from app.panels.plot_data import Bounds, GrowingBuffer, LiveViewBox, PlainAxis
 from app.runs.history import RunHistory, headline_metric
 from app.theme import Theme
 
@@ -66,9 +66,10 @@ class PlotsPanel(QWidget):
         layout.setSpacing(2)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
-        self.loss_plot = self.view.addPlot(row=0, col=0, viewBox=LiveViewBox())
-        self.metric_plot = self.view.addPlot(row=1, col=0, viewBox=LiveViewBox())
-        self.lr_plot = self.view.addPlot(row=2, col=0, viewBox=LiveViewBox())
+        self.loss_plot, self.metric_plot, self.lr_plot = (
+            self.view.addPlot(row=row, col=0, viewBox=LiveViewBox(),
+                              axisItems={side: PlainAxis(side) for side in ("left", "bottom")})
+            for row in range(3))
         self.plots = (self.loss_plot, self.metric_plot, self.lr_plot)
         for p, label in zip(self.plots, ("loss", "metric", "lr"), strict=True):
             p.setDownsampling(auto=True, mode="peak")
@@ -81,6 +82,7 @@ class PlotsPanel(QWidget):
                 # plain tick values: no "(x0.001)" unit prefix that changes the label
                 # (and its layout) with the range
                 p.getAxis(axis).enableAutoSIPrefix(False)
+                p.getAxis(axis).setStyle(maxTickLevel=1, maxTextLevel=1)  # major + minor
             if p is not self.loss_plot:
                 p.setXLink(self.loss_plot)
             if p is not self.lr_plot:  # linked x: one step axis, at the bottom

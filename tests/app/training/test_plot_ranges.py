@@ -142,3 +142,22 @@ def test_axes_show_plain_values_without_a_unit_prefix(qtbot):
     for p in panel.plots:
         for axis in ("left", "bottom"):
             assert "(x" not in p.getAxis(axis).labelString()
+
+
+def test_plain_axis_gives_pyqtgraphs_ticks(qtbot):
+    import random
+
+    import pyqtgraph as pg
+
+    from app.panels.plot_data import PlainAxis
+
+    ours, theirs = PlainAxis("left"), pg.AxisItem("left")
+    rng = random.Random(3)
+    for _ in range(500):
+        lo = rng.uniform(-1e4, 1e4) * 10 ** rng.randint(-6, 3)
+        hi = lo + rng.uniform(1e-3, 1e4) * 10 ** rng.randint(-6, 3)
+        size = rng.uniform(50, 1500)
+        a, b = ours.tickValues(lo, hi, size), theirs.tickValues(lo, hi, size)
+        assert [s for s, _ in a] == [s for s, _ in b]
+        for (_, va), (_, vb) in zip(a, b, strict=True):
+            assert np.allclose(va, vb, rtol=1e-12, atol=0)
