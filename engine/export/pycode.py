@@ -268,6 +268,7 @@ _VERIFY = """
 import importlib.util, json, sys
 import torch
 from safetensors.torch import load_file
+torch.set_num_threads(int(sys.argv[3]))  # as many as the exporter: same reduction order
 spec = importlib.util.spec_from_file_location("layerforge_generated_model", sys.argv[1])
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
@@ -303,7 +304,10 @@ def verify_in_subprocess(model_py, io_file, module, analysis, timeout: float = 1
     data.update({f"out{i}": o.contiguous() for i, o in enumerate(outs)})
     save_file(data, str(io_file))
     try:
-        proc = subprocess.run([sys.executable, "-I", "-B", "-c", _VERIFY, str(model_py), str(io_file)],
+        # Bit-identical outputs need the same intra-op thread count on both sides (a sum
+        # split over more threads rounds differently).
+        proc = subprocess.run([sys.executable, "-I", "-B", "-c", _VERIFY, str(model_py), str(io_file),
+                               str(torch.get_num_threads())],
                               capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise ExportError("the generated model.py did not finish its check in time") from None

@@ -155,7 +155,7 @@ def sshd(tmp_path, monkeypatch):
 @pytest.mark.parametrize("trust", [True, False])
 def test_test_connection_asks_about_the_key_and_probes(dialog, qtbot, sshd, tmp_path, config_dir,
                                                       answerer, trust):
-    _fill(dialog, "local", "127.0.0.1", port=sshd.port, user=getpass.getuser(), auth="key",
+    _fill(dialog, "box", "127.0.0.1", port=sshd.port, user=getpass.getuser(), auth="key",
           key=str(sshd.client_key), python=sys.executable, base_dir=str(tmp_path / "base"))
     seen = answerer(trust).seen
     assert dialog.test_connection()
@@ -182,7 +182,7 @@ def test_a_changed_host_key_is_refused_with_the_explanation(dialog, qtbot, sshd,
     (config_dir / "known_hosts").write_text(
         f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other_host_key.pub').read_text()}")
     assert other.exists()
-    _fill(dialog, "local", "127.0.0.1", port=sshd.port, user=getpass.getuser(), auth="key",
+    _fill(dialog, "box", "127.0.0.1", port=sshd.port, user=getpass.getuser(), auth="key",
           key=str(sshd.client_key), python=sys.executable, base_dir=str(tmp_path / "base"))
     asked = answerer(True).seen
     assert dialog.test_connection()

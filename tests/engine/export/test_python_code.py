@@ -194,3 +194,16 @@ def test_model_py_from_a_project_file_has_no_normalisation(tmp_path):
     export(project, "python", tmp_path / "out")
     code = (tmp_path / "out" / "model.py").read_text()
     assert "MEAN = None" in code and "Not recorded" in code
+
+
+def test_the_fresh_process_check_runs_with_the_exporters_thread_count(tmp_path):
+    # A process that trained with one torch thread (the app's worker does) exports too: the
+    # check must compare like with like, not fail on rounding from a different split.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        project = save_graph_project(tmp_path / "zoo.lforge", sequence_zoo())
+        export(project, "python", tmp_path / "out")
+    finally:
+        torch.set_num_threads(before)
+    assert (tmp_path / "out" / "model.py").is_file()
