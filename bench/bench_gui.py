@@ -166,8 +166,9 @@ def bench_training() -> dict[str, float]:
         all_late: list[float] = []
         clicks = []
         mlp_rates: list[float] = []
-        for name, settings in (("mlp", {"dataset.samples": 20000, "training.epochs": 4}),
-                               ("lenet5", {"training.epochs": 4})):
+        # Runs of ~5 s each, so the p99 rests on ~1000 heartbeats rather than a handful.
+        for name, settings in (("mlp", {"dataset.samples": 20000, "training.epochs": 12}),
+                               ("lenet5", {"training.epochs": 8})):
             project = tmpd / f"{name}.lforge"
             shutil.copy(EXAMPLES / f"{name}.lforge", project)
             app_rates: list[float] = []

@@ -39,7 +39,9 @@ def test_points_are_coalesced_until_the_frame_timer(qtbot):
     for ev in _events():
         panel.on_event(ev)
     assert len(panel.series("loss")[0]) == 0  # no setData per event
-    qtbot.waitUntil(lambda: len(panel.series("loss")[0]) == 6, timeout=1000)
+    # the frame timer updates the loss plot, then the metric and lr plots half a frame later
+    qtbot.waitUntil(lambda: len(panel.series("loss")[0]) == 6
+                    and len(panel.series("lr")[0]) == 3, timeout=1000)
     x, y = panel.series("loss")
     assert list(x) == [1, 2, 3, 4, 5, 6]
     assert list(y) == [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
