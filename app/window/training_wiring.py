@@ -24,7 +24,7 @@ from app.panels.plots import PlotsPanel
 from app.panels.runs import RunsPanel
 from app.panels.training import TrainingPanel
 from app.runs.controller import Job, RunController
-from app.runs.history import load_history, summarize
+from app.runs.history import RunSummary, load_history, summarize
 from app.runs.records import (
     add_run_ref,
     known_run_dirs,
@@ -130,7 +130,7 @@ class TrainingUI(QObject):
         self.runs.attach_requested.connect(self.attach)
         self.runs.delete_confirmed.connect(self._on_runs_delete_confirmed)
         self.runs.refresh_requested.connect(self.refresh_runs)
-        d.project_replaced.connect(self.refresh_runs)
+        d.project_replaced.connect(self._on_document_project_replaced)
         d.path_changed.connect(self.refresh_runs)
         self.window.theme.theme_changed.connect(self.plots.set_theme)
 
@@ -207,11 +207,26 @@ class TrainingUI(QObject):
         self.refresh_runs()
         return True
 
-    def refresh_runs(self, *_args: object) -> None:
+    def refresh_runs(self, *_args: object) -> list[RunSummary]:
         dirs = [str(p) for p in known_run_dirs(self.ws.document)]
         if self.live_run and self.live_run not in dirs:
             dirs.append(self.live_run)
-        self.runs.set_runs([summarize(p) for p in dirs], self.live_run)
+        summaries = [summarize(p) for p in dirs]
+        self.runs.set_runs(summaries, self.live_run)
+        return summaries
+
+    def _on_document_project_replaced(self) -> None:
+        """List the project's runs; point out remote runs that may still be going (they are
+        attached on request only: opening a project never connects to a host unasked)."""
+        detached = [s for s in self.refresh_runs() if s.status == "detached"]
+        if detached and not self.live_run:
+            hosts = ", ".join(sorted({s.host for s in detached}))
+            what = (f"A run on {hosts} ({detached[0].name})" if len(detached) == 1
+                    else f"{len(detached)} runs on {hosts}")
+            self.panel.show_message(f"{what} may still be going: select it in the Runs list "
+                                    "and press Attach to follow it.", False)
+        elif not self.live_run:
+            self.panel.show_message("")  # what was said about the previous project
 
     def shutdown(self) -> None:
         """Stop the run (keeping its checkpoint) and the worker; join the thread."""

@@ -163,6 +163,9 @@ def test_a_detached_run_is_attached_again_from_the_runs_list(qtbot, rw, config_d
     assert rw.live_run is None and rw.train_action.isEnabled()
     assert rw.runs.status_of(str(folder)) == "detached"
     assert load_runs()[0].status == "running"
+    rw.ws.document.project_replaced.emit()  # as opening the project again does
+    assert "may still be going" in rw.panel.message.text()
+    assert "Attach" in rw.panel.message.text() and rw.panel.message.isVisible()
     rw.runs.select_runs([str(folder)])
     assert rw.runs.attach_button.isEnabled() and not rw.runs.resume_button.isEnabled()
     received: list = []
