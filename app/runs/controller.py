@@ -66,7 +66,30 @@ class Job:
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
-class RunController(QThread):
+class RunnerControls:
+    """What the local and the remote runner share: the state they report and the Stop,
+    Pause and Resume commands, each handed to the runner's own ``_control(cmd, state)``."""
+
+    _state: str
+
+    def _control(self, cmd: str, state: str) -> None:
+        raise NotImplementedError
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def stop_run(self) -> None:
+        self._control("stop", "stopping")
+
+    def pause_run(self) -> None:
+        self._control("pause", "paused")
+
+    def resume_run(self) -> None:
+        self._control("resume", "running")
+
+
+class RunController(QThread, RunnerControls):
     """Drives one worker process at a time from its own thread.
 
     Signals: ``worker_ready(pid)`` (a warm worker waits), ``run_submitted(run_dir, resume)``,
@@ -112,10 +135,6 @@ class RunController(QThread):
             self.start()
 
     @property
-    def state(self) -> str:
-        return self._state
-
-    @property
     def busy(self) -> bool:
         """A job is queued or running."""
         return self._running_job or not self._jobs.empty()
@@ -139,15 +158,6 @@ class RunController(QThread):
         self._jobs.put(job)
         self.start_worker()
         return True
-
-    def stop_run(self) -> None:
-        self._control("stop", "stopping")
-
-    def pause_run(self) -> None:
-        self._control("pause", "paused")
-
-    def resume_run(self) -> None:
-        self._control("resume", "running")
 
     def shutdown(self, timeout_s: float = 15.0) -> None:
         """Stop a run in progress (it keeps a checkpoint), end the worker, join the thread."""

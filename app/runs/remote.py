@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from app.runs.controller import _LIVE
+from app.runs.controller import _LIVE, RunnerControls
 
 if TYPE_CHECKING:
     from engine.remote.config import RunRecord
@@ -57,7 +57,7 @@ class _Detach(Exception):
     """Raised from follow's tick to stop following (the run goes on on its host)."""
 
 
-class RemoteRunner(QThread):
+class RemoteRunner(QThread, RunnerControls):
     """Signals as RunController's (``run_submitted``, ``event_received``, ``run_ended``,
     ``worker_died``, ``state_changed``), plus ``transfer(text, done, total)`` for uploads
     and downloads, ``attached(run_dir)`` once a run is followed and ``detached(run_dir)``
@@ -94,10 +94,6 @@ class RemoteRunner(QThread):
 
     # -- GUI side -------------------------------------------------------------------
     @property
-    def state(self) -> str:
-        return self._state
-
-    @property
     def busy(self) -> bool:
         return self._busy
 
@@ -115,15 +111,6 @@ class RemoteRunner(QThread):
             _LIVE.add(self)  # type: ignore[arg-type]
             self.start()
         return True
-
-    def stop_run(self) -> None:
-        self._control("stop", "stopping")
-
-    def pause_run(self) -> None:
-        self._control("pause", "paused")
-
-    def resume_run(self) -> None:
-        self._control("resume", "running")
 
     def detach(self) -> None:
         """Stop following the run (it goes on on its host; Attach follows it again)."""

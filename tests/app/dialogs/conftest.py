@@ -9,6 +9,8 @@ import gc
 
 import pytest
 
+from tests.app.host_fixtures import answerer, dialog  # noqa: F401 (fixtures)
+
 
 @pytest.fixture(autouse=True)
 def collect_on_gui_thread(qapp):

@@ -8,23 +8,12 @@ import sys
 import threading
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 
 import app.dialogs.hosts as hosts_module
-from app.dialogs.host_key import HostKeyAsker, HostKeyDialog
+from app.dialogs.host_key import HostKeyAsker
 from app.dialogs.hosts import HostsDialog
 from engine.remote.config import load_hosts
-
-
-@pytest.fixture
-def dialog(qtbot, config_dir):
-    d = HostsDialog()
-    qtbot.addWidget(d)
-    yield d
-    d.wait()
-    d.close()
-    d.deleteLater()  # on the GUI thread, not whenever the GC gets to it
 
 
 def _fill(d: HostsDialog, name: str, host: str, **fields) -> None:
@@ -82,35 +71,6 @@ def test_refuses_bad_entries_with_a_sentence(dialog):
     _fill(dialog, "ok", "other")
     assert not dialog.save_host()  # a new entry must not silently replace another
     assert load_hosts()["ok"].host == "h"
-
-
-class HostKeyAnswerer:
-    """Clicks Trust or Cancel once the host-key dialog is up. A timer does it: the dialog
-    runs its own event loop, inside which the test's waiting loop cannot return. ``seen``
-    collects the informative text each dialog showed."""
-
-    def __init__(self, trust: bool) -> None:
-        self.trust = trust
-        self.seen: list[str] = []
-        self.timer = QTimer()
-        self.timer.setInterval(20)
-        self.timer.timeout.connect(self._on_timer_timeout)
-        self.timer.start()
-
-    def _on_timer_timeout(self) -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, HostKeyDialog):
-            self.timer.stop()
-            self.seen.append(box.informativeText())
-            (box.trust_button if self.trust else box.cancel_button).click()
-
-
-@pytest.fixture
-def answerer():
-    made: list[HostKeyAnswerer] = []
-    yield lambda trust: made.append(HostKeyAnswerer(trust)) or made[-1]
-    for a in made:
-        a.timer.stop()
 
 
 @pytest.mark.parametrize("trust", [True, False])

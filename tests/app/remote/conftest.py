@@ -10,12 +10,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
-from app.dialogs.host_key import HostKeyDialog
 from engine.project import load_project
 from engine.remote.config import add_host
+from tests.app.host_fixtures import answerer, dialog  # noqa: F401 (fixtures)
 from tests.e2e.remote.conftest import host_config, start_sshd, stop_sshd
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -85,28 +83,3 @@ def stop_agents(base: Path) -> None:
             pass
 
 
-class HostKeyAnswerer:
-    """Clicks Trust (or Cancel) once the host-key dialog is up; ``seen`` collects what each
-    dialog showed. A timer does it: the dialog runs its own event loop."""
-
-    def __init__(self, trust: bool) -> None:
-        self.trust = trust
-        self.seen: list[str] = []
-        self.timer = QTimer()
-        self.timer.setInterval(20)
-        self.timer.timeout.connect(self._on_timer_timeout)
-        self.timer.start()
-
-    def _on_timer_timeout(self) -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, HostKeyDialog):
-            self.seen.append(box.informativeText())
-            (box.trust_button if self.trust else box.cancel_button).click()
-
-
-@pytest.fixture
-def answerer():
-    made: list[HostKeyAnswerer] = []
-    yield lambda trust: made.append(HostKeyAnswerer(trust)) or made[-1]
-    for a in made:
-        a.timer.stop()

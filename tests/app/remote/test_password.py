@@ -54,16 +54,6 @@ def memory_keyring():
     keyring.set_keyring(before)
 
 
-@pytest.fixture
-def dialog(qtbot, config_dir):
-    d = HostsDialog()
-    qtbot.addWidget(d)
-    yield d
-    d.wait()
-    d.close()
-    d.deleteLater()
-
-
 def _fill_password_host(d: HostsDialog, name: str, port: int = 22) -> None:
     d.new_host()
     d.name.setText(name)
