@@ -79,6 +79,12 @@ class RunnerControls:
     def state(self) -> str:
         return self._state
 
+    def _set_state(self, state: str) -> None:
+        """Either thread: record the state; ``state_changed`` tells the GUI thread."""
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)  # type: ignore[attr-defined]
+
     def stop_run(self) -> None:
         self._control("stop", "stopping")
 
@@ -201,11 +207,6 @@ class RunController(QThread, RunnerControls):
         """Worker thread: hand an event to the GUI thread."""
         self._pending.append((ev, terminal))
         self._events_posted.emit()
-
-    def _set_state(self, state: str) -> None:
-        if state != self._state:
-            self._state = state
-            self.state_changed.emit(state)
 
     # -- worker thread --------------------------------------------------------------
     def run(self) -> None:

@@ -171,11 +171,6 @@ class RemoteRunner(QThread, RunnerControls):
         self._pending.append((kind, args))
         self._posted.emit()
 
-    def _set_state(self, state: str) -> None:
-        if state != self._state:
-            self._state = state
-            self.state_changed.emit(state)
-
     # -- run thread -----------------------------------------------------------------
     def run(self) -> None:
         while not self._quitting:
