@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.worker import JobThread, release, start_job
+from app.dialogs.worker import JobDialog, start_job
 from app.document import GraphDocument
 from engine.export import DEFAULT_OPSET, FORMATS, SUFFIX, ExportReport, onnx_problems
 from engine.project import Project, ProjectError, load_project
@@ -87,8 +86,10 @@ def _started(run_dir: Path) -> float:
     return 0.0
 
 
-class ExportDialog(QDialog):
+class ExportDialog(JobDialog):
     """Gathers source, graph, format, destination and opset; runs and reports the export."""
+
+    busy_text = "The export is still running; close when it has finished."
 
     finished_export = Signal(bool)  # True when the export succeeded
 
@@ -99,7 +100,6 @@ class ExportDialog(QDialog):
         self.document = document
         self.report: ExportReport | None = None
         self.error = ""
-        self._thread: JobThread | None = None
         self._out_edited = False
         self._source_project: Project | None = None  # the run snapshot, once read
 
@@ -119,6 +119,7 @@ class ExportDialog(QDialog):
         self.out_browse = QPushButton("Browse…")
         self.problems = plain_label()
         self.log = QPlainTextEdit()
+        self.job_log = self.log
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("Progress and the verification results appear here.")
         self.log.setMinimumHeight(240)
@@ -163,8 +164,6 @@ class ExportDialog(QDialog):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
     # -- state -------------------------------------------------------------------------
-    def busy(self) -> bool:
-        return self._thread is not None
 
     def chosen_format(self) -> str:
         return str(self.format.currentData())
@@ -332,26 +331,7 @@ class ExportDialog(QDialog):
         self.log.setPlainText(f"Export failed: {message}")
 
     def _on_thread_finished(self) -> None:
-        release(self._thread)
-        self._thread = None
+        self._release_thread()
         self._set_running(False)
         self._update_problems()
         self.finished_export.emit(self.report is not None)
-
-    def wait(self) -> None:
-        """Block until a running export has finished (tests, closing the app)."""
-        if self._thread is not None:
-            self._thread.wait()
-
-    def reject(self) -> None:
-        if self.busy():  # the export cannot be interrupted; it is a matter of seconds
-            self.log.appendPlainText("The export is still running; close when it has finished.")
-            return
-        super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.busy():
-            event.ignore()
-            self.reject()
-            return
-        super().closeEvent(event)

@@ -12,10 +12,8 @@ explanation is shown as it comes.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -32,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.host_key import HostKeyAsker
-from app.dialogs.worker import JobThread, release, start_job
+from app.dialogs.worker import JobDialog, start_job
 from engine.project import ProjectError
 from engine.remote.config import HostConfig, add_host, load_hosts, remove_host
 
@@ -62,15 +60,17 @@ def describe_probe(cfg: HostConfig, info) -> str:
     return "\n".join(lines)
 
 
-class HostsDialog(QDialog):
+class HostsDialog(JobDialog):
     """Hosts on the left; the selected (or new) host's settings on the right."""
+
+    busy_text = ("The connection test is still running (it gives up after about a minute); "
+                 "close when it has finished.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Remote hosts")
         self.setMinimumSize(760, 460)
         self.asker = HostKeyAsker(self)
-        self._thread: JobThread | None = None
         self.probe_ok: bool | None = None
         self.hosts: dict[str, HostConfig] = {}
         self._editing: str | None = None  # name of the stored host shown in the form
@@ -103,6 +103,7 @@ class HostsDialog(QDialog):
         self.save_button = QPushButton("Save")
         self.test_button = QPushButton("Test connection")
         self.result = QPlainTextEdit()
+        self.job_log = self.result
         self.result.setReadOnly(True)
         self.result.setPlaceholderText("Test the connection to see the host's Python, PyTorch, "
                                        "CUDA and GPUs.")
@@ -313,8 +314,6 @@ class HostsDialog(QDialog):
         return True
 
     # -- testing -----------------------------------------------------------------------
-    def busy(self) -> bool:
-        return self._thread is not None
 
     def test_connection(self) -> bool:
         """Probe the host in the form (saved or not) in the background."""
@@ -356,24 +355,5 @@ class HostsDialog(QDialog):
         self.result.setPlainText(f"Connection failed: {message}")
 
     def _on_thread_finished(self) -> None:
-        release(self._thread)
-        self._thread = None
+        self._release_thread()
         self.test_button.setEnabled(True)
-
-    def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.wait()
-
-    def reject(self) -> None:
-        if self.busy():
-            self.result.appendPlainText("The connection test is still running (it gives up "
-                                        "after about a minute); close when it has finished.")
-            return
-        super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.busy():
-            event.ignore()
-            self.reject()
-            return
-        super().closeEvent(event)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFontDatabase, QPalette
+from PySide6.QtGui import QFontDatabase, QPalette
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.worker import JobThread, release, start_job
+from app.dialogs.worker import JobDialog, start_job
 from engine.blocks.base import TensorSpec
 from engine.project import FILE_SUFFIX
 
@@ -102,9 +101,11 @@ def run_import(target: str, specs: list[TensorSpec], out: Path,
                     tuple(result.messages))
 
 
-class ImportDialog(QDialog):
+class ImportDialog(JobDialog):
     """Emits ``imported(path)`` once a project was imported and written, then calls
     ``open_project(path)`` (the window's FileController), which may decline to open it."""
+
+    busy_text = "The import is still running; close when it has finished."
 
     imported = Signal(str)
 
@@ -117,7 +118,6 @@ class ImportDialog(QDialog):
         self.open_project = open_project
         self.result: Imported | None = None
         self.error = ""
-        self._thread: JobThread | None = None
 
         self.target = QLineEdit()
         self.target.setPlaceholderText("mypkg.nets:make_model  or  path/to/model.py:Net")
@@ -132,6 +132,7 @@ class ImportDialog(QDialog):
         self.out = QLineEdit(str(start_dir / f"imported{FILE_SUFFIX}"))
         self.out_browse = QPushButton("Browse…")
         self.log = QPlainTextEdit()
+        self.job_log = self.log
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("The import's progress and result appear here.")
         self.log.setMinimumHeight(120)
@@ -162,8 +163,6 @@ class ImportDialog(QDialog):
         self.import_button.clicked.connect(self.start_import)
         self.buttons.rejected.connect(self.reject)
 
-    def busy(self) -> bool:
-        return self._thread is not None
 
     def _on_target_browse_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Python file", str(self.start_dir),
@@ -246,27 +245,9 @@ class ImportDialog(QDialog):
         self.log.setPlainText(f"Import failed: {message}")
 
     def _on_thread_finished(self) -> None:
-        release(self._thread)
-        self._thread = None
+        self._release_thread()
         self._set_running(False)
         if self.result is not None:
             self.imported.emit(self.result.path)
             if self.open_project is not None and not self.open_project(self.result.path):
                 self.log.appendPlainText("The project was saved but not opened.")
-
-    def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.wait()
-
-    def reject(self) -> None:
-        if self.busy():
-            self.log.appendPlainText("The import is still running; close when it has finished.")
-            return
-        super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.busy():
-            event.ignore()
-            self.reject()
-            return
-        super().closeEvent(event)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDialog, QPlainTextEdit, QWidget
 
 from engine.project import ProjectError
 
@@ -69,3 +71,42 @@ def release(thread: JobThread | None) -> None:
     if thread is not None:
         thread.wait()
         thread.deleteLater()
+
+
+class JobDialog(QDialog):
+    """A dialog that runs one JobThread at a time (``self._thread`` while it runs) and
+    cannot interrupt it: closing it meanwhile adds ``busy_text`` to ``self.job_log`` and
+    keeps it open. Subclasses set both."""
+
+    busy_text = "The job is still running; close when it has finished."
+    job_log: QPlainTextEdit
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._thread: JobThread | None = None
+
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def wait(self) -> None:
+        """Block until a running job has finished (tests, closing the app)."""
+        if self._thread is not None:
+            self._thread.wait()
+
+    def _release_thread(self) -> None:
+        """GUI thread, once the job has finished: join and drop its thread."""
+        release(self._thread)
+        self._thread = None
+
+    def reject(self) -> None:
+        if self.busy():
+            self.job_log.appendPlainText(self.busy_text)
+            return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.busy():
+            event.ignore()
+            self.reject()
+            return
+        super().closeEvent(event)
