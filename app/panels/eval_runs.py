@@ -140,38 +140,16 @@ class Stop:
 
 def generate(cache: RunCache, run_dir: str, prompt: str, length: int, temperature: float,
              top_k: int, seed: int, emit: Callable[[str], None], stop: Stop) -> str:
-    """Continue ``prompt`` character by character with the run's language model, calling
-    ``emit`` with each new character; the same sampling as the engine's generate()."""
-    import torch
-
-    from engine.tasks.base import eval_mode
-    from engine.tasks.language_model import sample_logits
-
-    loaded = cache.open(run_dir)
-    task = loaded.task
+    """Continue ``prompt`` with the run's language model (the engine's own sampling,
+    :meth:`LanguageModelTask.stream`), calling ``emit`` with each new character; ``stop``
+    ends it early."""
+    task = cache.open(run_dir).task
     if task.kind != "language_model":
         raise ValueError(f"a {task.kind} model does not generate text")
-    b = task.bundle
-    vocab = b.vocab or []
-    pad_id = vocab.index(" ") if " " in vocab else 0
-    ids = b.encode(prompt).tolist() if prompt else [pad_id]
-    g = torch.Generator(device="cpu")
-    g.manual_seed(seed)
-    window = task.window()
-    model = task.models["model"]
     out: list[str] = []
-    with torch.no_grad(), eval_mode(task.models):
-        for _ in range(length):
-            if stop.is_set():
-                break
-            ctx = ids[-window:]
-            ctx = [pad_id] * (window - len(ctx)) + ctx
-            x = torch.tensor([ctx], dtype=torch.long, device=task.device)
-            with task.autocast():
-                logits = model(x)[0, -1].float().cpu()
-            nxt = sample_logits(logits, temperature, top_k, g)
-            ids.append(nxt)
-            ch = vocab[nxt]
-            out.append(ch)
-            emit(ch)
+    for ch in task.stream(prompt, length, temperature, top_k, seed):
+        if stop.is_set():
+            break
+        out.append(ch)
+        emit(ch)
     return "".join(out)

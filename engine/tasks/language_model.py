@@ -4,6 +4,7 @@ and sampling from a prompt with temperature and top-k."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -42,12 +43,24 @@ class LanguageModelTask(Task):
 
     def generate(self, prompt: str = DEFAULT_PROMPT, length: int = 200, temperature: float = 0.8,
                  top_k: int = 0, seed: int = 0) -> str:
-        """Continue ``prompt`` by ``length`` characters. The model sees the last window of
-        text, left-padded with spaces, so any architecture with a fixed length works."""
-        b = self.bundle
-        vocab = b.vocab or []
+        """``prompt`` continued by ``length`` characters (see :meth:`stream`)."""
+        start = self.bundle.decode(self._start_ids(prompt)[0])
+        return start + "".join(self.stream(prompt, length, temperature, top_k, seed))
+
+    def _start_ids(self, prompt: str) -> tuple[list[int], int]:
+        """The ids generation starts from (the prompt's, or the padding id for none) and
+        the padding id (a space when the vocabulary has one)."""
+        vocab = self.bundle.vocab or []
         pad_id = vocab.index(" ") if " " in vocab else 0
-        ids = b.encode(prompt).tolist() if prompt else [pad_id]
+        return (self.bundle.encode(prompt).tolist() if prompt else [pad_id]), pad_id
+
+    def stream(self, prompt: str = DEFAULT_PROMPT, length: int = 200, temperature: float = 0.8,
+               top_k: int = 0, seed: int = 0) -> Iterator[str]:
+        """Each of ``length`` new characters after ``prompt``, as it is sampled. The model
+        sees the last window of text, left-padded with spaces, so any architecture with a
+        fixed length works; the same seed gives the same text."""
+        vocab = self.bundle.vocab or []
+        ids, pad_id = self._start_ids(prompt)
         g = torch.Generator(device="cpu")
         g.manual_seed(seed)
         T = self.window()
@@ -59,8 +72,9 @@ class LanguageModelTask(Task):
                 x = torch.tensor([ctx], dtype=torch.long, device=self.device)
                 with self.autocast():
                     logits = model(x)[0, -1].float().cpu()
-                ids.append(sample_logits(logits, temperature, top_k, g))
-        return b.decode(ids)
+                nxt = sample_logits(logits, temperature, top_k, g)
+                ids.append(nxt)
+                yield vocab[nxt]
 
     def sample(self, epoch: int) -> SampleOut | None:
         text = self.generate(DEFAULT_PROMPT, 160, 0.8, 0, seed=self.seed + epoch)
