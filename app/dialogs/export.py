@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -118,11 +117,7 @@ class ExportDialog(JobDialog):
         self.out = QLineEdit()
         self.out_browse = QPushButton("Browse…")
         self.problems = plain_label()
-        self.log = QPlainTextEdit()
-        self.job_log = self.log
-        self.log.setReadOnly(True)
-        self.log.setPlaceholderText("Progress and the verification results appear here.")
-        self.log.setMinimumHeight(240)
+        self.log = self.make_job_log("Progress and the verification results appear here.", 240)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export",
                                                     QDialogButtonBox.ButtonRole.ActionRole)

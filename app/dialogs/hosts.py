@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -102,11 +101,8 @@ class HostsDialog(JobDialog):
         self.base_dir = QLineEdit()
         self.save_button = QPushButton("Save")
         self.test_button = QPushButton("Test connection")
-        self.result = QPlainTextEdit()
-        self.job_log = self.result
-        self.result.setReadOnly(True)
-        self.result.setPlaceholderText("Test the connection to see the host's Python, PyTorch, "
-                                       "CUDA and GPUs.")
+        self.result = self.make_job_log("Test the connection to see the host's Python, "
+                                        "PyTorch, CUDA and GPUs.")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self._layout()
         self.list.currentTextChanged.connect(self._on_list_current_changed)

@@ -131,11 +131,7 @@ class ImportDialog(JobDialog):
         self.help.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.out = QLineEdit(str(start_dir / f"imported{FILE_SUFFIX}"))
         self.out_browse = QPushButton("Browse…")
-        self.log = QPlainTextEdit()
-        self.job_log = self.log
-        self.log.setReadOnly(True)
-        self.log.setPlaceholderText("The import's progress and result appear here.")
-        self.log.setMinimumHeight(120)
+        self.log = self.make_job_log("The import's progress and result appear here.", 120)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.import_button = self.buttons.addButton("Import",
                                                     QDialogButtonBox.ButtonRole.ActionRole)

@@ -76,7 +76,7 @@ def release(thread: JobThread | None) -> None:
 class JobDialog(QDialog):
     """A dialog that runs one JobThread at a time (``self._thread`` while it runs) and
     cannot interrupt it: closing it meanwhile adds ``busy_text`` to ``self.job_log`` and
-    keeps it open. Subclasses set both."""
+    keeps it open. Subclasses set ``busy_text`` and make the view with ``make_job_log``."""
 
     busy_text = "The job is still running; close when it has finished."
     job_log: QPlainTextEdit
@@ -84,6 +84,15 @@ class JobDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._thread: JobThread | None = None
+
+    def make_job_log(self, placeholder: str, min_height: int = 0) -> QPlainTextEdit:
+        """The read-only text view where the job reports (and ``busy_text`` goes)."""
+        self.job_log = QPlainTextEdit()
+        self.job_log.setReadOnly(True)
+        self.job_log.setPlaceholderText(placeholder)
+        if min_height:
+            self.job_log.setMinimumHeight(min_height)
+        return self.job_log
 
     def busy(self) -> bool:
         return self._thread is not None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtWidgets import QPlainTextEdit
-
 from app.dialogs.worker import JobDialog, start_job
 
 
@@ -14,7 +12,7 @@ class _Slow(JobDialog):
 
     def __init__(self, gate: threading.Event) -> None:
         super().__init__()
-        self.job_log = QPlainTextEdit(self)
+        self.make_job_log("Progress appears here.")
         self._thread = start_job(self, lambda _progress: gate.wait(10), succeeded=lambda _r: None,
                                  failed=lambda _m: None, finished=self._release_thread)
 
