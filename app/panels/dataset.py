@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLineEdit,
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.document import EditError, GraphDocument
 from app.panels import eval_jobs as jobs
-from app.panels.eval_common import JobRunner, plain_label
+from app.panels.eval_common import JobRunner, plain_label, scroll_body
 from app.panels.eval_preview import DataPreview, fill_names, fill_targets
 from engine.project import DatasetSpec
 
@@ -69,18 +68,12 @@ class DatasetPanel(QScrollArea):
         self.loader = JobRunner(self)
         self._debounce = QTimer(self, singleShot=True, interval=350)
         self._debounce.timeout.connect(self.refresh_preview)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        body = QWidget()
-        lay = QVBoxLayout(body)
-        lay.setContentsMargins(10, 10, 10, 10)
-        lay.setSpacing(8)
+        lay = scroll_body(self)
         lay.addWidget(self._source_group())
         lay.addWidget(self._split_group())
         lay.addWidget(self._prep_group())
         lay.addWidget(self._preview_group())
         lay.addStretch(1)
-        self.setWidget(body)
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)
         self.catalog.finished.connect(self._on_catalog_finished)

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 
 def plain_label(text: str = "", role: str = "", wrap: bool = True) -> QLabel:
@@ -26,6 +26,19 @@ def plain_label(text: str = "", role: str = "", wrap: bool = True) -> QLabel:
     if role:
         label.setProperty("role", role)
     return label
+
+
+def scroll_body(area: QScrollArea) -> QVBoxLayout:
+    """Make ``area`` a frameless scroll panel whose body follows its width; returns the
+    body's layout (the dataset, hyperparameter and inspector panels are built in one)."""
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    body = QWidget()
+    lay = QVBoxLayout(body)
+    lay.setContentsMargins(10, 10, 10, 10)
+    lay.setSpacing(8)
+    area.setWidget(body)
+    return lay
 
 
 def user_message(exc: BaseException) -> str:

@@ -19,17 +19,15 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QScrollArea,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.document import EditError, GraphDocument
 from app.panels import eval_jobs as jobs
-from app.panels.eval_common import JobRunner, plain_label, style_plot
+from app.panels.eval_common import JobRunner, plain_label, scroll_body, style_plot
 from app.panels.param_editors import FloatSpinBox
 
 LOSSES = {"classification": ["cross_entropy"], "regression": ["mse", "mae", "huber"],
@@ -78,12 +76,7 @@ class HyperparamsPanel(QScrollArea):
         self.device_jobs = JobRunner(self)
         self._curve_timer = QTimer(self, singleShot=True, interval=60)
         self._curve_timer.timeout.connect(self.update_curve)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        body = QWidget()
-        lay = QVBoxLayout(body)
-        lay.setContentsMargins(10, 10, 10, 10)
-        lay.setSpacing(8)
+        lay = scroll_body(self)
         self.error = plain_label(role="error")
         self.error.hide()
         lay.addWidget(self.error)
@@ -92,7 +85,6 @@ class HyperparamsPanel(QScrollArea):
         lay.addWidget(self._schedule_group())
         lay.addWidget(self._run_group())
         lay.addStretch(1)
-        self.setWidget(body)
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)
         self.lr_jobs.finished.connect(self._on_lr_jobs_finished)

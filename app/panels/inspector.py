@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFormLayout,
-    QFrame,
     QLabel,
     QLineEdit,
     QScrollArea,
@@ -22,19 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import EditError, GraphDocument
+from app.panels.eval_common import plain_label, scroll_body
 from app.panels.param_editors import ParamEditor, make_editor
 from app.text import fmt_count
 from engine.blocks import FAMILIES, get_block
-
-
-def plain_label(text: str = "", role: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)  # user-supplied names are never rich text
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if role:
-        label.setProperty("role", role)
-    return label
 
 
 class InspectorPanel(QScrollArea):
@@ -46,12 +36,7 @@ class InspectorPanel(QScrollArea):
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
         self._built_for: tuple[str, str, str] | None = None  # (graph, id, type) of the form
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self._body = QWidget()
-        self._layout = QVBoxLayout(self._body)
-        self._layout.setContentsMargins(10, 10, 10, 10)
-        self._layout.setSpacing(8)
+        self._layout = scroll_body(self)
         self.title = plain_label(role="title")
         font = QFont(self.title.font())
         font.setBold(True)
@@ -80,7 +65,6 @@ class InspectorPanel(QScrollArea):
                   self.stats, self.doc):
             self._layout.addWidget(w)
         self._layout.addStretch(1)
-        self.setWidget(self._body)
         self.id_edit.editingFinished.connect(self._on_id_edit_editing_finished)
         self.label_edit.textEdited.connect(self._on_label_edit_text_edited)
         d = document
