@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -119,8 +119,35 @@ def load_history(run_dir: str | Path) -> RunHistory:
     return h
 
 
+#: the files a summary is read from; it is read again only when one of them changed
+_SOURCES = ("events.jsonl", "project.lforge", "remote.json")
+_summaries: dict[str, tuple[tuple, RunSummary]] = {}
+
+
+def _stamp(path: Path) -> tuple:
+    out = []
+    for name in _SOURCES:
+        try:
+            st = (path / name).stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return (path.is_dir(), *out)
+
+
 def summarize(run_dir: str | Path) -> RunSummary:
+    """The Runs list's row for a run folder. Remembered per folder until its events,
+    snapshot or remote record change, so refreshing the list re-reads only what moved."""
     path = Path(run_dir)
+    stamp = _stamp(path)
+    known = _summaries.get(str(path))
+    if known is None or known[0] != stamp:
+        known = (stamp, _summarize(path))
+        _summaries[str(path)] = known
+    return replace(known[1])
+
+
+def _summarize(path: Path) -> RunSummary:
     s = RunSummary(run_dir=str(path), name=path.name)
     s.settings = _settings(path)
     if not s.settings and (path / "remote.json").is_file():
