@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 #: How long a lost connection is re-tried before the runner gives up following.
 RECONNECT_S = 120.0
+#: How long a detach waits for the follower to let go before dropping the connection.
+DETACH_GRACE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -113,13 +115,19 @@ class RemoteRunner(QThread, RunnerControls):
         return True
 
     def detach(self) -> None:
-        """Stop following the run (it goes on on its host; Attach follows it again)."""
+        """Stop following the run (it goes on on its host; Attach follows it again).
+
+        A Stop, Pause or Resume pressed just before is still sent first; the connection is
+        dropped only if the follower has not let go within ``DETACH_GRACE_S`` (a read
+        blocked on a dead link)."""
         if self._busy:
             self._detach.set()
             with self._lock:
                 host = self._host
             if host is not None:
-                host.abort()  # a read blocked on a dead link gives up at once
+                timer = threading.Timer(DETACH_GRACE_S, host.abort)
+                timer.daemon = True
+                timer.start()
 
     def shutdown(self, timeout_s: float = 15.0) -> None:
         """Detach from a run in progress and join the thread (remote runs keep going)."""
@@ -277,17 +285,19 @@ class RemoteRunner(QThread, RunnerControls):
         self._post("state", "paused" if replay and _paused(host, rec) else "running")
 
         def tick() -> None:
-            if self._detach.is_set():
-                raise _Detach
-            while not self._controls.empty():
+            while not self._controls.empty():  # before detaching: a pause just pressed counts
                 cmd = self._controls.queue[0]
                 try:
                     send_control(host, rec, cmd)
                 except HostKeyError:
                     raise
                 except ProjectError:  # the link is down: sent once follow reconnects
+                    if self._detach.is_set():
+                        raise _Detach from None
                     return
                 self._controls.get_nowait()
+            if self._detach.is_set():
+                raise _Detach
 
         def on_link(up: bool, why: str) -> None:
             if up:

@@ -155,10 +155,10 @@ def test_a_detached_run_is_attached_again_from_the_runs_list(qtbot, rw, config_d
     rw.train_action.trigger()
     _wait_progress(qtbot, rw.remote)
     rw.pause_action.trigger()
-    qtbot.waitUntil(lambda: Path(load_runs()[0].remote_dir, "control.jsonl").exists(),
-                    timeout=10_000)
     with qtbot.waitSignal(rw.remote.detached, timeout=30_000):
-        rw.remote.detach()  # as closing the window does: the run goes on on its host
+        rw.remote.detach()  # as closing the window right after Pause: the run goes on
+    control = Path(load_runs()[0].remote_dir, "control.jsonl")  # the pause was sent first
+    assert control.read_text().splitlines() == ['{"cmd": "pause"}']
     folder = _run_folder(rw)
     assert rw.live_run is None and rw.train_action.isEnabled()
     assert rw.runs.status_of(str(folder)) == "detached"
