@@ -14,8 +14,9 @@ same connection. The terminal event is held until the artifacts are downloaded, 
 evaluation view finds weights in the local run folder when ``run_ended`` comes.
 
 Closing the window detaches (the run goes on on its host); the run folder's
-``remote.json`` lets a later session re-attach: the events mirrored so far are replayed
-first, then the live ones follow from the next seq.
+``remote.json`` lets a later session re-attach (opening the project does it for the newest
+such run): the events mirrored so far are replayed first, then the live ones follow from
+the next seq. An attach that cannot reach the host leaves the run detached, not failed.
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ class RemoteRunner(QThread, RunnerControls):
         except ProjectError as e:  # RemoteError and HostKeyError are ProjectErrors
             if self._detach.is_set():
                 self._post("detached", run_dir)
-            elif following:  # the run goes on on its host; Attach follows it again
+            elif following or job.kind == "attach":  # the run goes on on its host
                 self._post("died", f"{e}. The run goes on on its host: select it in Runs "
                            "and press Attach to follow it again.")
                 self._post("detached", run_dir)

@@ -216,17 +216,23 @@ class TrainingUI(QObject):
         return summaries
 
     def _on_document_project_replaced(self) -> None:
-        """List the project's runs; point out remote runs that may still be going (they are
-        attached on request only: opening a project never connects to a host unasked)."""
+        """List the project's runs and follow again the newest remote run that may still be
+        going (its host was trusted when it started); any others are pointed out, to be
+        attached from the Runs list."""
         detached = [s for s in self.refresh_runs() if s.status == "detached"]
-        if detached and not self.live_run:
-            hosts = ", ".join(sorted({s.host for s in detached}))
-            what = (f"A run on {hosts} ({detached[0].name})" if len(detached) == 1
-                    else f"{len(detached)} runs on {hosts}")
+        if self.live_run or self.controller.busy or self.remote.busy:
+            return
+        self.panel.show_message("")  # what was said about the previous project
+        if not detached or self._closing:
+            return
+        self.attach(detached[-1].run_dir)
+        others = detached[:-1]
+        if others:
+            hosts = ", ".join(sorted({s.host for s in others}))
+            what = (f"Another run on {hosts} ({others[0].name})" if len(others) == 1
+                    else f"{len(others)} other runs on {hosts}")
             self.panel.show_message(f"{what} may still be going: select it in the Runs list "
-                                    "and press Attach to follow it.", False)
-        elif not self.live_run:
-            self.panel.show_message("")  # what was said about the previous project
+                                    "and press Attach to follow it instead.", False)
 
     def shutdown(self) -> None:
         """Stop the run (keeping its checkpoint) and the worker; join the thread."""

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
-from engine.remote.config import load_runs
+from engine.remote.config import add_host, load_runs
 from engine.train.events import Finished, Progress, Stopped
 from tests.app.remote.conftest import set_small, trust_host_key
+from tests.e2e.remote.conftest import host_config
 
 
 def _events(folder: Path) -> list[dict]:
@@ -149,7 +151,8 @@ def test_a_cut_connection_reconnects_without_losing_or_repeating_events(qtbot, r
     assert (_run_folder(rw) / "weights.safetensors").is_file()
 
 
-def test_a_detached_run_is_attached_again_from_the_runs_list(qtbot, rw, config_dir, sshd):
+def test_a_detached_run_is_attached_again_on_open_and_from_the_runs_list(
+        qtbot, rw, config_dir, sshd, tmp_path):
     trust_host_key(config_dir, sshd)
     set_small(rw.ws.document, samples=3000, epochs=300, batch=16)
     rw.train_action.trigger()
@@ -163,16 +166,34 @@ def test_a_detached_run_is_attached_again_from_the_runs_list(qtbot, rw, config_d
     assert rw.live_run is None and rw.train_action.isEnabled()
     assert rw.runs.status_of(str(folder)) == "detached"
     assert load_runs()[0].status == "running"
-    rw.ws.document.project_replaced.emit()  # as opening the project again does
-    assert "may still be going" in rw.panel.message.text()
+    # opened again while the host cannot be reached: the run stays detached, not failed
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    add_host(host_config("loop", sshd, tmp_path / "remote").model_copy(
+        update={"port": closed_port}), replace=True)
+    with qtbot.waitSignal(rw.remote.detached, timeout=60_000):
+        rw.ws.document.project_replaced.emit()  # as opening the project again does
+    assert rw.runs.status_of(str(folder)) == "detached" and rw.live_run is None
+    assert "goes on on its host" in rw.panel.message.text()
     assert "Attach" in rw.panel.message.text() and rw.panel.message.isVisible()
+    # reachable again: opening the project follows the run, paused as it was left
+    add_host(host_config("loop", sshd, tmp_path / "remote"), replace=True)
+    rw.ws.document.project_replaced.emit()
+    assert rw.live_run == str(folder)
+    _wait_progress(qtbot, rw.remote)  # the mirrored events are shown again first
+    qtbot.waitUntil(lambda: rw.remote.state == "paused", timeout=10_000)
+    assert rw.resume_action.isEnabled() and not rw.panel.message.isVisible()
+    with qtbot.waitSignal(rw.remote.detached, timeout=30_000):
+        rw.remote.detach()
+    # and by hand, from the runs list
     rw.runs.select_runs([str(folder)])
     assert rw.runs.attach_button.isEnabled() and not rw.runs.resume_button.isEnabled()
     received: list = []
     _record(received, rw.remote)
     rw.runs.attach_button.click()
-    _wait_progress(qtbot, rw.remote)  # the mirrored events are shown again first
-    qtbot.waitUntil(lambda: rw.remote.state == "paused", timeout=10_000)  # as it was left
+    _wait_progress(qtbot, rw.remote)
+    qtbot.waitUntil(lambda: rw.remote.state == "paused", timeout=10_000)
     assert rw.resume_action.isEnabled()
     rw.resume_action.trigger()
     n = len(received)
