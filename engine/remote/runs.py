@@ -120,7 +120,9 @@ def _launch_command(python: str, engine_dir: str, run_dir: str, gpus: int) -> st
 def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus: int = 1,
               say: Say | None = None, progress: BytesProgress | None = None) -> RunRecord:
     """Upload what the run needs and launch it detached on the host. The local folder gets
-    ``remote.json``; the run is added to the runs index. Returns its record."""
+    ``remote.json``; the run is added to the runs index. Returns its record, whose id is
+    the local folder's name plus a random tail (so the folder name is a prefix
+    ``runs attach`` takes)."""
     say = say or (lambda s: None)
     info = host.probe()
     problem = info.problem(host.cfg.python)
@@ -137,8 +139,10 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     if remote_data:
         project.dataset.path = remote_data
         say(f"dataset on {host.cfg.name}: {remote_data}")
-    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in project.name)[:40] or "run"
-    run_id = f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    # the id is the local folder's name plus a random tail (several clients may share a host)
+    name = Path(local_dir).name
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "run"
+    run_id = f"{slug}-{secrets.token_hex(3)}"
     remote_dir = f"{info.base_dir}/runs/{run_id}"
     host.makedirs(remote_dir)
     job = {"project": project.model_dump(mode="json"), "resume": False, "overrides": {}}

@@ -78,7 +78,9 @@ def test_run_survives_a_cut_connection_and_reattaches_without_gaps(sshd, env) ->
     while len(_remote_events(rec)) == size:  # it goes on with nobody connected
         assert time.monotonic() < deadline, "the remote run stopped with the connection"
         time.sleep(0.05)
-    r = env.lf("runs", "attach", rec.id[:12], check=True)
+    folder = Path(rec.local_dir).name  # the id is the local folder's name plus a tail,
+    assert rec.id.startswith(f"{folder}-")  # so the folder name finds the run
+    r = env.lf("runs", "attach", folder, check=True)
     assert "finished 4 epochs" in r.stdout
     local = env.root / "run" / "events.jsonl"
     seqs = _seqs(local)
