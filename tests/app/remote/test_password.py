@@ -1,10 +1,11 @@
 """Password logins: the password goes to the OS keyring (an in-memory keyring backend
 here), never to hosts.json; it reaches asyncssh's connect only for a password host.
 
-A real sshd cannot check a password here without creating a system user (it reads
-/etc/shadow, as root, through PAM or crypt), so the login itself is checked up to the
-server's refusal: the options asyncssh connects with are captured on the way to the real
-server, which offers public keys only and refuses the password attempt."""
+OpenSSH's sshd checks only system users' passwords (through PAM or /etc/shadow), which a
+test cannot add: against it the options asyncssh connects with are captured and the
+password attempt is refused. A whole password login, from a refused wrong password to a
+finished run with its artifacts downloaded, goes through asyncssh's own SSH server
+(tests/app/remote/password_server.py), which checks one user's password."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from keyring.backends import fail
 
 from app.dialogs.hosts import HostsDialog
 from engine.remote.config import HOSTS_FILE, HostConfig, RemoteError, add_host, load_hosts
+from engine.remote.runs import download_artifacts, follow, start_run
 from engine.remote.secrets import SERVICE, keyring_problem
 from engine.remote.ssh import RemoteHost
 from tests.app.remote.conftest import trust_host_key
+from tests.app.remote.password_server import PasswordServer
+from tests.engine.train.helpers import tiny_mlp
 
 SECRET = "correct horse battery staple"
 
@@ -136,4 +140,34 @@ def test_the_keyring_password_is_what_ssh_sends(memory_keyring, sshd, config_dir
     host.connect()
     host.close()
     assert seen[-1]["password_auth"] is False and "password" not in seen[-1]
+    assert SECRET not in _config_text(config_dir)
+
+
+@pytest.fixture
+def password_server():
+    server = PasswordServer(getpass.getuser(), SECRET)
+    yield server
+    server.close()
+
+
+def test_a_password_host_logs_in_and_trains_a_whole_run(memory_keyring, password_server,
+                                                        config_dir, tmp_path):
+    password_server.trust(config_dir)
+    add_host(HostConfig(name="pw", host="127.0.0.1", port=password_server.port,
+                        user=getpass.getuser(), password=True, python=sys.executable,
+                        base_dir=str(tmp_path / "remote")))
+    keyring.set_password(SERVICE, "pw", "a wrong one")
+    with pytest.raises(RemoteError, match="refused the password stored in the OS keyring"):
+        RemoteHost(load_hosts()["pw"]).connect()
+    keyring.set_password(SERVICE, "pw", SECRET)  # as entering it again in Remote hosts does
+    project = tiny_mlp(dataset__samples=200, training__epochs=2)
+    with RemoteHost(load_hosts()["pw"]) as host:
+        info = host.probe()
+        assert info.torch and not info.missing
+        rec = start_run(host, project, tmp_path / "run")
+        events = list(follow(host, rec))
+        download_artifacts(host, rec)
+    assert events[-1].type == "finished", events[-1]
+    assert (tmp_path / "run" / "weights.safetensors").is_file()
+    assert password_server.tried[0] == "a wrong one" and password_server.tried[-1] == SECRET
     assert SECRET not in _config_text(config_dir)

@@ -1,0 +1,75 @@
+"""A real SSH server that checks passwords, for the password-login tests: asyncssh's server
+on 127.0.0.1, in a thread with its own event loop. OpenSSH's sshd checks only system users'
+passwords, which a test cannot add; this one accepts one user and one password, runs exec
+requests with the local shell and serves SFTP on the local file system, so a whole remote
+run can go through it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import asyncssh
+
+
+class _Server(asyncssh.SSHServer):
+    def __init__(self, user: str, password: str, tried: list[str]) -> None:
+        self._user, self._password, self._tried = user, password, tried
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # every user must authenticate
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        self._tried.append(password)
+        return username == self._user and password == self._password
+
+
+async def _run_command(process: asyncssh.SSHServerProcess) -> None:
+    """An exec request, run by the local shell (no PTY, stdin from /dev/null)."""
+    proc = await asyncio.create_subprocess_shell(
+        process.command or "true", stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    process.stdout.write(out.decode(errors="replace"))
+    process.stderr.write(err.decode(errors="replace"))
+    process.exit(proc.returncode or 0)
+
+
+class PasswordServer:
+    """``port``, ``tried`` (every password offered, in order) and ``known_hosts_line``."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.tried: list[str] = []
+        self._key = asyncssh.generate_private_key("ssh-ed25519")
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+        async def listen() -> asyncssh.SSHAcceptor:
+            return await asyncssh.create_server(
+                lambda: _Server(user, password, self.tried), "127.0.0.1", 0,
+                server_host_keys=[self._key], process_factory=_run_command,
+                sftp_factory=True, encoding="utf-8")
+
+        self._server = asyncio.run_coroutine_threadsafe(listen(), self._loop).result(30)
+        self.port: int = self._server.sockets[0].getsockname()[1]
+
+    def trust(self, config_dir: Path) -> None:
+        """Record the server's key in LayerForge's known_hosts, as an earlier Trust would."""
+        key = self._key.export_public_key().decode().split()
+        config_dir.mkdir(parents=True, exist_ok=True)
+        with (config_dir / "known_hosts").open("a") as f:
+            f.write(f"[127.0.0.1]:{self.port} {key[0]} {key[1]}\n")
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self._server.close()
+            await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
