@@ -46,7 +46,8 @@ def user_message(exc: BaseException) -> str:
     exception type and message (never a traceback)."""
     name = type(exc).__name__
     text = str(exc).strip()
-    if name in ("DataError", "ProjectError", "EditError", "SetupError"):
+    if name in ("DataError", "ProjectError", "EditError", "SetupError", "RemoteError",
+                "HostKeyError"):
         return text or name
     return f"{name}: {text}" if text else name
 

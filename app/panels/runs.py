@@ -3,7 +3,8 @@
 Selecting runs overlays their curves in the plots; a stopped or interrupted run can be
 resumed (a remote one on its host, a failed remote one too); a remote run that is not
 followed ("detached": the app was closed, or the link stayed down) can be attached again;
-a run's folder can be opened or deleted (after a confirmation).
+a remote run's artifacts as they are now (checkpoints, samples, metrics) can be
+downloaded, also mid-run; a run's folder can be opened or deleted (after a confirmation).
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ ATTACHABLE = ("detached",)
 
 class RunsPanel(QWidget):
     """Signals: ``selection_changed(run_dirs)``, ``resume_requested(run_dir)``,
-    ``attach_requested(run_dir)``, ``delete_confirmed(run_dirs)`` (the user agreed to
-    delete these folders), ``refresh_requested()``."""
+    ``attach_requested(run_dir)``, ``download_requested(run_dir)``,
+    ``delete_confirmed(run_dirs)`` (the user agreed to delete these folders),
+    ``refresh_requested()``."""
 
     selection_changed = Signal(list)
     resume_requested = Signal(str)
     attach_requested = Signal(str)
+    download_requested = Signal(str)
     delete_confirmed = Signal(list)
     refresh_requested = Signal()
 
@@ -60,11 +63,16 @@ class RunsPanel(QWidget):
         self.attach_button = QPushButton("Attach")
         self.attach_button.setToolTip("Follow the selected remote run again: its events so far, "
                                       "then live ones; the artifacts download at its end")
+        self.download_button = QPushButton("Download")
+        self.download_button.setToolTip("Fetch the selected remote run's files as they are now: "
+                                        "last checkpoint, samples, metrics (also mid-run; "
+                                        "Evaluation then uses the last checkpoint)")
         self.open_button = QPushButton("Open Folder")
         self.delete_button = QPushButton("Delete…")
         self.refresh_button = QPushButton("Refresh")
         row = QHBoxLayout()
-        for b in (self.resume_button, self.attach_button, self.open_button, self.delete_button):
+        for b in (self.resume_button, self.attach_button, self.download_button,
+                  self.open_button, self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(self.refresh_button)
@@ -74,9 +82,11 @@ class RunsPanel(QWidget):
         layout.addLayout(row)
         self._summaries: dict[str, RunSummary] = {}
         self._live: str | None = None
+        self._downloading = False
         self.tree.itemSelectionChanged.connect(self._on_tree_selection_changed)
         self.resume_button.clicked.connect(self._on_resume_button_clicked)
         self.attach_button.clicked.connect(self._on_attach_button_clicked)
+        self.download_button.clicked.connect(self._on_download_button_clicked)
         self.open_button.clicked.connect(self._on_open_button_clicked)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.refresh_button.clicked.connect(self.refresh_requested)
@@ -142,8 +152,15 @@ class RunsPanel(QWidget):
         remote = bool(one and self.host_of(sel[0]))
         self.resume_button.setEnabled(one and status in (REMOTE_RESUMABLE if remote else RESUMABLE))
         self.attach_button.setEnabled(remote and status in ATTACHABLE)
+        self.download_button.setEnabled(remote and not self._downloading)
         self.open_button.setEnabled(one)
         self.delete_button.setEnabled(bool(sel) and self._live not in sel)
+
+    def set_downloading(self, busy: bool) -> None:
+        """A download is in flight (the button waits for it)."""
+        self._downloading = busy
+        self.download_button.setText("Downloading…" if busy else "Download")
+        self._update_buttons()
 
     # -- handlers -------------------------------------------------------------------
     def _on_tree_selection_changed(self) -> None:
@@ -159,6 +176,11 @@ class RunsPanel(QWidget):
         sel = self.selected_runs()
         if len(sel) == 1:
             self.attach_requested.emit(sel[0])
+
+    def _on_download_button_clicked(self) -> None:
+        sel = self.selected_runs()
+        if len(sel) == 1:
+            self.download_requested.emit(sel[0])
 
     def _on_open_button_clicked(self) -> None:
         sel = self.selected_runs()

@@ -325,6 +325,22 @@ class RemoteRunner(QThread, RunnerControls):
         self._post("ended", last)
 
 
+def fetch_artifacts(run_dir: str) -> tuple[str, str, list[str]]:
+    """Download a remote run's artifacts as they are now, over a connection of its own
+    (also while the run is followed); (run_dir, host, names of what came). The host's key
+    must already be trusted (it was when the run started)."""
+    from engine.project import ProjectError
+    from engine.remote.config import get_host
+    from engine.remote.runs import download_artifacts, local_record
+    from engine.remote.ssh import RemoteHost
+
+    rec = local_record(run_dir)
+    if rec is None:
+        raise ProjectError(f"{run_dir}: not a remote run (no remote.json in it)")
+    with RemoteHost(get_host(rec.host)) as host:
+        return run_dir, rec.host, download_artifacts(host, rec)
+
+
 def _paused(host: RemoteHost, rec: RunRecord) -> bool:
     """Whether the last pause/resume the run was sent is a pause (it waits for Resume)."""
     from engine.remote.agent import CONTROL

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
 from app.dialogs.host_key import HostKeyAsker
+from app.panels.eval_common import JobRunner
 from app.panels.plots import PlotsPanel
 from app.panels.runs import RunsPanel
 from app.panels.training import TrainingPanel
@@ -34,7 +35,7 @@ from app.runs.records import (
     resume_job,
     train_job,
 )
-from app.runs.remote import RemoteJob, RemoteRunner
+from app.runs.remote import RemoteJob, RemoteRunner, fetch_artifacts
 from engine.project import ProjectError
 from engine.remote.config import device_host
 
@@ -58,6 +59,7 @@ class TrainingUI(QObject):
         self.controller = RunController()  # no parent: see app.runs.controller._LIVE
         self.host_keys = HostKeyAsker(w)  # unknown host keys are asked about in this thread
         self.remote = RemoteRunner(self.host_keys.ask)  # no parent either
+        self.fetcher = JobRunner(self)  # "Download" of a remote run's files, one at a time
         self.live_run: str | None = None
         self._closing = False
         self.train_action = self._action("&Train", "Ctrl+Return", "Train the project now")
@@ -128,6 +130,10 @@ class TrainingUI(QObject):
         self.runs.selection_changed.connect(self._on_runs_selection_changed)
         self.runs.resume_requested.connect(self.resume)
         self.runs.attach_requested.connect(self.attach)
+        self.runs.download_requested.connect(self.download)
+        self.fetcher.finished.connect(self._on_fetcher_finished)
+        self.fetcher.failed.connect(self._on_fetcher_failed)
+        self.fetcher.busy_changed.connect(self.runs.set_downloading)
         self.runs.delete_confirmed.connect(self._on_runs_delete_confirmed)
         self.runs.refresh_requested.connect(self.refresh_runs)
         d.project_replaced.connect(self._on_document_project_replaced)
@@ -180,6 +186,18 @@ class TrainingUI(QObject):
             self._say(f"{run_dir}: not a remote run; nothing to attach to", error=True)
             return False
         return self._submit(RemoteJob("attach", run_dir))
+
+    def download(self, run_dir: str) -> bool:
+        """Fetch a remote run's files as they are now (also mid-run), in the background."""
+        host = remote_host(run_dir)
+        if host is None:
+            self._say(f"{run_dir}: not a remote run; its files are already here", error=True)
+            return False
+        if self.fetcher.busy:
+            return False
+        self.window.statusBar().showMessage(f"Downloading {Path(run_dir).name} from {host}…")
+        self.fetcher.submit(lambda: fetch_artifacts(run_dir))
+        return True
 
     def _runner(self) -> RunController | RemoteRunner:
         """The runner of the run in progress (the local controller when none runs)."""
@@ -237,6 +255,8 @@ class TrainingUI(QObject):
     def shutdown(self) -> None:
         """Stop the run (keeping its checkpoint) and the worker; join the thread."""
         self._closing = True
+        self.fetcher.cancel()  # a download in flight ends cleanly (no torn file) first
+        self.fetcher.wait(60_000)
         self.remote.shutdown()  # detaches: a remote run goes on, and can be attached later
         self.controller.shutdown()
 
@@ -305,6 +325,18 @@ class TrainingUI(QObject):
         if not self._closing:
             self.panel.status.setText("Not following the remote run (it goes on on its host); "
                                       "select it in Runs and press Attach")
+
+    def _on_fetcher_finished(self, result: tuple[str, str, list[str]]) -> None:
+        run_dir, host, got = result
+        what = ", ".join(got) if got else "nothing yet (no files written on the host)"
+        self.window.statusBar().showMessage(f"Fetched from {host}: {what}", 8000)
+        self.refresh_runs()
+        if run_dir in self.runs.selected_runs() and run_dir != self.live_run:
+            for view in self.result_views:
+                view.show_run(run_dir)
+
+    def _on_fetcher_failed(self, message: str) -> None:
+        self._say(f"Could not download the run's files: {message}", error=True)
 
     def _show_earlier_runs(self) -> None:
         self.runs_dock.raise_()

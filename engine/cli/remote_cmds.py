@@ -55,7 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rs = p.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     rs.add_parser("list", help="id, host, status, started, project").set_defaults(func=cmd_runs_list)
     for name, helptext, func in (("attach", "re-attach and follow a run to its end", cmd_runs_attach),
-                                 ("stop", "stop a remote run (it keeps a checkpoint)", cmd_runs_stop)):
+                                 ("stop", "stop a remote run (it keeps a checkpoint)", cmd_runs_stop),
+                                 ("download", "fetch a remote run's artifacts as they are now "
+                                  "(also mid-run: last checkpoint, samples, metrics)",
+                                  cmd_runs_download)):
         x = rs.add_parser(name, help=helptext)
         x.add_argument("run", help="run id (or a unique prefix) or local run folder")
         _accept_flag(x)
@@ -242,6 +245,18 @@ def cmd_runs_stop(args: argparse.Namespace) -> int:
     with _host(rec.host, args.accept_new_host_key) as host:
         send_control(host, rec, "stop")
     print(f"asked {rec.id} on {rec.host} to stop")
+    return 0
+
+
+def cmd_runs_download(args: argparse.Namespace) -> int:
+    from engine.remote.runs import download_artifacts
+
+    rec = find_run(args.run)
+    if rec.host == LOCAL:
+        raise UsageError(f"{rec.id} is a local run; its files are in {rec.local_dir}")
+    with _host(rec.host, args.accept_new_host_key) as host:
+        got = download_artifacts(host, rec)
+    print(f"downloaded into {rec.local_dir}: {', '.join(got) or 'nothing yet'}")
     return 0
 
 

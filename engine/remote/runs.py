@@ -23,7 +23,7 @@ from pathlib import Path
 
 from engine.project import Project, ProjectError, atomic_write_text
 from engine.remote.agent import CONTROL, EXIT, JOB, LOG
-from engine.remote.bundle import dataset_files, engine_bundle, files_digest
+from engine.remote.bundle import dataset_files, engine_bundle, file_sha256, files_digest
 from engine.remote.config import (
     RemoteError,
     RunRecord,
@@ -305,15 +305,22 @@ def _death(host: RemoteHost, rec: RunRecord, seq: int) -> Failed:
 
 
 def download_artifacts(host: RemoteHost, rec: RunRecord) -> list[str]:
-    """Copy the run's artifacts into the local run folder (names of what came)."""
+    """Copy the run's artifacts as they are now into the local run folder (names of what
+    came). Also mid-run: the last checkpoint, samples and metrics so far. A file whose
+    checksum on the host matches the local copy is not downloaded again, and none is
+    ever left half-written."""
     local = Path(rec.local_dir)
+    sums = _remote_checksums(host, rec.remote_dir, ARTIFACTS + ARTIFACT_DIRS)
+    prefix = rec.remote_dir + "/"
+
+    def same(remote: str, dest: Path) -> bool:
+        want = sums.get(remote.removeprefix(prefix))
+        return want is not None and want == file_sha256(dest)
+
     got = []
-    for name in ARTIFACTS:
-        if host.get(f"{rec.remote_dir}/{name}", local / name):
-            got.append(name)
-    for name in ARTIFACT_DIRS:
-        if host.get(f"{rec.remote_dir}/{name}", local):
-            got.append(name + "/")
+    for name in ARTIFACTS + ARTIFACT_DIRS:
+        if host.get(f"{prefix}{name}", local / name, same):
+            got.append(name + ("/" if name in ARTIFACT_DIRS else ""))
     meta_path = local / META
     snap = local / "project.lforge"
     if snap.is_file() and meta_path.is_file():
@@ -324,6 +331,19 @@ def download_artifacts(host: RemoteHost, rec: RunRecord) -> list[str]:
             data["dataset"]["path"] = meta["local_dataset"]
             atomic_write_text(snap, json.dumps(data, indent=2) + "\n")
     return got
+
+
+def _remote_checksums(host: RemoteHost, root: str, names: tuple[str, ...]) -> dict[str, str]:
+    """SHA-256 of the files under ``root``/``names`` on the host, by path relative to
+    ``root`` (empty when the host has no ``sha256sum``: then everything is downloaded)."""
+    _, out, _ = host.run(f"cd {q(root)} && find {' '.join(q(n) for n in names)} -type f "
+                            "-exec sha256sum {} + 2>/dev/null", timeout=300)
+    sums = {}
+    for line in out.splitlines():
+        digest, _, path = line.partition("  ")
+        if len(digest) == 64 and path:
+            sums[path.removeprefix("./")] = digest
+    return sums
 
 
 def resume_run(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,

@@ -336,15 +336,36 @@ class RemoteHost:
 
         self._call(go(), None)
 
-    def get(self, remote: str, local: Path) -> bool:
-        """Download a file or folder (recursively); False when it does not exist."""
+    def get(self, remote: str, local: Path,
+            same: Callable[[str, Path], bool] | None = None) -> bool:
+        """Download a file, or a folder recursively, to ``local`` (the file's or the
+        folder's own new path); False when it does not exist. Each file arrives under a
+        temporary name and is renamed into place, so a dropped link never leaves a torn
+        file. ``same(remote_file, local_file)`` True skips a file already here."""
         self.connect()
+
+        async def fetch(sftp: asyncssh.SFTPClient, src: str, dest: Path) -> None:
+            if await sftp.isdir(src):
+                dest.mkdir(parents=True, exist_ok=True)
+                for name in sorted(await sftp.listdir(src)):
+                    if name not in (".", ".."):
+                        await fetch(sftp, f"{src}/{name}", dest / name)
+                return
+            if same is not None and dest.is_file() and same(src, dest):
+                return
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            part = dest.with_name(f".{dest.name}.part")
+            try:
+                await sftp.get(src, str(part))
+                os.replace(part, dest)
+            finally:
+                part.unlink(missing_ok=True)
 
         async def go() -> bool:
             sftp = await self._sftp_client()
             if not await sftp.exists(remote):
                 return False
-            await sftp.get(remote, str(local), recurse=True)
+            await fetch(sftp, remote, Path(local))
             return True
 
         return self._call(go(), None)

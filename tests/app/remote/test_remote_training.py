@@ -166,6 +166,14 @@ def test_a_detached_run_is_attached_again_on_open_and_from_the_runs_list(
     assert rw.live_run is None and rw.train_action.isEnabled()
     assert rw.runs.status_of(str(folder)) == "detached"
     assert load_runs()[0].status == "running"
+    # its files as they are now, fetched while it goes on (paused) on its host
+    rw.runs.select_runs([str(folder)])
+    assert not (folder / "project.lforge").exists()
+    with qtbot.waitSignal(rw.fetcher.finished, timeout=60_000):
+        rw.runs.download_button.click()
+    assert (folder / "project.lforge").is_file() and (folder / "data.json").is_file()
+    assert "Fetched from loop" in rw.window.statusBar().currentMessage()
+    assert rw.runs.download_button.isEnabled() and rw.runs.status_of(str(folder)) == "detached"
     # opened again while the host cannot be reached: the run stays detached, not failed
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -45,6 +45,15 @@ def test_full_remote_run_then_local_evaluate(sshd, env) -> None:
     assert "accuracy" in json.loads(r.stdout)
     r = env.lf("runs", "list", check=True)
     assert rec.id in r.stdout and "finished" in r.stdout
+    # `runs download` fetches what changed on the host, whole, and skips what did not
+    weights, last = run / "weights.safetensors", run / "checkpoints" / "last.safetensors"
+    before = weights.stat().st_ino
+    last.write_bytes(b"torn")
+    r = env.lf("runs", "download", rec.id, check=True)
+    assert "downloaded into" in r.stdout and "checkpoints/" in r.stdout
+    assert last.read_bytes() == Path(rec.remote_dir, "checkpoints", "last.safetensors").read_bytes()
+    assert weights.stat().st_ino == before  # unchanged: not downloaded again
+    assert not list(run.rglob("*.part"))
 
 
 def test_run_survives_a_cut_connection_and_reattaches_without_gaps(sshd, env) -> None:
