@@ -130,7 +130,8 @@ def test_a_cut_connection_reconnects_without_losing_or_repeating_events(qtbot, r
     with qtbot.waitSignal(rw.remote.state_changed, timeout=5000,
                           check_params_cb=lambda s: s == "paused"):
         rw.pause_action.trigger()  # hold the run while the link is down
-    qtbot.waitUntil(lambda: Path(load_runs()[0].remote_dir, "control.jsonl").exists(),
+    control = Path(load_runs()[0].remote_dir, "control.jsonl")
+    qtbot.waitUntil(lambda: control.is_file() and '"pause"' in control.read_text(),
                     timeout=10_000)
     for pid in sshd.session_pids():  # the server side of the connection dies
         os.kill(pid, signal.SIGKILL)
