@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 from pathlib import Path
 
 import pytest
 
-from engine.project import load_project
 from engine.remote.config import add_host
 from tests.app.host_fixtures import answerer, dialog  # noqa: F401 (fixtures)
+from tests.app.training.conftest import open_small_mlp
 from tests.e2e.remote.conftest import host_config, start_sshd, stop_sshd
-
-ROOT = Path(__file__).resolve().parents[3]
-MLP = ROOT / "resources" / "examples" / "mlp.lforge"
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +40,15 @@ def trust_host_key(config_dir: Path, sshd) -> None:
         f.write(f"[127.0.0.1]:{sshd.port} {key[0]} {key[1]}\n")
 
 
-def set_small(doc, samples: int, epochs: int, batch: int = 32) -> None:
-    doc.set_field("dataset", "samples", samples)
-    doc.set_field("training", "epochs", epochs)
-    doc.set_field("training", "batch_size", batch)
-
-
 @pytest.fixture
 def rw(window, tmp_path, sshd, config_dir):
     """The window's training UI on a saved copy of the mlp template whose device is the
     host "loop" (the test sshd). The remote runner is shut down and joined in teardown."""
     add_host(host_config("loop", sshd, tmp_path / "remote"))
-    path = tmp_path / "mlp.lforge"
-    shutil.copy(MLP, path)
-    ws = window.workspace
-    ui = ws.training
-    ws.document.replace_project(load_project(path), path=str(path))
-    set_small(ws.document, samples=300, epochs=2)
-    ws.document.set_field("training", "threads", 1)
-    ws.document.set_field("training", "device", "remote:loop")
+    ui = open_small_mlp(window, tmp_path)
+    ui.ws.document.set_field("training", "threads", 1)
+    ui.ws.document.set_field("training", "batch_size", 32)
+    ui.ws.document.set_field("training", "device", "remote:loop")
     yield ui
     ui.shutdown()
     assert not ui.remote.isRunning()

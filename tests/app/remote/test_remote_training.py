@@ -12,7 +12,8 @@ from pathlib import Path
 
 from engine.remote.config import add_host, load_runs
 from engine.train.events import Finished, Progress, Stopped
-from tests.app.remote.conftest import set_small, trust_host_key
+from tests.app.remote.conftest import trust_host_key
+from tests.app.training.conftest import set_small
 from tests.e2e.remote.conftest import host_config
 
 

@@ -17,12 +17,7 @@ MLP = ROOT / "resources" / "examples" / "mlp.lforge"
 def tw(window, tmp_path, monkeypatch):
     """The window's training UI on a saved copy of the mlp template (runs go to tmp_path),
     with a warm worker ready. The run thread is stopped and joined in teardown."""
-    path = tmp_path / "mlp.lforge"
-    shutil.copy(MLP, path)
-    ws = window.workspace
-    ui = ws.training
-    ws.document.replace_project(load_project(path), path=str(path))
-    set_small(ws.document, samples=300, epochs=2)
+    ui = open_small_mlp(window, tmp_path)
     ui.controller.start_worker()
     assert ui.controller.wait_until_ready(90), "the warm worker did not start"
     yield ui
@@ -30,9 +25,22 @@ def tw(window, tmp_path, monkeypatch):
     assert not ui.controller.isRunning()
 
 
-def set_small(doc, samples: int, epochs: int) -> None:
+def set_small(doc, samples: int, epochs: int, batch: int | None = None) -> None:
     doc.set_field("dataset", "samples", samples)
     doc.set_field("training", "epochs", epochs)
+    if batch is not None:
+        doc.set_field("training", "batch_size", batch)
+
+
+def open_small_mlp(window, folder: Path):
+    """Open a saved copy of the mlp template (in ``folder``, so its runs go there) in the
+    window, with 300 samples and 2 epochs; the window's training UI."""
+    path = folder / "mlp.lforge"
+    shutil.copy(MLP, path)
+    ws = window.workspace
+    ws.document.replace_project(load_project(path), path=str(path))
+    set_small(ws.document, samples=300, epochs=2)
+    return ws.training
 
 
 @pytest.fixture(autouse=True)
