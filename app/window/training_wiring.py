@@ -204,6 +204,8 @@ class TrainingUI(QObject):
         return self.remote if self.remote.busy else self.controller
 
     def _submit(self, job: Job | RemoteJob) -> bool:
+        if self._closing:
+            return False
         if self.controller.busy or self.remote.busy:
             self._say("A run is already in progress", error=False)
             return False
@@ -238,10 +240,10 @@ class TrainingUI(QObject):
         going (its host was trusted when it started); any others are pointed out, to be
         attached from the Runs list."""
         detached = [s for s in self.refresh_runs() if s.status == "detached"]
-        if self.live_run or self.controller.busy or self.remote.busy:
+        if self._closing or self.live_run or self.controller.busy or self.remote.busy:
             return
         self.panel.show_message("")  # what was said about the previous project
-        if not detached or self._closing:
+        if not detached:
             return
         self.attach(detached[-1].run_dir)
         others = detached[:-1]
@@ -253,12 +255,18 @@ class TrainingUI(QObject):
                                     "and press Attach to follow it instead.", False)
 
     def shutdown(self) -> None:
-        """Stop the run (keeping its checkpoint) and the worker; join the thread."""
+        """Stop the run (keeping its checkpoint) and the worker; join the threads. Once."""
+        if self._closing:
+            return
         self._closing = True
         self.fetcher.cancel()  # a download in flight ends cleanly (no torn file) first
         self.fetcher.wait(60_000)
         self.remote.shutdown()  # detaches: a remote run goes on, and can be attached later
         self.controller.shutdown()
+        # The runners have no Qt parent. Delete them here, in the GUI thread, rather than
+        # whenever (and in whichever thread) Python's cyclic GC collects this object.
+        self.remote.deleteLater()
+        self.controller.deleteLater()
 
     def _say(self, text: str, error: bool = True) -> None:
         self.window.statusBar().showMessage(text, 8000)
