@@ -105,6 +105,7 @@ class PlotsPanel(QWidget):
         for p, line in zip(self.plots, self._lines, strict=True):
             p.addItem(line, ignoreBounds=True)
             line.hide()
+        self._disposed = False  # after dispose(): every update is ignored
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS // len(FRAME_HALVES))
         self._half = 0
@@ -151,7 +152,16 @@ class PlotsPanel(QWidget):
             p.getViewBox().forget_held()
 
     # -- appearance -------------------------------------------------------------------
+    def dispose(self) -> None:
+        """Stop drawing and empty the scene while Python still holds its items
+        (pyqtgraph's own GraphicsView.close); call it once, before the panel is deleted."""
+        self._disposed = True
+        self._timer.stop()
+        self.view.close()
+
     def set_theme(self, theme: Theme | None) -> None:
+        if self._disposed:
+            return
         text = theme.text if theme else "#333333"
         accent = theme.highlight if theme else "#2f6fde"
         self.view.setBackground(theme.base if theme else "w")
@@ -195,6 +205,8 @@ class PlotsPanel(QWidget):
     # -- data in ----------------------------------------------------------------------
     def on_event(self, ev: Any) -> None:
         """Take one training event; the curves follow at the next frame."""
+        if self._disposed:
+            return
         if ev.type == "run_started":
             if ev.resumed_from == 0:
                 self.clear_live()
@@ -278,6 +290,8 @@ class PlotsPanel(QWidget):
     # -- overlays ---------------------------------------------------------------------
     def set_overlays(self, runs: dict[str, RunHistory]) -> None:
         """Show these runs' curves (name -> history) beside the live run."""
+        if self._disposed:
+            return
         for plot, item in self._overlay_items:
             plot.removeItem(item)
             self.legend.removeItem(item)

@@ -267,6 +267,7 @@ class TrainingUI(QObject):
         # whenever (and in whichever thread) Python's cyclic GC collects this object.
         self.remote.deleteLater()
         self.controller.deleteLater()
+        self.plots.dispose()
 
     def _say(self, text: str, error: bool = True) -> None:
         self.window.statusBar().showMessage(text, 8000)
@@ -351,6 +352,8 @@ class TrainingUI(QObject):
         self.runs.select_runs(self.runs.run_dirs())
 
     def _on_runs_selection_changed(self, run_dirs: list[str]) -> None:
+        if self._closing:  # the plots are disposed
+            return
         self.plots.set_overlays({Path(d).name: load_history(d) for d in run_dirs
                                  if d != self.live_run})
         if run_dirs:

@@ -70,7 +70,7 @@ def _feed(panel, steps, start=0, value=lambda s: 2.0 / (1 + s / 50)):
 
 def _shown(qtbot):
     panel = PlotsPanel()
-    qtbot.addWidget(panel)
+    qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
     panel.resize(900, 500)
     with qtbot.waitExposed(panel):
         panel.show()

@@ -35,7 +35,7 @@ def _events():
 
 def test_points_are_coalesced_until_the_frame_timer(qtbot):
     panel = PlotsPanel()
-    qtbot.addWidget(panel)
+    qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
     for ev in _events():
         panel.on_event(ev)
     assert len(panel.series("loss")[0]) == 0  # no setData per event
@@ -53,7 +53,7 @@ def test_points_are_coalesced_until_the_frame_timer(qtbot):
 
 def test_history_from_events_matches_live_plot(qtbot):
     panel = PlotsPanel()
-    qtbot.addWidget(panel)
+    qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
     h = RunHistory()
     for ev in _events():
         panel.on_event(ev)
@@ -65,7 +65,7 @@ def test_history_from_events_matches_live_plot(qtbot):
 
 def test_overlays_log_scale_and_crosshair(qtbot):
     panel = PlotsPanel()
-    qtbot.addWidget(panel)
+    qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
     h = RunHistory()
     for ev in _events():
         panel.on_event(ev)

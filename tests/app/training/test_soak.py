@@ -21,7 +21,7 @@ SOAK_S = float(os.environ.get("LAYERFORGE_SOAK_S", "600"))
 @pytest.mark.timeout(SOAK_S + 300, method="thread")
 def test_plots_survive_a_long_high_rate_soak(qtbot, qapp):
     panel = PlotsPanel()
-    qtbot.addWidget(panel)
+    qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
     panel.resize(1200, 700)
     panel.show()
     rnd = random.Random(0)
