@@ -352,8 +352,6 @@ class TrainingUI(QObject):
         self.runs.select_runs(self.runs.run_dirs())
 
     def _on_runs_selection_changed(self, run_dirs: list[str]) -> None:
-        if self._closing:  # the plots are disposed
-            return
         self.plots.set_overlays({Path(d).name: load_history(d) for d in run_dirs
                                  if d != self.live_run})
         if run_dirs:

@@ -351,7 +351,8 @@ class RemoteHost:
                     if name not in (".", ".."):
                         await fetch(sftp, f"{src}/{name}", dest / name)
                 return
-            if same is not None and dest.is_file() and same(src, dest):
+            if same is not None and dest.is_file() and await asyncio.get_running_loop(
+                    ).run_in_executor(None, same, src, dest):  # hashing: off the shared loop
                 return
             dest.parent.mkdir(parents=True, exist_ok=True)
             part = dest.with_name(f".{dest.name}.part")
