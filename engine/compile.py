@@ -12,11 +12,12 @@ import zlib
 import torch
 from torch import fx, nn
 
+from engine.errors import UserError
 from engine.project import Graph
 from engine.shapes import GraphAnalysis, analyze_graph
 
 
-class CompileError(Exception):
+class CompileError(UserError):
     """The graph has errors; the message lists them, one ``graph/node: sentence`` per line."""
 
 

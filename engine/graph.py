@@ -33,7 +33,7 @@ class Structure:
     """The checked skeleton of a graph, ready for shape inference and compilation."""
 
     name: str
-    order: list[str] = field(default_factory=list)  # topological, cycles excluded
+    order: list[str] = field(default_factory=list)  # topological; cycles and what they feed excluded
     blocks: dict[str, Block] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # resolved, valid nodes only
     ports: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -130,7 +130,8 @@ def check_structure(graph: Graph, name: str = "model") -> Structure:
 
 
 def _order(s: Structure, succ: dict[str, list[str]]) -> None:
-    """Kahn's algorithm in graph order; nodes left over sit on a cycle."""
+    """Kahn's algorithm in graph order. Nodes left over sit on a cycle or downstream of one;
+    only those on a cycle are blamed (the others simply get no shape)."""
     indeg = {nid: 0 for nid in s.blocks}
     for targets in succ.values():
         for t in targets:
@@ -146,11 +147,94 @@ def _order(s: Structure, succ: dict[str, list[str]]) -> None:
                 ready.append(t)
     if len(s.order) < len(s.blocks):
         placed = set(s.order)
-        for nid in s.blocks:
-            if nid not in placed:
-                s.problems.append(Problem(s.name, nid, "is part of a cycle: a network must flow "
-                                          "one way from inputs to outputs"))
-                s.broken.add(nid)
+        _blame_cycles(s, succ, [nid for nid in s.blocks if nid not in placed])
+
+
+def _blame_cycles(s: Structure, succ: dict[str, list[str]], left: list[str]) -> None:
+    """One problem per block on a cycle (a strongly connected component of several blocks,
+    or a block wired to itself), naming the loop in order: "a -> b -> c -> a"."""
+    rank = {nid: i for i, nid in enumerate(s.blocks)}
+    for comp in strongly_connected(left, succ):
+        if len(comp) == 1 and comp[0] not in succ[comp[0]]:
+            continue  # fed by a cycle, not on one
+        members = set(comp)
+        for nid in sorted(comp, key=rank.__getitem__):
+            loop = _shortest_loop(nid, succ, members)
+            # start at the loop's first block in graph order, so every block of one simple
+            # cycle shows the same sentence
+            first = min(range(len(loop)), key=lambda i: rank[loop[i]])
+            loop = loop[first:] + loop[:first]
+            text = " -> ".join([*loop, loop[0]])
+            s.problems.append(Problem(s.name, nid, f"is part of a cycle {text}: a network must "
+                                      "flow one way from inputs to outputs; remove one of "
+                                      "these connections"))
+            s.broken.add(nid)
+
+
+def strongly_connected(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components of the subgraph on ``nodes`` (iterative, so a
+    long chain cannot exhaust the recursion limit)."""
+    inside = set(nodes)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    comps: list[list[str]] = []
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(succ.get(root, ())))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            nid, it = work[-1]
+            for t in it:
+                if t not in inside:
+                    continue
+                if t not in index:
+                    index[t] = low[t] = len(index)
+                    stack.append(t)
+                    on_stack.add(t)
+                    work.append((t, iter(succ.get(t, ()))))
+                    break
+                if t in on_stack:
+                    low[nid] = min(low[nid], index[t])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[nid])
+                if low[nid] == index[nid]:
+                    comp = []
+                    while True:
+                        t = stack.pop()
+                        on_stack.discard(t)
+                        comp.append(t)
+                        if t == nid:
+                            break
+                    comps.append(comp)
+    return comps
+
+
+def _shortest_loop(start: str, succ: dict[str, list[str]], members: set[str]) -> list[str]:
+    """The blocks of a shortest cycle through ``start`` inside ``members`` (breadth first)."""
+    came: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for nid in frontier:
+            for t in succ[nid]:
+                if t == start:
+                    path = [nid]
+                    while path[-1] != start:
+                        path.append(came[path[-1]])
+                    return path[::-1]
+                if t in members and t not in came:
+                    came[t] = nid
+                    nxt.append(t)
+        frontier = nxt
+    return [start]  # not reached: every member of a component lies on a cycle
 
 
 def _dead_ends(s: Structure, links: list[tuple[str, str]]) -> None:

@@ -15,18 +15,7 @@ MAX_LEN = 48
 
 # Attributes of torch.fx.GraphModule / nn.Module (generated once from dir()), plus names the
 # generated code itself uses. A node id equal to one of these would shadow it.
-RESERVED = frozenset("""
-add_module add_submodule apply bfloat16 buffers call_super_init children code compile cpu cuda
-delete_all_unused_submodules delete_submodule double dump_patches eval extra_repr float forward
-get_buffer get_extra_state get_parameter get_submodule graph half ipu load_state_dict modules
-mtia named_buffers named_children named_modules named_parameters parameters print_readable
-recompile register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
-register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
-register_load_state_dict_pre_hook register_module register_parameter
-register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
-set_submodule share_memory state_dict to to_empty to_folder train type xpu zero_grad training
-self torch nn math operator load model inputs outputs output input super none true false
-""".split())
+RESERVED = frozenset(["add_module", "add_submodule", "apply", "bfloat16", "buffers", "call_super_init", "children", "code", "compile", "cpu", "cuda", "delete_all_unused_submodules", "delete_submodule", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "graph", "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "print_readable", "recompile", "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook", "register_module", "register_parameter", "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "to_folder", "train", "type", "xpu", "zero_grad", "training", "self", "torch", "nn", "math", "operator", "load", "model", "inputs", "outputs", "output", "input", "super", "none", "true", "false"])
 
 _VALID = re.compile(r"^[a-z][a-z0-9_]*$")
 

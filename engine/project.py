@@ -8,14 +8,25 @@ the folder, so a crash never leaves a half-written project behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from engine.errors import EXIT_FAILED, UserError, os_reason
+from engine.files import read_text
+from engine.tempfiles import clean_stale_temps, create_temp
 
 SCHEMA_VERSION = 1
 FILE_SUFFIX = ".lforge"
@@ -25,12 +36,44 @@ MAX_JSON_DEPTH = 64
 _REMOTE_DEVICE = re.compile(r"^remote:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class ProjectError(Exception):
+class ProjectError(UserError):
     """A project file cannot be read, understood or written. The message is for the user."""
+
+
+class WriteFailed(ProjectError):
+    """A file could not be written for a reason of the machine, not of the input (a full or
+    read-only disk, an I/O error): a failure at run time, exit code 1."""
+
+    exit_code = EXIT_FAILED
+
+
+#: OS errors that say the path itself is wrong (bad input, exit 2), not the machine
+_BAD_PATH = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EINVAL)
+
+
+# Seeds reach torch.manual_seed (which takes -2**63 .. 2**64-1) with small offsets added per
+# epoch and per task: a signed 64-bit range leaves room for them.
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true as 1 for a number; "epochs": true is a mistake, not one epoch
+        if isinstance(v, bool) and info.field_name:
+            kinds = _number_kinds(cls.model_fields[info.field_name].annotation)
+            if kinds and bool not in kinds:
+                raise ValueError("expected a number, not true or false")
+        return v
+
+
+def _number_kinds(annotation: Any) -> set[type]:
+    """The scalar types a field takes when int or float is one of them (``int | None``)."""
+    kinds = {a for a in (get_args(annotation) or (annotation,)) if isinstance(a, type)}
+    return kinds if kinds & {int, float} else set()
 
 
 class Node(_Model):
@@ -93,6 +136,14 @@ class DatasetSpec(_Model):
             raise ValueError("must be a number")
         return v
 
+    @field_validator("path")
+    @classmethod
+    def _no_nul(cls, v: str) -> str:
+        # no file system takes a NUL in a name; os functions raise ValueError on one
+        if "\x00" in v:
+            raise ValueError("a path cannot contain a NUL character")
+        return v
+
     def describe(self) -> str:
         if self.source in ("builtin", "download"):
             return f"{self.source}:{self.name}"
@@ -129,7 +180,7 @@ class TrainingConfig(_Model):
     early_stopping: bool = False
     monitor: str = "val_loss"
     patience: int = Field(5, ge=1, le=10_000)
-    seed: int = 0
+    seed: int = Field(0, ge=SEED_MIN, le=SEED_MAX)
     device: str = "auto"  # auto, cpu, cuda, cuda:N, or remote:HOST (a configured SSH host)
     gpus: int = Field(1, ge=1, le=64)  # processes (GPUs) on a remote host; DDP when > 1
     threads: int = Field(0, ge=0, le=1024)  # 0 = all cores but one
@@ -264,24 +315,9 @@ def parse_project(text: str, source: str = "project") -> Project:
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
+    """Read, migrate and validate the project file ``path``; ProjectError naming the file."""
     p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProjectError(f"{p}: {size} bytes is too large for a project file")
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ProjectError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise ProjectError(f"{p}: is a folder, not a project file") from None
-    except PermissionError:
-        raise ProjectError(f"{p}: permission denied") from None
-    except OSError as e:
-        raise ProjectError(f"{p}: cannot read ({e.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ProjectError(f"{p}: not UTF-8 text (byte {e.start})") from None
+    text = read_text(p, ProjectError, what="a project file", max_bytes=MAX_FILE_BYTES)
     return parse_project(text, str(p))
 
 
@@ -291,34 +327,42 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
+    torn one: temp file in the same folder, fsync, replace, fsync the folder.
+
+    A new file gets the permissions the process umask gives (0666 & ~umask); a replaced
+    file keeps its mode. Temp files that killed writers left in the folder are removed
+    first (see :mod:`engine.tempfiles`). Every OS failure is a :class:`ProjectError`
+    naming ``path``, and the temp file is gone."""
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent if str(target.parent) else Path()
+    clean_stale_temps(folder)
+    tmp: Path | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except FileNotFoundError:
-        raise ProjectError(f"{target}: the folder {folder} does not exist") from None
-    except PermissionError:
-        raise ProjectError(f"{target}: cannot write in {folder} (permission denied)") from None
-    try:
+        fd, tmp = create_temp(folder, target.name)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if target.exists():
+        try:
+            mode = target.stat().st_mode
+        except FileNotFoundError:
+            mode = None  # a new file: create_temp already applied the umask
+        if mode is not None:
             try:
-                os.chmod(tmp, target.stat().st_mode & 0o777)
+                os.chmod(tmp, mode & 0o777)
             except OSError:
-                pass
-        else:
-            os.chmod(tmp, 0o644)
+                pass  # not ours to chmod (another user's file we may replace): umask mode
         os.replace(tmp, target)
     except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         if isinstance(e, OSError):
-            raise ProjectError(f"{target}: cannot write ({e.strerror})") from None
+            error = ProjectError if e.errno in _BAD_PATH else WriteFailed
+            raise error(_write_failure(e, target, folder)) from None
         raise
     try:
         dfd = os.open(folder, os.O_RDONLY)
@@ -328,6 +372,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             os.close(dfd)
     except OSError:
         pass  # some file systems cannot fsync a folder; the replace is still atomic
+
+
+def _write_failure(e: OSError, target: Path, folder: Path) -> str:
+    """The sentence for an OS error while writing ``target`` (the temp file's own name in
+    the error means nothing to the user)."""
+    if isinstance(e, FileNotFoundError) and not folder.is_dir():
+        return f"cannot write {target}: the folder {folder} does not exist"
+    return f"cannot write {target}: {os_reason(e)}"
 
 
 def save_project(project: Project, path: str | os.PathLike[str]) -> None:

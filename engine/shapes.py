@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from engine.blocks.base import ShapeError, TensorSpec
 from engine.graph import Problem, Structure, check_structure
+from engine.memory import memory_problems
 from engine.project import Graph, Project
 
 
@@ -100,7 +101,8 @@ def analyze_project(project: Project) -> dict[str, GraphAnalysis]:
 
 
 def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None = None) -> list[Problem]:
-    """Every problem in the project: per graph, plus what the task needs of the graphs."""
+    """Every problem in the project: per graph, plus what the task needs of the graphs, plus
+    a warning when training it needs more memory than its device has."""
     analyses = analyses if analyses is not None else analyze_project(project)
     out = [p for a in analyses.values() for p in a.problems]
     kind = project.task.kind
@@ -110,4 +112,5 @@ def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None
                 out.append(Problem(needed, None, f"a GAN project needs a graph named {needed!r}"))
     elif "model" not in project.graphs:
         out.append(Problem("model", None, f"a {kind} project needs a graph named 'model'"))
+    out += memory_problems(project, analyses)
     return out

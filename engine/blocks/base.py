@@ -11,15 +11,17 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from engine.errors import UserError
+
 if TYPE_CHECKING:  # pragma: no cover
     from torch import fx, nn
 
 
-class ShapeError(Exception):
+class ShapeError(UserError):
     """The block cannot accept its inputs. The message is one sentence for the user."""
 
 
-class ParamError(Exception):
+class ParamError(UserError):
     """A parameter value is of the wrong type or out of range."""
 
 
@@ -124,6 +126,11 @@ class Param:
 
 
 def _fmt(v: float) -> str:
+    if isinstance(v, int):  # exact; float(10**400) would overflow
+        digits = str(abs(v))
+        if len(digits) <= 15:
+            return str(v)
+        return f"{'-' if v < 0 else ''}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 

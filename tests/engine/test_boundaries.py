@@ -27,9 +27,9 @@ def test_engine_never_imports_qt(path):
     assert not bad, f"{path} imports {bad}"
 
 
-def test_documents_never_import_widgets():
-    doc = ROOT / "app" / "document"
-    for path in sorted(doc.rglob("*.py")):
+@pytest.mark.parametrize("package", ["document", "runs"])
+def test_documents_and_runs_never_import_widgets(package):
+    for path in sorted((ROOT / "app" / package).rglob("*.py")):
         bad = [m for m in imported_modules(path) if "QtWidgets" in m or m.startswith("pyqtgraph")]
         assert not bad, f"{path} imports {bad}"
 

@@ -31,7 +31,8 @@ def test_cycle_is_reported_on_its_nodes():
                edges=[Edge(src="x", dst="a", dst_port="in0"), Edge(src="b", dst="a", dst_port="in1"),
                       Edge(src="a", dst="b"), Edge(src="b", dst="y")])
     msgs = messages(g2)
-    assert "model/a: is part of a cycle: a network must flow one way from inputs to outputs" in msgs
+    assert ("model/a: is part of a cycle a -> b -> a: a network must flow one way from inputs "
+            "to outputs; remove one of these connections") in msgs
     assert any("model/b: is part of a cycle" in m for m in msgs)
     assert any("connected twice" in m for m in messages(g))
 
