@@ -4,7 +4,9 @@ Entry points: :func:`load_dataset` turns a :class:`~engine.project.DatasetSpec` 
 :class:`DataBundle`; :func:`iter_batches` yields ``(x, y)`` batches of a split, by index for
 in-memory splits and through DataLoader workers for streaming ones; :func:`parse_spec`
 reads CLI strings such as ``builtin:spirals`` or ``csv:data.csv:target=price``. Every
-problem with the data raises :class:`DataError` with a message for the user.
+problem with the data raises :class:`DataError` with a message for the user; what a data
+file may make LayerForge allocate (classes, decompression, file sizes) is bounded by
+:mod:`engine.data.limits`.
 """
 
 from engine.data.augment import Augment

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from engine.data.core import DataError
+from engine.data.core import DataError, number_option
 from engine.data.raw import Raw
 from engine.data.shapes import SHAPE_CLASSES, draw_shapes
 from engine.project import DatasetSpec
@@ -42,7 +42,8 @@ def generate(spec: DatasetSpec) -> Raw:
 
 
 def _seed(spec: DatasetSpec) -> int:
-    return int(spec.options.get("seed", spec.split_seed))
+    # numpy and scikit-learn take seeds below 2**32 (sklearn) or 2**63: fold larger ones
+    return int(number_option(spec.options, "seed", spec.split_seed, -(2**63), 2**63)) % 2**32
 
 
 def _samples(spec: DatasetSpec) -> int:

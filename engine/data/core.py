@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import torch
 
+from engine.errors import UserError
+
 Batch = tuple[torch.Tensor, torch.Tensor | None]
 
 # Mixes the epoch's augmentation seed with the batch position (golden-ratio increment), so
@@ -23,9 +25,40 @@ _SEED_STEP = 0x9E3779B97F4A7C15
 _SEED_MOD = 2**63
 
 
-class DataError(Exception):
+class DataError(UserError):
     """Data cannot be read or used. The message is for the user: it names the file, the
     entry or line, and what is wrong."""
+
+
+def number_option(options: dict[str, Any], key: str, default: float, lo: float, hi: float,
+                  *, whole: bool = True) -> Any:
+    """``options[key]`` (``default`` when absent) as a number in [lo, hi]: an ``int`` when
+    ``whole``, else a ``float``. A wrong value (text, a boolean, a fraction where a whole
+    number is needed, out of range) is a :class:`DataError` naming ``dataset.options.KEY``."""
+    value = options.get(key, default)
+    kind = "a whole number" if whole else "a number"
+    number: int | float
+    try:
+        if isinstance(value, bool) or value is None:
+            raise TypeError
+        if isinstance(value, int):
+            number = value  # exact: a float would round seeds above 2**53
+        else:
+            number = float(value)
+            if whole:
+                if not number.is_integer():
+                    raise ValueError
+                number = int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"dataset.options.{key} must be {kind}, not {value!r}") from None
+    if not lo <= number <= hi:
+        raise DataError(f"dataset.options.{key} must be between {_num(lo)} and {_num(hi)}, "
+                        f"not {value!r}")
+    return number if whole else float(number)
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 class AugmentFn(Protocol):

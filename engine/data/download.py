@@ -27,7 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.data import limits
 from engine.data.core import DataError
+from engine.data.limits import format_bytes
+from engine.errors import os_reason
 
 CACHE_ENV = "LAYERFORGE_CACHE"
 MIRROR_ENV = "LAYERFORGE_DATA_MIRROR"
@@ -43,6 +46,7 @@ class Remote:
     filename: str
     urls: tuple[str, ...]
     checksum: str
+    max_bytes: int = limits.MAX_DOWNLOAD_BYTES  # a server sending more is cut off
 
 
 def _files(bases: tuple[str, ...], sums: dict[str, str]) -> list[Remote]:
@@ -151,14 +155,15 @@ def fetch_set(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(f"{folder}: cannot create the download folder ({e.strerror})") from None
+        raise DataError(f"{folder}: cannot create the download folder ({os_reason(e)})") from None
     for remote in DOWNLOADS[name]:
         dest = folder / remote.filename
         if _is_verified(dest, remote.checksum):
             continue
         dest.unlink(missing_ok=True)
         urls = (f"{mirror.rstrip('/')}/{name}/{remote.filename}",) if mirror else remote.urls
-        fetch_file(urls, dest, remote.checksum, progress=progress, timeout=timeout)
+        fetch_file(urls, dest, remote.checksum, progress=progress, timeout=timeout,
+                   max_bytes=remote.max_bytes)
     return folder
 
 
@@ -169,13 +174,16 @@ def fetch_file(
     *,
     progress: Progress | None = None,
     timeout: float = 30.0,
+    max_bytes: int = limits.MAX_DOWNLOAD_BYTES,
 ) -> Path:
-    """Download ``dest`` from the first of ``urls`` that works and verify ``checksum``."""
+    """Download ``dest`` from the first of ``urls`` that works and verify ``checksum``. A
+    server that announces or sends more than ``max_bytes`` is cut off (the partial file is
+    deleted), so a hostile or broken mirror cannot fill the disk."""
     problems = []
     damaged = True
     for url in urls:
         try:
-            _download(url, dest, checksum, progress, timeout)
+            _download(url, dest, checksum, progress, timeout, max_bytes)
             return dest
         except _Failed as e:
             problems.append(f"{url}: {e}")
@@ -204,7 +212,8 @@ class _Failed(Exception):
         self.damaged = damaged
 
 
-def _download(url: str, dest: Path, checksum: str, progress: Progress | None, timeout: float):
+def _download(url: str, dest: Path, checksum: str, progress: Progress | None, timeout: float,
+              max_bytes: int) -> None:
     algorithm, want = _split_checksum(checksum)
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
@@ -216,7 +225,8 @@ def _download(url: str, dest: Path, checksum: str, progress: Progress | None, ti
     except urllib.error.HTTPError as e:
         e.close()
         if e.code == 416 and have:  # nothing left to send: the .part may be complete
-            return _finish(part, dest, algorithm, want)
+            _finish(part, dest, algorithm, want)
+            return
         raise _Failed(f"the server answered HTTP {e.code} ({e.reason})") from None
     except (urllib.error.URLError, OSError) as e:
         raise _Failed(f"no connection ({getattr(e, 'reason', e)})") from None
@@ -226,16 +236,26 @@ def _download(url: str, dest: Path, checksum: str, progress: Progress | None, ti
             have = 0
         length = response.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else 0
+        too_big = (f"the server sends more than {max_bytes:,} bytes "
+                   f"({format_bytes(max_bytes)}), more than this file can be")
+        if total > max_bytes:
+            part.unlink(missing_ok=True)
+            raise _Failed(too_big, damaged=True)
         done = have
         try:
             with open(part, "ab" if resumed else "wb") as f:
-                while chunk := response.read(CHUNK):
+                while chunk := response.read(min(CHUNK, max_bytes + 1 - done)):
                     f.write(chunk)
                     done += len(chunk)
+                    if done > max_bytes:
+                        break
                     if progress is not None:
                         progress(f"Downloading {dest.name}", done, total)
         except (OSError, http.client.HTTPException) as e:
             raise _Failed(f"the transfer broke off after {done} bytes ({e!r})") from None
+        if done > max_bytes:
+            part.unlink(missing_ok=True)
+            raise _Failed(too_big, damaged=True)
     if total and done < total:
         raise _Failed(f"the transfer broke off after {done} of {total} bytes")
     _finish(part, dest, algorithm, want)
@@ -259,10 +279,34 @@ def _finish(part: Path, dest: Path, algorithm: str, want: str) -> None:
     _is_verified(dest, f"{algorithm}:{want}")  # writes the stamp
 
 
+def _checked_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
+    """The archive's members, read header by header (no data) and refused as soon as they
+    exceed ``limits.MAX_ARCHIVE_MEMBERS`` or unpack to more than the archive may expand to."""
+    size = archive.stat().st_size
+    cap = min(limits.MAX_UNPACKED_BYTES, limits.expansion_limit(size))
+    members: list[tarfile.TarInfo] = []
+    total = 0
+    while (info := tar.next()) is not None:
+        if len(members) >= limits.MAX_ARCHIVE_MEMBERS:
+            raise DataError(f"{archive}: the archive holds more than "
+                            f"{limits.MAX_ARCHIVE_MEMBERS:,} files; it is not a data set "
+                            f"LayerForge unpacks; delete it to download again")
+        total += max(info.size, 0)
+        if total > cap:
+            raise DataError(
+                f"{archive}: the archive would unpack to {format_bytes(total)} or more from "
+                f"{format_bytes(size)}; LayerForge unpacks at most {format_bytes(cap)} from "
+                f"it, so it is damaged or crafted; delete it to download again"
+            )
+        members.append(info)
+    return members
+
+
 def extract_tar(archive: Path, folder: Path, member_dir: str) -> Path:
     """Unpack ``archive`` into ``folder`` once (data filter: no links out, no devices) and
     return ``folder / member_dir``. Unpacking goes to a temporary folder first, so a broken
-    archive never leaves a half-unpacked set behind."""
+    archive never leaves a half-unpacked set behind; an archive that expands without bound
+    (see :mod:`engine.data.limits`) is refused from its headers before anything is written."""
     target = folder / member_dir
     done = target / ".complete"
     if done.is_file():
@@ -270,7 +314,8 @@ def extract_tar(archive: Path, folder: Path, member_dir: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=folder))
     try:
         with tarfile.open(archive, "r:*") as tar:
-            tar.extractall(tmp, filter="data")
+            members = _checked_members(tar, archive)
+            tar.extractall(tmp, members=members, filter="data")
         unpacked = tmp / member_dir
         if not unpacked.is_dir():
             raise DataError(f"{archive}: the archive has no folder {member_dir}")

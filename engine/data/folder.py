@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from engine.data import limits
 from engine.data.core import DataError
+from engine.errors import os_reason
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
@@ -57,7 +59,7 @@ def scan_folder(
         raise DataError(f"{root}: no such folder")
     if not root.is_dir():
         raise DataError(f"{root}: is a file; an image data set is a folder of class folders")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    class_dirs = _class_dirs(root)
     if not class_dirs:
         raise DataError(
             f"{root}: no class folders; put the images of each class in a sub-folder named "
@@ -96,6 +98,26 @@ def scan_folder(
         root, files, np.array(labels, dtype=np.int64), [d.name for d in class_dirs],
         channels, height, width,
     )
+
+
+def _class_dirs(root: Path) -> list[Path]:
+    """The class folders of ``root``, sorted; refused past ``limits.MAX_CLASSES`` while
+    listing, so a folder of a million sub-folders is not listed in full first."""
+    found: list[Path] = []
+    try:
+        with os.scandir(root) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or not entry.is_dir():
+                    continue
+                if len(found) >= limits.MAX_CLASSES:
+                    raise DataError(
+                        f"{root}: more than {limits.MAX_CLASSES:,} class folders; LayerForge "
+                        f"supports at most {limits.MAX_CLASSES:,} classes (one sub-folder each)"
+                    )
+                found.append(Path(entry.path))
+    except OSError as e:
+        raise DataError(f"{root}: cannot list the folder ({os_reason(e)})") from None
+    return sorted(found)
 
 
 def _reason(e: BaseException) -> str:

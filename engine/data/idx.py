@@ -12,64 +12,157 @@ import math
 import re
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
 
+from engine.data import limits
 from engine.data.core import DataError
+from engine.data.limits import format_bytes
 from engine.data.raw import Raw
+from engine.files import file_size, read_error_message
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 CIFAR_RECORD = 1 + 3 * 32 * 32
 
 
-def _read_bytes(path: Path) -> bytes:
+_CHUNK = 16 * 1024**2  # read and decompress in pieces: no temporary larger than this
+_IDX_FILE, _CIFAR_FILE = "an IDX file", "a CIFAR-10 batch file"  # what a path should be
+
+
+def _open(path: Path, what: str) -> BinaryIO:
+    """The file's bytes as a stream: decompressed incrementally for ``.gz``, so what a
+    file unpacks to is never held beyond what the reader asks for."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+        f: BinaryIO = open(path, "rb")  # noqa: SIM115 (returned to a with)
     except OSError as e:
-        raise DataError(f"{path}: cannot read the file ({e.strerror})") from None
+        raise DataError(read_error_message(path, e, what=what)) from None
     if path.suffix.lower() == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except EOFError:
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    return f
+
+
+class _Reading:
+    """Turns the errors of reading (and unpacking) ``path`` into :class:`DataError`."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path, self.what = path, what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> None:
+        path = self.path
+        if isinstance(exc, EOFError):
             raise DataError(f"{path}: the compressed file is truncated (it ends early)") from None
-        except (OSError, zlib.error) as e:
-            raise DataError(f"{path}: not a valid gzip file ({e})") from None
+        if isinstance(exc, gzip.BadGzipFile | zlib.error):  # BadGzipFile is an OSError
+            raise DataError(f"{path}: not a valid gzip file ({exc})") from None
+        if isinstance(exc, OSError):
+            raise DataError(read_error_message(path, exc, what=self.what)) from None
+
+
+def _fill(f: BinaryIO, buf: memoryview) -> int:
+    """Read into ``buf`` until it is full or the stream ends; the bytes read."""
+    done = 0
+    while done < len(buf):
+        n = f.readinto(buf[done : done + _CHUNK])  # type: ignore[attr-defined]
+        if not n:
+            break
+        done += n
+    return done
+
+
+def _read_capped(path: Path, limit: int, what: str) -> bytes:
+    """All of ``path`` (``.gz`` unpacked), refused when it is or unpacks to over ``limit``."""
+    size = file_size(path, DataError, what=_CIFAR_FILE)
+    gz = path.suffix.lower() == ".gz"
+    if not gz and size > limit:
+        raise DataError(f"{path}: the file is {format_bytes(size)}, more than {what}")
+    with _Reading(path, _CIFAR_FILE), _open(path, _CIFAR_FILE) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise DataError(f"{path}: the file unpacks to more than {format_bytes(limit)}, more "
+                        f"than {what}")
     return data
 
 
+def _dims_text(dims: list[int]) -> str:
+    return "x".join(map(str, dims))
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """The array stored in the IDX file ``path`` (``.gz`` is decompressed)."""
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DataError(f"{path}: truncated: expected at least 4 bytes of header, found {len(data)}")
-    zero, code, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
-    if zero != 0 or code not in _IDX_TYPES or ndim == 0:
-        magic = int.from_bytes(data[:4], "big")
+    """The array stored in the IDX file ``path`` (``.gz`` is decompressed as it is read).
+
+    Nothing is allocated beyond what the header declares, and only once the declared size is
+    checked: against the file's size (raw), against how far a ``.gz`` may expand (see
+    :mod:`engine.data.limits`), and against this machine's memory. A ``.gz`` that holds more
+    than its header declares is refused after reading one byte past the declared end.
+    """
+    size = file_size(path, DataError, what=_IDX_FILE)
+    gz = path.suffix.lower() == ".gz"
+    with _Reading(path, _IDX_FILE), _open(path, _IDX_FILE) as f:
+        head4 = f.read(4)
+        if len(head4) < 4:
+            raise DataError(f"{path}: truncated: expected at least 4 bytes of header, found "
+                            f"{len(head4)}")
+        zero, code, ndim = int.from_bytes(head4[:2], "big"), head4[2], head4[3]
+        if zero != 0 or code not in _IDX_TYPES or ndim == 0:
+            magic = int.from_bytes(head4, "big")
+            raise DataError(
+                f"{path}: not an IDX file: bad magic number 0x{magic:08x} (expected 0x0000TTDD, "
+                f"TT a type code such as 08, DD the number of dimensions)"
+            )
+        head = 4 + 4 * ndim
+        raw_dims = f.read(4 * ndim)
+        if len(raw_dims) < 4 * ndim:
+            raise DataError(f"{path}: truncated: expected {head} bytes of header, found "
+                            f"{4 + len(raw_dims)}")
+        dims = [int.from_bytes(raw_dims[4 * i : 4 * i + 4], "big") for i in range(ndim)]
+        dtype = np.dtype(_IDX_TYPES[code])
+        count = math.prod(dims)
+        body = count * dtype.itemsize
+        expected = head + body
+        if not gz and size < expected:
+            raise DataError(f"{path}: truncated: expected {expected} bytes for "
+                            f"{_dims_text(dims)} values, found {size}")
+        if not gz and size > expected:
+            raise DataError(f"{path}: {size - expected} bytes of unexpected data after the "
+                            f"{_dims_text(dims)} values")
+        _check_memory(path, dims, count)
+        if gz and body > limits.expansion_limit(size):
+            raise DataError(
+                f"{path}: the header declares {_dims_text(dims)} values "
+                f"({format_bytes(body)}) but the compressed file is only {format_bytes(size)}; "
+                f"a file that expands more than {limits.MAX_EXPANSION} times is damaged or "
+                f"crafted, so LayerForge does not unpack it"
+            )
+        values = np.empty(count, dtype=dtype)
+        got = _fill(f, memoryview(values).cast("B"))
+        if got < body:
+            raise DataError(f"{path}: truncated: expected {expected} bytes for "
+                            f"{_dims_text(dims)} values, found {head + got}")
+        if gz and f.read(1):
+            raise DataError(
+                f"{path}: the compressed file holds more data than its header declares "
+                f"({_dims_text(dims)} values); it is damaged or crafted, so it is not unpacked "
+                f"further"
+            )
+    if dtype.itemsize > 1:  # big-endian on disk: swap in place rather than copy
+        values = values.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return values.reshape(dims)
+
+
+def _check_memory(path: Path, dims: list[int], count: int) -> None:
+    """Refuse a file whose declared values, as the float32 that training uses, exceed RAM."""
+    ram = limits.physical_memory()
+    need = count * 4
+    if ram is not None and need > ram:
         raise DataError(
-            f"{path}: not an IDX file: bad magic number 0x{magic:08x} (expected 0x0000TTDD, "
-            f"TT a type code such as 08, DD the number of dimensions)"
+            f"{path}: the header declares {_dims_text(dims)} values ({format_bytes(need)} as "
+            f"32-bit floats), more than this machine's memory ({format_bytes(ram)}); use a "
+            f"smaller data set"
         )
-    head = 4 + 4 * ndim
-    if len(data) < head:
-        raise DataError(f"{path}: truncated: expected {head} bytes of header, found {len(data)}")
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    dtype = np.dtype(_IDX_TYPES[code])
-    expected = head + math.prod(dims) * dtype.itemsize
-    if len(data) < expected:
-        raise DataError(
-            f"{path}: truncated: expected {expected} bytes for {'x'.join(map(str, dims))} "
-            f"values, found {len(data)}"
-        )
-    if len(data) > expected:
-        raise DataError(
-            f"{path}: {len(data) - expected} bytes of unexpected data after the "
-            f"{'x'.join(map(str, dims))} values"
-        )
-    values = np.frombuffer(data, dtype=dtype, offset=head).reshape(dims)
-    return values.astype(dtype.newbyteorder("="))  # a writable, native-order copy
 
 
 def _find(folder: Path, kind: str, test: bool) -> Path | None:
@@ -117,6 +210,12 @@ def _pair(folder: Path, test: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
         )
     if labels.dtype.kind not in "iu" or (len(labels) and labels.min() < 0):
         raise DataError(f"{labels_path}: labels must be whole numbers of 0 or more")
+    top = int(labels.max()) if len(labels) else 0
+    if top >= limits.MAX_CLASSES:  # one class name per label value: refuse before making them
+        raise DataError(
+            f"{labels_path}: labels go up to {top:,}; LayerForge supports at most "
+            f"{limits.MAX_CLASSES:,} classes (labels 0 to {limits.MAX_CLASSES - 1:,})"
+        )
     x = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
     if x.dtype != np.uint8:
         x = x.astype(np.float32)
@@ -145,8 +244,10 @@ def read_idx_folder(folder: Path, source: str, classes: list[str] | None = None)
 def read_cifar_batches(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
     """Images [N, 3, 32, 32] (uint8) and labels from CIFAR-10 binary batch files."""
     xs, ys = [], []
+    limit = limits.MAX_CIFAR_RECORDS * CIFAR_RECORD
+    what = f"{limits.MAX_CIFAR_RECORDS:,} records (a CIFAR-10 batch file holds 10,000)"
     for path in files:
-        data = _read_bytes(path)
+        data = _read_capped(path, limit, what)
         if len(data) == 0 or len(data) % CIFAR_RECORD:
             records = len(data) // CIFAR_RECORD + 1
             raise DataError(

@@ -18,7 +18,14 @@ import torch.nn.functional as F
 
 from engine.data import builtin, download, folder, idx, tabular, text
 from engine.data.augment import Augment
-from engine.data.core import DataBundle, DataError, Split, StreamingSplit, split_indices
+from engine.data.core import (
+    DataBundle,
+    DataError,
+    Split,
+    StreamingSplit,
+    number_option,
+    split_indices,
+)
 from engine.data.raw import Raw
 from engine.project import DatasetSpec
 
@@ -72,7 +79,7 @@ def _path(spec: DatasetSpec) -> Path:
 
 
 def _threshold(spec: DatasetSpec) -> int:
-    return int(spec.options.get("stream_threshold", DEFAULT_STREAM_THRESHOLD))
+    return int(number_option(spec.options, "stream_threshold", DEFAULT_STREAM_THRESHOLD, 0, 2**62))
 
 
 def _augment(spec: DatasetSpec) -> Augment | None:
@@ -173,7 +180,8 @@ def _text_bundle(raw: Raw, spec: DatasetSpec) -> DataBundle:
         seq_len=spec.seq_len,
         val_fraction=spec.val_fraction,
         test_fraction=spec.test_fraction,
-        stride=spec.options.get("stride"),
+        stride=None if spec.options.get("stride") is None
+        else int(number_option(spec.options, "stride", 1, 1, 2**31)),
         memory_limit=_threshold(spec),
     )
     return DataBundle(
@@ -203,10 +211,10 @@ def _folder_bundle(spec: DatasetSpec, progress: Progress | None) -> DataBundle:
     )
     mean = std = None
     if spec.normalize:
-        limit = int(spec.options.get("stats_samples", 1000))
+        limit = int(number_option(spec.options, "stats_samples", 1000, 1, 10_000_000))
         mean, std = folder.sample_stats(scan, tr.numpy(), limit, spec.split_seed)
     prepare = folder.Normalize(mean, std)
-    workers = int(spec.options.get("workers", min(4, max(1, _cpus() - 1))))
+    workers = int(number_option(spec.options, "workers", min(4, max(1, _cpus() - 1)), 0, 256))
 
     def stream(index: torch.Tensor) -> StreamingSplit:
         pick = index.numpy()
@@ -245,7 +253,7 @@ def _download_raw(spec: DatasetSpec, cache_dir: Path | None, progress: Progress 
         cache_dir,
         mirror=spec.options.get("mirror"),
         progress=progress,
-        timeout=float(spec.options.get("timeout", 30.0)),
+        timeout=number_option(spec.options, "timeout", 30.0, 0.1, 3600.0, whole=False),
     )
     source = f"download:{name}"
     if name in ("mnist", "fashion-mnist"):

@@ -11,16 +11,24 @@ the first line (comma, semicolon or tab).
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import math
+import re
+from array import array
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from engine.data import limits
 from engine.data.core import DataError
+from engine.data.limits import format_bytes
 from engine.data.raw import Raw
+from engine.files import decode_text, file_size, read_bytes
 from engine.project import DatasetSpec
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
 def _number(cell: str) -> float | None:
@@ -31,27 +39,37 @@ def _number(cell: str) -> float | None:
 
 
 def _read(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a CSV file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read the file ({e.strerror})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
+    size = file_size(path, DataError, what="a CSV file")
+    if size > limits.MAX_CSV_BYTES:  # checked before reading: the file may be anything
         raise DataError(
-            f"{path}, line {line}: not UTF-8 text (byte offset {e.start}); save the CSV as UTF-8"
-        ) from None
+            f"{path}: the file is {format_bytes(size)}; LayerForge reads CSV files of at most "
+            f"{format_bytes(limits.MAX_CSV_BYTES)} (the whole table is held in memory); use a "
+            f"sample of the rows"
+        )
+    data = read_bytes(path, DataError, what="a CSV file")
+    return decode_text(data, path, DataError, strip_bom=True)
+
+
+def _first_line(text: str) -> str:
+    """The first line with something on it, without copying the whole text."""
+    match = re.search(r"\S", text)
+    if match is None:
+        return ""
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = _LINE.match(text, start)
+    return end.group().rstrip("\r\n") if end else ""
 
 
 def _delimiter(first_line: str, spec: DatasetSpec, path: Path) -> str:
     given = spec.options.get("delimiter")
     if given:
-        return str(given)
+        d = {"\\t": "\t", "tab": "\t"}.get(str(given), str(given))
+        if len(d) != 1 or d in "\r\n\"":
+            raise DataError(
+                f"dataset.options.delimiter is {given!r}: a delimiter must be one character "
+                f"(not a quote or a line break), such as ',', ';' or a tab; {path} cannot be read"
+            )
+        return d
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
     counts = {d: first_line.count(d) for d in (",", ";", "\t")}
@@ -59,16 +77,18 @@ def _delimiter(first_line: str, spec: DatasetSpec, path: Path) -> str:
     return best if counts[best] else ","
 
 
-def _rows(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = []
+def _rows(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, stripped cells) of each row with a value; lines are cut lazily, so no
+    list of every line or row is ever built."""
+    lines = (m.group() for m in _LINE.finditer(text))
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append((reader.line_num, [cell.strip() for cell in row]))
+            cells = [cell.strip() for cell in row]
+            if any(cells):
+                yield reader.line_num, cells
     except csv.Error as e:
         raise DataError(f"{path}, line {reader.line_num}: {e}") from None
-    return rows
 
 
 def _target_index(names: list[str], spec: DatasetSpec, path: Path) -> int:
@@ -88,45 +108,45 @@ def read_csv(path: Path, spec: DatasetSpec) -> Raw:
     text = _read(path)
     if not text.strip():
         raise DataError(f"{path}: the file is empty")
-    delimiter = _delimiter(text.lstrip().splitlines()[0], spec, path)
+    delimiter = _delimiter(_first_line(text), spec, path)
     rows = _rows(text, delimiter, path)
-    first = rows[0][1]
+    first_at = next(rows, None)
+    if first_at is None:
+        raise DataError(f"{path}: the file holds no values, only delimiters ({delimiter!r}) and "
+                        f"blank lines")
+    first = first_at[1]
     header = spec.options.get("header")
     if header is None:
         header = any(_number(cell) is None for cell in first)
     if header:
         names = [cell or f"column {i + 1}" for i, cell in enumerate(first)]
-        rows = rows[1:]
     else:
         names = [f"column {i + 1}" for i in range(len(first))]
-    if not rows:
-        raise DataError(f"{path}: there are no data rows after the header")
+        rows = itertools.chain([first_at], rows)
     if len(names) < 2:
         raise DataError(f"{path}: found one column; a CSV data set needs features and a target")
     target = _target_index(names, spec, path)
     features = [i for i in range(len(names)) if i != target]
     where = "the header has" if header else "the first row has"
-    x = np.empty((len(rows), len(features)), dtype=np.float32)
-    labels: list[str] = []
-    for r, (line, row) in enumerate(rows):
+    values = array("f")  # float32, row after row: 4 bytes a cell, not a Python object
+    labels = _Labels()
+    for line, row in rows:
         if len(row) != len(names):
             raise DataError(
                 f"{path}, line {line}: found {len(row)} values, but {where} {len(names)} columns"
             )
         try:
-            x[r] = [float(row[i]) for i in features]
+            cells = [float(row[i]) for i in features]
         except ValueError:
             _bad_feature(path, line, row, names, features)
-        labels.append(row[target])
-    if not np.isfinite(x).all():
-        r, c = np.argwhere(~np.isfinite(x))[0]
-        cell = rows[r][1][features[c]]
-        raise DataError(
-            f"{path}, line {rows[r][0]}, column '{names[features[c]]}': '{cell}' is not a "
-            f"finite number"
-        )
-    raw = _targets(labels, rows, path, names[target], spec)
-    raw.x = torch.from_numpy(x)
+        if not math.isfinite(sum(cells)):  # cheap; only a non-finite sum needs the cell-by-cell look
+            _non_finite(path, line, row, cells, names, features)
+        values.extend(cells)
+        labels.add(line, row[target])
+    if not labels.count:
+        raise DataError(f"{path}: there are no data rows after the header")
+    raw = labels.raw(path, names[target], spec)
+    raw.x = torch.from_numpy(np.frombuffer(values, dtype=np.float32).reshape(-1, len(features)))
     return raw
 
 
@@ -138,31 +158,82 @@ def _bad_feature(path: Path, line: int, row: list[str], names: list[str], featur
     raise AssertionError("unreachable: some feature failed to parse")
 
 
-def _targets(
-    labels: list[str], rows: list[tuple[int, list[str]]], path: Path, column: str, spec: DatasetSpec
-) -> Raw:
-    task = spec.options.get("task")
-    if task not in (None, "", "class", "real"):
-        raise DataError(f"{path}: option task must be 'class' or 'real', not {task!r}")
-    values = [_number(v) for v in labels]
-    numeric = all(v is not None and math.isfinite(v) for v in values)
-    source = f"csv:{path}"
-    if numeric and task != "class":
-        y = torch.tensor(values, dtype=torch.float32).reshape(-1, 1)
-        return Raw("vector", None, y, "real", source, target_shape=(1,))
-    if task == "real":
-        bad = next(i for i, v in enumerate(values) if v is None or not math.isfinite(v))
-        raise DataError(
-            f"{path}, line {rows[bad][0]}: target column '{column}' has '{labels[bad]}', "
-            f"which is not a number, but the task is regression"
-        )
-    if numeric:  # numeric class labels sort by value: 2 before 10
-        names = sorted(set(labels), key=lambda s: (float(s), s))
-    else:
-        names = sorted(set(labels))
-    if "" in names:
-        bad = labels.index("")
-        raise DataError(f"{path}, line {rows[bad][0]}: target column '{column}' is empty")
-    index = {name: i for i, name in enumerate(names)}
-    y = torch.tensor([index[v] for v in labels], dtype=torch.long)
-    return Raw("vector", None, y, "class", source, classes=names)
+def _non_finite(path: Path, line: int, row: list[str], cells: list[float], names: list[str],
+                features: list[int]) -> None:
+    for i, v in zip(features, cells, strict=True):
+        if not math.isfinite(v):
+            raise DataError(f"{path}, line {line}, column '{names[i]}': '{row[i]}' is not a "
+                            f"finite number")
+
+
+class _Labels:
+    """The target column, gathered row by row in compact arrays: each value as a number (NaN
+    when it is not one) and as a class code. Codes stop being kept past
+    ``limits.MAX_CLASSES`` distinct values, so a column of a million distinct names cannot
+    grow a dictionary of a million entries; that is only an error if the target is classes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.numbers = array("d")
+        self.codes = array("q")
+        self.index: dict[str, int] = {}
+        self.too_many = False
+        self.numeric = True
+        self.first_bad: tuple[int, str] | None = None  # not a finite number
+        self.first_empty: int | None = None
+
+    def add(self, line: int, label: str) -> None:
+        self.count += 1
+        v = _number(label)
+        if v is None or not math.isfinite(v):
+            self.numeric = False
+            if self.first_bad is None:
+                self.first_bad = (line, label)
+            v = math.nan
+        if not label and self.first_empty is None:
+            self.first_empty = line
+        self.numbers.append(v)
+        if self.too_many:
+            return
+        code = self.index.get(label)
+        if code is None:
+            if len(self.index) >= limits.MAX_CLASSES:
+                self.too_many = True
+                self.index.clear()
+                self.codes = array("q")
+                return
+            code = self.index[label] = len(self.index)
+        self.codes.append(code)
+
+    def raw(self, path: Path, column: str, spec: DatasetSpec) -> Raw:
+        task = spec.options.get("task")
+        if task not in (None, "", "class", "real"):
+            raise DataError(f"{path}: option task must be 'class' or 'real', not {task!r}")
+        source = f"csv:{path}"
+        if self.numeric and task != "class":
+            y = torch.from_numpy(np.frombuffer(self.numbers, dtype=np.float64).astype(np.float32))
+            return Raw("vector", None, y.reshape(-1, 1), "real", source, target_shape=(1,))
+        if task == "real":
+            assert self.first_bad is not None
+            line, label = self.first_bad
+            raise DataError(
+                f"{path}, line {line}: target column '{column}' has '{label}', "
+                f"which is not a number, but the task is regression"
+            )
+        if self.first_empty is not None:
+            raise DataError(f"{path}, line {self.first_empty}: target column '{column}' is empty")
+        if self.too_many:
+            raise DataError(
+                f"{path}: target column '{column}' has more than {limits.MAX_CLASSES:,} different "
+                f"classes; LayerForge supports at most {limits.MAX_CLASSES:,} (for a numeric "
+                f"target, leave option task unset to make it a regression)"
+            )
+        if self.numeric:  # numeric class labels sort by value: 2 before 10
+            names = sorted(self.index, key=lambda s: (float(s), s))
+        else:
+            names = sorted(self.index)
+        order = np.empty(len(names), dtype=np.int64)  # first-seen code -> sorted position
+        for k, name in enumerate(names):
+            order[self.index[name]] = k
+        y = torch.from_numpy(order[np.frombuffer(self.codes, dtype=np.int64)])
+        return Raw("vector", None, y, "class", source, classes=names)

@@ -14,29 +14,15 @@ import numpy as np
 import torch
 
 from engine.data.core import DataError, Split, _part
+from engine.files import decode_text, read_bytes
 
 
 def read_text(path: Path) -> str:
     """The UTF-8 text of ``path``; :class:`DataError` for a missing, empty or non-UTF-8 file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder; a text data set is one plain text file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read the file ({e.strerror})") from None
+    data = read_bytes(path, DataError, what="a plain text file")
     if not data:
         raise DataError(f"{path}: the file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise DataError(
-            f"{path}: not UTF-8 text: byte 0x{data[e.start]:02x} at byte offset {e.start} "
-            f"(line {line}) is invalid; save the file as UTF-8"
-        ) from None
-    return text.removeprefix("\ufeff")
+    return decode_text(data, path, DataError, strip_bom=True)
 
 
 def vocabulary(text: str) -> list[str]:

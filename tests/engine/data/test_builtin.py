@@ -85,7 +85,7 @@ def test_shapes_classes_are_distinguishable():
     b = load_dataset(spec("shapes", samples=1200, normalize=False))
     assert len(b.classes) >= 4 and "circle" in b.classes and "cross" in b.classes
     x, y = b.train.x, b.train.y
-    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.min() >= 0.0 and x.max() <= 1.0
     # a nearest-class-mean classifier on pixels beats chance by far: a real task
     means = torch.stack([x[y == k].flatten(1).mean(0) for k in range(len(b.classes))])
     guess = torch.cdist(b.val.x.flatten(1), means).argmin(1)

@@ -4,7 +4,7 @@ from engine.data import DataError, parse_spec
 
 
 @pytest.mark.parametrize(
-    "text, source, name, path, target",
+    ("text", "source", "name", "path", "target"),
     [
         ("builtin:spirals", "builtin", "spirals", "", ""),
         ("download:mnist", "download", "mnist", "", ""),
