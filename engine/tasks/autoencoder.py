@@ -41,9 +41,8 @@ class AutoencoderTask(Task):
     def reconstruct_png(self, count: int = SHOWN) -> bytes:
         """Top row: the first ``count`` validation samples; bottom row: reconstructions."""
         x = self.bundle.val.x[:count].to(self.device)
-        with torch.no_grad(), eval_mode(self.models):
-            with self.autocast():
-                out = self.forward(x).float().reshape(x.shape)
+        with torch.no_grad(), eval_mode(self.models), self.autocast():
+            out = self.forward(x).float().reshape(x.shape)
         b = self.bundle
         both = torch.cat([b.denormalize(x.float()), b.denormalize(out)])
         if both.dim() != 4:  # vectors: show nothing meaningful as an image

@@ -106,9 +106,8 @@ class GanTask(Task):
         else:
             g = torch.Generator().manual_seed(seed)
             z = torch.randn(count, self.latent_dim(), generator=g).to(self.device)
-        with torch.no_grad(), eval_mode(self.models):
-            with self.autocast():
-                img = self.models["generator"](z).float()
+        with torch.no_grad(), eval_mode(self.models), self.autocast():
+            img = self.models["generator"](z).float()
         return grid_png((img + 1) / 2, nrow=8)
 
     def sample(self, epoch: int) -> SampleOut | None:

@@ -3,7 +3,8 @@ and whose metadata holds the rest as JSON. No pickle anywhere.
 
 Tensor keys: ``model/<graph>/<name>``, ``optim/<name>/<param index>/<key>``,
 ``rng/<name>``. The JSON (metadata key ``state``) holds optimizer param groups and scalar
-state, scheduler, scaler, early stopping, RNG scalars, epoch, step and data position.
+state, scheduler, scaler, early stopping, RNG scalars, epoch, step, data position and the
+warnings already given (a resumed run does not repeat them).
 Writes are atomic (temp file + rename), so a kill never leaves a torn checkpoint.
 """
 
@@ -19,6 +20,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as st_save
 
+from engine.errors import UserError, os_reason
 from engine.project import atomic_write_bytes
 
 
@@ -81,16 +83,38 @@ def write(path: Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -
     atomic_write_bytes(path, data)
 
 
+class CheckpointError(UserError):
+    """A checkpoint cannot be read or does not fit the network; the message names the file."""
+
+
 def read(path: Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
-    """Tensors and the JSON state of a checkpoint written by :func:`write`."""
+    """Tensors and the JSON state of a checkpoint written by :func:`write`; CheckpointError
+    for a damaged file or one that is not a LayerForge checkpoint."""
     tensors: dict[str, torch.Tensor] = {}
-    with safe_open(str(path), framework="pt", device="cpu") as f:
-        meta = f.metadata() or {}
-        for k in f.keys():
-            tensors[k] = f.get_tensor(k)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            for k in f.keys():  # noqa: SIM118 - safe_open is not iterable
+                tensors[k] = f.get_tensor(k)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({os_reason(e)})") from None
+    except Exception as e:  # safetensors' own errors: a truncated or foreign file
+        raise CheckpointError(f"{path}: the checkpoint is damaged ({_first_line(e)}); resume "
+                              "from another run or train again") from None
     if "state" not in meta:
-        raise ValueError(f"{path}: not a LayerForge checkpoint (no training state)")
-    return tensors, json.loads(meta["state"])
+        raise CheckpointError(f"{path}: not a LayerForge checkpoint (no training state)")
+    try:
+        state = json.loads(meta["state"])
+    except ValueError as e:
+        raise CheckpointError(f"{path}: the checkpoint's training state is damaged ({e})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: the checkpoint's training state is damaged")
+    return tensors, state
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:200] if lines else type(e).__name__
 
 
 def model_tensors(modules: dict[str, torch.nn.Module], tensors: dict[str, torch.Tensor]) -> None:
@@ -100,16 +124,22 @@ def model_tensors(modules: dict[str, torch.nn.Module], tensors: dict[str, torch.
 
 
 def load_models(modules: dict[str, torch.nn.Module], tensors: dict[str, torch.Tensor]) -> None:
-    """Load ``model/<graph>/...`` tensors (from a checkpoint or a weights file) strictly."""
+    """Load ``model/<graph>/...`` tensors (from a checkpoint or a weights file) strictly;
+    CheckpointError when they do not fit the network (it changed since they were saved)."""
     for gname, m in modules.items():
         prefix = f"model/{gname}/"
         sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        m.load_state_dict(sd, strict=True)
+        try:
+            m.load_state_dict(sd, strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(
+                f"the saved weights do not fit graph {gname!r}: the network changed since "
+                f"they were saved ({_first_line(e)})") from None
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
     tensors: dict[str, torch.Tensor] = {}
     with safe_open(str(path), framework="pt", device="cpu") as f:
-        for k in f.keys():
+        for k in f.keys():  # noqa: SIM118 - safe_open is not iterable
             tensors[k] = f.get_tensor(k)
     return tensors

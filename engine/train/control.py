@@ -36,10 +36,22 @@ class Control:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    def poll(self) -> str:
+        """What the loop should do before its next step, without blocking: ``"stop"``,
+        ``"pause"`` (then report it and call :meth:`wait_resumed`) or ``"go"``."""
+        if self._stop.is_set():
+            return "stop"
+        return "pause" if not self._running.is_set() else "go"
+
+    def wait_resumed(self) -> str:
+        """Block while paused; then ``"go"`` (resumed) or ``"stop"``."""
+        self._running.wait()
+        return "stop" if self._stop.is_set() else "go"
+
     def wait_if_paused(self) -> bool:
         """Block while paused. Returns True when the run should stop."""
-        if not self._running.is_set():
-            self._running.wait()
+        if self.poll() == "pause":
+            return self.wait_resumed() == "stop"
         return self._stop.is_set()
 
     def handle(self, cmd: str) -> bool:

@@ -83,8 +83,21 @@ class SyncedControl(Control):
         self.rank = rank
         self.device = device or torch.device("cpu")
 
-    def wait_if_paused(self) -> bool:
-        stop = super().wait_if_paused() if self.rank == 0 else False
-        flag = torch.tensor([1 if stop else 0], device=self.device)
+    _CODES = ("go", "stop", "pause")
+
+    def _shared(self, decision: str) -> str:
+        """Rank 0's decision, on every rank."""
+        flag = torch.tensor([self._CODES.index(decision)], device=self.device)
         dist.broadcast(flag, src=0)
-        return bool(flag.item())
+        return self._CODES[int(flag.item())]
+
+    def poll(self) -> str:
+        return self._shared(super().poll() if self.rank == 0 else "go")
+
+    def wait_resumed(self) -> str:
+        return self._shared(super().wait_resumed() if self.rank == 0 else "go")
+
+    def wait_if_paused(self) -> bool:
+        if self.poll() == "pause":
+            return self.wait_resumed() == "stop"
+        return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 
@@ -150,12 +151,72 @@ class Failed(Event):
     type: ClassVar[str] = "failed"
 
 
+@dataclass(frozen=True)
+class Paused(Event):
+    """The run waits between two steps until it is resumed or stopped (the UI's Pause state
+    follows this event, not the command it sent)."""
+
+    epoch: int = 0
+    step: int = 0
+    type: ClassVar[str] = "paused"
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    """A paused run goes on."""
+
+    epoch: int = 0
+    step: int = 0
+    type: ClassVar[str] = "resumed"
+
+
+# -- session events: what a source says about itself, never recorded in a run folder ----
+
+
+@dataclass(frozen=True)
+class Status(Event):
+    """Where the source of a run stands when that is not the run's own news: ``connecting``,
+    ``uploading``, ``reconnecting``, ``downloading``, or ``running`` again after a
+    reconnect. ``text`` says it in words; ``done``/``total`` count bytes when known."""
+
+    state: str = ""
+    text: str = ""
+    done: int = 0
+    total: int = 0
+    type: ClassVar[str] = "status"
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """A sentence for the user about the machinery rather than the run: a worker process
+    that died, a link that stayed down, artifacts that could not be downloaded."""
+
+    message: str = ""
+    error: bool = True
+    type: ClassVar[str] = "notice"
+
+
+@dataclass(frozen=True)
+class Detached(Event):
+    """The source stopped following a run that goes on elsewhere (on its SSH host); the run
+    folder's ``remote.json`` lets a later session attach to it again."""
+
+    run_dir: str = ""
+    message: str = ""
+    type: ClassVar[str] = "detached"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (Ready, RunStarted, Progress, EpochEnded, CheckpointWritten, Sample, Warning,
-                Finished, Stopped, Failed)
+                Finished, Stopped, Failed, Paused, Resumed, Status, Notice, Detached)
 }
+#: the run is over
 TERMINAL = (Finished, Stopped, Failed)
+#: a source's events end with one of these (a detached run goes on elsewhere)
+ENDS = (Finished, Stopped, Failed, Detached)
+#: what a source says about itself; never written to events.jsonl
+SESSION = (Status, Notice, Detached)
 
 
 def from_dict(d: dict[str, Any]) -> Event:
@@ -172,4 +233,24 @@ def from_dict(d: dict[str, Any]) -> Event:
 
 def from_json(line: str) -> Event:
     """Decode one JSON line written by :meth:`Event.to_json`."""
-    return from_dict(json.loads(line))
+    d = json.loads(line)
+    if not isinstance(d, dict):
+        raise ValueError("an event is a JSON object")
+    return from_dict(d)
+
+
+def read_events(path: str | Path) -> list[Event]:
+    """Every decodable event of an ``events.jsonl`` file, in order. A torn last line (a
+    writer killed mid-line), a line of an unknown type (a newer LayerForge) or a missing
+    file are skipped: readers show what can be shown."""
+    out: list[Event] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    out.append(from_json(line))
+                except (ValueError, TypeError):
+                    continue
+    except OSError:
+        pass
+    return out

@@ -56,6 +56,9 @@ def check_fit(project: Project, bundle: DataBundle) -> list[Problem]:
     graph = project.graphs.get(data_graph)
     if graph is None:
         return [Problem(data_graph, None, f"a {kind} project needs a graph named {data_graph!r}")]
+    target = _target_problem(kind, bundle, src)
+    if target is not None:  # the rest would only echo it as shape errors
+        return [target]
     a = analyze_graph(graph, data_graph)
     if not a.ok:
         return list(a.errors)
@@ -80,6 +83,12 @@ def check_fit(project: Project, bundle: DataBundle) -> list[Problem]:
     if not outs:
         return probs
     out = outs[0]
+    if kind == "classification" and len(out.shape) != 1:
+        probs.append(Problem(data_graph, a.structure.outputs[0], f"gives "
+                             f"{_shape_text(out.shape)} but a classifier gives one score per "
+                             f"class for each sample, [N, classes]: pool or flatten before the "
+                             f"last layer"))
+        return probs
     if kind in ("classification", "language_model"):
         n = bundle.num_classes
         what = "classes" if kind == "classification" else "characters"
@@ -106,6 +115,34 @@ def check_fit(project: Project, bundle: DataBundle) -> list[Problem]:
                                  "the discriminator must give one logit per sample"))
         probs += _check_generator(project, want, src)
     return probs
+
+
+# What each task needs of the data's targets (DataBundle.target), and how to say it.
+_NEEDS = {
+    "classification": ("class", "classification needs class labels"),
+    "regression": ("real", "regression needs numeric targets"),
+    "language_model": ("next_token", "a language model needs a text corpus"),
+}
+
+
+def _target_problem(kind: str, bundle: DataBundle, src: str) -> Problem | None:
+    """An error when the task cannot use the data's targets (regression on classes...)."""
+    need = _NEEDS.get(kind)
+    if need is None or bundle.target == need[0]:
+        return None
+    has = {"class": f"has {bundle.num_classes} classes", "real": "has numeric targets",
+           "next_token": "is a text corpus"}.get(bundle.target, "has no targets")
+    if kind == "regression" and bundle.target == "class":
+        fix = ("set task.kind to classification, or use data whose target is a number (a CSV "
+               "with a numeric target column)")
+    elif kind == "classification" and bundle.target == "real":
+        fix = ("set task.kind to regression, or set dataset.options.task to 'class' to treat "
+               "each distinct number as a class")
+    elif kind == "language_model":
+        fix = "use a text data set (text:FILE or builtin:pytext)"
+    else:
+        fix = "choose a data set that has them, or another task.kind"
+    return Problem("task.kind", None, f"{need[1]}, but {src} {has}: {fix}")
 
 
 def _check_generator(project: Project, want: tuple, src: str) -> list[Problem]:

@@ -38,13 +38,24 @@ def open_run(path: str | Path, device: str = "cpu") -> LoadedRun:
         bundle = load_dataset(project.dataset)
     except DataError as e:
         raise ProjectError(f"{run.path}: the run's data cannot be loaded: {e}") from None
+    from engine.train.fit import check_fit
+
+    # the project may have been edited since training (another task kind, another input):
+    # the same checks as a training run makes, not a tensor shape error later
+    misfit = [str(p) for p in check_fit(project, bundle) if p.severity == "error"]
+    if misfit:
+        raise ProjectError(f"{run.path}: the run's project does not fit its data: "
+                           + "; ".join(misfit[:3]))
     bundle.to(dev)
     cls = task_class(project.task.kind)
+    from safetensors import SafetensorError
+
     try:
-        models = build_models(project, cls, project.training.seed, dev)
+        models = build_models(project, cls, project.training.seed, dev, training=False)
         ckpt.load_models(models, ckpt.read_weights(weights))
-    except (SetupError, RuntimeError, OSError) as e:
-        raise ProjectError(f"{weights}: cannot load the weights ({e})") from None
+    except (SetupError, RuntimeError, OSError, SafetensorError) as e:
+        # a damaged or foreign file: the same sentence as export and resume give
+        raise ProjectError(f"{weights}: cannot read the weights ({e})") from None
     autocast, _ = autocast_factory(dev, project.training.amp)
     task = cls(project.task, bundle, models, dev, autocast, project.training.seed)
     for m in models.values():

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +11,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine.data import DataBundle, DataError, iter_batches, load_dataset, num_batches
-from engine.project import Project, ProjectError
+from engine.data import DataBundle, iter_batches, load_dataset, num_batches
+from engine.errors import UserError
+from engine.project import Project
 from engine.tasks import Task, task_class
 from engine.train import checkpoint as ckpt
-from engine.train import distributed
+from engine.train import distributed, runlock
 from engine.train.control import Control
 from engine.train.events import (
     CheckpointWritten,
@@ -25,7 +24,9 @@ from engine.train.events import (
     Event,
     Failed,
     Finished,
+    Paused,
     Progress,
+    Resumed,
     RunStarted,
     Stopped,
     Warning,
@@ -34,7 +35,6 @@ from engine.train.fit import check_fit
 from engine.train.optim import LRSchedule, build_optimizer
 from engine.train.rundir import RunDir, data_info, flat_metrics
 from engine.train.runtime import (
-    RuntimeProblem,
     autocast_factory,
     make_scaler,
     resolve_device,
@@ -42,8 +42,6 @@ from engine.train.runtime import (
     seed_everything,
 )
 from engine.train.setup import SetupError, build_models, sample_event
-
-KILL_HOOK = "LAYERFORGE_TEST_KILL_AFTER_EPOCH"  # test-only: SIGKILL self after that checkpoint
 
 
 class NonFiniteLoss(Exception):
@@ -73,12 +71,28 @@ def train(project: Project, run_dir: str | Path, *, resume: bool = False,
     """Train ``project``, writing into ``run_dir``; yield events until a terminal one
     (Finished, Stopped or Failed). With ``resume`` the run continues from
     ``run_dir/checkpoints/last.safetensors`` exactly. Never raises for user problems:
-    they become a Failed event with a sentence for the user."""
-    run = _Run(project, RunDir(run_dir), resume, control or Control(), progress_interval)
+    they become a Failed event with a sentence for the user.
+
+    The run folder is locked for as long as the generator runs: while another process
+    writes ``run_dir`` the only event is a Failed naming that process, and nothing is
+    written (see :mod:`engine.train.runlock`)."""
+    try:
+        key = runlock.acquire(run_dir)
+    except UserError as e:
+        yield Failed(message=str(e))
+        return
+    try:
+        yield from _train(_Run(project, RunDir(run_dir), resume, control or Control(),
+                               progress_interval), bundle)
+    finally:
+        runlock.release(key)
+
+
+def _train(run: _Run, bundle: DataBundle | None) -> Iterator[Event]:
     try:
         yield from run.setup(bundle)
         yield from run.epochs()
-    except (DataError, ProjectError, SetupError, RuntimeProblem) as e:
+    except UserError as e:
         yield Failed(message=str(e))
     except torch.OutOfMemoryError as e:
         yield Failed(message="The device ran out of memory: lower the batch size or make the "
@@ -184,7 +198,13 @@ class _Run:
             if self.position == 0:
                 self.sums, self.counts, self.figs, self.fig_ns = {}, {}, {}, {}
             for x, y in batches:
-                if self.control.wait_if_paused():
+                todo = self.control.poll()
+                if todo == "pause":  # said before waiting: the UI follows this event
+                    yield Paused(epoch=self.epoch + 1, step=self.step)
+                    todo = self.control.wait_resumed()
+                    if todo == "go":
+                        yield Resumed(epoch=self.epoch + 1, step=self.step)
+                if todo == "stop":
                     yield from self._stop(pending)
                     return
                 if self.ddp is not None:
@@ -312,8 +332,6 @@ class _Run:
         if improved:
             path = self._write_checkpoint("best")
             yield CheckpointWritten(path=str(path), kind="best", epoch=self.epoch, step=self.step)
-        if os.environ.get(KILL_HOOK) == str(self.epoch):
-            os.kill(os.getpid(), signal.SIGKILL)
         return early
 
     def _monitored(self, train: dict[str, float], val: dict[str, Any]) -> float | None:
@@ -372,6 +390,8 @@ class _Run:
             "sums": self._folded_sums(), "counts": self.counts,
             "task": self.task.state_dict(), "last_val": self.last_val, "min_loss": self.min_loss,
             "initial_loss": self.initial_loss,
+            # a resumed run must not repeat a warning its first part already gave
+            "diverge_warned": self.diverge_warned,
         }
         path = self.run.checkpoint(kind)
         ckpt.write(path, tensors, state)
@@ -382,6 +402,15 @@ class _Run:
         if not path.is_file():
             raise SetupError(f"{self.run.path}: nothing to resume (no checkpoints/last.safetensors)")
         tensors, state = ckpt.read(path)
+        try:
+            return self._restore_state(tensors, state)
+        except ckpt.CheckpointError as e:
+            raise ckpt.CheckpointError(f"{path}: {e}") from None
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
+            raise ckpt.CheckpointError(f"{path}: the checkpoint's training state is damaged "
+                                       f"({type(e).__name__}: {e})") from None
+
+    def _restore_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> int:
         ckpt.load_models(self.models, tensors)
         for n, o in self.opts.items():
             meta = state["optimizers"][n]
@@ -400,4 +429,5 @@ class _Run:
         self.last_val = state["last_val"]
         self.min_loss = state["min_loss"]
         self.initial_loss = state.get("initial_loss")
+        self.diverge_warned = bool(state.get("diverge_warned", False))
         return self.step

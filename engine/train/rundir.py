@@ -9,10 +9,12 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from engine.errors import RunTimeError, os_reason
 from engine.project import (
     Project,
     ProjectError,
@@ -20,7 +22,8 @@ from engine.project import (
     atomic_write_text,
     load_project,
 )
-from engine.train.events import Event, Sample
+from engine.train import runlock
+from engine.train.events import Event, Failed, Sample
 
 SNAPSHOT = "project.lforge"
 EVENTS = "events.jsonl"
@@ -62,6 +65,11 @@ class RunDir:
     def samples(self) -> Path:
         return self.path / "samples"
 
+    def lock(self, what: str = runlock.WRITER) -> AbstractContextManager[None]:
+        """Hold this run folder's writer lock for a ``with`` block (see
+        :mod:`engine.train.runlock`); raises RunBusy naming the process that holds it."""
+        return runlock.hold_run(self.path, what)
+
     def checkpoint(self, kind: str = "last") -> Path:
         return self.path / CHECKPOINTS / f"{kind}.safetensors"
 
@@ -70,7 +78,7 @@ class RunDir:
             (self.path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
             self.samples.mkdir(exist_ok=True)
         except OSError as e:
-            raise ProjectError(f"{self.path}: cannot create the run folder ({e.strerror})") from None
+            raise ProjectError(f"{self.path}: cannot create the run folder ({os_reason(e)})") from None
 
     def load_project(self) -> Project:
         if not self.path.is_dir():
@@ -100,21 +108,6 @@ class RunDir:
     def write_data_info(self, info: dict[str, Any]) -> None:
         """Write data.json: how the inputs were prepared (see :func:`data_info`)."""
         atomic_write_text(self.data_info, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
-
-    def read_data_info(self) -> dict[str, Any] | None:
-        """data.json as written by :meth:`write_data_info`; None when the run has none (runs
-        from before it existed). A damaged file is a ProjectError naming it."""
-        if not self.data_info.is_file():
-            return None
-        try:
-            info = json.loads(self.data_info.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ProjectError(f"{self.data_info}: cannot read it ({e}); delete it and export "
-                               "again, or retrain the run") from None
-        if not isinstance(info, dict):
-            raise ProjectError(f"{self.data_info}: expected a JSON object; delete it and retrain "
-                               "the run")
-        return info
 
     def save_sample(self, ev: Sample) -> Path:
         self.samples.mkdir(parents=True, exist_ok=True)
@@ -180,19 +173,37 @@ def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
 
 def record(events: Iterable[Event], run: RunDir, out: TextIO | None = None) -> Iterator[Event]:
     """Number events (seq contiguous, continuing events.jsonl), append each to events.jsonl,
-    save samples, and optionally echo each JSON line to ``out``; yield them on."""
-    seq = run.last_seq()
-    run.path.mkdir(parents=True, exist_ok=True)
-    with run.events.open("a", encoding="utf-8") as log:
-        for ev in events:
-            seq += 1
-            ev = replace(ev, seq=seq)
-            line = ev.to_json()
-            log.write(line + "\n")
-            log.flush()
-            if out is not None:
-                out.write(line + "\n")
-                out.flush()
-            if isinstance(ev, Sample):
-                run.save_sample(ev)
-            yield ev
+    save samples, and optionally echo each JSON line to ``out``; yield them on.
+
+    The run folder is locked first (see :mod:`engine.train.runlock`). When another process
+    holds it, one Failed event naming that process is echoed and yielded (seq 0), nothing
+    is written to the folder and ``events`` is never started."""
+    try:
+        key = runlock.acquire(run.path)
+    except RunTimeError as e:
+        refused = Failed(message=str(e))
+        if out is not None:
+            out.write(refused.to_json() + "\n")
+            out.flush()
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+        yield refused
+        return
+    try:
+        seq = run.last_seq()
+        with run.events.open("a", encoding="utf-8") as log:
+            for ev in events:
+                seq += 1
+                ev = replace(ev, seq=seq)
+                line = ev.to_json()
+                log.write(line + "\n")
+                log.flush()
+                if out is not None:
+                    out.write(line + "\n")
+                    out.flush()
+                if isinstance(ev, Sample):
+                    run.save_sample(ev)
+                yield ev
+    finally:
+        runlock.release(key)

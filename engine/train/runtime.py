@@ -10,8 +10,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from engine.errors import UserError
 
-class RuntimeProblem(Exception):
+
+class RuntimeProblem(UserError):
     """The requested device cannot be used; the message is for the user."""
 
 

@@ -7,21 +7,45 @@ import base64
 import torch
 from torch import fx, nn
 
+from engine import memory
 from engine.compile import CompileError, compile_graph
+from engine.errors import UserError
 from engine.project import Project
 from engine.shapes import analyze_graph
 from engine.tasks import SampleOut, Task
 from engine.train.events import Sample
 
 
-class SetupError(Exception):
+class SetupError(UserError):
     """The run cannot start; the message is for the user."""
 
 
+def check_memory(project: Project, device: torch.device, *, training: bool = True) -> None:
+    """Refuse, before anything is allocated, a network that cannot fit ``device``: for
+    training its weights, gradients, optimizer state and one batch of activations (see
+    :mod:`engine.memory`), for inference its weights. The sentence names the biggest blocks."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        budgets = memory.gpu_budgets(index, torch.cuda.get_device_properties(index).total_memory)
+    else:
+        budgets = memory.ram_budgets()
+    if not budgets:
+        return
+    half = device.type == "cuda" and project.training.amp  # activations in bf16/fp16
+    est = memory.estimate_training_memory(project, activation_bytes=2 if half else 4)
+    if not training:
+        budgets = [memory.Budget(b.limit, b.what, True, b.note) for b in budgets]
+    sentence = memory.over_budget(est, budgets) if est.blocks else None
+    if sentence is not None:
+        raise SetupError(f"{'Cannot train' if training else 'Cannot load the model'}: {sentence}.")
+
+
 def build_models(project: Project, task_cls: type[Task], seed: int,
-                 device: torch.device) -> dict[str, fx.GraphModule]:
-    """Compile each graph the task needs, deterministically from ``seed``, onto ``device``.
+                 device: torch.device, *, training: bool = True) -> dict[str, fx.GraphModule]:
+    """Compile each graph the task needs, deterministically from ``seed``, onto ``device``,
+    after :func:`check_memory` (``training``: the memory of training, else of inference).
     On CUDA, convolutional models use channels_last (faster with tensor cores)."""
+    check_memory(project, device, training=training)
     models: dict[str, fx.GraphModule] = {}
     for name in task_cls.graphs:
         graph = project.graphs.get(name)

@@ -7,7 +7,9 @@ Protocol (stdin/stdout, UTF-8, one JSON object per line):
 2. The parent writes the job: ``{"project": {...}, "run_dir": "...", "resume": false,
    "overrides": {"training.lr": 0.01}}``.
 3. The worker writes every event (``seq`` contiguous, continuing the run's events.jsonl,
-   where each is also appended) until a terminal one: finished, stopped or failed.
+   where each is also appended) until a terminal one: finished, stopped or failed. While
+   another process writes the run folder (it holds its lock, see engine.train.runlock)
+   the only event is a failed one naming that process, and the folder is left untouched.
 4. Meanwhile the parent may write ``{"cmd": "stop" | "pause" | "resume"}`` lines.
 
 Exit status: 0 after finished or stopped, 1 after failed, 2 for a malformed job.
@@ -23,7 +25,7 @@ import sys
 import threading
 from typing import IO, Any
 
-CRASH_HOOK = "LAYERFORGE_TEST_CRASH"  # test-only: "segv" kills the worker after the job arrives
+from engine.errors import os_reason
 
 
 def _read_controls(stdin: IO[str], control: Any, out_lock: threading.Lock) -> None:
@@ -78,9 +80,6 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
         proto.write(Failed(message=msg).to_json() + "\n")
         proto.flush()
         return 2
-    if os.environ.get(CRASH_HOOK) == "segv":
-        print("worker: crashing on purpose (test hook)", file=sys.stderr, flush=True)
-        os.kill(os.getpid(), signal.SIGSEGV)
     control = Control()
     threading.Thread(target=_read_controls, args=(stdin, control, threading.Lock()),
                      daemon=True, name="worker-control").start()
@@ -90,7 +89,7 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
             if ev.type in ("finished", "stopped"):
                 status = 0
     except (ProjectError, OSError) as e:  # the run folder cannot be written
-        msg = str(e) if isinstance(e, ProjectError) else f"{run.path}: cannot write the run folder ({e.strerror})"
+        msg = str(e) if isinstance(e, ProjectError) else f"{run.path}: cannot write the run folder ({os_reason(e)})"
         proto.write(Failed(message=msg).to_json() + "\n")
         proto.flush()
     return status

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import torch
 from safetensors.torch import load_file
@@ -16,18 +15,19 @@ from engine.train.events import (
     EpochEnded,
     Failed,
     Finished,
+    Paused,
     Progress,
+    Resumed,
     Stopped,
     from_json,
 )
-from engine.train.loop import KILL_HOOK
-from engine.train.worker import CRASH_HOOK
 from engine.train.worker_client import WorkerClient
+from tests.crashing_worker import command as crashing_worker
 from tests.engine.train.helpers import tiny_mlp
 
 
-def _run(project, run_dir, *, env=None, resume=False):
-    client = WorkerClient(env=env)
+def _run(project, run_dir, *, command=None, resume=False):
+    client = WorkerClient(command)
     with client:
         client.submit(project, run_dir, resume=resume)
         return list(client.events()), client
@@ -50,23 +50,24 @@ def test_pause_holds_the_run_and_resume_and_stop_work(tmp_path) -> None:
         events = client.events()
         next(e for e in events if isinstance(e, EpochEnded))
         client.pause()
-        time.sleep(1.0)  # let the step (or epoch-end work) in flight finish
-        before = (tmp_path / "run/events.jsonl").read_text().count("\n")
-        time.sleep(0.7)
-        assert (tmp_path / "run/events.jsonl").read_text().count("\n") == before
+        paused = next(e for e in events if isinstance(e, Paused))  # said before it waits
         client.resume()
+        resumed = next(events)
+        assert isinstance(resumed, Resumed)  # nothing trained in between
+        assert (resumed.seq, resumed.step) == (paused.seq + 1, paused.step)
         next(e for e in events if isinstance(e, EpochEnded))
         client.stop()
         last = list(events)[-1]
     assert isinstance(last, Stopped) and last.epoch < 200
+    logged = [from_json(x) for x in (tmp_path / "run/events.jsonl").read_text().splitlines()]
+    assert paused in logged and resumed in logged  # a re-attached reader sees the pause too
 
 
 def test_resume_after_sigkill_gives_bit_identical_weights(tmp_path) -> None:
     project = tiny_mlp(training__epochs=4, training__schedule="cosine")
     events, _ = _run(project, tmp_path / "whole")
     assert isinstance(events[-1], Finished)
-    env = dict(os.environ, **{KILL_HOOK: "2"})
-    events, client = _run(project, tmp_path / "killed", env=env)
+    events, client = _run(project, tmp_path / "killed", command=crashing_worker("kill-after", "2"))
     assert isinstance(events[-1], Failed) and "SIGKILL" in events[-1].message
     assert client.proc.returncode == -signal.SIGKILL
     assert [e.epoch for e in events if isinstance(e, CheckpointWritten)][-1] == 2
@@ -80,7 +81,7 @@ def test_resume_after_sigkill_gives_bit_identical_weights(tmp_path) -> None:
 
 
 def test_a_segfaulting_worker_is_reported_as_failed_with_its_stderr(tmp_path) -> None:
-    events, _ = _run(tiny_mlp(), tmp_path / "run", env=dict(os.environ, **{CRASH_HOOK: "segv"}))
+    events, _ = _run(tiny_mlp(), tmp_path / "run", command=crashing_worker("segv"))
     (failed,) = events
     assert isinstance(failed, Failed)
     assert "SIGSEGV" in failed.message

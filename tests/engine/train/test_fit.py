@@ -55,3 +55,15 @@ def test_unknown_override_key_names_the_key() -> None:
 def test_invalid_override_value_names_the_key() -> None:
     with pytest.raises(ProjectError, match="dataset.val_fraction"):
         apply_overrides(tiny_mlp(), {"dataset.val_fraction": 2})
+
+
+def test_a_classifier_that_ends_in_a_sequence_is_refused_before_it_trains() -> None:
+    """A classifier must give [N, classes]; one that gives a score per time step (a language
+    model's head, say) would fail inside the loss with torch's own words (found by the CLI
+    fuzz test through `evaluate`)."""
+    project = load_template("charlstm")
+    project.task.kind = "classification"
+    bundle = load_dataset(project.dataset.model_copy(update={"source": "builtin",
+                                                             "name": "digits"}))
+    problems = [str(p) for p in check_fit(project, bundle) if p.severity == "error"]
+    assert any("one score per class" in p and "gives [N, 64, " in p for p in problems), problems
