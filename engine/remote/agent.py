@@ -8,6 +8,9 @@ RUN_DIR (the client reads and writes them over SFTP):
 - ``events.jsonl``   every event, ``seq`` contiguous (the same lines a local worker prints)
 - ``control.jsonl``  appended ``{"cmd": "stop" | "pause" | "resume"}`` lines, polled here
 - ``agent.pid``      the agent's pid (rank 0); ``exit.json`` its status when it ends
+- ``.lock``          rank 0 holds the run folder's writer lock (engine.train.runlock) for
+                     the whole job: a second agent started on the same folder is refused
+                     before it writes anything
 - ``agent.log``      stdout/stderr of the launcher (the client shows its tail on a crash)
 
 With several processes (torchrun, WORLD_SIZE > 1) every rank trains (DDP); rank 0 alone
@@ -67,21 +70,38 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m engine.remote.agent RUN_DIR", file=sys.stderr)
         return 2
     run_path = Path(argv[0])
-    import torch
-
-    from engine.project import Project
-    from engine.train.control import Control
-    from engine.train.distributed import SyncedControl, init_from_env
-    from engine.train.events import Failed
-    from engine.train.loop import train
-    from engine.train.overrides import apply_overrides
-    from engine.train.rundir import RunDir, record
+    from engine.train.distributed import init_from_env
+    from engine.train.rundir import RunDir
 
     ddp = init_from_env()
     rank = ddp.rank if ddp else 0
     run = RunDir(run_path)
-    if rank == 0:
-        _write_json(run_path / PID, {"pid": os.getpid(), "started": time.time()})
+    if rank != 0:
+        return _job(run, rank, ddp)
+    from engine.train.runlock import RunBusy, RunLockError
+
+    try:  # one writer per run folder: a second agent touches nothing, not even agent.pid
+        with run.lock("layerforge remote run"):
+            _write_json(run_path / PID, {"pid": os.getpid(), "started": time.time()})
+            return _job(run, rank, ddp)
+    except (RunBusy, RunLockError) as e:
+        print(f"agent: {e}", file=sys.stderr, flush=True)
+        return 1
+
+
+def _job(run, rank: int, ddp) -> int:
+    """The job of one rank (rank 0 holds the run folder's lock)."""
+    import torch
+
+    from engine.project import Project
+    from engine.train.control import Control
+    from engine.train.distributed import SyncedControl
+    from engine.train.events import Failed
+    from engine.train.loop import train
+    from engine.train.overrides import apply_overrides
+    from engine.train.rundir import record
+
+    run_path = run.path
     try:
         job = json.loads((run_path / JOB).read_text(encoding="utf-8"))
         project = apply_overrides(Project.model_validate(job["project"]), job.get("overrides") or {})

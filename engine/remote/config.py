@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.errors import UserError
+from engine.files import read_text
 from engine.project import ProjectError, atomic_write_text
 
 CONFIG_ENV = "LAYERFORGE_CONFIG_DIR"
@@ -98,14 +100,16 @@ def check_name(name: str) -> str:
 def _read(path: Path, key: str) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
+    hint = "fix or delete the file"
+    text = read_text(path, ProjectError, what="a JSON file", hint=hint)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
         items = data.get(key, [])
         if not isinstance(items, list):
             raise ValueError(f"'{key}' is not a list")
         return items
-    except (OSError, ValueError, AttributeError) as e:
-        raise ProjectError(f"{path}: unreadable ({e}); fix or delete the file") from None
+    except (ValueError, AttributeError) as e:
+        raise ProjectError(f"{path}: unreadable ({e}); {hint}") from None
 
 
 def _write(path: Path, key: str, items: list[dict[str, Any]]) -> None:
@@ -140,11 +144,24 @@ def get_host(name: str) -> HostConfig:
     return hosts[name]
 
 
-def add_host(host: HostConfig, *, replace: bool = False) -> None:
+def check_host(host: HostConfig, *, replace: bool = False,
+               previous: str | None = None) -> dict[str, HostConfig]:
+    """Refuse an entry that may not be saved (a bad or reserved name, or the name of
+    another host without ``replace``; ``previous`` is the name of the entry being edited,
+    which may keep its name); the hosts configured now. Writes nothing: callers validate
+    with it before asking for or storing anything (a password goes to the keyring last)."""
     check_name(host.name)
     hosts = load_hosts()
-    if host.name in hosts and not replace:
-        raise ProjectError(f"a host named {host.name!r} exists; remove it first")
+    if host.name in hosts and not replace and host.name != previous:
+        raise ProjectError(f"a host named {host.name!r} exists already; choose another name, "
+                           "or remove or replace that host first (--replace on the command "
+                           "line)")
+    return hosts
+
+
+def add_host(host: HostConfig, *, replace: bool = False) -> None:
+    """Add (or with ``replace``, overwrite) a host entry; see :func:`check_host`."""
+    hosts = check_host(host, replace=replace)
     hosts[host.name] = host
     save_hosts(hosts)
 
@@ -159,7 +176,16 @@ def remove_host(name: str) -> None:
 
 # --- runs index ----------------------------------------------------------------------------
 def load_runs() -> list[RunRecord]:
-    return [RunRecord.model_validate(d) for d in _read(config_dir() / RUNS_FILE, "runs")]
+    """Every remote run in the index; a ProjectError naming the file for a bad entry."""
+    out = []
+    for d in _read(config_dir() / RUNS_FILE, "runs"):
+        try:
+            out.append(RunRecord.model_validate(d))
+        except ValidationError as e:
+            raise ProjectError(f"{config_dir() / RUNS_FILE}: bad run entry: "
+                               f"{e.errors()[0]['msg']} (fix or delete the file; the run "
+                               "folders themselves are untouched)") from None
+    return out
 
 
 def record_run(rec: RunRecord) -> None:
@@ -186,6 +212,6 @@ def now_stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class RemoteError(ProjectError):
+class RemoteError(UserError):
     """A remote operation failed; the message is a sentence for the user (the CLI prints it
     like any other user-facing error)."""

@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine.project import Project, ProjectError, atomic_write_text
+from engine.errors import UserError
+from engine.project import Project, atomic_write_text
 from engine.remote.agent import CONTROL, EXIT, JOB, LOG
 from engine.remote.bundle import dataset_files, engine_bundle, file_sha256, files_digest
 from engine.remote.config import (
@@ -31,9 +32,10 @@ from engine.remote.config import (
     now_stamp,
     record_run,
 )
+from engine.remote.fetch import remote_checksums
 from engine.remote.hostkeys import HostKeyError
 from engine.remote.ssh import BytesProgress, HostInfo, RemoteHost
-from engine.train.events import TERMINAL, Event, Failed, from_json
+from engine.train.events import TERMINAL, Event, Failed, Status, from_json
 
 META = "remote.json"
 ARTIFACTS = ("project.lforge", "metrics.csv", "weights.safetensors", "evaluation.json",
@@ -124,6 +126,7 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     the local folder's name plus a random tail (so the folder name is a prefix
     ``runs attach`` takes)."""
     say = say or (lambda s: None)
+    dataset_files(project.dataset)  # a bad dataset folder is refused before connecting
     info = host.probe()
     problem = info.problem(host.cfg.python)
     if problem:
@@ -195,16 +198,16 @@ def _local_tail(events: Path) -> tuple[int, int, Event | None]:
 
 
 def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s: float = 120.0,
-           tick: Callable[[], None] | None = None,
-           on_link: Callable[[bool, str], None] | None = None) -> Iterator[Event]:
+           tick: Callable[[], None] | None = None) -> Iterator[Event]:
     """Stream the run's events from the one after the last mirrored locally until a
     terminal event, appending each line to the local events.jsonl. A dropped connection is
     re-opened (for up to ``reconnect_s``); a job that died without a terminal event yields
     one Failed event (also appended remotely).
 
     ``tick()`` is called between reads (also while reconnecting) on the caller's thread,
-    so a caller can send controls over the same connection or end the follow by raising;
-    ``on_link(False, why)`` reports a lost connection, ``on_link(True, "")`` its return.
+    so a caller can send controls over the same connection or end the follow by raising.
+    A lost connection is reported as ``Status("reconnecting", why)`` and its return as
+    ``Status("connected")`` (session events: never mirrored).
     """
     local_events = Path(rec.local_dir) / "events.jsonl"
     local_events.parent.mkdir(parents=True, exist_ok=True)
@@ -216,12 +219,12 @@ def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s:
         return
     remote_events = f"{rec.remote_dir}/events.jsonl"
     buf, last_check, lost_since = b"", time.monotonic(), None
-    dropped = False
+    dropped, drop_news = False, ""
 
     def note_drop() -> None:  # the link closed between two calls; re-opened at once
-        nonlocal dropped
-        if not dropped and lost_since is None and on_link is not None:
-            on_link(False, f"the connection to {rec.host} was closed")
+        nonlocal dropped, drop_news
+        if not dropped and lost_since is None:
+            drop_news = f"the connection to {rec.host} was closed"
         dropped = True
 
     before, host.on_drop = host.on_drop, note_drop
@@ -230,6 +233,9 @@ def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s:
             while True:
                 if tick is not None:
                     tick()
+                if drop_news:
+                    yield Status(state="reconnecting", text=drop_news)
+                    drop_news = ""
                 try:
                     data = host.read_from(remote_events, offset)
                     if not data and time.monotonic() - last_check > 2.0:
@@ -240,14 +246,17 @@ def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s:
                                 ev = _death(host, rec, seq)
                                 host.append_text(remote_events, ev.to_json() + "\n")
                                 data = (ev.to_json() + "\n").encode()
-                    if (lost_since is not None or dropped) and on_link is not None:
-                        on_link(True, "")
+                    if lost_since is not None or dropped:
+                        if drop_news:  # dropped and re-opened within this one read
+                            yield Status(state="reconnecting", text=drop_news)
+                            drop_news = ""
+                        yield Status(state="connected", text=f"Connected to {rec.host} again")
                     lost_since, dropped = None, False
                 except HostKeyError:
                     raise
                 except RemoteError as e:
-                    if lost_since is None and not dropped and on_link is not None:
-                        on_link(False, str(e))
+                    if lost_since is None and not dropped:
+                        yield Status(state="reconnecting", text=str(e))
                     lost_since = lost_since or time.monotonic()
                     if time.monotonic() - lost_since > reconnect_s:
                         raise RemoteError(f"lost the connection to {rec.host}; the run goes on "
@@ -310,40 +319,32 @@ def download_artifacts(host: RemoteHost, rec: RunRecord) -> list[str]:
     checksum on the host matches the local copy is not downloaded again, and none is
     ever left half-written."""
     local = Path(rec.local_dir)
-    sums = _remote_checksums(host, rec.remote_dir, ARTIFACTS + ARTIFACT_DIRS)
+    sums = remote_checksums(host, rec.remote_dir, ARTIFACTS + ARTIFACT_DIRS)
     prefix = rec.remote_dir + "/"
 
     def same(remote: str, dest: Path) -> bool:
         want = sums.get(remote.removeprefix(prefix))
         return want is not None and want == file_sha256(dest)
 
-    got = []
-    for name in ARTIFACTS + ARTIFACT_DIRS:
-        if host.get(f"{prefix}{name}", local / name, same):
-            got.append(name + ("/" if name in ARTIFACT_DIRS else ""))
+    names = ARTIFACTS + ARTIFACT_DIRS
+    # one call: the host's whole listing is checked before anything is written locally
+    found = host.get_all([(f"{prefix}{name}", local / name) for name in names], local, same)
+    got = [name + ("/" if name in ARTIFACT_DIRS else "")
+           for name, there in zip(names, found, strict=True) if there]
     meta_path = local / META
     snap = local / "project.lforge"
     if snap.is_file() and meta_path.is_file():
         # the snapshot names the host's dataset path; point it back at the local data
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data = json.loads(snap.read_text(encoding="utf-8"))
-        if meta.get("local_dataset") and isinstance(data.get("dataset"), dict):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            data = json.loads(snap.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # left as it came: loading it says what is wrong
+            return got
+        if (isinstance(meta, dict) and isinstance(data, dict) and meta.get("local_dataset")
+                and isinstance(data.get("dataset"), dict)):
             data["dataset"]["path"] = meta["local_dataset"]
             atomic_write_text(snap, json.dumps(data, indent=2) + "\n")
     return got
-
-
-def _remote_checksums(host: RemoteHost, root: str, names: tuple[str, ...]) -> dict[str, str]:
-    """SHA-256 of the files under ``root``/``names`` on the host, by path relative to
-    ``root`` (empty when the host has no ``sha256sum``: then everything is downloaded)."""
-    _, out, _ = host.run(f"cd {q(root)} && find {' '.join(q(n) for n in names)} -type f "
-                            "-exec sha256sum {} + 2>/dev/null", timeout=300)
-    sums = {}
-    for line in out.splitlines():
-        digest, _, path = line.partition("  ")
-        if len(digest) == 64 and path:
-            sums[path.removeprefix("./")] = digest
-    return sums
 
 
 def resume_run(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,
@@ -405,7 +406,7 @@ def local_record(run_dir: str | Path) -> RunRecord | None:
     rec = rec.model_copy(update={"local_dir": str(Path(run_dir).absolute())})
     try:
         runs = load_runs()
-    except ProjectError:  # an unreadable index: remote.json alone still names the run
+    except UserError:  # an unreadable index: remote.json alone still names the run
         runs = []
     for r in runs:
         if r.id == rec.id:

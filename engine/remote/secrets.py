@@ -2,7 +2,10 @@
 Locker), never in a file of ours.
 
 A host with ``password: true`` in ``hosts.json`` logs in with the password stored under
-the service :data:`SERVICE` and the host's name. ``keyring`` is imported lazily: key and
+the service :data:`SERVICE` and the host's name. :func:`save_host` and :func:`forget_host`
+keep the two in step, in one order: validate everything, write ``hosts.json``, touch the
+keyring last; so a refused entry never changes a stored password, and removing a host
+forgets its password. ``keyring`` is imported lazily: key and
 agent logins never load it. Headless Linux often has only keyring's "fail" backend; then
 :func:`keyring_problem` says so, and the user is told to use a key or the SSH agent.
 """
@@ -11,7 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.remote.config import RemoteError
+from engine.project import ProjectError
+from engine.remote.config import (
+    HostConfig,
+    RemoteError,
+    check_host,
+    get_host,
+    remove_host,
+    save_hosts,
+)
 
 SERVICE = "layerforge-ssh"
 NO_KEYRING = ("no usable OS keyring was found ({why}), so LayerForge cannot keep a password "
@@ -74,3 +85,64 @@ def delete_password(host: str) -> bool:
         return False
     _call("delete the password", _keyring().delete_password, SERVICE, host)
     return True
+
+
+def save_host(cfg: HostConfig, *, password: str | None = None, replace: bool = False,
+              previous: str | None = None) -> str | None:
+    """Save a host entry and its password, validating everything before anything is written.
+
+    ``password`` is a newly typed one; None keeps the stored one (moved along when the entry
+    ``previous`` is renamed to ``cfg.name``). Refused, with nothing written: a bad or
+    reserved name, another host of that name (without ``replace``), no usable keyring or no
+    password for a password host, an empty password. Then ``hosts.json`` is written, then
+    the keyring (last); a keyring that fails then puts ``hosts.json`` back as it was.
+    Passwords that no entry uses any more are forgotten; returns a warning sentence when
+    that fails (the host is saved all the same), else None.
+    """
+    hosts = check_host(cfg, replace=replace, previous=previous)
+    replaced = [hosts[n] for n in dict.fromkeys((previous, cfg.name)) if n and n in hosts]
+    store = None
+    if cfg.password:
+        problem = keyring_problem()
+        if problem:
+            raise RemoteError(problem)
+        if password is not None:
+            if not password:
+                raise RemoteError(f"{cfg.name}: the password is empty")
+            store = password
+        elif previous and previous != cfg.name and previous in hosts and hosts[previous].password:
+            store = get_password(previous)  # a rename carries the stored password along
+            if store is None:
+                raise ProjectError(f"enter the password of {cfg.name} (it goes to the OS keyring)")
+        elif get_password(cfg.name) is None:
+            raise ProjectError(f"enter the password of {cfg.name} (it goes to the OS keyring)")
+    updated = {n: h for n, h in hosts.items() if n != previous} | {cfg.name: cfg}
+    save_hosts(updated)
+    if store is not None:
+        try:
+            set_password(cfg.name, store)
+        except RemoteError:
+            save_hosts(hosts)  # no entry that says "password" without one stored
+            raise
+    stale = [h.name for h in replaced if h.password and (h.name != cfg.name or not cfg.password)]
+    return _forget(stale)
+
+
+def forget_host(name: str) -> str | None:
+    """Remove the host ``name`` from ``hosts.json``, then its password from the keyring;
+    a warning sentence when the password could not be deleted (the host is removed all
+    the same), else None."""
+    cfg = get_host(name)
+    remove_host(name)
+    return _forget([name] if cfg.password else [])
+
+
+def _forget(names: list[str]) -> str | None:
+    """Delete these hosts' passwords; the first failure as a sentence, else None."""
+    failed = []
+    for name in names:
+        try:
+            delete_password(name)
+        except RemoteError as e:
+            failed.append(f"the password of {name} could not be deleted from the OS keyring: {e}")
+    return failed[0] if failed else None

@@ -339,34 +339,24 @@ class RemoteHost:
     def get(self, remote: str, local: Path,
             same: Callable[[str, Path], bool] | None = None) -> bool:
         """Download a file, or a folder recursively, to ``local`` (the file's or the
-        folder's own new path); False when it does not exist. Each file arrives under a
-        temporary name and is renamed into place, so a dropped link never leaves a torn
-        file. ``same(remote_file, local_file)`` True skips a file already here."""
+        folder's own new path); False when it does not exist. See :meth:`get_all`."""
+        return self.get_all([(remote, Path(local))], Path(local), same)[0]
+
+    def get_all(self, pairs: list[tuple[str, Path]], inside: Path,
+                same: Callable[[str, Path], bool] | None = None) -> list[bool]:
+        """Download each ``(remote path, local path)``, a file or a folder recursively;
+        per pair, whether the host had it. The host is not trusted with local paths: its
+        whole listing is checked first (plain names only, no remote symbolic link, every
+        target inside ``inside``) and anything wrong refuses the whole download, before a
+        byte is written, with a :class:`engine.remote.fetch.DownloadError`. Each file
+        arrives under a temporary name and is renamed into place, so a dropped link never
+        leaves a torn file. ``same(remote_file, local_file)`` True skips a file already
+        here."""
+        from engine.remote.fetch import download
+
         self.connect()
 
-        async def fetch(sftp: asyncssh.SFTPClient, src: str, dest: Path) -> None:
-            if await sftp.isdir(src):
-                dest.mkdir(parents=True, exist_ok=True)
-                for name in sorted(await sftp.listdir(src)):
-                    if name not in (".", ".."):
-                        await fetch(sftp, f"{src}/{name}", dest / name)
-                return
-            if same is not None and dest.is_file() and await asyncio.get_running_loop(
-                    ).run_in_executor(None, same, src, dest):  # hashing: off the shared loop
-                return
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            part = dest.with_name(f".{dest.name}.part")
-            try:
-                await sftp.get(src, str(part))
-                os.replace(part, dest)
-            finally:
-                part.unlink(missing_ok=True)
-
-        async def go() -> bool:
-            sftp = await self._sftp_client()
-            if not await sftp.exists(remote):
-                return False
-            await fetch(sftp, remote, Path(local))
-            return True
+        async def go() -> list[bool]:
+            return await download(await self._sftp_client(), self.cfg.name, pairs, inside, same)
 
         return self._call(go(), None)

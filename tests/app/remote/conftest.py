@@ -46,12 +46,12 @@ def rw(window, tmp_path, sshd, config_dir):
     host "loop" (the test sshd). The remote runner is shut down and joined in teardown."""
     add_host(host_config("loop", sshd, tmp_path / "remote"))
     ui = open_small_mlp(window, tmp_path)
-    ui.ws.document.set_field("training", "threads", 1)
-    ui.ws.document.set_field("training", "batch_size", 32)
-    ui.ws.document.set_field("training", "device", "remote:loop")
+    ui.document.set_field("training", "threads", 1)
+    ui.document.set_field("training", "batch_size", 32)
+    ui.document.set_field("training", "device", "remote:loop")
     yield ui
     ui.shutdown()
-    assert not ui.remote.isRunning()
+    assert not ui.runner.isRunning()
     stop_agents(tmp_path / "remote")
 
 

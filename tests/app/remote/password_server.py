@@ -7,10 +7,10 @@ run can go through it."""
 from __future__ import annotations
 
 import asyncio
-import threading
-from pathlib import Path
 
 import asyncssh
+
+from tests.e2e.remote.loop_server import LoopServer
 
 
 class _Server(asyncssh.SSHServer):
@@ -39,37 +39,16 @@ async def _run_command(process: asyncssh.SSHServerProcess) -> None:
     process.exit(proc.returncode or 0)
 
 
-class PasswordServer:
-    """``port``, ``tried`` (every password offered, in order) and ``known_hosts_line``."""
+class PasswordServer(LoopServer):
+    """``port``, ``tried`` (every password offered, in order), ``trust`` and ``close``."""
 
     def __init__(self, user: str, password: str) -> None:
         self.tried: list[str] = []
-        self._key = asyncssh.generate_private_key("ssh-ed25519")
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
 
-        async def listen() -> asyncssh.SSHAcceptor:
+        async def listen(key: asyncssh.SSHKey) -> asyncssh.SSHAcceptor:
             return await asyncssh.create_server(
                 lambda: _Server(user, password, self.tried), "127.0.0.1", 0,
-                server_host_keys=[self._key], process_factory=_run_command,
+                server_host_keys=[key], process_factory=_run_command,
                 sftp_factory=True, encoding="utf-8")
 
-        self._server = asyncio.run_coroutine_threadsafe(listen(), self._loop).result(30)
-        self.port: int = self._server.sockets[0].getsockname()[1]
-
-    def trust(self, config_dir: Path) -> None:
-        """Record the server's key in LayerForge's known_hosts, as an earlier Trust would."""
-        key = self._key.export_public_key().decode().split()
-        config_dir.mkdir(parents=True, exist_ok=True)
-        with (config_dir / "known_hosts").open("a") as f:
-            f.write(f"[127.0.0.1]:{self.port} {key[0]} {key[1]}\n")
-
-    def close(self) -> None:
-        async def stop() -> None:
-            self._server.close()
-            await self._server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        super().__init__(listen)

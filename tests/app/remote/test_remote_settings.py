@@ -44,7 +44,7 @@ def test_a_remote_device_and_its_gpus_are_undoable_settings(panel):
 def test_the_project_file_takes_remote_devices_and_old_files_get_one_gpu():
     assert TrainingConfig(device="remote:gpu-1.lab").device == "remote:gpu-1.lab"
     for bad in ("remote:", "remote:two words", "remote:../x"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="remote"):
             TrainingConfig(device=bad)
     old = parse_project('{"schema_version": 1, "training": {"device": "cpu"}}', "old.lforge")
     assert old.training.gpus == 1
@@ -59,7 +59,7 @@ def test_a_changed_host_key_fails_the_run_with_the_explanation(qtbot, rw, config
     pub = other.with_suffix(".pub").read_text().split()
     (config_dir / "known_hosts").write_text(f"[127.0.0.1]:{sshd.port} {pub[0]} {pub[1]}\n")
     asked = answerer(True).seen
-    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=60_000) as ended:
         rw.train_action.trigger()
     ev = ended.args[0]
     assert isinstance(ev, Failed) and "CHANGED" in ev.message and "ssh-keygen -R" in ev.message
@@ -70,7 +70,7 @@ def test_a_changed_host_key_fails_the_run_with_the_explanation(qtbot, rw, config
 
 def test_an_unknown_key_that_is_not_trusted_starts_nothing(qtbot, rw, answerer, tmp_path):
     asked = answerer(False).seen
-    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=60_000) as ended:
         rw.train_action.trigger()
     assert isinstance(ended.args[0], Failed) and "not accepted" in ended.args[0].message
     assert len(asked) == 1

@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 
 from engine.remote.config import add_host, load_runs
-from engine.train.events import Finished, Progress, Stopped
+from engine.train.events import SESSION, Detached, Finished, Progress, Status, Stopped
 from tests.app.remote.conftest import trust_host_key
 from tests.app.training.conftest import set_small
 from tests.e2e.remote.conftest import host_config
@@ -22,7 +22,7 @@ def _events(folder: Path) -> list[dict]:
 
 
 def _run_folder(ui) -> Path:
-    doc = ui.ws.document
+    doc = ui.document
     return (Path(doc.path).parent / doc.project.runs[-1].path).resolve()
 
 
@@ -34,23 +34,30 @@ def _wait_progress(qtbot, runner) -> Progress:
 
 
 def _record(received: list, runner) -> None:
-    runner.event_received.connect(lambda ev: received.append(ev))
+    """Collect the run's own events (not what the source says about itself)."""
+    runner.event_received.connect(
+        lambda ev: None if isinstance(ev, SESSION) else received.append(ev))
+
+
+def _detached(ev) -> bool:
+    return isinstance(ev, Detached)
 
 
 def test_train_runs_on_the_host_and_the_panels_show_it(qtbot, rw, answerer):
     asked = answerer(True).seen
     transfers: list[str] = []
-    rw.remote.transfer.connect(lambda text, done, total: transfers.append(text))
+    rw.runner.event_received.connect(
+        lambda ev: transfers.append(ev.text) if isinstance(ev, Status) else None)
     received: list = []
-    _record(received, rw.remote)
-    with qtbot.waitSignal(rw.remote.run_ended, timeout=120_000) as ended:
+    _record(received, rw.runner)
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=120_000) as ended:
         assert rw.train_action.isEnabled()
         rw.train_action.trigger()
     assert isinstance(ended.args[0], Finished), ended.args[0]
     assert len(asked) == 1 and "SHA256:" in asked[0]  # the unknown key was asked about
     assert any(t.startswith("Uploading") for t in transfers)
     folder = _run_folder(rw)
-    assert rw.ws.document.project.runs[-1].host == "loop"
+    assert rw.document.project.runs[-1].host == "loop"
     for name in ("weights.safetensors", "evaluation.json", "project.lforge",
                  "checkpoints/last.safetensors", "remote.json"):
         assert (folder / name).is_file(), name
@@ -82,16 +89,17 @@ def test_train_runs_on_the_host_and_the_panels_show_it(qtbot, rw, answerer):
 
 def test_stop_pause_and_resume_reach_the_remote_run(qtbot, rw, config_dir, sshd):
     trust_host_key(config_dir, sshd)
-    set_small(rw.ws.document, samples=3000, epochs=300, batch=16)
+    set_small(rw.document, samples=3000, epochs=300, batch=16)
     rw.train_action.trigger()
-    _wait_progress(qtbot, rw.remote)
-    with qtbot.waitSignal(rw.remote.state_changed, timeout=5000,
+    _wait_progress(qtbot, rw.runner)
+    with qtbot.waitSignal(rw.runner.state_changed, timeout=5000,
                           check_params_cb=lambda s: s == "paused"):
         rw.pause_action.trigger()
     assert rw.resume_action.isEnabled() and not rw.pause_action.isEnabled()
-    rw.resume_action.trigger()
-    assert rw.remote.state == "running"
-    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+    with qtbot.waitSignal(rw.runner.state_changed, timeout=10_000,
+                          check_params_cb=lambda s: s == "running"):
+        rw.resume_action.trigger()  # the state follows the run's Resumed event
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=60_000) as ended:
         rw.stop_action.trigger()
     stopped = ended.args[0]
     assert isinstance(stopped, Stopped)
@@ -104,10 +112,10 @@ def test_stop_pause_and_resume_reach_the_remote_run(qtbot, rw, config_dir, sshd)
     rw.runs.select_runs([str(folder)])
     assert rw.runs.resume_button.isEnabled()
     received: list = []
-    _record(received, rw.remote)
+    _record(received, rw.runner)
     rw.runs.resume_button.click()
-    with qtbot.waitSignal(rw.remote.run_ended, timeout=90_000) as ended:
-        _wait_progress(qtbot, rw.remote)
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=90_000) as ended:
+        _wait_progress(qtbot, rw.runner)
         rw.stop_action.trigger()
     assert isinstance(ended.args[0], Stopped) and ended.args[0].step > stopped.step
     started = [e for e in received if e.type == "run_started"]
@@ -119,16 +127,16 @@ def test_stop_pause_and_resume_reach_the_remote_run(qtbot, rw, config_dir, sshd)
 def test_a_cut_connection_reconnects_without_losing_or_repeating_events(qtbot, rw, config_dir,
                                                                        sshd):
     trust_host_key(config_dir, sshd)
-    set_small(rw.ws.document, samples=3000, epochs=300, batch=16)
+    set_small(rw.document, samples=3000, epochs=300, batch=16)
     states: list[str] = []
     shown: list[str] = []  # what the Training panel said at each state (it updates first)
-    rw.remote.state_changed.connect(states.append)
-    rw.remote.state_changed.connect(lambda _s: shown.append(rw.panel.worker_state.text()))
+    rw.runner.state_changed.connect(states.append)
+    rw.runner.state_changed.connect(lambda _s: shown.append(rw.panel.worker_state.text()))
     received: list = []
-    _record(received, rw.remote)
+    _record(received, rw.runner)
     rw.train_action.trigger()
-    _wait_progress(qtbot, rw.remote)
-    with qtbot.waitSignal(rw.remote.state_changed, timeout=5000,
+    _wait_progress(qtbot, rw.runner)
+    with qtbot.waitSignal(rw.runner.state_changed, timeout=5000,
                           check_params_cb=lambda s: s == "paused"):
         rw.pause_action.trigger()  # hold the run while the link is down
     control = Path(load_runs()[0].remote_dir, "control.jsonl")
@@ -144,7 +152,7 @@ def test_a_cut_connection_reconnects_without_losing_or_repeating_events(qtbot, r
     rw.resume_action.trigger()
     n = len(received)
     qtbot.waitUntil(lambda: len(received) > n + 2, timeout=30_000)  # it goes on, followed
-    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=60_000) as ended:
         rw.stop_action.trigger()  # and the stop goes over the new connection
     assert isinstance(ended.args[0], Stopped)
     events = _events(_run_folder(rw))
@@ -156,12 +164,12 @@ def test_a_cut_connection_reconnects_without_losing_or_repeating_events(qtbot, r
 def test_a_detached_run_is_attached_again_on_open_and_from_the_runs_list(
         qtbot, rw, config_dir, sshd, tmp_path):
     trust_host_key(config_dir, sshd)
-    set_small(rw.ws.document, samples=3000, epochs=300, batch=16)
+    set_small(rw.document, samples=3000, epochs=300, batch=16)
     rw.train_action.trigger()
-    _wait_progress(qtbot, rw.remote)
+    _wait_progress(qtbot, rw.runner)
     rw.pause_action.trigger()
-    with qtbot.waitSignal(rw.remote.detached, timeout=30_000):
-        rw.remote.detach()  # as closing the window right after Pause: the run goes on
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=30_000, check_params_cb=_detached):
+        rw.runner.detach()  # as closing the window right after Pause: the run goes on
     control = Path(load_runs()[0].remote_dir, "control.jsonl")  # the pause was sent first
     assert control.read_text().splitlines() == ['{"cmd": "pause"}']
     folder = _run_folder(rw)
@@ -182,33 +190,33 @@ def test_a_detached_run_is_attached_again_on_open_and_from_the_runs_list(
         closed_port = s.getsockname()[1]
     add_host(host_config("loop", sshd, tmp_path / "remote").model_copy(
         update={"port": closed_port}), replace=True)
-    with qtbot.waitSignal(rw.remote.detached, timeout=60_000):
-        rw.ws.document.project_replaced.emit()  # as opening the project again does
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=60_000, check_params_cb=_detached):
+        rw.document.project_replaced.emit()  # as opening the project again does
     assert rw.runs.status_of(str(folder)) == "detached" and rw.live_run is None
     assert "goes on on its host" in rw.panel.message.text()
     assert "Attach" in rw.panel.message.text() and rw.panel.message.isVisible()
     # reachable again: opening the project follows the run, paused as it was left
     add_host(host_config("loop", sshd, tmp_path / "remote"), replace=True)
-    rw.ws.document.project_replaced.emit()
+    rw.document.project_replaced.emit()
     assert rw.live_run == str(folder)
-    _wait_progress(qtbot, rw.remote)  # the mirrored events are shown again first
-    qtbot.waitUntil(lambda: rw.remote.state == "paused", timeout=10_000)
+    _wait_progress(qtbot, rw.runner)  # the mirrored events are shown again first
+    qtbot.waitUntil(lambda: rw.runner.state == "paused", timeout=10_000)
     assert rw.resume_action.isEnabled() and not rw.panel.message.isVisible()
-    with qtbot.waitSignal(rw.remote.detached, timeout=30_000):
-        rw.remote.detach()
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=30_000, check_params_cb=_detached):
+        rw.runner.detach()
     # and by hand, from the runs list
     rw.runs.select_runs([str(folder)])
     assert rw.runs.attach_button.isEnabled() and not rw.runs.resume_button.isEnabled()
     received: list = []
-    _record(received, rw.remote)
+    _record(received, rw.runner)
     rw.runs.attach_button.click()
-    _wait_progress(qtbot, rw.remote)
-    qtbot.waitUntil(lambda: rw.remote.state == "paused", timeout=10_000)
+    _wait_progress(qtbot, rw.runner)
+    qtbot.waitUntil(lambda: rw.runner.state == "paused", timeout=10_000)
     assert rw.resume_action.isEnabled()
     rw.resume_action.trigger()
     n = len(received)
     qtbot.waitUntil(lambda: len(received) > n + 2, timeout=30_000)
-    with qtbot.waitSignal(rw.remote.run_ended, timeout=60_000) as ended:
+    with qtbot.waitSignal(rw.runner.run_ended, timeout=60_000) as ended:
         rw.stop_action.trigger()
     assert isinstance(ended.args[0], Stopped)
     events = _events(folder)

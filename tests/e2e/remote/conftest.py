@@ -63,7 +63,7 @@ def start_sshd(folder: Path) -> Sshd:
         "PermitRootLogin prohibit-password\nLogLevel ERROR\nSubsystem sftp internal-sftp\n")
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
-                            stderr=open(folder / "sshd.log", "w"))
+                            stderr=open(folder / "sshd.log", "w"))  # noqa: SIM115 - the server writes it all its life
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
