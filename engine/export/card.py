@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from engine.export.common import Source
@@ -66,38 +68,66 @@ def _inputs(src: Source, fmt: str) -> list[str]:
     return lines
 
 
-def _text(s: str) -> str:
-    """User text for Markdown: one line, no HTML or table breaking characters."""
-    return " ".join(str(s).split()).replace("|", "/").replace("<", "(").replace(">", ")")[:200]
+# Characters that start Markdown inline syntax (code, emphasis, links, images, tables,
+# strike-through, raw HTML/entities). Names are escaped, never filtered, so the card shows
+# them as they are.
+_MD_INLINE = re.compile(r"([\\`*_\[\]{}#+!|~])")
+_MD_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_BLOCK_START = re.compile(r"^(\d+)([.)])|^([-=])")  # a list item or a setext underline
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def md_text(text: object, limit: int = 200, *, line_start: bool = False) -> str:
+    """Untrusted text (a project, graph or class name, a path) as inert Markdown: one line,
+    control characters shown as escapes (``\\x1b``), HTML as entities, Markdown syntax
+    backslash-escaped, at most ``limit`` characters of the original. ``line_start``: the
+    text opens a line or list item, where ``-`` or ``1.`` would start a list."""
+    from engine.cli.terminal import for_terminal
+
+    s = str(text).strip()
+    if len(s) > limit:
+        s = s[:limit].rstrip() + "…"
+    s = _MD_INLINE.sub(r"\\\1", for_terminal(s))
+    s = "".join(_MD_HTML.get(ch, ch) for ch in s)
+    if not line_start:
+        return s
+    return _MD_BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", s)
+
+
+def _name(text: str) -> str:
+    """A name as inline code when it is plain (``model``), else as escaped text: code spans
+    cannot escape a backtick."""
+    return f"`{text}`" if _PLAIN_NAME.match(text) else md_text(text, 100)
 
 
 def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -> str:
     """Markdown describing the exported model and how to load it."""
     s = analysis.structure
-    lines = [f"# {_text(src.project.name)}: graph `{src.graph_name}`", ""]
+    lines = [f"# {md_text(src.project.name)}: graph {_name(src.graph_name)}", ""]
     if not src.trained:
         lines += ["> **Untrained weights.** This was exported from a project file, not from a "
                   "training run: the weights are the seeded initial values "
                   f"(seed {src.project.training.seed}). Train the project and export the run "
                   "folder for a useful model.", ""]
-    ins = ", ".join(f"`{n}` {analysis.nodes[n].out}" for n in s.inputs)
-    outs = ", ".join(f"`{n}` {analysis.nodes[n].out}" for n in s.outputs)
+    ins = ", ".join(f"{_name(n)} {analysis.nodes[n].out}" for n in s.inputs)
+    outs = ", ".join(f"{_name(n)} {analysis.nodes[n].out}" for n in s.outputs)
     lines += [
         "## Architecture", "",
         f"- Inputs: {ins} (N is the batch size, T a variable length)",
         f"- Outputs: {outs}",
         f"- Parameters: {analysis.total_params:,}",
-        f"- Task: {src.project.task.kind}; dataset: {_text(src.project.dataset.describe())}",
+        f"- Task: {src.project.task.kind}; dataset: {md_text(src.project.dataset.describe())}",
         "", "| block | type | output | parameters |", "|---|---|---|---|",
     ]
     for nid in s.order:
         if nid in s.live:
             info = analysis.nodes[nid]
-            lines.append(f"| `{nid}` | {s.blocks[nid].type} | {info.out} | {info.params:,} |")
+            lines.append(f"| {_name(nid)} | {md_text(s.blocks[nid].type)} | {info.out} | "
+                         f"{info.params:,} |")
     lines += ["", "## Metrics", ""]
     metrics = flat_metrics(src.metrics)
     if metrics:
-        lines += [f"- {_text(k)}: {_text(v)}" for k, v in metrics]
+        lines += [f"- {md_text(k, line_start=True)}: {md_text(v)}" for k, v in metrics]
     elif src.trained and src.metrics is not None:
         lines.append("evaluation.json in the run folder holds no metrics (the run may have "
                      "stopped before its end).")
@@ -107,7 +137,7 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
         lines.append("None: the model has not been trained.")
     lines += ["", "## Preparing the inputs", ""] + _inputs(src, fmt)
     lines += ["", "## Export", "", f"- Format: {fmt}"]
-    lines += [f"- `{name}`: {what}" for name, what in files.items()]
+    lines += [f"- {_name(name)}: {md_text(what)}" for name, what in files.items()]
     if report.opset is not None:
         lines.append(f"- ONNX opset {report.opset}")
     if report.max_abs_diff:
@@ -118,7 +148,7 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
 
 
 def _loading(fmt: str, files: dict[str, str], analysis) -> list[str]:
-    main = next(iter(files))
+    main = json.dumps(next(iter(files)))  # a Python string literal, whatever --out was
     shape = []
     for spec in analysis.input_specs():
         dims = ", ".join("8" if d is None else str(d) for d in spec.shape)
@@ -129,16 +159,16 @@ def _loading(fmt: str, files: dict[str, str], analysis) -> list[str]:
     if fmt == "onnx":
         feeds = ", ".join(f"inputs[{i}].name: {x}" for i, x in enumerate(shape))
         return ["```python", "import numpy as np", "import onnxruntime as ort", "",
-                f'session = ort.InferenceSession("{main}")', "inputs = session.get_inputs()",
+                f"session = ort.InferenceSession({main})", "inputs = session.get_inputs()",
                 f"outputs = session.run(None, {{{feeds}}})", "```"]
     if fmt == "safetensors":
         return ["With LayerForge installed (the graph is stored in the file's metadata):", "",
                 "```python", "from engine.export import load_model", "",
-                f'model = load_model("{main}")  # an nn.Module in eval mode', "```", "",
+                f"model = load_model({main})  # an nn.Module in eval mode", "```", "",
                 "Or with the standalone code from `layerforge export --format python`."]
     if fmt == "python":
         return ["Needs only torch and safetensors:", "", "```python", "from model import load",
                 "", "model = load()  # reads weights.safetensors next to model.py", "```"]
     return ["```python", "import torch", "",
-            f'program = torch.export.load("{main}")  # same torch version; trusted files only',
+            f"program = torch.export.load({main})  # same torch version; trusted files only",
             "model = program.module()", "```"]

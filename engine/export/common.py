@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import EXIT_FAILED, UserError, os_reason
 from engine.project import FILE_SUFFIX, Graph, Project, ProjectError, load_project
+from engine.tempfiles import clean_stale_temps, current_umask, export_prefix
 
 RUN_PROJECT = "project.lforge"
 RUN_WEIGHTS = "weights.safetensors"
@@ -23,8 +25,15 @@ RUN_METRICS = "evaluation.json"
 Progress = Callable[[str], None] | None
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """An export or import cannot be done. The message is for the user, one or two sentences."""
+
+
+class ExportWriteError(ExportError):
+    """The export was fine but its files could not be written (the disk filled up, the
+    folder went read-only): a failure at run time, exit code 1."""
+
+    exit_code = EXIT_FAILED
 
 
 @dataclass(slots=True)
@@ -228,7 +237,8 @@ def staged(dest_dir: Path) -> Iterator[Stage]:
     made: list[Path] = []  # parent folders created here, removed again if the export fails
     try:
         made = _make_parents(parent)
-        tmp = Path(tempfile.mkdtemp(prefix=".layerforge-export-", dir=parent))
+        clean_stale_temps(parent)  # staging folders of exports that were killed
+        tmp = Path(tempfile.mkdtemp(prefix=export_prefix(), dir=parent))
     except (FileExistsError, NotADirectoryError):
         _remove_empty(made)
         blocker = next((a for a in [parent, *parent.parents] if a.exists() and not a.is_dir()),
@@ -241,13 +251,17 @@ def staged(dest_dir: Path) -> Iterator[Stage]:
         raise ExportError(f"cannot write to {dest_dir}: permission denied in {where}") from None
     except OSError as e:
         _remove_empty(made)
-        raise ExportError(f"cannot write to {dest_dir}: {e.strerror}") from None
+        raise ExportError(f"cannot write to {dest_dir}: {os_reason(e)}") from None
     stage = Stage(tmp, dest_dir, new_dir)
     ok = False
     try:
         yield stage
         _commit(stage)
         ok = True
+    except OSError as e:
+        # a write in the stage failed (ENOSPC, EROFS, EIO...): the staged files mean nothing
+        # to the user, the destination does
+        raise ExportWriteError(f"cannot write the export to {dest_dir}: {os_reason(e)}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if not ok:
@@ -279,20 +293,29 @@ def _remove_empty(made: list[Path]) -> None:
 
 
 def _commit(stage: Stage) -> None:
+    # the permissions any new file of the user's gets (mkdtemp's folder is 0700); a file
+    # that is replaced keeps its mode
+    umask = current_umask()
     for name in stage.names:
         f = stage.tmp / name
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
-        os.chmod(f, 0o644)
+        mode = 0o666 & ~umask
+        if not stage.new_dir:
+            try:
+                mode = stage.final(name).stat().st_mode & 0o777
+            except FileNotFoundError:
+                pass
+        os.chmod(f, mode)
     try:
         if stage.new_dir:
             for extra in stage.tmp.iterdir():  # scratch files used while verifying
                 if extra.name not in stage.names:
                     shutil.rmtree(extra) if extra.is_dir() else extra.unlink()
-            os.chmod(stage.tmp, 0o755)
+            os.chmod(stage.tmp, 0o777 & ~umask)
             os.replace(stage.tmp, stage.dest_dir)
         else:
             for name in stage.names:
                 os.replace(stage.tmp / name, stage.dest_dir / name)
     except OSError as e:
-        raise ExportError(f"cannot write to {stage.dest_dir}: {e.strerror}") from None
+        raise ExportError(f"cannot write to {stage.dest_dir}: {os_reason(e)}") from None

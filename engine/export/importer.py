@@ -8,9 +8,11 @@ before it is returned, so a mapping mistake can never pass silently.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
+import io
 import os
 import sys
 from dataclasses import dataclass, field
@@ -19,7 +21,8 @@ from typing import Any
 
 from engine.blocks.base import TensorSpec
 from engine.export.common import ExportError
-from engine.export.import_rules import FUNCTIONS, METHODS, map_module
+from engine.export.import_ops import FUNCTIONS, METHODS
+from engine.export.import_rules import map_module
 from engine.layout import apply_layout
 from engine.naming import make_identifier
 from engine.project import Edge, Graph, Node, Project
@@ -178,10 +181,13 @@ def import_module(module, inputs: list[TensorSpec], *, name: str = "imported",
                           f"{len(inputs)} input shapes were given")
     xs = _example(inputs)
     try:
-        with torch.no_grad():
+        # ShapeProp prints the traceback itself before it raises: keep it off the terminal,
+        # and say what the module's own error was
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             ShapeProp(gm).propagate(*xs)
     except Exception as e:
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        cause = e.__cause__ or e
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         shapes = ", ".join(str(s) for s in inputs)
         raise ExportError(f"the module fails on inputs {shapes}: {reason}") from None
     b = _Builder(gm)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,11 @@ from engine.blocks import get_block
 from engine.export.common import ExportError, Progress
 from engine.project import Graph
 from engine.shapes import GraphAnalysis, analyze_graph
+
+# onnxruntime (1.2x on Linux) otherwise writes a device id under ~/.cache/Microsoft and
+# uploads usage telemetry: an export writes its own files only, and nothing leaves the
+# machine. onnxruntime reads this when it is first imported, so it is set here, before.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 DEFAULT_OPSET = 18
 #: verification cases: (batch size, length of variable dimensions)
@@ -106,6 +112,8 @@ def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress:
                                         output_names=list(analysis.structure.outputs),
                                         verbose=False, report=False)
             program.save(str(path), external_data=False)
+    except OSError:
+        raise  # the disk's failure (full, read-only), not the exporter's: the stage says so
     except Exception as e:  # the exporter raises many types; the first line says why
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ExportError(f"PyTorch could not export {graph_name} to ONNX: {reason}") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.export.common import ExportError
+from engine.files import read_text
 
 META_PREPROCESSING = "layerforge.preprocessing"
 META_MEAN = "layerforge.mean"
@@ -74,11 +75,12 @@ def read_run_info(run: Path, weights_meta: dict[str, str] | None) -> dict[str, A
     metadata, else None (a run from before LayerForge recorded it)."""
     path = run / DATA_FILE
     if path.is_file():
+        hint = "delete it to export without the input normalisation, or retrain the run"
+        text = read_text(path, ExportError, what="a JSON file", hint=hint)
         try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ExportError(f"{path}: cannot read it ({e}); delete it to export without the "
-                              "input normalisation, or retrain the run") from None
+            info = json.loads(text)
+        except ValueError as e:
+            raise ExportError(f"{path}: cannot read it ({e}); {hint}") from None
         return check_info(info, str(path))
     state = (weights_meta or {}).get("state")
     if state:
@@ -142,7 +144,9 @@ def describe(info: dict[str, Any]) -> list[str]:
 
 
 def _plain(s: str) -> str:
-    return " ".join(str(s).split()).replace("|", "/").replace("<", "(").replace(">", ")")[:60]
+    from engine.export.card import md_text  # the card's one escaper for untrusted names
+
+    return md_text(s, 60)
 
 
 def numpy_code(info: dict[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ may unpickle parts of the archive (unrestricted loading), which design.md sectio
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -37,11 +38,15 @@ def write_pt2(path: Path, module, analysis, progress: Progress, graph_name: str,
                                           dynamic_shapes=dynamic_shapes(analysis))
             extra = {"layerforge.json": json.dumps(metadata, ensure_ascii=False)} if metadata \
                 else None
-            torch.export.save(program, str(path), extra_files=extra)
+            # saved in memory, then written by Python: torch's zip writer aborts the whole
+            # process when the disk fills up under it (a C++ error thrown in a destructor)
+            buf = io.BytesIO()
+            torch.export.save(program, buf, extra_files=extra)
             loaded = program.module()
     except Exception as e:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ExportError(f"torch.export could not export {graph_name}: {reason}") from None
+    path.write_bytes(buf.getvalue())  # an OSError here is the disk's: the stage reports it
     diffs: dict[str, float] = {}
     for batch, length in CASES:
         xs = tuple(example_inputs(analysis, batch=batch, var_len=length))

@@ -15,6 +15,7 @@ import inspect
 import keyword
 import operator
 import re
+from pathlib import Path
 from typing import Any
 
 from engine.export.common import ExportError
@@ -292,7 +293,7 @@ def verify_in_subprocess(model_py, io_file, module, analysis, timeout: float = 1
     import sys
 
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from engine.compile import example_inputs
 
@@ -302,7 +303,7 @@ def verify_in_subprocess(model_py, io_file, module, analysis, timeout: float = 1
     outs = out if isinstance(out, tuple) else (out,)
     data = {f"in{i}": x.contiguous() for i, x in enumerate(xs)}
     data.update({f"out{i}": o.contiguous() for i, o in enumerate(outs)})
-    save_file(data, str(io_file))
+    Path(io_file).write_bytes(save(data))  # a full disk is an OSError, reported by the stage
     try:
         # Bit-identical outputs need the same intra-op thread count on both sides (a sum
         # split over more threads rounds differently).

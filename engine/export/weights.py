@@ -33,7 +33,7 @@ def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
                   trained: bool, data: dict[str, Any] | None = None) -> None:
     """Write ``module``'s state dict with the graph in the metadata, and ``data`` (how the
     inputs were prepared, see :mod:`engine.export.preprocessing`) when known."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from engine.export.preprocessing import metadata
 
@@ -48,7 +48,9 @@ def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
         META_TRAINED: "true" if trained else "false",
         **metadata(data),
     }
-    save_file(tensors, str(path), metadata=meta)
+    # serialised in memory and written by Python, so a full disk is an OSError (safetensors'
+    # own writer reports it as a SafetensorError)
+    Path(path).write_bytes(save(tensors, metadata=meta))
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:

@@ -102,7 +102,7 @@ def test_import_untraceable_module_exits_2_without_files(tmp_path, monkeypatch, 
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "__pycache__") == ["nets.py"]
 
 
-@pytest.mark.parametrize("argv, message", [
+@pytest.mark.parametrize(("argv", "message"), [
     (["--input-shape", "1,x"], "expected whole numbers"),
     (["--input-shape", "4", "--dtype", "long"], "needs --vocab"),
 ])

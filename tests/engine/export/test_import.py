@@ -38,7 +38,7 @@ def _load_generated(path, name):
     return mod
 
 
-@pytest.mark.parametrize("template, graph_name", TEMPLATE_GRAPHS)
+@pytest.mark.parametrize(("template", "graph_name"), TEMPLATE_GRAPHS)
 def test_template_round_trips_through_generated_code(tmp_path, template, graph_name):
     graph = (sequence_zoo() if template == "sequence_zoo"
              else load_template(template).graphs[graph_name])

@@ -98,9 +98,7 @@ def _names(tree: ast.AST) -> set[str]:
             out.add(node.attr)
         elif isinstance(node, ast.FunctionDef | ast.ClassDef):
             out.add(node.name)
-        elif isinstance(node, ast.arg):
-            out.add(node.arg)
-        elif isinstance(node, ast.keyword) and node.arg:
+        elif isinstance(node, ast.arg) or isinstance(node, ast.keyword) and node.arg:
             out.add(node.arg)
         elif isinstance(node, ast.alias):
             out.add(node.asname or node.name)
@@ -146,7 +144,7 @@ def test_unsanitized_hostile_id_is_refused(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name, expected", [("model", "Model"), ("generator", "Generator"),
+@pytest.mark.parametrize(("name", "expected"), [("model", "Model"), ("generator", "Generator"),
                                             ("none", "NoneModel"), ("recurrent", "RecurrentModel"),
                                             ("my net-2", "MyNet2"), ("", "Model")])
 def test_class_name_comes_from_graph_name_through_sanitizer(name, expected):
