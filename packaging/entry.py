@@ -1,4 +1,4 @@
-"""The frozen app's entry point: the ``layerforge`` console script (``engine.cli:main``).
+"""The frozen app's entry point: the ``layerforge`` console script (``app.cli:main``).
 
 With no arguments it opens the app; ``worker`` runs a training worker (the app starts its
 workers as ``<this binary> worker``); other subcommands work as from a source install.
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         source, sys.argv = code
         exec(compile(source, "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102
         return 0
-    from engine.cli import main as cli_main
+    from app.cli import main as cli_main
 
     return cli_main(frozen_argv(argv))
 

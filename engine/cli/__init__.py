@@ -1,17 +1,35 @@
 """`layerforge` command line. Each module in this package registers its subcommands.
 
+The console script itself lives in the app (``app.cli``): it opens the window for
+``layerforge`` and ``layerforge gui`` and hands everything else to :func:`main` here, adding
+its ``gui`` command through ``extra``, so the engine never imports the app.
+
 Exit codes: 0 success, 1 failure at run time, 2 bad input (a clear message, never a traceback).
+Names that come from files or hosts are printed through :func:`engine.cli.terminal.for_terminal`.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
+from engine.cli.terminal import for_terminal
+from engine.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    UsageError,
+    UserError,
+    exit_code,
+    user_message,
+)
 
-class UsageError(Exception):
-    """Bad input from the user: printed as one message, exit code 2."""
+DEBUG_ENV = "LAYERFORGE_DEBUG"  # "1": an internal error also prints its traceback
+
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 def _modules() -> list:
@@ -20,52 +38,86 @@ def _modules() -> list:
     return [project_cmds, train_cmds, export_cmds, remote_cmds]
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: adds subcommands to the parser's subparsers (the app adds ``gui``)
+Register = Callable[[argparse._SubParsersAction], None]
+
+
+def build_parser(extra: Sequence[Register] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="layerforge",
         description="Design, train and export neural networks. With no command, opens the app.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    gui = sub.add_parser("gui", help="open the app (optionally on a project file)")
-    gui.add_argument("file", nargs="?", help="a .lforge project to open")
-    gui.set_defaults(func=_cmd_gui)
+    for register in extra:
+        register(sub)
     for mod in _modules():
         mod.register(sub)
     return parser
 
 
-def _cmd_gui(args: argparse.Namespace) -> int:
-    from app.main import main as app_main
+def main(argv: Sequence[str] | None = None, *, extra: Sequence[Register] = ()) -> int:
+    """Run ``layerforge ARGV``; return the exit code.
 
-    return app_main([args.file] if args.file else [])
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+    Never shows a traceback: a :class:`UserError` prints its sentence and exits with its code
+    (2 bad input, 1 run-time failure), an OS error or running out of memory prints one
+    sentence and exits 1, and anything else is a defect in LayerForge, printed as one
+    "internal error" line (the traceback too when ``LAYERFORGE_DEBUG=1``), exit 1.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] == "gui" and len(argv) <= 2 and "-h" not in argv and "--help" not in argv):
-        # The app paints its window first: skip building the full command tree (pydantic,
-        # every command module) on the way to it.
-        from app.main import main as app_main
-
-        return app_main(argv[1:])
-    from engine.project import ProjectError
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
+    _tolerant_streams()
     try:
+        parser = build_parser(extra)
+        args = parser.parse_args(argv)  # argparse itself exits 2 with a usage line
+        func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
         return func(args)
-    except (ProjectError, UsageError) as e:
-        print(f"layerforge: {e}", file=sys.stderr)
-        return 2
+    except UserError as e:
+        return _fail(user_message(e), exit_code(e))
     except KeyboardInterrupt:
         print("layerforge: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 1
+        # the reader went away (`layerforge ... | head`): nothing to say, and nothing left
+        # for the exit to flush (Python would report the broken pipe again)
+        _silence_stdout()
+        return EXIT_FAILED
+    except (OSError, MemoryError) as e:
+        # an OS failure no command turned into a sentence (a disk that fills, a folder that
+        # turns read-only): "FILE: reason", a run-time failure
+        return _fail(user_message(e), EXIT_FAILED)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: never a traceback
+        if os.environ.get(DEBUG_ENV) == "1":
+            traceback.print_exc()
+        return _fail(f"internal error: {user_message(e)} (please report this; "
+                     f"{DEBUG_ENV}=1 shows the details)", EXIT_FAILED)
+
+
+def _fail(message: str, code: int) -> int:
+    # messages may span lines (one per problem) but never carry control characters
+    print(f"layerforge: {for_terminal(message, keep_lines=True)}", file=sys.stderr)
+    return code
+
+
+def _silence_stdout() -> None:
+    if sys.stdout is not None and sys.stdout is sys.__stdout__:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+
+
+def _tolerant_streams() -> None:
+    """Print undecodable names rather than crash on them: a console whose encoding cannot
+    show a character (LANG=C, a Windows code page) gets a backslash escape instead."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream in (sys.__stdout__, sys.__stderr__):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 if __name__ == "__main__":  # pragma: no cover

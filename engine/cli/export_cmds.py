@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
-from engine.cli import UsageError
+from engine.cli.terminal import for_terminal
+from engine.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,20 +46,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.export import ExportError, export
+    from engine.export import export
 
     def progress(msg: str) -> None:
-        print(f"  {msg}", file=sys.stderr)
+        print(f"  {for_terminal(msg)}", file=sys.stderr)
 
-    try:
-        report = export(args.source, args.format, args.out, graph=args.graph,
-                        opset=args.opset, progress=progress)
-    except ExportError as e:
-        raise UsageError(str(e)) from None
+    # an ExportError is a UserError: exit 2 for what the user can fix, 1 for a full disk
+    report = export(args.source, args.format, args.out, graph=args.graph, opset=args.opset,
+                    progress=progress)
     for w in report.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {for_terminal(w)}", file=sys.stderr)  # one line each
     for m in report.messages:
-        print(m)
+        print(for_terminal(m))
     return 0
 
 
@@ -71,6 +71,9 @@ def _per_input(values: list | None, n: int, flag: str, default):
     return values
 
 
+MAX_INPUT_VALUES = 2**27  # per sample: half a gigabyte of float32
+
+
 def parse_shape(text: str):
     """``1,28,28`` -> (1, 28, 28); -1 means a variable length (None)."""
     try:
@@ -80,12 +83,15 @@ def parse_shape(text: str):
     if not dims or any(d == 0 or d < -1 for d in dims):
         raise UsageError(f"--input-shape {text!r}: sizes must be positive (or -1 for a "
                          "variable length)")
+    # the module is traced on an example batch of this shape: it must fit in memory
+    if math.prod(abs(d) for d in dims) > MAX_INPUT_VALUES:
+        raise UsageError(f"--input-shape {text!r}: at most {MAX_INPUT_VALUES:,} values per "
+                         "sample")
     return tuple(None if d == -1 else d for d in dims)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from engine.blocks.base import TensorSpec
-    from engine.export import ExportError
     from engine.export.importer import import_module, load_callable
     from engine.project import FILE_SUFFIX
 
@@ -104,15 +110,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         if dtype == "long" and not vocab:
             raise UsageError("a long (token id) input needs --vocab N")
         specs.append(TensorSpec(parse_shape(text), dtype, vocab if dtype == "long" else None))
-    try:
-        result = import_module(load_callable(args.target), specs,
-                               name=args.target.rpartition(":")[2])
-        _write(result, out, weights if args.weights else None)
-    except ExportError as e:
-        raise UsageError(str(e)) from None
+    result = import_module(load_callable(args.target), specs, name=args.target.rpartition(":")[2])
+    _write(result, out, weights if args.weights else None)
     for m in result.messages:
-        print(m)
-    print(f"wrote {out}" + (f" and {weights}" if args.weights else ""))
+        print(for_terminal(m))
+    print(f"wrote {for_terminal(out)}" + (f" and {for_terminal(weights)}" if args.weights else ""))
     return 0
 
 
@@ -126,7 +128,7 @@ def _write(result, out: Path, weights: Path | None) -> None:
     from engine.shapes import analyze_graph
 
     try:
-        with staged(out.parent if str(out.parent) else Path(".")) as stage:
+        with staged(out.parent if str(out.parent) else Path()) as stage:
             save_project(result.project, stage.path(out.name))
             if weights is not None:
                 analysis = analyze_graph(result.graph, "model")

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from engine.cli.terminal import for_terminal, problem_line
 from engine.project import FILE_SUFFIX, ProjectError, load_project, save_project
 from engine.shapes import GraphAnalysis, analyze_project, project_problems
 
@@ -53,9 +54,10 @@ def cmd_new(args: argparse.Namespace) -> int:
         except DataError as e:
             raise ProjectError(f"--dataset {args.dataset}: {e}") from None
         for change in changes:
-            print(f"fitted to the data: {change}")
+            print(f"fitted to the data: {for_terminal(change)}")
     save_project(project, out)
-    print(f"created {out} from template {args.template} ({project.dataset.describe()})")
+    print(f"created {for_terminal(out)} from template {args.template} "
+          f"({for_terminal(project.dataset.describe())})")
     return 0
 
 
@@ -65,7 +67,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         tag = "" if p.severity == "error" else "warning: "
-        print(f"{tag}{p}")
+        print(f"{tag}{problem_line(p)}")
     if errors:
         return 2
     blocks = sum(len(g.nodes) for g in project.graphs.values())
@@ -111,12 +113,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
         return 2 if any(p.severity == "error" for p in problems) else 0
     for name, a in analyses.items():
         graph = project.graphs[name]
-        print(f"graph {name}")
+        print(f"graph {for_terminal(name)}")
         rows = [("node", "block", "output", "params", "FLOPs")]
         for node in graph.nodes:
             info = a.nodes.get(node.id)
             shape = str(info.out) if info and info.out else ("error" if info and info.error else "-")
-            rows.append((node.id, node.type, shape, f"{info.params:,}" if info else "0",
+            rows.append((for_terminal(node.id), for_terminal(node.type), shape, f"{info.params:,}" if info else "0",
                          _fmt_count(info.flops) if info else "0"))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         for r in rows:
@@ -125,5 +127,5 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(f"  total: {a.total_params:,} parameters, {_fmt_count(a.total_flops)} FLOPs per "
               f"sample, {_fmt_count(a.total_activations)} activations per sample")
     for p in problems:
-        print(("" if p.severity == "error" else "warning: ") + str(p))
+        print(("" if p.severity == "error" else "warning: ") + problem_line(p))
     return 2 if any(p.severity == "error" for p in problems) else 0

@@ -7,12 +7,12 @@ import json
 import math
 import signal
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
-from engine.cli import UsageError
-from engine.project import Project, ProjectError, load_project
+from engine.cli.running import metrics_table, prepare_job, show_events
+from engine.cli.terminal import for_terminal
+from engine.errors import UsageError
+from engine.project import ProjectError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. training.lr=0.01 or dataset.val_fraction=0.1")
     p.add_argument("--quiet", action="store_true", help="no live progress line")
-    from engine.cli.remote_cmds import add_train_args
+    from engine.cli.remote_train import add_train_args
 
     add_train_args(p)
     p.set_defaults(func=cmd_train)
@@ -52,65 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_worker)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.train.overrides import parse_assignment
-
-    out: dict[str, Any] = dict(parse_assignment(s) for s in args.set)
-    if args.epochs is not None:
-        out["training.epochs"] = args.epochs
-    if args.device is not None:
-        out["training.device"] = args.device
-    return out
-
-
-def _absolute_data(project: Project, base: Path) -> None:
-    """Dataset paths in a project are relative to the project file."""
-    ds = project.dataset
-    if ds.path and not Path(ds.path).expanduser().is_absolute():
-        ds.path = str((base / ds.path).resolve())
-
-
-def prepare_job(args: argparse.Namespace) -> tuple[Project, Path, bool]:
-    """The project (overrides applied), the run folder and whether to resume."""
-    from engine.train.overrides import apply_overrides
-    from engine.train.rundir import RunDir
-
-    overrides = _overrides(args)
-    if args.resume:
-        run = RunDir(args.resume)
-        project = run.load_project()
-        if not run.checkpoint("last").is_file():
-            raise UsageError(f"{run.path}: nothing to resume (no checkpoints/last.safetensors)")
-        return apply_overrides(project, overrides), run.path, True
-    if not args.file:
-        raise UsageError("train: give a project file, or --resume RUN_DIR")
-    path = Path(args.file)
-    project = apply_overrides(load_project(path), overrides)
-    _absolute_data(project, path.resolve().parent)
-    from engine.shapes import project_problems
-
-    errors = [str(p) for p in project_problems(project) if p.severity == "error"]
-    if errors:
-        raise ProjectError("the project has errors:\n" + "\n".join(errors))
-    if args.out:
-        out = Path(args.out)
-    else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = path.resolve().parent / "runs" / f"{path.stem}-{stamp}"
-    if (out / "project.lforge").exists():
-        raise UsageError(f"{out}: already holds a run (use --resume {out} to continue it)")
-    return project, out, False
-
-
-def _fmt_eta(s: float) -> str:
-    if not math.isfinite(s):
-        return "?"
-    s = int(s)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from engine.cli.remote_cmds import is_remote_run, resume_remote, train_remote
+    from engine.cli.remote_train import is_remote_run, resume_remote, train_remote
     from engine.train.worker_client import WorkerClient
 
     if args.resume and is_remote_run(args.resume):
@@ -126,61 +69,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         client.submit(project, run_dir, resume=resume)
         old = signal.signal(signal.SIGINT, lambda *_: client.stop())
         try:
-            status = _show(client.events(), live, args.quiet)
+            status = show_events(client.events(), live, args.quiet)
         finally:
             signal.signal(signal.SIGINT, old)
     return status
-
-
-def _show(events, live: bool, quiet: bool) -> int:
-    width = 0
-    for ev in events:
-        t = ev.type
-        if t == "progress":
-            line = (f"epoch {ev.epoch}  step {ev.step}/{ev.total_steps}  loss {ev.loss:.4f}  "
-                    f"{ev.samples_per_s:,.0f} samples/s  ETA {_fmt_eta(ev.eta_s)}")
-            if live:
-                sys.stderr.write("\r" + line.ljust(width))
-                sys.stderr.flush()
-                width = len(line)
-            continue
-        if live and width:
-            sys.stderr.write("\r" + " " * width + "\r")
-            width = 0
-        if t == "run_started":
-            print(f"run {ev.run_dir}\n  {ev.dataset}\n  {ev.parameters:,} parameters on "
-                  f"{ev.device} ({ev.threads} threads), {ev.total_steps} steps", flush=True)
-        elif t == "epoch_ended" and not quiet:
-            val = "  ".join(f"val_{k} {v:.4f}" for k, v in ev.val.items()
-                            if isinstance(v, float) and k in ("loss", "accuracy", "perplexity", "rmse", "r2", "d_loss", "g_loss"))
-            print(f"epoch {ev.epoch}: train_loss {ev.train.get('loss', float('nan')):.4f}  "
-                  f"{val}  ({ev.seconds:.1f} s)", flush=True)
-        elif t == "sample" and ev.kind == "text" and not quiet:
-            print(f"  sample: {ev.text[:160]!r}", flush=True)
-        elif t == "warning":
-            print(f"warning: {ev.message}", file=sys.stderr, flush=True)
-        elif t == "finished":
-            print(f"finished {ev.epochs} epochs in {ev.seconds:.1f} s; best epoch {ev.best_epoch} "
-                  f"({ev.monitor})")
-            _table(ev.metrics)
-            return 0
-        elif t == "stopped":
-            print(f"stopped at epoch {ev.epoch}, step {ev.step}; resume with --resume")
-            return 0
-        elif t == "failed":
-            print(f"layerforge: {ev.message}", file=sys.stderr)
-            return 1
-    return 1
-
-
-def _table(metrics: dict[str, Any]) -> None:
-    rows = [(k, f"{v:.4f}") for k, v in metrics.items() if isinstance(v, int | float)]
-    if not rows:
-        return
-    w = max(len(k) for k, _ in rows)
-    print(f"  {'metric'.ljust(w)}  value")
-    for k, v in rows:
-        print(f"  {k.ljust(w)}  {v}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -191,28 +83,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(metrics))
         return 0
-    print(f"{loaded.run.path} ({args.split}, {loaded.bundle.describe()})")
-    _table(metrics)
+    print(f"{for_terminal(loaded.run.path)} ({args.split}, "
+          f"{for_terminal(loaded.bundle.describe())})")
+    metrics_table(metrics)
     cm = metrics.get("confusion_matrix")
     if cm:
         from engine.tasks.classification import confusion_lines
 
         print("  confusion matrix (rows: true class, columns: predicted)")
-        for line in confusion_lines(cm, metrics.get("classes") or loaded.bundle.classes):
+        classes = metrics.get("classes") or loaded.bundle.classes
+        # class names come from folder names or a CSV column: escaped before the layout
+        names = [for_terminal(c) for c in classes] if classes else classes
+        for line in confusion_lines(cm, names):
             print("   " + line)
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from engine.project import atomic_write_bytes, atomic_write_text
+    from engine.project import atomic_write_text
     from engine.tasks import AutoencoderTask, GanTask, LanguageModelTask
     from engine.train.inference import open_run
 
+    _check_sample_args(args)
     loaded = open_run(args.run_dir)
     task = loaded.task
     if isinstance(task, LanguageModelTask):
-        if args.length < 1:
-            raise UsageError("--length must be at least 1")
         from engine.data import DataError
 
         try:
@@ -220,8 +115,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
         except DataError as e:
             raise UsageError(f"--prompt: {e}") from None
         if args.out:
-            atomic_write_text(args.out, text)
-        print(text)
+            atomic_write_text(args.out, text)  # the file gets the model's text as it is
+        # the vocabulary comes from a text file: lines and tabs are the text's own, any other
+        # control character (an escape sequence learned from the corpus) is shown escaped
+        print(for_terminal(text, keep_lines=True))
         return 0
     if isinstance(task, GanTask):
         png = task.generate_png(64, seed=args.seed)
@@ -231,10 +128,54 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run_dir}: a {task.kind} model has nothing to sample; "
                          "sampling works for language models, GANs and autoencoders")
     out = Path(args.out) if args.out else loaded.run.samples / "sample.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, png)
-    print(f"wrote {out}")
+    _write_with_folders(out, png)
+    print(f"wrote {for_terminal(out)}")
     return 0
+
+
+def _write_with_folders(out: Path, data: bytes) -> None:
+    """Write ``out`` atomically, making its missing folders; if the write fails, the
+    folders made for it are removed again (nothing is left behind)."""
+    from engine.project import atomic_write_bytes
+
+    made: list[Path] = []
+    try:
+        missing = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir()
+            made.append(folder)
+        atomic_write_bytes(out, data)
+    except BaseException as e:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        if isinstance(e, OSError):
+            from engine.errors import os_reason
+
+            raise ProjectError(f"cannot write {out}: {os_reason(e)}") from None
+        raise
+
+
+MAX_SAMPLE_LENGTH = 100_000  # characters; each one is a forward pass
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0  # outside: logits / T overflow or all alike
+
+
+def _check_sample_args(args: argparse.Namespace) -> None:
+    """Refuse values sampling cannot use, before anything is loaded."""
+    from engine.project import SEED_MAX, SEED_MIN
+
+    t = args.temperature
+    if not math.isfinite(t) or (t != 0 and not MIN_TEMPERATURE <= t <= MAX_TEMPERATURE):
+        raise UsageError(f"--temperature {t}: use 0 (always the likeliest character) or a "
+                         f"number from {MIN_TEMPERATURE} to {MAX_TEMPERATURE:g}")
+    if args.top_k < 0:
+        raise UsageError(f"--top-k {args.top_k}: use 0 (all characters) or a positive number")
+    if not 1 <= args.length <= MAX_SAMPLE_LENGTH:
+        raise UsageError(f"--length {args.length}: use 1 to {MAX_SAMPLE_LENGTH:,} characters")
+    if not SEED_MIN <= args.seed <= SEED_MAX:
+        raise UsageError(f"--seed {args.seed}: use a whole number from {SEED_MIN} to {SEED_MAX}")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

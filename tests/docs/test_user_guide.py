@@ -87,11 +87,12 @@ def _command_lines(text: str) -> list[str]:
 
 
 def test_every_command_line_parses():
+    from app.cli import register_gui
     from engine.cli import build_parser
 
     lines = _command_lines(guide_text())
     assert len(lines) >= 15, lines
-    parser = build_parser()
+    parser = build_parser([register_gui])
     bad = []
     for line in lines:
         argv = shlex.split(line, comments=True)[1:]
@@ -175,7 +176,7 @@ def exported(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("name,folder", [("load-onnx", "onnx"),
+@pytest.mark.parametrize(("name", "folder"), [("load-onnx", "onnx"),
                                          ("load-safetensors", "safetensors"),
                                          ("load-python", "python")])
 def test_load_snippet_runs_without_layerforge(exported, name, folder):

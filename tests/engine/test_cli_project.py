@@ -75,7 +75,7 @@ def test_validate_reports_each_problem_and_exits_2(tmp_path):
     assert "Traceback" not in r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("content,needle", [
+@pytest.mark.parametrize(("content", "needle"), [
     ("{not json", "not valid JSON"),
     ('{"schema_version": 99}', "newer LayerForge"),
     ('{"schema_version": 1, "graphs": {"model": {"nodes": [{"id": "a", "type": "Input", '

@@ -1,0 +1,1 @@
+"""The CLI fuzz corpus: seeded generators of hostile inputs for every `layerforge` command."""
