@@ -8,12 +8,12 @@ wire drawn between ports is one ``connect`` call. It never changes the project i
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QToolTip
 
 from app.canvas.edge_item import EdgeItem
 from app.canvas.node_item import GRID, NodeItem, NodeView, PortItem
-from app.canvas.tools import ConnectTool
+from app.canvas.tools import CanvasTool, ConnectTool, ToolSlot
 from app.document import EdgeKey, GraphDocument
 from app.text import fmt_count, plain_tooltip
 from app.theme import Theme
@@ -37,7 +37,7 @@ class GraphScene(QGraphicsScene):
         self.snapping = False  # true only while the user drags blocks
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, list[EdgeItem]] = {}
-        self._tool: ConnectTool | None = None
+        self._tools = ToolSlot()
         self.setSceneRect(QRectF(-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT))
         # Mostly static items spread over a large plane: the BSP index keeps hit tests fast.
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -64,9 +64,7 @@ class GraphScene(QGraphicsScene):
                           (d.analysis_updated, self._on_document_analysis_updated),
                           (d.graph_renamed, self._on_document_graph_renamed)):
             sig.disconnect(slot)
-        if self._tool is not None:
-            self._tool.cancel()
-            self._tool = None
+        self.cancel_tool()
 
     # -- building --------------------------------------------------------------------
     def _build(self) -> None:
@@ -172,33 +170,52 @@ class GraphScene(QGraphicsScene):
             item.update()
         self.update()
 
-    # -- mouse -----------------------------------------------------------------------
+    # -- mouse and keys: a gesture in progress belongs to its tool ----------------------
+    @property
+    def tool(self) -> CanvasTool | None:
+        """The gesture in progress (a wire being drawn), if any."""
+        return self._tools.tool
+
+    def cancel_tool(self) -> None:
+        """Abandon the gesture in progress, if any (as Esc does)."""
+        self._tools.cancel()
+
+    def _tool_for(self, pos: QPointF) -> CanvasTool | None:
+        """The tool a left press at ``pos`` starts; None leaves it to Qt (select, move
+        blocks, rubber band)."""
+        port = self.port_at(pos)
+        return ConnectTool(self, port) if port is not None else None
+
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
-            port = self.port_at(event.scenePos())
-            if port is not None:
-                self._tool = ConnectTool(self, port)
+            tool = self._tool_for(event.scenePos())
+            if tool is not None:
+                self._tools.start(tool, event.scenePos())
                 event.accept()
                 return
+            self.cancel_tool()  # a release lost to another window leaves nothing behind
             self.snapping = self.snap
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._tool is not None:
-            self._tool.move(event.scenePos())
+        if self._tools.move(event.scenePos()):
             event.accept()
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._tool is not None:
-            tool, self._tool = self._tool, None
-            tool.finish(event.scenePos())
+        if self._tools.release(event.scenePos()):
             event.accept()
             return
         super().mouseReleaseEvent(event)
         self.snapping = False
         self._commit_moves()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._tools.key(event):
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _commit_moves(self) -> None:
         """A drag is one undo step, pushed when the mouse is released."""

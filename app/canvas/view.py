@@ -1,5 +1,8 @@
 """GraphView: zoom around the cursor, pan (Space-drag or middle button), fit, and drops.
 
+Panning is a ``PanTool``, driven like the scene's tools (press, move, release, key); every
+other mouse gesture and key goes on to the scene.
+
 A block dragged from the palette is added where it is dropped; a .lforge file dropped here
 is handed to the window to open.
 """
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
 from app.canvas.node_item import GRID, WIDTH, node_height
 from app.canvas.scene import GraphScene
+from app.canvas.tools import PanTool, ToolSlot
 from app.document import MIME_BLOCK_TYPE, EditError
 from engine.project import FILE_SUFFIX
 
@@ -45,7 +49,7 @@ class GraphView(QGraphicsView):
         super().__init__(scene, parent)
         self.graph_scene = scene
         self._space = False
-        self._pan_from: QPointF | None = None
+        self._tools = ToolSlot()  # the view's own gesture: a pan
         self._fit_pending = False
         # After a fit, and until the user zooms or pans, resizing keeps the graph fitted:
         # None = the user has taken over, else the ``readable`` flag of the last fit.
@@ -137,6 +141,13 @@ class GraphView(QGraphicsView):
         if self._fitted is not None:
             self.fit_all(readable=self._fitted)
 
+    def scroll_by(self, dx: int, dy: int) -> None:
+        """Scroll by pixels; the user has taken over from fit-to-view."""
+        self._fitted = None
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() + dx)
+        v.setValue(v.value() + dy)
+
     def centre_on_node(self, node_id: str) -> None:
         item = self.graph_scene.nodes.get(node_id)
         if item is not None:
@@ -153,7 +164,17 @@ class GraphView(QGraphicsView):
         event.accept()
 
     # -- panning: Space + left drag, or the middle button ------------------------------
+    def show_idle_cursor(self) -> None:
+        """The cursor between gestures: an open hand while Space is held."""
+        if self._space:
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            self.viewport().unsetCursor()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._tools.key(event):
+            event.accept()
+            return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
@@ -172,31 +193,20 @@ class GraphView(QGraphicsView):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and self._space):
-            self._pan_from = event.position()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            if self._tools.tool is None:  # a second button mid-pan just goes on panning
+                self._tools.start(PanTool(self), event.position())
             event.accept()
             return
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None:
-            self._fitted = None
-            delta = event.position() - self._pan_from
-            self._pan_from = event.position()
-            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
-            h.setValue(h.value() - round(delta.x()))
-            v.setValue(v.value() - round(delta.y()))
+        if self._tools.move(event.position()):
             event.accept()
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None:
-            self._pan_from = None
-            if self._space:
-                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-            else:
-                self.viewport().unsetCursor()
+        if self._tools.release(event.position()):
             event.accept()
             return
         super().mouseReleaseEvent(event)

@@ -11,7 +11,7 @@ from app.document.clipboard import (
 )
 from app.document.document import SECTIONS, GraphDocument
 from app.document.errors import EditError
-from app.document.ops import EdgeKey, edge_key
+from app.document.model import EdgeKey, ProjectModel, edge_key
 
-__all__ = ["MIME_BLOCK_TYPE", "MIME_BLOCKS", "SECTIONS", "EdgeKey", "EditError", "GraphDocument", "edge_key",
-           "payload_from_mime", "payload_to_mime"]
+__all__ = ["MIME_BLOCK_TYPE", "MIME_BLOCKS", "SECTIONS", "EdgeKey", "EditError", "GraphDocument",
+           "ProjectModel", "edge_key", "payload_from_mime", "payload_to_mime"]

@@ -1,7 +1,8 @@
 """Undo commands: each is a named list of primitive ops (see ops.py) applied in one step.
 
-A command never talks to the canvas or panels; applying its ops emits the document's
-signals and the document re-analyses the touched graphs once the whole command has run.
+A command knows only the ``ProjectModel``: its ops call the model's mutators, which emit the
+document's signals, and the whole command runs in one ``batch()``, so the touched graphs are
+re-analysed once, after its last op. It never talks to the canvas or panels.
 Field edits (a parameter, a label, a project setting) merge with the command before them
 when they edit the same field, so typing into one field is one undo step.
 """
@@ -9,16 +10,17 @@ when they edit the same field, so typing into one field is one undo step.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from app.document.model import EdgeKey, ProjectModel
 from app.document.ops import (
-    EdgeKey,
     InsertEdge,
     InsertGraph,
     InsertNode,
     Inverse,
+    MoveNode,
     Op,
     RenameGraph,
     RenameNode,
@@ -28,94 +30,87 @@ from app.document.ops import (
 )
 from engine.project import Edge, Graph, Node
 
-if TYPE_CHECKING:
-    from app.document.document import GraphDocument
-
 
 class OpsCommand(QUndoCommand):
     """A command made of ops: redo applies them in order, undo reverts them in reverse."""
 
-    def __init__(self, doc: GraphDocument, text: str, ops: list[Op]) -> None:
+    def __init__(self, model: ProjectModel, text: str, ops: list[Op]) -> None:
         super().__init__(text)
-        self.doc = doc
+        self.model = model
         self.ops = ops
 
     def redo(self) -> None:
-        with self.doc._editing():
+        with self.model.batch():
             for op in self.ops:
-                op.apply(self.doc)
+                op.apply(self.model)
 
     def undo(self) -> None:
-        with self.doc._editing():
+        with self.model.batch():
             for op in reversed(self.ops):
-                op.revert(self.doc)
+                op.revert(self.model)
 
 
 class AddNodeCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, graph: str, node: Node) -> None:
-        index = len(doc.project.graphs[graph].nodes)
-        super().__init__(doc, f"Add {node.id}", [InsertNode(graph, index, node)])
+    def __init__(self, model: ProjectModel, graph: str, node: Node) -> None:
+        index = len(model.project.graphs[graph].nodes)
+        super().__init__(model, f"Add {node.id}", [InsertNode(graph, index, node)])
 
 
 class RemoveItemsCommand(OpsCommand):
     """Remove nodes with all their edges, plus loose edges, in one step."""
 
-    def __init__(self, doc: GraphDocument, graph: str, node_ids: set[str],
+    def __init__(self, model: ProjectModel, graph: str, node_ids: set[str],
                  edges: set[EdgeKey]) -> None:
-        ops = remove_ops(graph, doc.project.graphs[graph], node_ids, edges)
+        ops = remove_ops(graph, model.project.graphs[graph], node_ids, edges)
         what = ", ".join(sorted(node_ids)) if node_ids else f"{len(edges)} connection(s)"
-        super().__init__(doc, f"Remove {what}", ops)
+        super().__init__(model, f"Remove {what}", ops)
 
 
 class MoveNodesCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, graph: str,
+    def __init__(self, model: ProjectModel, graph: str,
                  moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
                  text: str = "") -> None:
-        ops: list[Op] = [SetNodeField(graph, nid, "position", old, new)
-                         for nid, (old, new) in moves.items()]
-        super().__init__(doc, text or f"Move {len(ops)} block(s)", ops)
+        ops: list[Op] = [MoveNode(graph, nid, old, new) for nid, (old, new) in moves.items()]
+        super().__init__(model, text or f"Move {len(ops)} block(s)", ops)
 
 
 class ConnectCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, graph: str, edge: Edge) -> None:
-        index = len(doc.project.graphs[graph].edges)
-        super().__init__(doc, f"Connect {edge.src} to {edge.dst}.{edge.dst_port}",
+    def __init__(self, model: ProjectModel, graph: str, edge: Edge) -> None:
+        index = len(model.project.graphs[graph].edges)
+        super().__init__(model, f"Connect {edge.src} to {edge.dst}.{edge.dst_port}",
                          [InsertEdge(graph, index, edge)])
 
 
 class RenameNodeCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, graph: str, old: str, new: str) -> None:
-        g = doc.project.graphs[graph]
-        ends = [(i, end) for i, e in enumerate(g.edges)
-                for end in ("src", "dst") if getattr(e, end) == old]
-        super().__init__(doc, f"Rename {old} to {new}", [RenameNode(graph, old, new, ends)])
+    def __init__(self, model: ProjectModel, graph: str, old: str, new: str) -> None:
+        super().__init__(model, f"Rename {old} to {new}", [RenameNode(graph, old, new)])
 
 
 class PasteCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, graph: str, nodes: list[Node], edges: list[Edge],
+    def __init__(self, model: ProjectModel, graph: str, nodes: list[Node], edges: list[Edge],
                  text: str = "Paste") -> None:
-        g = doc.project.graphs[graph]
+        g = model.project.graphs[graph]
         ops: list[Op] = [InsertNode(graph, len(g.nodes) + k, n) for k, n in enumerate(nodes)]
         ops += [InsertEdge(graph, len(g.edges) + k, e) for k, e in enumerate(edges)]
-        super().__init__(doc, f"{text} {len(nodes)} block(s)", ops)
+        super().__init__(model, f"{text} {len(nodes)} block(s)", ops)
 
 
 class AddGraphCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, name: str, graph: Graph) -> None:
-        index = len(doc.project.graphs)
-        super().__init__(doc, f"Add graph {name}", [InsertGraph(name, index, graph)])
+    def __init__(self, model: ProjectModel, name: str, graph: Graph) -> None:
+        index = len(model.project.graphs)
+        super().__init__(model, f"Add graph {name}", [InsertGraph(name, index, graph)])
 
 
 class RemoveGraphCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, name: str) -> None:
-        index = list(doc.project.graphs).index(name)
-        graph = doc.project.graphs[name].model_copy(deep=True)
-        super().__init__(doc, f"Remove graph {name}", [Inverse(InsertGraph(name, index, graph))])
+    def __init__(self, model: ProjectModel, name: str) -> None:
+        index = list(model.project.graphs).index(name)
+        graph = model.project.graphs[name].model_copy(deep=True)
+        super().__init__(model, f"Remove graph {name}", [Inverse(InsertGraph(name, index, graph))])
 
 
 class RenameGraphCommand(OpsCommand):
-    def __init__(self, doc: GraphDocument, old: str, new: str) -> None:
-        super().__init__(doc, f"Rename graph {old} to {new}", [RenameGraph(old, new)])
+    def __init__(self, model: ProjectModel, old: str, new: str) -> None:
+        super().__init__(model, f"Rename graph {old} to {new}", [RenameGraph(old, new)])
 
 
 class _FieldCommand(OpsCommand):
@@ -123,9 +118,9 @@ class _FieldCommand(OpsCommand):
 
     MERGE_ID = -1
 
-    def __init__(self, doc: GraphDocument, text: str, op: SetNodeField | SetSetting,
+    def __init__(self, model: ProjectModel, text: str, op: SetNodeField | SetSetting,
                  key: tuple[Any, ...]) -> None:
-        super().__init__(doc, text, [op])
+        super().__init__(model, text, [op])
         self.op = op
         self.key = key
 
@@ -144,23 +139,23 @@ class _FieldCommand(OpsCommand):
 class SetParamCommand(_FieldCommand):
     MERGE_ID = 101
 
-    def __init__(self, doc: GraphDocument, graph: str, node: Node, name: str, value: Any) -> None:
+    def __init__(self, model: ProjectModel, graph: str, node: Node, name: str, value: Any) -> None:
         op = SetNodeField(graph, node.id, "params", copy.deepcopy(node.params),
                           {**copy.deepcopy(node.params), name: value})
-        super().__init__(doc, f"Set {node.id}.{name}", op, (graph, node.id, name))
+        super().__init__(model, f"Set {node.id}.{name}", op, (graph, node.id, name))
 
 
 class SetLabelCommand(_FieldCommand):
     MERGE_ID = 102
 
-    def __init__(self, doc: GraphDocument, graph: str, node: Node, label: str) -> None:
+    def __init__(self, model: ProjectModel, graph: str, node: Node, label: str) -> None:
         op = SetNodeField(graph, node.id, "label", node.label, label)
-        super().__init__(doc, f"Label {node.id}", op, (graph, node.id))
+        super().__init__(model, f"Label {node.id}", op, (graph, node.id))
 
 
 class SetFieldCommand(_FieldCommand):
     MERGE_ID = 103
 
-    def __init__(self, doc: GraphDocument, section: str, name: str, old: Any, new: Any) -> None:
+    def __init__(self, model: ProjectModel, section: str, name: str, old: Any, new: Any) -> None:
         op = SetSetting(section, name, old, new)
-        super().__init__(doc, f"Set {section}.{name}", op, (section, name))
+        super().__init__(model, f"Set {section}.{name}", op, (section, name))

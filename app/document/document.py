@@ -1,16 +1,17 @@
 """GraphDocument: the one object that changes a project.
 
-Every edit goes through a method here, which pushes an undo command; the canvas and the
-panels only react to the past-tense signals below. After each command (and each undo or
-redo) the graphs it touched are re-analysed (shapes, parameters, FLOPs, problems) and
-``analysis_updated`` is emitted once per touched graph. QtCore and QtGui only: no widgets.
+Every edit goes through a method here (the edit API), which checks it and pushes an undo
+command; the canvas and the panels only react to the past-tense signals below. A command's
+ops call the mutators of the ``ProjectModel`` the document owns (``model.py``): they change
+the project, emit the signals and mark the graphs for re-analysis, and after each command
+(and each undo or redo) the touched graphs are re-analysed (shapes, parameters, FLOPs,
+problems) with ``analysis_updated`` emitted once per graph. QtCore and QtGui only: no widgets.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +22,29 @@ from PySide6.QtGui import QUndoStack
 from app.document import commands as cmd
 from app.document.clipboard import blocks_payload, parse_payload
 from app.document.errors import EditError
-from app.document.ops import EdgeKey, edge_key, plain_value, reaches
+from app.document.model import DocumentSignals, EdgeKey, ProjectModel, edge_key
+from app.document.ops import plain_value, reaches
 from engine.blocks import get_block
 from engine.graph import Problem
 from engine.layout import layered_layout
 from engine.naming import make_identifier
 from engine.project import Edge, Graph, Node, Project, RunRef, save_project
-from engine.shapes import GraphAnalysis, analyze_graph, project_problems
+from engine.shapes import GraphAnalysis, project_problems
 
 #: Project sections that ``set_field`` edits.
 SECTIONS = ("dataset", "task", "training")
 MAX_LABEL = 120
 
 
-class GraphDocument(QObject):
+class GraphDocument(DocumentSignals):
     """A project being edited, with its undo stack and the latest analysis of each graph.
+
+    The edit API (``add_node``, ``remove``, ``connect``, ``set_param``, ``set_field``...)
+    is what gestures, panels and scripts call: one call, one undo step. The lower layer,
+    ``project_model``, is for undo commands only. It is a separate object rather than more
+    methods here so the two cannot be confused (``rename_node`` here checks and makes an id
+    and pushes a command; the model's ``rename_node`` just renames), and so commands and ops
+    depend on the model alone, never on the document.
 
     Signals name what happened: ``node_added(graph, id)``, ``node_removed(graph, id)``,
     ``node_moved(graph, id)``, ``node_changed(graph, id)`` (params or label),
@@ -46,19 +55,7 @@ class GraphDocument(QObject):
     ``dirty_changed(dirty)``, ``path_changed(path)`` and ``project_replaced()``.
     """
 
-    node_added = Signal(str, str)
-    node_removed = Signal(str, str)
-    node_moved = Signal(str, str)
-    node_changed = Signal(str, str)
-    node_renamed = Signal(str, str, str)
-    edge_added = Signal(str, object)
-    edge_removed = Signal(str, object)
-    graph_added = Signal(str)
-    graph_removed = Signal(str)
-    graph_renamed = Signal(str, str)
-    settings_changed = Signal(str, str)
-    analysis_updated = Signal(str)
-    edited = Signal()
+    # The content signals (node_added ... edited) are declared on DocumentSignals.
     dirty_changed = Signal(bool)
     path_changed = Signal(str)
     project_replaced = Signal()
@@ -66,22 +63,24 @@ class GraphDocument(QObject):
     def __init__(self, project: Project | None = None, path: str | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._project = project if project is not None else Project()
+        self._model = ProjectModel(project if project is not None else Project(), self)
         self._path = path
         self._stack = QUndoStack(self)
-        self._analyses: dict[str, GraphAnalysis] = {}
-        self._touched: set[str] = set()
-        self._depth = 0
         self._forced_dirty = False
         self._dirty = False
         self._stack.cleanChanged.connect(self._on_stack_clean_changed)
-        self._analyse_all()
 
     # -- reading ---------------------------------------------------------------------
     @property
     def project(self) -> Project:
         """The live project. Read it freely; change it only through this class."""
-        return self._project
+        return self._model.project
+
+    @property
+    def project_model(self) -> ProjectModel:
+        """The project's mutators, for undo commands. Gestures use the edit API below: a
+        mutator called directly changes the project with nothing to undo it."""
+        return self._model
 
     @property
     def path(self) -> str | None:
@@ -92,11 +91,11 @@ class GraphDocument(QObject):
         return self._stack
 
     def graph_names(self) -> list[str]:
-        return list(self._project.graphs)
+        return list(self.project.graphs)
 
     def graph(self, name: str) -> Graph:
         try:
-            return self._project.graphs[name]
+            return self.project.graphs[name]
         except KeyError:
             raise EditError(f"there is no graph named {name!r}") from None
 
@@ -105,21 +104,21 @@ class GraphDocument(QObject):
 
     def analysis(self, graph: str) -> GraphAnalysis:
         """The analysis of ``graph`` as of the last edit."""
-        a = self._analyses.get(graph)
-        if a is None:  # a graph added inside a command that has not finished yet
-            a = self._analyses[graph] = analyze_graph(self.graph(graph), graph)
-        return a
+        try:
+            return self._model.analysis(graph)
+        except KeyError:
+            raise EditError(f"there is no graph named {graph!r}") from None
 
     def problems(self) -> list[Problem]:
         """Every problem in the project: per graph, then what the task needs."""
-        ordered = {name: self.analysis(name) for name in self._project.graphs}
-        return project_problems(self._project, ordered)
+        ordered = {name: self.analysis(name) for name in self.project.graphs}
+        return project_problems(self.project, ordered)
 
     def is_dirty(self) -> bool:
         return self._dirty
 
     def to_json(self) -> str:
-        return self._project.to_json()
+        return self.project.to_json()
 
     # -- nodes -----------------------------------------------------------------------
     def add_node(self, graph: str, type_name: str, position: tuple[float, float] = (0.0, 0.0),
@@ -136,7 +135,7 @@ class GraphDocument(QObject):
         values.update({k: plain_value(v) for k, v in (params or {}).items()})
         node = Node(id=nid, type=block.type, params=values,
                     position=(float(position[0]), float(position[1])), label=label[:MAX_LABEL])
-        self._stack.push(cmd.AddNodeCommand(self, graph, node))
+        self._stack.push(cmd.AddNodeCommand(self._model, graph, node))
         return nid
 
     def remove(self, graph: str, node_ids: Iterable[str] = (),
@@ -147,7 +146,7 @@ class GraphDocument(QObject):
         keys = {tuple(k) for k in edges}
         keys = {k for k in keys if any(edge_key(e) == k for e in g.edges)}
         if ids or keys:
-            self._stack.push(cmd.RemoveItemsCommand(self, graph, ids, keys))  # type: ignore[arg-type]
+            self._stack.push(cmd.RemoveItemsCommand(self._model, graph, ids, keys))  # type: ignore[arg-type]
 
     def move_nodes(self, graph: str, positions: Mapping[str, tuple[float, float]],
                    text: str = "") -> None:
@@ -160,7 +159,7 @@ class GraphDocument(QObject):
             if node is not None and tuple(node.position) != new:
                 moves[nid] = (tuple(node.position), new)
         if moves:
-            self._stack.push(cmd.MoveNodesCommand(self, graph, moves, text))
+            self._stack.push(cmd.MoveNodesCommand(self._model, graph, moves, text))
 
     def auto_layout(self, graph: str) -> None:
         """Lay the graph out in layers, left to right (one undo step)."""
@@ -175,14 +174,14 @@ class GraphDocument(QObject):
         value = plain_value(value)
         if name in node.params and node.params[name] == value:
             return
-        self._stack.push(cmd.SetParamCommand(self, graph, node, name, value))
+        self._stack.push(cmd.SetParamCommand(self._model, graph, node, name, value))
 
     def set_label(self, graph: str, node_id: str, label: str) -> None:
         """Set the free-text label shown instead of the id (merges while typing)."""
         node = self._need_node(graph, node_id)
         label = " ".join(label.split())[:MAX_LABEL]
         if label != node.label:
-            self._stack.push(cmd.SetLabelCommand(self, graph, node, label))
+            self._stack.push(cmd.SetLabelCommand(self._model, graph, node, label))
 
     def rename_node(self, graph: str, node_id: str, text: str) -> str:
         """Give a node a new id made from ``text``; its edges follow. Returns the new id."""
@@ -190,7 +189,7 @@ class GraphDocument(QObject):
         taken = {n.id for n in self.graph(graph).nodes} - {node_id}
         new = make_identifier(text, taken)
         if new != node_id:
-            self._stack.push(cmd.RenameNodeCommand(self, graph, node_id, new))
+            self._stack.push(cmd.RenameNodeCommand(self._model, graph, node_id, new))
         return new
 
     # -- edges -----------------------------------------------------------------------
@@ -222,7 +221,7 @@ class GraphDocument(QObject):
         why = self.connection_problem(graph, src, dst, dst_port)
         if why:
             raise EditError(f"Cannot connect: {why}")
-        self._stack.push(cmd.ConnectCommand(self, graph, Edge(src=src, dst=dst, dst_port=dst_port)))
+        self._stack.push(cmd.ConnectCommand(self._model, graph, Edge(src=src, dst=dst, dst_port=dst_port)))
 
     def disconnect(self, graph: str, key: EdgeKey) -> None:
         self.remove(graph, edges=[key])
@@ -263,7 +262,7 @@ class GraphDocument(QObject):
                                               "position": (x + offset[0], y + offset[1])}))
         wires = [e.model_copy(update={"src": ids[e.src], "dst": ids[e.dst]})
                  for e in edges if e.src in ids and e.dst in ids]
-        self._stack.push(cmd.PasteCommand(self, graph, fresh, wires, text))
+        self._stack.push(cmd.PasteCommand(self._model, graph, fresh, wires, text))
         return [n.id for n in fresh]
 
     def duplicate(self, graph: str, node_ids: Iterable[str]) -> list[str]:
@@ -272,21 +271,21 @@ class GraphDocument(QObject):
     # -- graphs ----------------------------------------------------------------------
     def add_graph(self, text: str = "graph") -> str:
         """Add an empty graph named from ``text`` (made a unique identifier)."""
-        name = make_identifier(text, set(self._project.graphs), fallback="graph")
-        self._stack.push(cmd.AddGraphCommand(self, name, Graph()))
+        name = make_identifier(text, set(self.project.graphs), fallback="graph")
+        self._stack.push(cmd.AddGraphCommand(self._model, name, Graph()))
         return name
 
     def remove_graph(self, name: str) -> None:
         self.graph(name)
-        if len(self._project.graphs) == 1:
+        if len(self.project.graphs) == 1:
             raise EditError("a project needs at least one graph")
-        self._stack.push(cmd.RemoveGraphCommand(self, name))
+        self._stack.push(cmd.RemoveGraphCommand(self._model, name))
 
     def rename_graph(self, name: str, text: str) -> str:
         self.graph(name)
-        new = make_identifier(text, set(self._project.graphs) - {name}, fallback="graph")
+        new = make_identifier(text, set(self.project.graphs) - {name}, fallback="graph")
         if new != name:
-            self._stack.push(cmd.RenameGraphCommand(self, name, new))
+            self._stack.push(cmd.RenameGraphCommand(self._model, name, new))
         return new
 
     # -- project settings --------------------------------------------------------------
@@ -295,7 +294,7 @@ class GraphDocument(QObject):
         edits of one field merge into one undo step."""
         if section not in SECTIONS:
             raise EditError(f"unknown settings section {section!r}")
-        model = getattr(self._project, section)
+        model = getattr(self.project, section)
         if name not in type(model).model_fields:
             raise EditError(f"{section} has no field {name!r}")
         try:
@@ -304,14 +303,14 @@ class GraphDocument(QObject):
             raise EditError(f"{section}.{name}: {e.errors()[0]['msg']}") from None
         old, new = copy.deepcopy(getattr(model, name)), getattr(checked, name)
         if old != new:
-            self._stack.push(cmd.SetFieldCommand(self, section, name, old, new))
+            self._stack.push(cmd.SetFieldCommand(self._model, section, name, old, new))
 
     # -- history and files -----------------------------------------------------------
     def set_runs(self, runs: list[RunRef]) -> None:
         """Replace the project's run history. A run records what happened, not an edit, so
         this bypasses the undo stack (undo must not forget a run that exists on disk); the
         project is marked unsaved."""
-        self._project.runs = list(runs)
+        self.project.runs = list(runs)
         self._forced_dirty = True
         self._update_dirty()
 
@@ -326,9 +325,7 @@ class GraphDocument(QObject):
         """Start editing another project (history cleared). ``dirty`` marks content that
         differs from ``path`` on disk, e.g. a recovered autosave."""
         self._stack.clear()
-        self._project = project
-        self._analyses.clear()
-        self._analyse_all()
+        self._model.replace(project)
         self._set_path(path)
         self._forced_dirty = dirty
         self.project_replaced.emit()
@@ -339,48 +336,13 @@ class GraphDocument(QObject):
         target = path if path is not None else self._path
         if target is None:
             raise EditError("the project has no file yet: choose where to save it")
-        save_project(self._project, target)
+        save_project(self.project, target)
         self._set_path(str(target))
         self._forced_dirty = False
         self._stack.setClean()
         self._update_dirty()
 
-    # -- internals used by ops and commands ------------------------------------------
-    @contextmanager
-    def _editing(self) -> Iterator[None]:
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if self._depth == 0:
-                self._flush()
-
-    def _touch(self, graph: str) -> None:
-        self._touched.add(graph)
-
-    def _forget(self, graph: str) -> None:
-        self._analyses.pop(graph, None)
-        self._touched.discard(graph)
-
-    def _rename_analysis(self, old: str, new: str) -> None:
-        self._analyses.pop(old, None)
-        if old in self._touched:
-            self._touched.discard(old)
-        self._touched.add(new)
-
-    def _flush(self) -> None:
-        touched, self._touched = self._touched, set()
-        graphs = self._project.graphs
-        for name in [n for n in graphs if n in touched]:
-            self._analyses[name] = analyze_graph(graphs[name], name)
-            self.analysis_updated.emit(name)
-        self.edited.emit()
-
-    def _analyse_all(self) -> None:
-        for name, g in self._project.graphs.items():
-            self._analyses[name] = analyze_graph(g, name)
-
+    # -- internals -------------------------------------------------------------------
     def _need_node(self, graph: str, node_id: str) -> Node:
         node = self.node(graph, node_id)
         if node is None:

@@ -1,34 +1,21 @@
 """Primitive reversible edits of a project, the bricks every undo command is built from.
 
-Each op changes one thing, remembers exactly where (list index, dict position), emits the
-document's past-tense signal, and marks the graph it touched for re-analysis. ``revert``
-restores the previous state exactly, so undoing any sequence of ops gives back the original
-project JSON byte for byte.
+Each op records one change precisely enough to make it and to take it back: ``apply`` and
+``revert`` are each one call of a ``ProjectModel`` mutator, which makes the change, emits the
+document's past-tense signal and marks the graph for re-analysis. An op therefore needs no
+knowledge of the document; a new op only picks mutators. ``revert`` restores the previous
+state exactly (the recorded list index or dict position), so undoing any sequence of ops gives
+back the original project JSON byte for byte.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
+from app.document.model import EdgeEnd, EdgeKey, ProjectModel, edge_key
 from engine.project import Edge, Graph, Node
-
-if TYPE_CHECKING:
-    from app.document.document import GraphDocument
-
-EdgeKey = tuple[str, str, str, str]  # (src, src_port, dst, dst_port)
-
-
-def edge_key(edge: Edge) -> EdgeKey:
-    return (edge.src, edge.src_port, edge.dst, edge.dst_port)
-
-
-def node_index(graph: Graph, node_id: str) -> int:
-    for i, n in enumerate(graph.nodes):
-        if n.id == node_id:
-            return i
-    raise KeyError(node_id)
 
 
 def plain_value(value: Any) -> Any:
@@ -56,12 +43,12 @@ def reaches(graph: Graph, start: str, goal: str) -> bool:
 
 
 class Op:
-    """One reversible change. Subclasses implement both directions."""
+    """One reversible change. Subclasses implement both directions with model mutators."""
 
-    def apply(self, doc: GraphDocument) -> None:
+    def apply(self, model: ProjectModel) -> None:
         raise NotImplementedError
 
-    def revert(self, doc: GraphDocument) -> None:
+    def revert(self, model: ProjectModel) -> None:
         raise NotImplementedError
 
 
@@ -71,11 +58,11 @@ class Inverse(Op):
 
     op: Op
 
-    def apply(self, doc: GraphDocument) -> None:
-        self.op.revert(doc)
+    def apply(self, model: ProjectModel) -> None:
+        self.op.revert(model)
 
-    def revert(self, doc: GraphDocument) -> None:
-        self.op.apply(doc)
+    def revert(self, model: ProjectModel) -> None:
+        self.op.apply(model)
 
 
 @dataclass
@@ -84,18 +71,11 @@ class InsertNode(Op):
     index: int
     node: Node
 
-    def apply(self, doc: GraphDocument) -> None:
-        g = doc.project.graphs[self.graph]
-        # A private copy: the op's node must survive later edits of the live one unchanged.
-        g.nodes.insert(self.index, self.node.model_copy(deep=True))
-        doc._touch(self.graph)
-        doc.node_added.emit(self.graph, self.node.id)
+    def apply(self, model: ProjectModel) -> None:
+        model.insert_node(self.graph, self.index, self.node)
 
-    def revert(self, doc: GraphDocument) -> None:
-        g = doc.project.graphs[self.graph]
-        gone = g.nodes.pop(self.index)
-        doc._touch(self.graph)
-        doc.node_removed.emit(self.graph, gone.id)
+    def revert(self, model: ProjectModel) -> None:
+        model.remove_node(self.graph, self.index)
 
 
 @dataclass
@@ -104,22 +84,16 @@ class InsertEdge(Op):
     index: int
     edge: Edge
 
-    def apply(self, doc: GraphDocument) -> None:
-        g = doc.project.graphs[self.graph]
-        g.edges.insert(self.index, self.edge.model_copy())
-        doc._touch(self.graph)
-        doc.edge_added.emit(self.graph, edge_key(self.edge))
+    def apply(self, model: ProjectModel) -> None:
+        model.insert_edge(self.graph, self.index, self.edge)
 
-    def revert(self, doc: GraphDocument) -> None:
-        g = doc.project.graphs[self.graph]
-        gone = g.edges.pop(self.index)
-        doc._touch(self.graph)
-        doc.edge_removed.emit(self.graph, edge_key(gone))
+    def revert(self, model: ProjectModel) -> None:
+        model.remove_edge(self.graph, self.index)
 
 
 @dataclass
 class SetNodeField(Op):
-    """Replace a node's ``params``, ``label`` or ``position``."""
+    """Replace a node's ``params`` or ``label``."""
 
     graph: str
     node_id: str
@@ -127,50 +101,42 @@ class SetNodeField(Op):
     old: Any
     new: Any
 
-    def _set(self, doc: GraphDocument, value: Any) -> None:
-        g = doc.project.graphs[self.graph]
-        node = g.nodes[node_index(g, self.node_id)]
-        setattr(node, self.name, copy.deepcopy(value))
-        if self.name == "position":
-            doc.node_moved.emit(self.graph, self.node_id)
-        else:
-            doc._touch(self.graph)
-            doc.node_changed.emit(self.graph, self.node_id)
+    def apply(self, model: ProjectModel) -> None:
+        model.set_node_field(self.graph, self.node_id, self.name, self.new)
 
-    def apply(self, doc: GraphDocument) -> None:
-        self._set(doc, self.new)
+    def revert(self, model: ProjectModel) -> None:
+        model.set_node_field(self.graph, self.node_id, self.name, self.old)
 
-    def revert(self, doc: GraphDocument) -> None:
-        self._set(doc, self.old)
+
+@dataclass
+class MoveNode(Op):
+    graph: str
+    node_id: str
+    old: tuple[float, float]
+    new: tuple[float, float]
+
+    def apply(self, model: ProjectModel) -> None:
+        model.move_node(self.graph, self.node_id, self.new)
+
+    def revert(self, model: ProjectModel) -> None:
+        model.move_node(self.graph, self.node_id, self.old)
 
 
 @dataclass
 class RenameNode(Op):
-    """Change a node id and rewrite the ends of the edges (by index) that name it."""
+    """Change a node id and rewrite the ends of the edges that name it. The ends are
+    recorded on the first apply, so undo and redo rewrite exactly the same ones."""
 
     graph: str
     old: str
     new: str
-    ends: list[tuple[int, str]] = field(default_factory=list)  # (edge index, "src" | "dst")
+    ends: list[EdgeEnd] | None = None
 
-    def _rename(self, doc: GraphDocument, frm: str, to: str) -> None:
-        g = doc.project.graphs[self.graph]
-        touched = sorted({i for i, _ in self.ends})
-        for i in touched:
-            doc.edge_removed.emit(self.graph, edge_key(g.edges[i]))
-        g.nodes[node_index(g, frm)].id = to
-        for i, end in self.ends:
-            setattr(g.edges[i], end, to)
-        doc._touch(self.graph)
-        doc.node_renamed.emit(self.graph, frm, to)
-        for i in touched:
-            doc.edge_added.emit(self.graph, edge_key(g.edges[i]))
+    def apply(self, model: ProjectModel) -> None:
+        self.ends = model.rename_node(self.graph, self.old, self.new, self.ends)
 
-    def apply(self, doc: GraphDocument) -> None:
-        self._rename(doc, self.old, self.new)
-
-    def revert(self, doc: GraphDocument) -> None:
-        self._rename(doc, self.new, self.old)
+    def revert(self, model: ProjectModel) -> None:
+        model.rename_node(self.graph, self.new, self.old, self.ends)
 
 
 @dataclass
@@ -182,21 +148,11 @@ class SetSetting(Op):
     old: Any
     new: Any
 
-    def _set(self, doc: GraphDocument, value: Any) -> None:
-        setattr(getattr(doc.project, self.section), self.name, copy.deepcopy(value))
-        doc.settings_changed.emit(self.section, self.name)
+    def apply(self, model: ProjectModel) -> None:
+        model.set_setting(self.section, self.name, self.new)
 
-    def apply(self, doc: GraphDocument) -> None:
-        self._set(doc, self.new)
-
-    def revert(self, doc: GraphDocument) -> None:
-        self._set(doc, self.old)
-
-
-def _reorder(graphs: dict[str, Graph], items: list[tuple[str, Graph]]) -> None:
-    # In place, so pydantic does not re-validate (and copy) every graph on assignment.
-    graphs.clear()
-    graphs.update(items)
+    def revert(self, model: ProjectModel) -> None:
+        model.set_setting(self.section, self.name, self.old)
 
 
 @dataclass
@@ -205,19 +161,11 @@ class InsertGraph(Op):
     index: int
     graph: Graph
 
-    def apply(self, doc: GraphDocument) -> None:
-        graphs = doc.project.graphs
-        items = list(graphs.items())
-        items.insert(self.index, (self.name, self.graph.model_copy(deep=True)))
-        _reorder(graphs, items)
-        doc._touch(self.name)
-        doc.graph_added.emit(self.name)
+    def apply(self, model: ProjectModel) -> None:
+        model.insert_graph(self.name, self.index, self.graph)
 
-    def revert(self, doc: GraphDocument) -> None:
-        graphs = doc.project.graphs
-        del graphs[self.name]
-        doc._forget(self.name)
-        doc.graph_removed.emit(self.name)
+    def revert(self, model: ProjectModel) -> None:
+        model.remove_graph(self.name)
 
 
 @dataclass
@@ -225,17 +173,11 @@ class RenameGraph(Op):
     old: str
     new: str
 
-    def _rename(self, doc: GraphDocument, frm: str, to: str) -> None:
-        graphs = doc.project.graphs
-        _reorder(graphs, [(to if k == frm else k, g) for k, g in graphs.items()])
-        doc._rename_analysis(frm, to)
-        doc.graph_renamed.emit(frm, to)
+    def apply(self, model: ProjectModel) -> None:
+        model.rename_graph(self.old, self.new)
 
-    def apply(self, doc: GraphDocument) -> None:
-        self._rename(doc, self.old, self.new)
-
-    def revert(self, doc: GraphDocument) -> None:
-        self._rename(doc, self.new, self.old)
+    def revert(self, model: ProjectModel) -> None:
+        model.rename_graph(self.new, self.old)
 
 
 def remove_ops(graph_name: str, graph: Graph, node_ids: set[str], edges: set[EdgeKey]) -> list[Op]:
