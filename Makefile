@@ -24,6 +24,7 @@ run: setup system-deps
 
 test: setup system-deps
 	$(BIN)/ruff check engine app tests bench
+	$(BIN)/lint-imports --no-cache
 	$(HEADLESS) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: setup system-deps

@@ -4,11 +4,8 @@ editor (and the engine behind it) is imported; torch is never imported by the ed
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 from pathlib import Path
-
-ENV_THEME = "LAYERFORGE_THEME"  # system, light or dark; overrides the saved choice
 
 
 def main(argv: list[str]) -> int:
@@ -19,11 +16,18 @@ def main(argv: list[str]) -> int:
                              "print a report and exit 0 (or 1 with the reason)")
     args = parser.parse_args(argv)
     path = str(Path(args.file).expanduser()) if args.file else None
+    from app.devhooks import DevHooks
+
+    hooks = DevHooks.from_env()
     self_test = None
     if args.self_test:
+        from dataclasses import replace
+
         from app.selftest import SelfTest
 
-        self_test = SelfTest()  # before the settings are opened: it isolates them
+        # before the settings are opened: it isolates them. Its warm worker starts at Train.
+        self_test = SelfTest(replace(hooks.options, warm_delay_ms=None),
+                             keep=hooks.selftest_keep, time_limit_s=hooks.selftest_timeout_s)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -31,22 +35,29 @@ def main(argv: list[str]) -> int:
     from app.icons import set_icon_color
     from app.settings import open_settings
     from app.theme import ThemeManager
-    from app.window.main_window import MainWindow, report
+    from app.window.main_window import MainWindow
 
-    report("main")
+    hooks.report("main")
     app = QApplication.instance() or QApplication(["layerforge"])
     app.setApplicationName("LayerForge")
     app.setOrganizationName("LayerForge")
     app.setDesktopFileName("layerforge")
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in a terminal ends the app
     settings = open_settings()
-    preference = os.environ.get(ENV_THEME) or str(settings.value("theme", "system"))
+    preference = hooks.theme or str(settings.value("theme", "system"))
     theme = ThemeManager(app, preference)
     set_icon_color(theme.theme.text)
     window = MainWindow(theme, settings)
     if self_test is not None:
         return self_test.run(app, window)
-    window.first_painted.connect(lambda: QTimer.singleShot(0, lambda: window.finish_startup(path)))
+    hooks.watch(window)
+
+    def build() -> None:
+        from app.window.workspace import open_workspace
+
+        hooks.apply(open_workspace(window, path, hooks.options))
+
+    window.first_painted.connect(lambda: QTimer.singleShot(0, build))
     window.show()
     # Mime data this process put on the clipboard would be freed after QApplication on the
     # way out and crash the interpreter: hand the clipboard back before quitting.

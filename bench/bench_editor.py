@@ -25,7 +25,7 @@ def _startup_once(config: str) -> tuple[float, float]:
                LAYERFORGE_CONFIG_DIR=config, LAYERFORGE_REPORT_STARTUP="1",
                LAYERFORGE_SCRIPT=json.dumps([{"op": "quit"}]))
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-m", "engine", "gui", str(LENET)], cwd=ROOT, env=env,
+    out = subprocess.run([sys.executable, "-m", "app", str(LENET)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError(f"the app failed to start: {out.stderr[-2000:]}")
@@ -81,9 +81,11 @@ def bench_editor_in_process() -> dict[str, float]:
     app = QApplication.instance() or QApplication(["bench"])
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LAYERFORGE_CONFIG_DIR"] = str(Path(tmp) / "config")
+        from app.devhooks import DevHooks
         from app.settings import open_settings
         from app.theme import ThemeManager
         from app.window.main_window import MainWindow
+        from app.window.workspace import open_workspace
         from engine.project import Project, save_project
 
         theme = ThemeManager(app, "light")  # type: ignore[arg-type]
@@ -92,7 +94,7 @@ def bench_editor_in_process() -> dict[str, float]:
         window = MainWindow(theme, settings)
         window.resize(1440, 900)
         window.show()
-        ws = window.finish_startup(None)
+        ws = open_workspace(window, None, DevHooks.from_env().options)
         app.processEvents()
 
         big = Path(tmp) / "big.lforge"

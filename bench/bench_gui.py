@@ -75,9 +75,11 @@ def bench_plot_update(points: int = 100_000, repeats: int = 40) -> dict[str, flo
 def _window(config: str):
     os.environ["LAYERFORGE_CONFIG_DIR"] = config
     os.environ["LAYERFORGE_WARM_WORKER"] = "off"
+    from app.devhooks import DevHooks
     from app.settings import open_settings
     from app.theme import ThemeManager
     from app.window.main_window import MainWindow
+    from app.window.workspace import open_workspace
 
     app = _app()
     theme = ThemeManager(app, "light")
@@ -87,7 +89,7 @@ def _window(config: str):
     win.resize(1400, 900)
     win.show()
     app.processEvents()
-    ws = win.finish_startup(None)
+    ws = open_workspace(win, None, DevHooks.from_env().options)
     return win, ws
 
 
@@ -100,12 +102,12 @@ def _train_in_app(app, ui, project: Path, settings: dict[str, object], heartbeat
     from engine.project import load_project
     from engine.train.events import Progress
 
-    doc = ui.ws.document
+    doc = ui.document
     doc.replace_project(load_project(project), path=str(project))
     for key, value in settings.items():
         section, name = key.split(".")
         doc.set_field(section, name, value)
-    _wait(app, lambda: ui.controller.wait_until_ready(0) and ui.train_action.isEnabled(), 120)
+    _wait(app, lambda: ui.warm.wait_ready(0) and ui.train_action.isEnabled(), 120)
     first: list[float] = []
     done: list[object] = []
 
@@ -117,8 +119,8 @@ def _train_in_app(app, ui, project: Path, settings: dict[str, object], heartbeat
             else:
                 rates.append(ev.samples_per_s)
 
-    ui.controller.event_received.connect(on_event)
-    ui.controller.run_ended.connect(done.append)
+    ui.runner.event_received.connect(on_event)
+    ui.runner.run_ended.connect(done.append)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     ui.train_action.trigger()
@@ -126,8 +128,8 @@ def _train_in_app(app, ui, project: Path, settings: dict[str, object], heartbeat
     # CPU the app process (GUI + run thread) used per second of the run: shows whether
     # lateness comes from the app or from other processes on the machine.
     cpu_share.append((time.process_time() - cpu0) / (time.perf_counter() - t0))
-    ui.controller.event_received.disconnect(on_event)
-    ui.controller.run_ended.disconnect(done.append)
+    ui.runner.event_received.disconnect(on_event)
+    ui.runner.run_ended.disconnect(done.append)
     return first[0] - t0
 
 
@@ -150,7 +152,7 @@ def bench_training() -> dict[str, float]:
         tmpd = Path(tmp)
         win, ws = _window(str(tmpd / "config"))
         ui = ws.training
-        ui.controller.start_worker()
+        ui.start_warm_worker()
         lateness: list[float] = []
         last = [time.perf_counter()]
 

@@ -1,7 +1,7 @@
 """A scripted-edit hook for end-to-end tests and benchmarks.
 
-``LAYERFORGE_SCRIPT`` holds a JSON list of steps that the started app performs through the
-same document API the canvas uses, e.g.::
+``LAYERFORGE_SCRIPT`` (see app/devhooks) holds a JSON list of steps that the started app
+performs through the same document API the canvas uses, e.g.::
 
     [{"op": "add_node", "type": "Linear", "position": [200, 0]},
      {"op": "save", "path": "/tmp/out.lforge"}, {"op": "quit"}]
@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QCoreApplication
 
 from app.document import EditError
-from engine.project import ProjectError
+from engine.errors import UserError
 
 if TYPE_CHECKING:
     from app.window.workspace import Workspace
-
-ENV_SCRIPT = "LAYERFORGE_SCRIPT"
 
 
 def _step(ws: Workspace, step: dict[str, Any]) -> None:
@@ -55,7 +53,7 @@ def _step(ws: Workspace, step: dict[str, Any]) -> None:
     elif op == "save":
         doc.save(step.get("path"))
     elif op == "quit":
-        ws.shutdown()
+        ws.shutdown()  # what a confirmed close does, without asking about unsaved edits
         QCoreApplication.exit(int(step.get("code", 0)))
     else:
         raise EditError(f"unknown script step {op!r}")
@@ -65,5 +63,5 @@ def run_script(ws: Workspace, steps: list[dict[str, Any]]) -> None:
     for step in steps:
         try:
             _step(ws, step)
-        except (EditError, ProjectError, KeyError, TypeError, IndexError) as e:
+        except (UserError, KeyError, TypeError, IndexError) as e:
             print(f"layerforge-script-error {step!r}: {e}", file=sys.stderr, flush=True)

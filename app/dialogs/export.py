@@ -2,9 +2,9 @@
 ONNX, safetensors, standalone PyTorch code or torch.export, verified in the background.
 
 The export itself is :func:`engine.export.export`; this dialog only gathers its arguments,
-runs it on a :class:`JobThread` (one at a time: the button is disabled while it runs) and
+runs it as its background job (one at a time: the button is disabled while it runs) and
 shows the report or the error sentence. Blocks that cannot go to ONNX are listed before
-the user tries (the canvas flags them too, see ``app/window/export_wiring.py``).
+the user tries (the canvas flags them too, see ``app/window/features/export.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -28,8 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.worker import JobDialog, start_job
+from app.dialogs.job_dialog import JobDialog
 from app.document import GraphDocument
+from app.widgets.path_field import PathField, PathMode
 from engine.export import DEFAULT_OPSET, FORMATS, SUFFIX, ExportReport, onnx_problems
 from engine.project import Project, ProjectError, load_project
 
@@ -114,8 +114,7 @@ class ExportDialog(JobDialog):
         self.opset.setRange(7, 30)
         self.opset.setValue(DEFAULT_OPSET)
         self.opset.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.out = QLineEdit()
-        self.out_browse = QPushButton("Browse…")
+        self.out = PathField(PathMode.SAVE_FILE)
         self.problems = plain_label()
         self.log = self.make_job_log("Progress and the verification results appear here.", 240)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -128,8 +127,7 @@ class ExportDialog(JobDialog):
         self.source_browse.clicked.connect(self._on_source_browse_clicked)
         self.graph.currentIndexChanged.connect(self._on_graph_changed)
         self.format.currentIndexChanged.connect(self._on_format_changed)
-        self.out.textEdited.connect(self._on_out_edited)
-        self.out_browse.clicked.connect(self._on_out_browse_clicked)
+        self.out.edited.connect(self._on_out_edited)
         self.export_button.clicked.connect(self.start_export)
         self.buttons.rejected.connect(self.reject)
         self._on_source_changed()
@@ -146,10 +144,7 @@ class ExportDialog(JobDialog):
         form.addRow("Format:", self.format)
         form.addRow("", self.caveat)
         form.addRow("ONNX opset:", self.opset)
-        row = QHBoxLayout()
-        row.addWidget(self.out, 1)
-        row.addWidget(self.out_browse)
-        form.addRow("Save to:", row)
+        form.addRow("Save to:", self.out)
         form.addRow("", self.problems)
         box = QVBoxLayout(self)
         box.addLayout(form)
@@ -227,6 +222,12 @@ class ExportDialog(JobDialog):
         fmt = self.chosen_format()
         self.caveat.setVisible(fmt == "pt2")
         self.opset.setEnabled(fmt == "onnx")
+        if fmt == "python":
+            self.out.set_mode(PathMode.FOLDER, "Export into folder",
+                              start_dir=lambda: str(self._base_dir()))
+        else:
+            self.out.set_mode(PathMode.SAVE_FILE, "Export to", suffix=SUFFIX[fmt],
+                              name_filter=f"{fmt} files (*{SUFFIX[fmt]})")
         if not self._out_edited:
             self.out.setText(str(self.default_out()))
         self._update_problems()
@@ -261,20 +262,6 @@ class ExportDialog(JobDialog):
         if folder:
             self.add_run_source(folder)
 
-    def _on_out_browse_clicked(self) -> None:
-        fmt = self.chosen_format()
-        if fmt == "python":
-            path = QFileDialog.getExistingDirectory(self, "Export into folder",
-                                                    str(self._base_dir()))
-        else:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Export to", self.out.text(), f"{fmt} files (*{SUFFIX[fmt]})")
-            if path and not path.endswith(SUFFIX[fmt]):
-                path += SUFFIX[fmt]
-        if path:
-            self.out.setText(path)
-            self._out_edited = True
-
     # -- running -----------------------------------------------------------------------
     def start_export(self) -> bool:
         """Start the export in the background; False when one is running or input is missing."""
@@ -298,35 +285,27 @@ class ExportDialog(JobDialog):
         self.report, self.error = None, ""
         self.log.setPlainText(f"Exporting {graph} as {fmt}…")
         self._set_running(True)
-        self._thread = start_job(
-            self, lambda progress: export(source, fmt, out, graph=graph, opset=opset,
-                                          progress=progress),
-            progressed=self._on_thread_progressed, succeeded=self._on_thread_succeeded,
-            failed=self._on_thread_failed, finished=self._on_thread_finished)
+        self.run_job(lambda report: export(source, fmt, out, graph=graph, opset=opset,
+                                           progress=report))
         return True
 
     def _set_running(self, running: bool) -> None:
-        for w in (self.source, self.source_browse, self.format, self.opset, self.out,
-                  self.out_browse):
+        for w in (self.source, self.source_browse, self.format, self.opset, self.out):
             w.setEnabled(not running)
         self.graph.setEnabled(not running and self.graph.count() > 1)
         if running:
             self.export_button.setEnabled(False)
         self.opset.setEnabled(not running and self.chosen_format() == "onnx")
 
-    def _on_thread_progressed(self, text: str) -> None:
-        self.log.appendPlainText(text)
+    def job_succeeded(self, result: ExportReport) -> None:
+        self.report = result
+        self.log.setPlainText(describe_report(result))
 
-    def _on_thread_succeeded(self, report: ExportReport) -> None:
-        self.report = report
-        self.log.setPlainText(describe_report(report))
-
-    def _on_thread_failed(self, message: str) -> None:
+    def job_failed(self, message: str) -> None:
         self.error = message
         self.log.setPlainText(f"Export failed: {message}")
 
-    def _on_thread_finished(self) -> None:
-        self._release_thread()
+    def job_ended(self) -> None:
         self._set_running(False)
         self._update_problems()
         self.finished_export.emit(self.report is not None)

@@ -39,6 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import UserError
+from engine.files import read_text
+
 GUIDE = "user-guide.md"
 BLOCK_ROLE = Qt.ItemDataRole.UserRole
 
@@ -151,12 +154,12 @@ class UserGuideDialog(QDialog):
         """Show the markdown file at ``path`` (False, with a message, when it is missing)."""
         self.path = path
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            reason = e.strerror or str(e)
+            text = read_text(path, UserError, what="a markdown page")
+        except UserError as e:
+            # an indented block shows the sentence literally (paths hold `_` and `*`)
             self.browser.setMarkdown(
                 "# The user guide is not available\n\n"
-                f"LayerForge could not read `{path}` ({reason}).\n\n"
+                f"LayerForge could not read the page:\n\n    {e}\n\n"
                 "The guide ships with LayerForge in `docs/user-guide.md`; a source checkout "
                 "or a complete installation has it. Help > Keyboard Shortcuts lists every "
                 "shortcut meanwhile.")

@@ -11,11 +11,12 @@ explanation is shown as it comes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
@@ -29,9 +30,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.host_key import HostKeyAsker
-from app.dialogs.worker import JobDialog, start_job
+from app.dialogs.job_dialog import JobDialog
+from app.runs.jobs import Report
+from app.widgets.path_field import PathField, PathMode
+from engine.errors import UserError
 from engine.project import ProjectError
-from engine.remote.config import HostConfig, add_host, load_hosts, remove_host
+from engine.remote.config import HostConfig, load_hosts
+from engine.remote.secrets import forget_host, save_host
+
+if TYPE_CHECKING:
+    from engine.remote.ssh import HostInfo
 
 AUTH = (("default", "SSH default keys"), ("key", "Key file"), ("agent", "SSH agent"),
         ("password", "Password (stored in the OS keyring)"))
@@ -91,9 +99,9 @@ class HostsDialog(JobDialog):
         self.auth = QComboBox()
         for key, text in AUTH:
             self.auth.addItem(text, key)
-        self.key = QLineEdit()
+        self.key = PathField(PathMode.OPEN_FILE, "Private key file",
+                             start_dir=lambda: self.key.text() or "~")
         self.key.setPlaceholderText("~/.ssh/id_ed25519 (unencrypted; use the agent otherwise)")
-        self.key_browse = QPushButton("Browse…")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("kept in the OS keyring, never in a file")
@@ -111,7 +119,6 @@ class HostsDialog(JobDialog):
         self.save_button.clicked.connect(self.save_host)
         self.test_button.clicked.connect(self.test_connection)
         self.auth.currentIndexChanged.connect(self._on_auth_changed)
-        self.key_browse.clicked.connect(self._on_key_browse_clicked)
         self.buttons.rejected.connect(self.reject)
         self.reload()
         if self.list.count():
@@ -133,10 +140,7 @@ class HostsDialog(JobDialog):
         form.addRow("Port:", self.port)
         form.addRow("User:", self.user)
         form.addRow("Authentication:", self.auth)
-        key_row = QHBoxLayout()
-        key_row.addWidget(self.key, 1)
-        key_row.addWidget(self.key_browse)
-        form.addRow("Key file:", key_row)
+        form.addRow("Key file:", self.key)
         form.addRow("Password:", self.password)
         self.form = form
         form.addRow("Python on host:", self.python)
@@ -160,7 +164,7 @@ class HostsDialog(JobDialog):
     def reload(self, select: str | None = None) -> None:
         try:
             self.hosts = load_hosts()
-        except ProjectError as e:
+        except UserError as e:
             self.hosts = {}
             self.result.setPlainText(str(e))
         self.list.blockSignals(True)
@@ -204,7 +208,6 @@ class HostsDialog(JobDialog):
     def _on_auth_changed(self, *_args: object) -> None:
         auth = self.auth.currentData()
         self.key.setEnabled(auth == "key")
-        self.key_browse.setEnabled(auth == "key")
         self.form.setRowVisible(self.password, auth == "password")
         if auth == "password":
             from engine.remote.secrets import keyring_problem
@@ -213,11 +216,6 @@ class HostsDialog(JobDialog):
             self.password.setEnabled(problem is None)
             if problem:
                 self.result.setPlainText(f"Password login is not available: {problem}")
-
-    def _on_key_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Private key file", self.key.text() or "~")
-        if path:
-            self.key.setText(path)
 
     # -- editing -----------------------------------------------------------------------
     def form_config(self) -> HostConfig:
@@ -250,42 +248,22 @@ class HostsDialog(JobDialog):
             raise ProjectError(f"the host settings are not valid: {e.errors()[0]['msg']}") from None
 
     def save_host(self) -> bool:
-        """Add the form's host, or replace the one being edited (renaming it if needed)."""
+        """Add the form's host, or replace the one being edited (renaming it if needed).
+        Everything is validated first; ``hosts.json`` is written, then the OS keyring, last
+        (:func:`engine.remote.secrets.save_host`), so a refused save changes no password."""
         try:
             cfg = self.form_config()
-            if cfg.name != self._editing and cfg.name in self.hosts:
-                raise ProjectError(f"a host named {cfg.name} exists already")
-            self._save_password(cfg)
-            add_host(cfg, replace=True)
-            if self._editing and self._editing != cfg.name:
-                remove_host(self._editing)
-        except ProjectError as e:  # RemoteError (keyring trouble) included
+            typed = self.password.text() if cfg.password else ""
+            warning = save_host(cfg, password=typed or None, previous=self._editing)
+        except UserError as e:  # RemoteError (keyring trouble) included
             self.result.setPlainText(f"Not saved: {e}")
             return False
         self.password.clear()
         self.reload(select=cfg.name)
         self._editing = cfg.name
-        self.result.setPlainText(f"Saved {cfg.name}: {cfg.describe()}")
+        self.result.setPlainText(f"Saved {cfg.name}: {cfg.describe()}"
+                                 + (f"\n\nNote: {warning}." if warning else ""))
         return True
-
-    def _save_password(self, cfg: HostConfig) -> None:
-        """Put the typed password in the OS keyring under the host's name (moving it on a
-        rename); forget the stored one when the host stops using a password."""
-        from engine.remote.secrets import delete_password, get_password, set_password
-
-        old = self.hosts.get(self._editing or "")
-        typed = self.password.text()
-        if cfg.password:
-            if typed:
-                set_password(cfg.name, typed)
-            elif old is not None and old.password and old.name != cfg.name:
-                moved = get_password(old.name)
-                if moved is not None:
-                    set_password(cfg.name, moved)
-            elif get_password(cfg.name) is None:
-                raise ProjectError(f"enter the password of {cfg.name} (it goes to the OS keyring)")
-        if old is not None and old.password and (not cfg.password or old.name != cfg.name):
-            delete_password(old.name)
 
     def remove_selected(self) -> bool:
         item = self.list.currentItem()
@@ -293,12 +271,8 @@ class HostsDialog(JobDialog):
             return False
         name = item.text()
         try:
-            if self.hosts.get(name) is not None and self.hosts[name].password:
-                from engine.remote.secrets import delete_password
-
-                delete_password(name)
-            remove_host(name)
-        except ProjectError as e:
+            warning = forget_host(name)  # hosts.json first, then the keyring
+        except UserError as e:
             self.result.setPlainText(str(e))
             return False
         self.reload()
@@ -306,7 +280,7 @@ class HostsDialog(JobDialog):
             self.list.setCurrentRow(0)
         else:
             self.new_host()
-        self.result.setPlainText(f"Removed {name}.")
+        self.result.setPlainText(f"Removed {name}." + (f"\n\nNote: {warning}." if warning else ""))
         return True
 
     # -- testing -----------------------------------------------------------------------
@@ -317,13 +291,13 @@ class HostsDialog(JobDialog):
             return False
         try:
             cfg = self.form_config()
-        except ProjectError as e:
+        except UserError as e:
             self.result.setPlainText(f"Cannot test: {e}")
             return False
         ask = self.asker.ask
         typed = self.password.text() if cfg.password and self.password.text() else None
 
-        def job(_progress):
+        def job(_report: Report) -> HostInfo:
             from engine.remote.ssh import RemoteHost
 
             remote = RemoteHost(cfg, confirm_host_key=ask, password=typed)
@@ -336,20 +310,17 @@ class HostsDialog(JobDialog):
         self.result.setPlainText(f"Connecting to {cfg.name} ({cfg.host})…")
         self.test_button.setEnabled(False)
         self._testing = cfg
-        self._thread = start_job(self, job, succeeded=self._on_thread_succeeded,
-                                 failed=self._on_thread_failed,
-                                 finished=self._on_thread_finished)
+        self.run_job(job)
         return True
 
-    def _on_thread_succeeded(self, info) -> None:
+    def job_succeeded(self, result: HostInfo) -> None:
         cfg = self._testing
-        self.probe_ok = info.problem(cfg.python) is None
-        self.result.setPlainText(describe_probe(cfg, info))
+        self.probe_ok = result.problem(cfg.python) is None
+        self.result.setPlainText(describe_probe(cfg, result))
 
-    def _on_thread_failed(self, message: str) -> None:
+    def job_failed(self, message: str) -> None:
         self.probe_ok = False
         self.result.setPlainText(f"Connection failed: {message}")
 
-    def _on_thread_finished(self) -> None:
-        self._release_thread()
+    def job_ended(self) -> None:
         self.test_button.setEnabled(True)

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.worker import JobDialog, start_job
+from app.dialogs.job_dialog import JobDialog
+from app.widgets.path_field import PathField, PathMode
 from engine.blocks.base import TensorSpec
 from engine.project import FILE_SUFFIX
 
@@ -129,8 +130,10 @@ class ImportDialog(JobDialog):
         self.help = QLabel(INPUTS_HELP)
         self.help.setTextFormat(Qt.TextFormat.PlainText)
         self.help.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.out = QLineEdit(str(start_dir / f"imported{FILE_SUFFIX}"))
-        self.out_browse = QPushButton("Browse…")
+        self.out = PathField(PathMode.SAVE_FILE, "Save the imported project as",
+                             name_filter=f"LayerForge projects (*{FILE_SUFFIX})",
+                             suffix=FILE_SUFFIX)
+        self.out.setText(str(start_dir / f"imported{FILE_SUFFIX}"))
         self.log = self.make_job_log("The import's progress and result appear here.", 120)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.import_button = self.buttons.addButton("Import",
@@ -145,17 +148,13 @@ class ImportDialog(JobDialog):
         form.addRow("Module:", row)
         form.addRow("Inputs:", self.inputs)
         form.addRow("", self.help)
-        row = QHBoxLayout()
-        row.addWidget(self.out, 1)
-        row.addWidget(self.out_browse)
-        form.addRow("Save as:", row)
+        form.addRow("Save as:", self.out)
         box = QVBoxLayout(self)
         box.addLayout(form)
         box.addWidget(self.log, 1)
         box.addWidget(self.buttons)
 
         self.target_browse.clicked.connect(self._on_target_browse_clicked)
-        self.out_browse.clicked.connect(self._on_out_browse_clicked)
         self.import_button.clicked.connect(self.start_import)
         self.buttons.rejected.connect(self.reject)
 
@@ -168,13 +167,6 @@ class ImportDialog(JobDialog):
             self.target.setText(f"{path}:{name}")
             self.target.setFocus()
             self.target.end(False)
-
-    def _on_out_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the imported project as",
-                                              self.out.text(),
-                                              f"LayerForge projects (*{FILE_SUFFIX})")
-        if path:
-            self.out.setText(path if path.endswith(FILE_SUFFIX) else path + FILE_SUFFIX)
 
     def _problem(self) -> str:
         target = self.target.text().strip()
@@ -210,10 +202,7 @@ class ImportDialog(JobDialog):
         self.result, self.error = None, ""
         self.log.setPlainText(f"Importing {target}…")
         self._set_running(True)
-        self._thread = start_job(
-            self, lambda progress: run_import(target, specs, out, progress),
-            progressed=self.log.appendPlainText, succeeded=self._on_thread_succeeded,
-            failed=self._on_thread_failed, finished=self._on_thread_finished)
+        self.run_job(lambda report: run_import(target, specs, out, report))
         return True
 
     def _confirm_replace(self, out: Path) -> bool:
@@ -225,23 +214,21 @@ class ImportDialog(JobDialog):
         return box.exec() == QMessageBox.StandardButton.Yes
 
     def _set_running(self, running: bool) -> None:
-        for w in (self.target, self.target_browse, self.inputs, self.out, self.out_browse,
-                  self.import_button):
+        for w in (self.target, self.target_browse, self.inputs, self.out, self.import_button):
             w.setEnabled(not running)
 
-    def _on_thread_succeeded(self, result: Imported) -> None:
+    def job_succeeded(self, result: Imported) -> None:
         self.result = result
         lines = [f"Imported {result.blocks} blocks into {result.path}.",
                  f"Max absolute difference from the module: {result.max_abs_diff:.3g}",
                  *result.messages]
         self.log.setPlainText("\n".join(lines))
 
-    def _on_thread_failed(self, message: str) -> None:
+    def job_failed(self, message: str) -> None:
         self.error = message
         self.log.setPlainText(f"Import failed: {message}")
 
-    def _on_thread_finished(self) -> None:
-        self._release_thread()
+    def job_ended(self) -> None:
         self._set_running(False)
         if self.result is not None:
             self.imported.emit(self.result.path)

@@ -3,8 +3,8 @@ samples and class counts, and "Fit model to data".
 
 Every setting goes through ``GraphDocument.set_field("dataset", ...)`` (undoable; a drag of
 a slider or typing into one field is one undo step); the widgets follow the document's
-signals. Loading data imports torch, so the catalogue, previews and fitting run on a
-background thread (eval_jobs); results come back as plain values.
+signals. Loading data imports torch, so the catalogue, previews and fitting
+(``dataset_jobs``) run as background :class:`Jobs`; results come back as plain values.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLineEdit,
     QPushButton,
     QScrollArea,
     QSlider,
@@ -31,9 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import EditError, GraphDocument
-from app.panels import eval_jobs as jobs
-from app.panels.eval_common import JobRunner, plain_label, scroll_body
-from app.panels.eval_preview import DataPreview, fill_names, fill_targets
+from app.panels import dataset_jobs as jobs
+from app.panels.dataset_views import DataPreview, fill_names, fill_targets
+from app.runs.jobs import Jobs, Report
+from app.widgets.labels import plain_label
+from app.widgets.path_field import PathField, PathMode
+from app.widgets.scroll_panel import scroll_body
 from engine.project import DatasetSpec
 
 SOURCES = [("builtin", "Built-in"), ("folder", "Image folder"), ("csv", "CSV file"),
@@ -41,6 +42,11 @@ SOURCES = [("builtin", "Built-in"), ("folder", "Image folder"), ("csv", "CSV fil
 IMAGE_BUILTINS = {"shapes", "digits"}
 TEXT_BUILTINS = {"pytext"}
 LOADING = "Loading the data…"
+
+
+def _qt_default_dir() -> str:
+    """The file dialog opens in Qt's default folder, not at the dataset's (relative) path."""
+    return ""
 
 
 class DatasetPanel(QScrollArea):
@@ -64,8 +70,8 @@ class DatasetPanel(QScrollArea):
         # silently drop the fit).
         self.fitting = False
         self._preview_waiting = False
-        self.catalog = JobRunner(self)
-        self.loader = JobRunner(self)
+        self.catalog = Jobs(self)
+        self.loader = Jobs(self)
         self._debounce = QTimer(self, singleShot=True, interval=350)
         self._debounce.timeout.connect(self.refresh_preview)
         lay = scroll_body(self)
@@ -97,14 +103,9 @@ class DatasetPanel(QScrollArea):
         self.name_combo = QComboBox()
         self.description = plain_label(role="muted", wrap=False)
         self.description.setMinimumWidth(1)
-        self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("file or folder")
-        self.browse = QPushButton("Browse…")
-        path_row = QWidget()
-        pr = QHBoxLayout(path_row)
-        pr.setContentsMargins(0, 0, 0, 0)
-        pr.addWidget(self.path_edit, 1)
-        pr.addWidget(self.browse)
+        self.path_field = PathField()
+        self.path_field.setPlaceholderText("file or folder")
+        self.path_edit = self.path_field.edit
         self.target_combo = QComboBox()
         self.target_combo.setToolTip("The column to predict; the other columns are inputs.")
         self.samples_spin = QSpinBox()
@@ -117,15 +118,13 @@ class DatasetPanel(QScrollArea):
         f.addRow("Source", self.source_combo)
         f.addRow("Data set", self.name_combo)
         f.addRow("", self.description)
-        f.addRow("Path", path_row)
+        f.addRow("Path", self.path_field)
         f.addRow("Target column", self.target_combo)
         f.addRow("Samples", self.samples_spin)
         f.addRow("Window length", self.seq_spin)
-        self._path_row = path_row
         self.source_combo.activated.connect(self._on_source_combo_activated)
         self.name_combo.activated.connect(self._on_name_combo_activated)
-        self.path_edit.editingFinished.connect(self._on_path_edit_editing_finished)
-        self.browse.clicked.connect(self._on_browse_clicked)
+        self.path_field.committed.connect(self._on_path_field_committed)
         self.target_combo.activated.connect(self._on_target_combo_activated)
         self.samples_spin.valueChanged.connect(
             lambda v: self._set("samples", None if v < 10 else v))
@@ -224,7 +223,7 @@ class DatasetPanel(QScrollArea):
     def load_catalogue(self) -> None:
         """Fill the built-in and download lists (imports engine.data in the background)."""
         if not self.builtin and not self.catalog.busy:
-            self.catalog.submit(jobs.catalogue)
+            self.catalog.submit(lambda _report: jobs.catalogue())
 
     def resolved_spec(self) -> DatasetSpec:
         base = str(Path(self.document.path).parent) if self.document.path else None
@@ -245,7 +244,7 @@ class DatasetPanel(QScrollArea):
             self._preview_waiting = True
             return
         cache = self.cache
-        self.loader.submit(lambda: ("preview", jobs.preview(cache, spec)))
+        self.loader.submit(lambda _report: ("preview", jobs.preview(cache, spec)))
 
     def fit_model(self) -> None:
         """Adapt the model to the data (fit_project) as one undoable edit.
@@ -260,7 +259,7 @@ class DatasetPanel(QScrollArea):
         self._preview_waiting = False
         spec, project, cache = self.resolved_spec(), self.document.project.model_copy(deep=True), self.cache
 
-        def job() -> tuple[str, Any]:
+        def job(_report: Report) -> tuple[str, Any]:
             shown = jobs.preview(cache, spec) if with_preview else None
             return "fit", (shown, jobs.fit(cache, project, spec))
 
@@ -273,9 +272,9 @@ class DatasetPanel(QScrollArea):
 
     def shutdown(self) -> None:
         self._debounce.stop()
-        for runner in (self.catalog, self.loader):
-            runner.cancel()
-            runner.wait()
+        for background in (self.catalog, self.loader):
+            background.cancel()
+            background.wait()
 
     # -- edits -------------------------------------------------------------------------
     def _set(self, field: str, value: Any) -> None:
@@ -305,19 +304,8 @@ class DatasetPanel(QScrollArea):
     def _on_name_combo_activated(self, index: int) -> None:
         self._set("name", self.name_combo.itemData(index))
 
-    def _on_path_edit_editing_finished(self) -> None:
-        self._set("path", self.path_edit.text().strip())
-
-    def _on_browse_clicked(self) -> None:
-        source = self.spec.source
-        if source in ("folder", "idx"):
-            path = QFileDialog.getExistingDirectory(self, "Choose the data folder")
-        else:
-            filt = "CSV files (*.csv *.tsv *.txt);;All files (*)" if source == "csv" else \
-                "Text files (*.txt *.md *.py);;All files (*)"
-            path, _ = QFileDialog.getOpenFileName(self, "Choose the data file", "", filt)
-        if path:
-            self._set("path", path)
+    def _on_path_field_committed(self, path: str) -> None:
+        self._set("path", path)
 
     def _on_target_combo_activated(self, index: int) -> None:
         self._set("target", self.target_combo.itemData(index))
@@ -372,7 +360,8 @@ class DatasetPanel(QScrollArea):
         f, p = self.source_form, self.prep_form
         f.setRowVisible(self.name_combo, named)
         f.setRowVisible(self.description, named)
-        f.setRowVisible(self._path_row, not named)
+        f.setRowVisible(self.path_field, not named)
+        self._set_browse_mode(s.source)
         f.setRowVisible(self.target_combo, s.source == "csv")
         f.setRowVisible(self.samples_spin, s.source == "builtin")
         f.setRowVisible(self.seq_spin, s.source == "text" or (
@@ -381,6 +370,17 @@ class DatasetPanel(QScrollArea):
             p.setRowVisible(w, images)
         self.preview_button.setText("Download and preview" if s.source == "download"
                                     else "Load preview")
+
+    def _set_browse_mode(self, source: str) -> None:
+        """Browse… picks a folder for image folders and IDX files, else a file."""
+        if source in ("folder", "idx"):
+            self.path_field.set_mode(PathMode.FOLDER, "Choose the data folder",
+                                     start_dir=_qt_default_dir)
+        else:
+            filt = "CSV files (*.csv *.tsv *.txt);;All files (*)" if source == "csv" else \
+                "Text files (*.txt *.md *.py);;All files (*)"
+            self.path_field.set_mode(PathMode.OPEN_FILE, "Choose the data file",
+                                     name_filter=filt, start_dir=_qt_default_dir)
 
     def _fill_names(self) -> None:
         s = self.spec

@@ -1,19 +1,17 @@
-"""Background-thread work of the dataset and hyperparameter panels: the data catalogue,
-dataset previews, fitting the model to the data, the LR curve and the device list.
+"""The dataset panel's background jobs: the data catalogue, dataset previews and fitting
+the model to the data (with the cache of the last loaded data they share).
 
-Everything here runs off the GUI thread (it imports torch and reads data) and returns plain
-Python values; nothing here touches a widget.
+The panel runs these on its :class:`app.runs.jobs.Jobs` (they import torch and read data) and
+gets plain Python values back; nothing here touches a widget.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.project import DatasetSpec, Project, TrainingConfig
+from engine.project import DatasetSpec, Project
 
 PREVIEW_IMAGES = 24
 PREVIEW_ROWS = 8
@@ -85,7 +83,7 @@ def _label(bundle: Any, y: Any) -> str:
 
 
 def preview(cache: BundleCache, spec: DatasetSpec) -> Preview:
-    from app.panels.eval_common import images_to_uint8
+    from app.widgets.images import images_to_uint8
 
     b = cache.load(spec)
     train = b.train
@@ -149,56 +147,3 @@ def fit(cache: BundleCache, project: Project, spec: DatasetSpec) -> FitResult:
                     edits.append((gname, node.id, name, value))
     problems = [str(p) for p in check_fit(fitted, bundle)]
     return FitResult(edits, changes, problems)
-
-
-def csv_header(path: str, delimiter: str = "") -> list[str]:
-    """Column names from the first non-empty line of a CSV file (the delimiter guessed the
-    way the engine does when not given)."""
-    with open(path, encoding="utf-8-sig", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                break
-        else:
-            return []
-    if not delimiter:
-        if Path(path).suffix.lower() in (".tsv", ".tab"):
-            delimiter = "\t"
-        else:
-            counts = {d: line.count(d) for d in (",", ";", "\t")}
-            best = max(counts, key=lambda d: counts[d])
-            delimiter = best if counts[best] else ","
-    return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
-
-
-def lr_curve(cfg: TrainingConfig, steps_per_epoch: int, points: int = 400) -> tuple[list[float], list[float]]:
-    """Epochs and learning rates of ``cfg``'s schedule over the whole run, sampled at most
-    ``points`` times (the engine's own LRSchedule)."""
-    from engine.train.optim import LRSchedule
-
-    spe = max(1, steps_per_epoch)
-    total = spe * cfg.epochs
-    sched = LRSchedule(cfg, spe, total)
-    stride = max(1, math.ceil(total / points))
-    steps = list(range(0, total, stride)) + [total - 1]
-    return [s / spe for s in steps], [sched.lr_at(s) for s in steps]
-
-
-def devices() -> list[tuple[str, str]]:
-    """(device, description) for each CUDA device torch finds."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return []
-    return [(f"cuda:{i}", torch.cuda.get_device_name(i)) for i in range(torch.cuda.device_count())]
-
-
-def remote_hosts() -> list[str]:
-    """Names of the configured remote hosts, when the remote module is there."""
-    try:
-        from engine.remote.config import load_hosts
-    except ImportError:
-        return []
-    try:
-        return sorted(load_hosts())
-    except Exception:
-        return []

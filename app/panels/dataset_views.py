@@ -1,7 +1,11 @@
-"""DataPreview: what the dataset panel shows of loaded data: a labelled image grid, a text
-excerpt or the first rows of a table, and the class counts as bars (all plain text)."""
+"""Views of the dataset panel: DataPreview, what it shows of loaded data (a labelled image
+grid, a text excerpt or the first rows of a table, and the class counts as bars, all plain
+text); and the lists of data set names and of a CSV file's columns."""
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
@@ -17,9 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.eval_common import BarChart, pixmap_from_array, plain_label
-from app.panels.eval_jobs import Preview, csv_header
+from app.panels.dataset_jobs import Preview
 from app.text import plain_tooltip
+from app.widgets.bar_chart import BarChart
+from app.widgets.images import pixmap_from_array
+from app.widgets.labels import plain_label
+from engine.files import read_error_message
 from engine.project import DatasetSpec
 
 THUMB = 56
@@ -103,10 +110,29 @@ def fill_targets(combo: QComboBox, path: str, spec: DatasetSpec) -> str:
     try:
         header = csv_header(path, str(spec.options.get("delimiter", "")))
     except OSError as e:
-        return f"{path}: cannot read the file ({e.strerror})"
+        return read_error_message(path, e, what="a CSV file")
     for name in header:
         combo.addItem(name, name)
     if spec.target and spec.target not in header:
         combo.addItem(f"{spec.target} (not in the file)", spec.target)
     combo.setCurrentIndex(max(0, combo.findData(spec.target)))
     return ""
+
+
+def csv_header(path: str, delimiter: str = "") -> list[str]:
+    """Column names from the first non-empty line of a CSV file (the delimiter guessed the
+    way the engine does when not given)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                break
+        else:
+            return []
+    if not delimiter:
+        if Path(path).suffix.lower() in (".tsv", ".tab"):
+            delimiter = "\t"
+        else:
+            counts = {d: line.count(d) for d in (",", ";", "\t")}
+            best = max(counts, key=lambda d: counts[d])
+            delimiter = best if counts[best] else ","
+    return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]

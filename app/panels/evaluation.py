@@ -8,7 +8,7 @@ predicted against true, and residuals. Other tasks: their metrics. The run's fin
 
 ``show_run(run_dir)`` loads a run folder; ``on_event(event)`` takes engine.train.events
 (RunStarted remembers the folder, Finished reloads it). Predictions are computed with the
-engine (eval_runs) on a background thread and cached per run, split and weights file.
+engine (``run_results``) as a background job and cached per run, split and weights file.
 """
 
 from __future__ import annotations
@@ -28,9 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels import eval_runs as runs
-from app.panels.eval_common import JobRunner, plain_label, style_plot, user_message
-from app.panels.eval_views import ConfusionMatrixView, MetricsTable, SampleGallery
+from app.panels.evaluation_views import ConfusionMatrixView, MetricsTable, SampleGallery
+from app.panels.run_results import Evaluation, RunCache, RunInfo, evaluate, read_run
+from app.runs.jobs import Jobs
+from app.widgets.labels import plain_label
+from app.widgets.plot_style import style_plot
+from engine.errors import user_message
+from engine.train.events import Event, Finished, RunStarted, Stopped
 
 
 def _fmt_metrics(metrics: dict[str, Any]) -> str:
@@ -48,11 +52,11 @@ class EvaluationPanel(QScrollArea):
         super().__init__(parent)
         self.setObjectName("EvaluationPanel")
         self.run_dir: str | None = None
-        self.info: runs.RunInfo | None = None
-        self.result: runs.Evaluation | None = None
-        self.cache = runs.RunCache()
-        self.results: dict[tuple[str, str], runs.Evaluation] = {}
-        self.jobs = JobRunner(self)
+        self.info: RunInfo | None = None
+        self.result: Evaluation | None = None
+        self.cache = RunCache()
+        self.results: dict[tuple[str, str], Evaluation] = {}
+        self.jobs = Jobs(self)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         body = QWidget()
@@ -125,7 +129,7 @@ class EvaluationPanel(QScrollArea):
         self.run_dir = str(run_dir)
         self.error.hide()
         try:
-            self.info = runs.read_run(self.run_dir)
+            self.info = read_run(self.run_dir)
         except Exception as e:
             self.info = None
             self._fail(user_message(e))
@@ -138,17 +142,17 @@ class EvaluationPanel(QScrollArea):
                            if finals else "The run has no final metrics yet.")
         self._evaluate(force=False)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """React to a training event: RunStarted remembers the run, Finished (and Stopped)
         reload it."""
-        kind = getattr(event, "type", "")
-        if kind == "run_started" and getattr(event, "run_dir", ""):
-            self.run_dir = event.run_dir
-            self.title.setText(f"Training {event.run_dir}…")
-            self.status.setText("The evaluation is shown when the run finishes.")
-        elif kind in ("finished", "stopped") and self.run_dir:
-            self.results = {k: v for k, v in self.results.items() if k[0] != self.run_dir}
-            self.show_run(self.run_dir)
+        match event:
+            case RunStarted(run_dir=run_dir) if run_dir:
+                self.run_dir = run_dir
+                self.title.setText(f"Training {run_dir}…")
+                self.status.setText("The evaluation is shown when the run finishes.")
+            case Finished() | Stopped() if self.run_dir:
+                self.results = {k: v for k, v in self.results.items() if k[0] != self.run_dir}
+                self.show_run(self.run_dir)
 
     # -- public helpers ----------------------------------------------------------------
     @property
@@ -186,7 +190,7 @@ class EvaluationPanel(QScrollArea):
             return
         self.status.setText(f"Evaluating the {self.split} split…")
         cache, run_dir, split = self.cache, self.run_dir, self.split
-        self.jobs.submit(lambda: runs.evaluate(cache, run_dir, split))
+        self.jobs.submit(lambda _report: evaluate(cache, run_dir, split))
 
     def _on_split_combo_activated(self, _index: int) -> None:
         self._evaluate(force=False)
@@ -200,7 +204,7 @@ class EvaluationPanel(QScrollArea):
         self.show_cell(true, predicted)
 
     def _on_jobs_finished(self, result: object) -> None:
-        assert isinstance(result, runs.Evaluation)
+        assert isinstance(result, Evaluation)
         self.results[(result.run_dir, result.split)] = result
         if result.run_dir == self.run_dir and result.split == self.split:
             self._show_result(result)
@@ -220,7 +224,7 @@ class EvaluationPanel(QScrollArea):
         self.scatter.setVisible(reg)
         self.residuals.setVisible(reg)
 
-    def _show_result(self, r: runs.Evaluation) -> None:
+    def _show_result(self, r: Evaluation) -> None:
         self.result = r
         self.error.hide()
         n = len(r.true)
@@ -251,7 +255,7 @@ class EvaluationPanel(QScrollArea):
         self.gallery.show_samples(indices, r.classes, r.pred, r.true, r.confidence,
                                   r.images, r.texts)
 
-    def _plot_regression(self, r: runs.Evaluation) -> None:
+    def _plot_regression(self, r: Evaluation) -> None:
         self.scatter.clear()
         self.residuals.clear()
         if not r.true:

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.eval_common import pixmap_from_array
 from app.text import plain_tooltip
+from app.widgets.images import pixmap_from_array
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole
 GALLERY_SHOWN = 300

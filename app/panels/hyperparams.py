@@ -26,9 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import EditError, GraphDocument
-from app.panels import eval_jobs as jobs
-from app.panels.eval_common import JobRunner, plain_label, scroll_body, style_plot
+from app.panels import hyperparams_jobs as jobs
 from app.panels.param_editors import FloatSpinBox
+from app.runs.jobs import Jobs
+from app.widgets.labels import plain_label
+from app.widgets.plot_style import style_plot
+from app.widgets.scroll_panel import scroll_body
 
 LOSSES = {"classification": ["cross_entropy"], "regression": ["mse", "mae", "huber"],
           "language_model": ["cross_entropy"], "gan": ["bce", "hinge"],
@@ -72,8 +75,8 @@ class HyperparamsPanel(QScrollArea):
         self.curve_y: list[float] = []
         self.widgets: dict[tuple[str, str], QWidget] = {}
         self.active = False  # set by activate(), when the panel is first on screen
-        self.lr_jobs = JobRunner(self)
-        self.device_jobs = JobRunner(self)
+        self.lr_jobs = Jobs(self)
+        self.device_jobs = Jobs(self)
         self._curve_timer = QTimer(self, singleShot=True, interval=60)
         self._curve_timer.timeout.connect(self.update_curve)
         lay = scroll_body(self)
@@ -215,7 +218,7 @@ class HyperparamsPanel(QScrollArea):
 
     def load_devices(self) -> None:
         if not self.device_jobs.busy:
-            self.device_jobs.submit(lambda: (jobs.devices(), jobs.remote_hosts()))
+            self.device_jobs.submit(lambda _report: (jobs.devices(), jobs.remote_hosts()))
 
     def update_curve(self) -> None:
         """Recompute the LR curve now (in the background)."""
@@ -223,13 +226,13 @@ class HyperparamsPanel(QScrollArea):
         if self.train_size:
             self.steps_per_epoch = max(1, -(-self.train_size // cfg.batch_size))
         spe = self.steps_per_epoch
-        self.lr_jobs.submit(lambda: jobs.lr_curve(cfg, spe))
+        self.lr_jobs.submit(lambda _report: jobs.lr_curve(cfg, spe))
 
     def shutdown(self) -> None:
         self._curve_timer.stop()
-        for runner in (self.lr_jobs, self.device_jobs):
-            runner.cancel()
-            runner.wait()
+        for background in (self.lr_jobs, self.device_jobs):
+            background.cancel()
+            background.wait()
 
     # -- edits and refresh -------------------------------------------------------------
     def _set(self, section: str, field: str, value: Any) -> None:

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import EditError, GraphDocument
-from app.panels.eval_common import plain_label, scroll_body
 from app.panels.param_editors import ParamEditor, make_editor
 from app.text import fmt_count
+from app.widgets.labels import plain_label
+from app.widgets.scroll_panel import scroll_body
 from engine.blocks import FAMILIES, get_block
 
 

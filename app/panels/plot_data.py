@@ -1,5 +1,6 @@
-"""The data side of the live plots: growing buffers that keep their own bounds, and a
-ViewBox that auto-ranges from those bounds instead of scanning every curve.
+"""The view side of the live plots' data: a ViewBox that auto-ranges from the running
+bounds of the curves' buffers (``app/runs/series.py``) instead of scanning every curve,
+through held ranges (``hold_x``/``hold_y``), and an axis with cheaper tick values.
 
 Why: pyqtgraph's auto-range scans each curve's data (numpy reductions over 1e5 points)
 whenever a curve changes, and a range that moves by a step every frame makes each axis
@@ -16,8 +17,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 import pyqtgraph as pg
+
+from app.runs.series import Bounds
 
 #: the x range grows to the next of these multiples of a power of ten
 NICE_STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
@@ -31,78 +33,6 @@ Y_SLACK = 0.1
 Y_STEP = 0.5
 #: a held range is recomputed when the data fill less than this fraction of it
 MIN_FILL = 0.3
-
-
-class Bounds:
-    """Running bounds of finite points: x, y, and the smallest positive y (for log axes)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.x0 = self.y0 = self.ypos = math.inf
-        self.x1 = self.y1 = -math.inf
-
-    @property
-    def empty(self) -> bool:
-        return self.x0 > self.x1
-
-    def add(self, xs: np.ndarray, ys: np.ndarray) -> None:
-        ok = np.isfinite(xs) & np.isfinite(ys)
-        if not ok.all():
-            xs, ys = xs[ok], ys[ok]
-        if not len(xs):
-            return
-        self.x0 = min(self.x0, float(xs.min()))
-        self.x1 = max(self.x1, float(xs.max()))
-        self.y0 = min(self.y0, float(ys.min()))
-        self.y1 = max(self.y1, float(ys.max()))
-        pos = ys[ys > 0]
-        if len(pos):
-            self.ypos = min(self.ypos, float(pos.min()))
-
-    def merge(self, other: Bounds) -> None:
-        self.x0, self.x1 = min(self.x0, other.x0), max(self.x1, other.x1)
-        self.y0, self.y1 = min(self.y0, other.y0), max(self.y1, other.y1)
-        self.ypos = min(self.ypos, other.ypos)
-
-
-class GrowingBuffer:
-    """x/y float64 arrays that double their capacity when full (amortised O(1) appends),
-    with the running bounds of what they hold."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._x = np.empty(capacity)
-        self._y = np.empty(capacity)
-        self.n = 0
-        self.bounds = Bounds()
-
-    def extend(self, xs: list[float] | np.ndarray, ys: list[float] | np.ndarray) -> None:
-        xs = np.asarray(xs, dtype=float)
-        ys = np.asarray(ys, dtype=float)
-        k = len(xs)
-        if self.n + k > len(self._x):
-            cap = max(2 * len(self._x), self.n + k)
-            for name in ("_x", "_y"):
-                bigger = np.empty(cap)
-                bigger[: self.n] = getattr(self, name)[: self.n]
-                setattr(self, name, bigger)
-        self._x[self.n: self.n + k] = xs
-        self._y[self.n: self.n + k] = ys
-        self.n += k
-        self.bounds.add(xs, ys)
-
-    @property
-    def x(self) -> np.ndarray:
-        return self._x[: self.n]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._y[: self.n]
-
-    def clear(self) -> None:
-        self.n = 0
-        self.bounds.reset()
 
 
 def nice_ceil(value: float) -> float:

@@ -1,16 +1,16 @@
 """Live training plots: loss per step (raw and smoothed) with validation loss per epoch, the
 task's metric, and the learning rate, on linked step axes.
 
-Events only append to growing numpy buffers; a ~15 Hz timer pushes what changed to the
-curves, so a burst of events costs one repaint. The PlotItems downsample (peak) and clip
-to the view, so a curve of 1e5+ points redraws in a few milliseconds.
+The panel draws a live ``RunHistory`` (app/runs/history.py, the one reduction of events
+into curves): events only append to its growing numpy buffers, and a ~15 Hz timer pushes
+what changed to the curves, so a burst of events costs one repaint. Overlays draw
+histories read from run folders by the same reducer. The PlotItems downsample (peak) and
+clip to the view, so a curve of 1e5+ points redraws in a few milliseconds.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,9 +18,11 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.panels.plot_data import Bounds, GrowingBuffer, LiveViewBox, PlainAxis
-from app.runs.history import RunHistory, headline_metric
+from app.panels.plot_data import LiveViewBox, PlainAxis
+from app.runs.history import SERIES, RunHistory
+from app.runs.series import Bounds
 from app.theme import Theme
+from engine.train.events import EpochEnded, Event, RunStarted
 
 FRAME_MS = 66  # each plot is updated at most ~15 times a second
 #: a frame is done in halves, half a frame apart: the loss plot, then the others. Each
@@ -28,25 +30,13 @@ FRAME_MS = 66  # each plot is updated at most ~15 times a second
 #: instead of one block twice as long (plot_data.py says what else keeps frames cheap)
 FRAME_HALVES = (frozenset({"loss", "loss_ema", "val_loss"}), frozenset({"metric", "lr"}))
 CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
-EMA_WEIGHT = 0.9  # smoothing of the step loss, debiased like TensorBoard's
 OVERLAY_COLORS = ("#e67e22", "#8e44ad", "#16a085", "#c0392b", "#7f8c8d", "#d35400", "#2c3e50")
 
 
-def ema(values: np.ndarray, weight: float = EMA_WEIGHT) -> np.ndarray:
-    """Debiased exponential moving average; non-finite values are skipped (carried over)."""
-    out = np.empty(len(values))
-    acc, norm = 0.0, 0.0
-    for i, v in enumerate(values):
-        if math.isfinite(v):
-            acc = weight * acc + (1 - weight) * v
-            norm = weight * norm + (1 - weight)
-        out[i] = acc / norm if norm else float("nan")
-    return out
-
-
 class PlotsPanel(QWidget):
-    """Signals: ``log_scale_toggled(on)``. ``on_event`` takes every training event;
-    ``set_overlays`` shows finished runs' curves next to the live one."""
+    """Signals: ``log_scale_toggled(on)``. ``on_event`` takes every training event into
+    ``history``, the live run's RunHistory; ``set_overlays`` shows other runs' histories
+    next to it."""
 
     log_scale_toggled = Signal(bool)
 
@@ -93,14 +83,10 @@ class PlotsPanel(QWidget):
                 p.hideAxis("bottom")
         self.lr_plot.setLabel("bottom", "step")
         self.legend = self.loss_plot.addLegend(offset=(-10, 10))
-        self._buffers = {k: GrowingBuffer() for k in ("loss", "loss_ema", "val_loss", "metric", "lr")}
+        self.history = RunHistory()
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self._dirty: set[str] = set()
-        self._ema_acc = 0.0
-        self._ema_norm = 0.0
-        self._metric: str | None = None
-        self._last_step: float | None = None
         self._lines = [pg.InfiniteLine(angle=90, movable=False) for _ in self.plots]
         for p, line in zip(self.plots, self._lines, strict=True):
             p.addItem(line, ignoreBounds=True)
@@ -131,7 +117,8 @@ class PlotsPanel(QWidget):
 
     def _live_bounds(self, key: str) -> Callable[[], Bounds]:
         empty = Bounds()
-        return lambda: self._buffers[key].bounds if self._curves[key].isVisible() else empty
+        b = self.history.buffers[key]
+        return lambda: b.bounds if self._curves[key].isVisible() else empty
 
     def _overlay_bounds_of(self, plot: pg.PlotItem | None) -> Callable[[], Bounds]:
         def bounds() -> Bounds:
@@ -203,58 +190,29 @@ class PlotsPanel(QWidget):
                 part.setCacheMode(CACHED)
 
     # -- data in ----------------------------------------------------------------------
-    def on_event(self, ev: Any) -> None:
+    def on_event(self, ev: Event) -> None:
         """Take one training event; the curves follow at the next frame."""
         if self._disposed:
             return
-        if ev.type == "run_started":
-            if ev.resumed_from == 0:
-                self.clear_live()
-            self._set_x_extent((0.0, float(ev.total_steps)) if ev.total_steps > 0 else None)
-        elif ev.type == "progress" and ev.losses:
-            n = len(ev.losses)
-            xs = np.arange(ev.step - n + 1, ev.step + 1, dtype=float)
-            ys = np.array([math.nan if v is None else v for v in ev.losses], dtype=float)
-            self._buffers["loss"].extend(xs, ys)
-            self._buffers["loss_ema"].extend(xs, self._ema_extend(ys))
-            self._buffers["lr"].extend([float(ev.step)], [float(ev.lr)])
-            self._last_step = float(ev.step)
-            self._dirty |= {"loss", "loss_ema", "lr"}
-        elif ev.type == "epoch_ended":
-            x = self._last_step if self._last_step is not None else float(ev.epoch)
-            val = ev.val or ev.train
-            loss = val.get("loss")
-            if isinstance(loss, int | float) and not isinstance(loss, bool):
-                self._buffers["val_loss"].extend([x], [float(loss)])
-                self._dirty.add("val_loss")
-            if self._metric is None:
-                self._metric = headline_metric(val)
-                if self._metric:
-                    self.metric_plot.setLabel("left", self._metric)
-            value = val.get(self._metric) if self._metric else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self._buffers["metric"].extend([x], [float(value)])
-                self._dirty.add("metric")
+        metric = self.history.metric
+        self._dirty |= self.history.add(ev)
+        match ev:
+            case RunStarted(resumed_from=resumed, total_steps=total):
+                if not resumed:  # the history started over: so do the curves, now
+                    self._show_cleared()
+                self._set_x_extent((0.0, float(total)) if total > 0 else None)
+            case EpochEnded() if self.history.metric != metric:
+                self.metric_plot.setLabel("left", self.history.metric)
         if self._dirty and not self._timer.isActive():
             self._timer.start()
 
-    def _ema_extend(self, values: np.ndarray) -> list[float]:
-        out = []
-        for v in values:
-            if math.isfinite(v):
-                self._ema_acc = EMA_WEIGHT * self._ema_acc + (1 - EMA_WEIGHT) * v
-                self._ema_norm = EMA_WEIGHT * self._ema_norm + (1 - EMA_WEIGHT)
-            out.append(self._ema_acc / self._ema_norm if self._ema_norm else float("nan"))
-        return out
-
     def clear_live(self) -> None:
         """Forget the live run's curves (a new run starts)."""
-        for b in self._buffers.values():
-            b.clear()
-        self._metric = None
-        self._last_step = None
-        self._ema_acc = self._ema_norm = 0.0
-        self._dirty |= set(self._buffers)
+        self.history.clear()
+        self._dirty |= set(SERIES)
+        self._show_cleared()
+
+    def _show_cleared(self) -> None:
         self.metric_plot.setLabel("left", "metric")
         self._set_x_extent(None)
         self.flush()
@@ -262,8 +220,7 @@ class PlotsPanel(QWidget):
     def flush(self) -> None:
         """Push every pending point to the curves now (the timer does it in halves)."""
         for key in self._dirty:
-            b = self._buffers[key]
-            self._curves[key].setData(b.x, b.y)
+            self._curves[key].setData(*self.history.series(key))
         self._dirty.clear()
 
     def _on_timer_timeout(self) -> None:
@@ -273,8 +230,7 @@ class PlotsPanel(QWidget):
         half = FRAME_HALVES[self._half]
         self._half = (self._half + 1) % len(FRAME_HALVES)
         for key in half & self._dirty:
-            b = self._buffers[key]
-            self._curves[key].setData(b.x, b.y)
+            self._curves[key].setData(*self.history.series(key))
         self._dirty -= half
 
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -285,7 +241,7 @@ class PlotsPanel(QWidget):
 
     @property
     def metric_name(self) -> str | None:
-        return self._metric
+        return self.history.metric
 
     # -- overlays ---------------------------------------------------------------------
     def set_overlays(self, runs: dict[str, RunHistory]) -> None:
@@ -301,26 +257,18 @@ class PlotsPanel(QWidget):
             color = OVERLAY_COLORS[i % len(OVERLAY_COLORS)]
             pen = pg.mkPen(color, width=2)
             dashed = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
-            items = [
-                (self.loss_plot, self.loss_plot.plot(h.steps, ema(np.asarray(h.losses, float)),
-                                                     pen=pen, name=name)),
-                (self.loss_plot, self.loss_plot.plot(h.epoch_steps, h.val_loss, pen=dashed,
-                                                     symbol="t", symbolSize=6,
-                                                     symbolBrush=color)),
-                (self.metric_plot, self.metric_plot.plot(h.metric_steps, h.metric_values,
-                                                         pen=pen, symbol="t", symbolSize=6,
-                                                         symbolBrush=color)),
-                (self.lr_plot, self.lr_plot.plot(h.lr_steps, h.lrs, pen=pen)),
-            ]
-            self._overlay_items += items
-            for plot, item in items:
-                b = Bounds()
-                x, y = item.getOriginalDataset()
-                if x is not None and y is not None and len(x):
-                    b.add(np.asarray(x, float), np.asarray(y, float))
-                self._overlay_bounds.append((plot, b))
+            symbols = dict(symbol="t", symbolSize=6, symbolBrush=color)
+            for plot, key, opts in (
+                (self.loss_plot, "loss_ema", dict(pen=pen, name=name)),
+                (self.loss_plot, "val_loss", dict(pen=dashed, **symbols)),
+                (self.metric_plot, "metric", dict(pen=pen, **symbols)),
+                (self.lr_plot, "lr", dict(pen=pen)),
+            ):
+                b = h.buffers[key]  # copies: the overlay keeps its points if h changes
+                self._overlay_items.append((plot, plot.plot(b.x.copy(), b.y.copy(), **opts)))
+                self._overlay_bounds.append((plot, b.bounds.copy()))
         self._forget_ranges()
-        if runs and self._metric is None:
+        if runs and self.history.metric is None:
             metric = next((h.metric for h in runs.values() if h.metric), None)
             self.metric_plot.setLabel("left", metric or "metric")
 
@@ -351,9 +299,9 @@ class PlotsPanel(QWidget):
             line.show()
         parts = [f"step {x:.0f}"]
         names = {"loss": "loss", "loss_ema": "smoothed", "val_loss": "val loss",
-                 "metric": self._metric or "metric", "lr": "lr"}
+                 "metric": self.history.metric or "metric", "lr": "lr"}
         for key, label in names.items():
-            b = self._buffers[key]
+            b = self.history.buffers[key]
             if not b.n:
                 continue
             i = int(np.clip(np.searchsorted(b.x, x), 0, b.n - 1))

@@ -1,6 +1,9 @@
-"""Background-thread work of the evaluation and samples panels: reading a run folder,
-computing predictions and metrics with the engine, and streaming generated text.
+"""What a trained run gives the evaluation and samples panels: its folder's record (task,
+final metrics, sample files), predictions and metrics on a split computed with the engine,
+and generated text, streamed.
 
+The panels run :func:`evaluate` and :func:`generate` on their :class:`app.runs.jobs.Jobs`
+(they load the model with torch); :func:`read_run` is quick enough for the GUI thread.
 Nothing here touches a widget; results are plain Python values (lists, numpy arrays).
 """
 
@@ -92,7 +95,7 @@ def evaluate(cache: RunCache, run_dir: str, split: str) -> Evaluation:
     predictions for every sample of ``split``."""
     import torch
 
-    from app.panels.eval_common import images_to_uint8
+    from app.widgets.images import images_to_uint8
     from engine.train.inference import evaluate_run
 
     loaded = cache.open(run_dir)

@@ -1,7 +1,8 @@
 """SamplesPanel: what a generative run makes.
 
 Language models: a generation form (prompt, length, temperature, top-k, seed) whose text
-streams in character by character from a background thread, with a Stop button; and the
+streams in character by character from a background job (each character is the job's
+progress report), with a Stop button that sets the job's stop flag; and the
 text samples written at each epoch. GANs and autoencoders: the per-epoch image grid from the
 run's samples/ folder, scrubbable by epoch with a slider, updated live by Sample events.
 
@@ -14,7 +15,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap, QTextCursor
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -32,36 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels import eval_runs as runs
-from app.panels.eval_common import plain_label, user_message
+from app.panels.run_results import RunCache, Stop, read_run
+from app.panels.run_results import generate as generate_text
+from app.runs.jobs import Jobs, Report
+from app.widgets.labels import plain_label
+from engine.errors import user_message
+from engine.train.events import Event, Finished, RunStarted, Sample, Stopped
 
 IMAGE_KINDS = ("gan", "autoencoder")
-
-
-class GenerationThread(QThread):
-    """Generates text with a run's language model, one ``text_generated`` per character."""
-
-    text_generated = Signal(str)
-    generation_failed = Signal(str)
-
-    def __init__(self, cache: runs.RunCache, run_dir: str, prompt: str, length: int,
-                 temperature: float, top_k: int, seed: int,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.args = (cache, run_dir, prompt, length, temperature, top_k, seed)
-        self.stop_flag = runs.Stop()
-        self.result = ""
-
-    def run(self) -> None:
-        cache, run_dir, prompt, length, temperature, top_k, seed = self.args
-        try:
-            self.result = runs.generate(cache, run_dir, prompt, length, temperature, top_k,
-                                        seed, self.text_generated.emit, self.stop_flag)
-        except Exception as e:  # shown to the user as a sentence
-            self.generation_failed.emit(user_message(e))
-
-    def stop(self) -> None:
-        self.stop_flag.set()
 
 
 class SamplesPanel(QWidget):
@@ -75,8 +54,12 @@ class SamplesPanel(QWidget):
         self.run_dir: str | None = None
         self.kind = ""
         self.frames: dict[int, Any] = {}
-        self.cache = runs.RunCache()
-        self.thread: GenerationThread | None = None
+        self.cache = RunCache()
+        self.jobs = Jobs(self)  # the generation: one at a time
+        self._stop: Stop | None = None  # the generation's stop flag
+        self.jobs.progressed.connect(self._on_jobs_progressed)
+        self.jobs.failed.connect(self._on_jobs_failed)
+        self.jobs.busy_changed.connect(self._on_jobs_busy_changed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 8)
         self.title = plain_label("No run yet: samples of language models, GANs and "
@@ -164,7 +147,7 @@ class SamplesPanel(QWidget):
         self.run_dir = str(run_dir)
         self.error.hide()
         try:
-            info = runs.read_run(self.run_dir)
+            info = read_run(self.run_dir)
         except Exception as e:
             self.error.setText(user_message(e))
             self.error.show()
@@ -181,71 +164,74 @@ class SamplesPanel(QWidget):
         self.frames = frames
         self._update_slider(follow=True)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """RunStarted starts a fresh sample list, Sample adds an epoch's sample (the view
         follows the newest while the slider is at the end), Finished reloads the folder."""
-        kind = getattr(event, "type", "")
-        if kind == "run_started":
-            self.run_dir = event.run_dir or self.run_dir
-            self.frames = {}
-            self.title.setText(f"Training {event.run_dir}…")
-            self._set_kind(event.task)
-            self._update_slider(follow=True)
-        elif kind == "sample":
-            following = self.epoch_slider.value() == self.epoch_slider.maximum() or not self.frames
-            if event.kind == "image":
-                self.frames[event.epoch] = base64.b64decode(event.png_base64)
-                if self.kind not in IMAGE_KINDS:
-                    self._set_kind("gan")
-            else:
-                self.frames[event.epoch] = event.text
-            self._update_slider(follow=following)
-        elif kind in ("finished", "stopped") and self.run_dir:
-            self.show_run(self.run_dir)
+        match event:
+            case RunStarted():
+                self.run_dir = event.run_dir or self.run_dir
+                self.frames = {}
+                self.title.setText(f"Training {event.run_dir}…")
+                self._set_kind(event.task)
+                self._update_slider(follow=True)
+            case Sample():
+                following = (self.epoch_slider.value() == self.epoch_slider.maximum()
+                             or not self.frames)
+                if event.kind == "image":
+                    self.frames[event.epoch] = base64.b64decode(event.png_base64)
+                    if self.kind not in IMAGE_KINDS:
+                        self._set_kind("gan")
+                else:
+                    self.frames[event.epoch] = event.text
+                self._update_slider(follow=following)
+            case Finished() | Stopped() if self.run_dir:
+                self.show_run(self.run_dir)
 
     # -- generation --------------------------------------------------------------------
+    @property
+    def generating(self) -> bool:
+        return self.jobs.busy
+
     def generate(self) -> None:
         """Start generating from the prompt; text streams into the view."""
-        if not self.run_dir or self.thread is not None:
+        if not self.run_dir or self.jobs.busy:
             return
         self.generated.setPlainText(self.prompt.text())
         self.error.hide()
-        t = GenerationThread(self.cache, self.run_dir, self.prompt.text(), self.length.value(),
-                             self.temperature.value(), self.top_k.value(), self.seed.value(), self)
-        t.text_generated.connect(self._on_thread_text_generated)
-        t.generation_failed.connect(self._on_thread_generation_failed)
-        t.finished.connect(self._on_thread_finished)
-        self.thread = t
-        self.generate_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        t.start()
+        stop = self._stop = Stop()
+        cache, run_dir, prompt = self.cache, self.run_dir, self.prompt.text()
+        length, temperature = self.length.value(), self.temperature.value()
+        top_k, seed = self.top_k.value(), self.seed.value()
+
+        def job(report: Report) -> str:
+            return generate_text(cache, run_dir, prompt, length, temperature, top_k, seed,
+                                 report, stop)
+
+        self.jobs.submit(job)
 
     def stop_generation(self) -> None:
-        if self.thread is not None:
-            self.thread.stop()
+        if self._stop is not None:
+            self._stop.set()
 
     def shutdown(self) -> None:
-        t = self.thread
-        if t is not None:
-            t.stop()
-            t.wait()
+        self.stop_generation()
+        self.jobs.cancel()
+        self.jobs.wait()
 
-    def _on_thread_text_generated(self, text: str) -> None:
+    def _on_jobs_progressed(self, text: str) -> None:
         cursor = self.generated.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(text)
 
-    def _on_thread_generation_failed(self, message: str) -> None:
+    def _on_jobs_failed(self, message: str) -> None:
         self.error.setText(message)
         self.error.show()
 
-    def _on_thread_finished(self) -> None:
-        t, self.thread = self.thread, None
-        if t is not None:
-            t.wait()
-            t.deleteLater()
-        self.generate_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
+    def _on_jobs_busy_changed(self, busy: bool) -> None:
+        if not busy:
+            self._stop = None
+        self.generate_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
 
     # -- scrubbing ---------------------------------------------------------------------
     def _set_kind(self, kind: str) -> None:

@@ -7,7 +7,6 @@ only displays what the run controller reports.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
@@ -22,8 +21,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# Events are engine.train.events dataclasses, told apart by their ``type`` name: importing
-# that package would load torch into the editor process.
+from engine.train.events import (
+    EpochEnded,
+    Event,
+    Failed,
+    Finished,
+    Paused,
+    Progress,
+    Resumed,
+    RunStarted,
+    Stopped,
+)
+from engine.train.events import Warning as TrainingWarning
 
 STATE_TEXT = {"closed": "worker not started", "starting": "starting the worker…",
               "ready": "worker ready", "running": "training", "paused": "paused",
@@ -83,7 +92,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.warnings)
         layout.addStretch(1)
         self._epochs = 0
-        self._progress: Any = None  # the latest progress, shown by the timer (<= 10 Hz)
+        self._progress: Progress | None = None  # the latest progress, shown by the timer (<= 10 Hz)
         self._timer = QTimer(self)
         self._timer.setInterval(100)
         self._timer.setSingleShot(True)
@@ -137,44 +146,49 @@ class TrainingPanel(QWidget):
     def _on_timer_timeout(self) -> None:
         self.flush()
 
-    def on_event(self, ev: Any) -> None:
-        if ev.type == "run_started":
-            self.show_message("")
-            if ev.resumed_from == 0:
-                self.warnings.clear()
-                self.warnings.hide()
-            self._epochs = int(ev.config.get("epochs", 0) or 0)
-            self.progress.setRange(0, max(1, ev.total_steps))
-            self.progress.setValue(ev.resumed_from)
-            self.status.setText(f"Training {ev.parameters:,} parameters on {ev.device} "
-                                f"({ev.threads} thread{'s' if ev.threads != 1 else ''}) · "
-                                f"{ev.dataset}")
-        elif ev.type == "progress":
-            self._progress = ev
-            if not self._timer.isActive():
-                self._timer.start()
-        elif ev.type == "epoch_ended":
-            figures = {**{f"train {k}": v for k, v in ev.train.items()},
-                       **{f"val {k}": v for k, v in ev.val.items()}}
-            shown = [f"{k} {v:.4g}" for k, v in figures.items()
-                     if isinstance(v, int | float) and not isinstance(v, bool)][:6]
-            self.epoch_line.setText(f"epoch {ev.epoch} ({fmt_duration(ev.seconds)}): "
-                                    + "  ".join(shown))
-        elif ev.type == "warning":
-            self.warnings.addItem(f"⚠ {ev.kind}: {ev.message}")
-            self.warnings.show()
-        elif ev.type == "finished":
-            self.flush()
-            self.progress.setValue(self.progress.maximum())
-            best = (f"; best {ev.monitor} {ev.best_value:.4g} at epoch {ev.best_epoch}"
-                    if ev.best_value is not None else "")
-            early = " (stopped early)" if ev.early_stopped else ""
-            self.status.setText(f"Finished {ev.epochs} epochs in {fmt_duration(ev.seconds)}"
-                                f"{early}{best}")
-        elif ev.type == "stopped":
-            self.flush()
-            self.status.setText(f"Stopped at epoch {ev.epoch}, step {ev.step:,}: "
-                                "resume it from the runs list")
-        elif ev.type == "failed":
-            self.status.setText("Training failed")
-            self.show_message(ev.message)
+    def on_event(self, ev: Event) -> None:
+        match ev:
+            case RunStarted():
+                self.show_message("")
+                if ev.resumed_from == 0:
+                    self.warnings.clear()
+                    self.warnings.hide()
+                self._epochs = int(ev.config.get("epochs", 0) or 0)
+                self.progress.setRange(0, max(1, ev.total_steps))
+                self.progress.setValue(ev.resumed_from)
+                self.status.setText(f"Training {ev.parameters:,} parameters on {ev.device} "
+                                    f"({ev.threads} thread{'s' if ev.threads != 1 else ''}) · "
+                                    f"{ev.dataset}")
+            case Progress():
+                self._progress = ev
+                if not self._timer.isActive():
+                    self._timer.start()
+            case EpochEnded():
+                figures = {**{f"train {k}": v for k, v in ev.train.items()},
+                           **{f"val {k}": v for k, v in ev.val.items()}}
+                shown = [f"{k} {v:.4g}" for k, v in figures.items()
+                         if isinstance(v, int | float) and not isinstance(v, bool)][:6]
+                self.epoch_line.setText(f"epoch {ev.epoch} ({fmt_duration(ev.seconds)}): "
+                                        + "  ".join(shown))
+            case TrainingWarning():
+                self.warnings.addItem(f"⚠ {ev.kind}: {ev.message}")
+                self.warnings.show()
+            case Paused():
+                self.set_state("paused")
+            case Resumed():
+                self.set_state("running")
+            case Finished():
+                self.flush()
+                self.progress.setValue(self.progress.maximum())
+                best = (f"; best {ev.monitor} {ev.best_value:.4g} at epoch {ev.best_epoch}"
+                        if ev.best_value is not None else "")
+                early = " (stopped early)" if ev.early_stopped else ""
+                self.status.setText(f"Finished {ev.epochs} epochs in {fmt_duration(ev.seconds)}"
+                                    f"{early}{best}")
+            case Stopped():
+                self.flush()
+                self.status.setText(f"Stopped at epoch {ev.epoch}, step {ev.step:,}: "
+                                    "resume it from the runs list")
+            case Failed():
+                self.status.setText("Training failed")
+                self.show_message(ev.message)

@@ -1,5 +1,3 @@
-"""Training from the app: the run controller thread, run folders and their records."""
-
-from app.runs.controller import Job, RunController, worker_threads
-
-__all__ = ["Job", "RunController", "worker_threads"]
+"""Runs in the app: the one runner thread that drains any event source, the warm worker,
+short background jobs with the one hop into the GUI thread, run folders and their records,
+and what a run folder says about its run (its history and summary)."""

@@ -1,76 +1,132 @@
 """What a run folder says about its run: its curves and a one-line summary.
 
-Both are read from ``events.jsonl`` (the same events the live plots got) and the project
-snapshot, so a run looks the same in the list and in the plots after a restart.
+``RunHistory`` is the one reduction of training events into curves: the plots panel feeds
+it the live run's events as they arrive, and ``load_history`` feeds it a run folder's
+``events.jsonl`` (decoded by the engine's ``read_events``), so a run looks the same live,
+as an overlay and after a restart. ``summarize`` reads the Runs list's row from the same
+events and the project snapshot.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-# Events are read as plain records (``ev.type`` plus the fields): importing
-# engine.train.events would load torch (engine.train's package imports the loop).
-Event = Any
+import numpy as np
+
+from app.runs.series import Ema, GrowingBuffer
+from engine.train.events import (
+    EpochEnded,
+    Event,
+    Failed,
+    Finished,
+    Progress,
+    RunStarted,
+    Stopped,
+    read_events,
+)
 
 #: Preferred headline metric per task, first one present wins.
 METRIC_ORDER = ("accuracy", "perplexity", "rmse", "mse", "mae", "r2", "g_loss", "d_loss")
 LOWER_IS_BETTER = {"loss", "perplexity", "rmse", "mse", "mae", "g_loss", "d_loss"}
 
+#: the curves of a run: every step's loss, its moving average, the validation loss and the
+#: headline metric per epoch (at the step the epoch ended), the learning rate per report
+SERIES = ("loss", "loss_ema", "val_loss", "metric", "lr")
+_ALL = frozenset(SERIES)
+_STEP = frozenset({"loss", "loss_ema", "lr"})
+_NONE: frozenset[str] = frozenset()
+
 
 def headline_metric(metrics: dict[str, Any]) -> str | None:
-    """The task's metric in an epoch's metrics (accuracy, perplexity, RMSE...)."""
+    """The task's metric in an epoch's metrics (accuracy, perplexity, RMSE...): the first
+    of METRIC_ORDER with a finite value."""
     for name in METRIC_ORDER:
-        if _scalar(metrics.get(name)) is not None:
+        if _finite(metrics.get(name)) is not None:
             return name
     return None
 
 
-def _scalar(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+def _finite(v: Any) -> float | None:
+    """A finite real number as a float, else None. A run folder writes a non-finite epoch
+    figure as null, so a live NaN is treated as the folder's null: both read the same."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         return None
     return float(v)
 
 
-@dataclass
 class RunHistory:
-    """The curves of one run: step losses, per-epoch validation figures and learning rate."""
+    """The curves of one run (see SERIES), each a GrowingBuffer with running bounds, and
+    ``metric``, the name of the headline metric once an epoch reported one.
 
-    steps: list[float] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    lr_steps: list[float] = field(default_factory=list)
-    lrs: list[float] = field(default_factory=list)
-    epoch_steps: list[float] = field(default_factory=list)  # global step at each epoch end
-    val_loss: list[float] = field(default_factory=list)
-    metric: str | None = None
-    metric_values: list[float] = field(default_factory=list)
-    metric_steps: list[float] = field(default_factory=list)
+    ``add`` takes every event and ignores those that draw nothing. A ``run_started`` that
+    is not a resume (``resumed_from`` 0) starts the curves over; a resumed run continues
+    them, its moving average included. A step loss that is not finite is kept as a NaN
+    point (a gap), and the average carries over it.
+    """
 
-    def add(self, ev: Event) -> None:
-        if ev.type == "progress":
-            n = len(ev.losses)
-            first = ev.step - n + 1
-            self.steps.extend(float(first + i) for i in range(n))
-            self.losses.extend(math.nan if v is None else float(v) for v in ev.losses)
-            self.lr_steps.append(float(ev.step))
-            self.lrs.append(float(ev.lr))
-        elif ev.type == "epoch_ended":
-            x = self.steps[-1] if self.steps else float(ev.epoch)
-            val = ev.val or ev.train
-            loss = _scalar(val.get("loss"))
-            if loss is not None:
-                self.epoch_steps.append(x)
-                self.val_loss.append(loss)
-            if self.metric is None:
-                self.metric = headline_metric(val)
-            value = _scalar(val.get(self.metric)) if self.metric else None
-            if value is not None:
-                self.metric_steps.append(x)
-                self.metric_values.append(value)
+    def __init__(self) -> None:
+        self.buffers = {key: GrowingBuffer() for key in SERIES}
+        self.metric: str | None = None
+        self._ema = Ema()
+        self._last_step: float | None = None  # the step of the latest loss
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event]) -> RunHistory:
+        h = cls()
+        for ev in events:
+            h.add(ev)
+        return h
+
+    def add(self, ev: Event) -> frozenset[str]:
+        """Reduce one event; returns the keys of the series it changed."""
+        match ev:
+            case RunStarted(resumed_from=0):
+                self.clear()
+                return _ALL
+            case Progress(step=step, losses=losses, lr=lr) if losses:
+                n = len(losses)
+                xs = np.arange(step - n + 1, step + 1, dtype=float)
+                ys = np.asarray(losses, dtype=float)  # a None (JSON's NaN) becomes NaN
+                self.buffers["loss"].extend(xs, ys)
+                self.buffers["loss_ema"].extend(xs, self._ema.extend(ys))
+                self.buffers["lr"].extend((step,), (lr,))  # a null lr (JSON's NaN): NaN
+                self._last_step = float(step)
+                return _STEP
+            case EpochEnded(epoch=epoch, train=train, val=val):
+                return self._epoch_ended(epoch, val or train)
+        return _NONE
+
+    def _epoch_ended(self, epoch: int, figures: dict[str, Any]) -> frozenset[str]:
+        x = self._last_step if self._last_step is not None else float(epoch)
+        changed = set()
+        loss = _finite(figures.get("loss"))
+        if loss is not None:
+            self.buffers["val_loss"].extend((x,), (loss,))
+            changed.add("val_loss")
+        if self.metric is None:
+            self.metric = headline_metric(figures)
+        value = _finite(figures.get(self.metric)) if self.metric else None
+        if value is not None:
+            self.buffers["metric"].extend((x,), (value,))
+            changed.add("metric")
+        return frozenset(changed)
+
+    def clear(self) -> None:
+        for b in self.buffers.values():
+            b.clear()
+        self.metric = None
+        self._ema.reset()
+        self._last_step = None
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The points of one curve (views: copy them to keep them past a ``clear``)."""
+        b = self.buffers[key]
+        return b.x, b.y
 
 
 @dataclass
@@ -86,37 +142,9 @@ class RunSummary:
     host: str = ""  # the SSH host of a remote run ("" for a local one)
 
 
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "progress": {"losses": [], "step": 0, "lr": 0.0},
-    "epoch_ended": {"train": {}, "val": {}, "seconds": 0.0, "epoch": 0},
-    "stopped": {"step": 0},
-    "failed": {"message": ""},
-}
-
-
-def read_events(run_dir: str | Path) -> list[Event]:
-    """Every decodable event of a run, in order (a torn last line is skipped)."""
-    path = Path(run_dir) / "events.jsonl"
-    out: list[Event] = []
-    try:
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                try:
-                    d = json.loads(line)
-                except ValueError:
-                    continue  # a torn last line
-                if isinstance(d, dict) and isinstance(d.get("type"), str):
-                    out.append(SimpleNamespace(**{**_DEFAULTS.get(d["type"], {}), **d}))
-    except OSError:
-        pass
-    return out
-
-
 def load_history(run_dir: str | Path) -> RunHistory:
-    h = RunHistory()
-    for ev in read_events(run_dir):
-        h.add(ev)
-    return h
+    """The curves of a run folder, read from its ``events.jsonl``."""
+    return RunHistory.from_events(read_events(Path(run_dir) / "events.jsonl"))
 
 
 #: the files a summary is read from; it is read again only when one of them changed
@@ -155,32 +183,33 @@ def _summarize(path: Path) -> RunSummary:
     if not path.is_dir():
         s.status, s.message = "missing", "the run folder is gone"
         return s
-    events = read_events(path)
+    events = read_events(path / "events.jsonl")
     s.host = _remote_host(path)
     if s.host and events:
         s.status = "detached"  # until a terminal event is mirrored: it may still run there
     best: tuple[str, float] | None = None
     metric: str | None = None
     for ev in events:
-        if ev.type == "run_started":
-            s.status = "detached" if s.host else "interrupted"
-            s.message = f"runs on {s.host}; Attach follows it" if s.host else ""
-        elif ev.type == "epoch_ended":
-            s.seconds += ev.seconds
-            s.epochs = ev.epoch
-            val = ev.val or ev.train
-            metric = metric or headline_metric(val) or "loss"
-            v = _scalar(val.get(metric))
-            if v is not None and math.isfinite(v):
-                lower = metric in LOWER_IS_BETTER
-                if best is None or (v < best[1] if lower else v > best[1]):
-                    best = (metric, v)
-        elif ev.type == "finished":
-            s.status = "finished"
-        elif ev.type == "stopped":
-            s.status, s.message = "stopped", f"stopped at step {ev.step}"
-        elif ev.type == "failed":
-            s.status, s.message = "failed", ev.message
+        match ev:
+            case RunStarted():
+                s.status = "detached" if s.host else "interrupted"
+                s.message = f"runs on {s.host}; Attach follows it" if s.host else ""
+            case EpochEnded(epoch=epoch, seconds=seconds, train=train, val=val):
+                s.seconds += seconds
+                s.epochs = epoch
+                figures = val or train
+                metric = metric or headline_metric(figures) or "loss"
+                v = _finite(figures.get(metric))
+                if v is not None:
+                    lower = metric in LOWER_IS_BETTER
+                    if best is None or (v < best[1] if lower else v > best[1]):
+                        best = (metric, v)
+            case Finished():
+                s.status = "finished"
+            case Stopped(step=step):
+                s.status, s.message = "stopped", f"stopped at step {step}"
+            case Failed(message=message):
+                s.status, s.message = "failed", message
     if best is not None:
         s.best = f"{best[0]} {best[1]:.4g}"
     return s

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from app.document import GraphDocument
-from app.runs.controller import Job
-from app.runs.remote import RemoteJob
 from app.settings import config_dir
 from engine.naming import make_identifier
 from engine.project import ProjectError, RunRef, load_project
@@ -54,8 +52,10 @@ def project_data(doc: GraphDocument) -> dict[str, Any]:
     return data
 
 
-def train_job(doc: GraphDocument, overrides: dict[str, Any] | None = None) -> Job:
-    return Job(project_data(doc), str(new_run_dir(doc)), False, dict(overrides or {}))
+def new_run(doc: GraphDocument) -> tuple[str, dict[str, Any]]:
+    """A new run of the document's project as it is now: (its fresh run folder, the project
+    as JSON data)."""
+    return str(new_run_dir(doc)), project_data(doc)
 
 
 def remote_host(run_dir: str | Path) -> str | None:
@@ -69,19 +69,13 @@ def remote_host(run_dir: str | Path) -> str | None:
         return None
 
 
-def remote_train_job(doc: GraphDocument, host: str) -> RemoteJob:
-    """A new run of the document's project on ``host`` (``training.gpus`` processes)."""
-    return RemoteJob("start", str(new_run_dir(doc)), host=host, project=project_data(doc),
-                     gpus=doc.project.training.gpus)
-
-
-def resume_job(run_dir: str | Path) -> Job:
-    """Continue a stopped or killed run from its own snapshot (the worker reads it back)."""
+def resume_project(run_dir: str | Path) -> dict[str, Any]:
+    """The project a stopped or killed run continues with: its own snapshot (JSON data);
+    ProjectError when the folder is not a run folder."""
     folder = Path(run_dir)
     if not (folder / "project.lforge").is_file():
         raise ProjectError(f"{folder}: not a run folder (no project.lforge in it)")
-    project = load_project(folder / "project.lforge")
-    return Job(project.model_dump(mode="json"), str(run_dir), True, {})
+    return load_project(folder / "project.lforge").model_dump(mode="json")
 
 
 def ref_path(doc: GraphDocument, run_dir: str | Path) -> str:

@@ -22,8 +22,6 @@ from engine.layout import apply_layout
 from engine.project import FILE_SUFFIX, Project, ProjectError, load_project
 from engine.templates import load_template, template_path
 
-ENV_RECOVERY = "LAYERFORGE_RECOVERY"  # "restore" or "discard": answer the offer unasked
-ENV_EXAMPLES = "LAYERFORGE_EXAMPLES_DIR"  # where "Train an Example" puts its copies
 FILTER = f"LayerForge projects (*{FILE_SUFFIX});;All files (*)"
 
 
@@ -76,23 +74,24 @@ class RecentEntry:
     exists: bool
 
 
-def examples_dir() -> Path:
+def examples_dir(chosen: str | None = None) -> Path:
     """A user-writable folder for copies of the shipped examples (they are never edited in
-    place: the install may be read-only, and runs are written next to the project)."""
-    env = os.environ.get(ENV_EXAMPLES)
-    if env:
-        return Path(env)
+    place: the install may be read-only, and runs are written next to the project):
+    ``chosen`` when given (WindowOptions.examples_dir)."""
+    if chosen:
+        return Path(chosen)
     if os.environ.get(ENV_CONFIG_DIR):  # an isolated configuration keeps its data with it
         return config_dir() / "examples"
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
     return Path(base or Path.home() / ".local" / "share") / "layerforge" / "examples"
 
 
-def example_copy(name: str) -> Path:
-    """A copy of the template ``name`` in :func:`examples_dir`. An earlier copy that still
-    loads is reused (it keeps its runs); a broken one is left alone for a fresh copy."""
+def example_copy(name: str, folder: Path | None = None) -> Path:
+    """A copy of the template ``name`` in ``folder`` (default :func:`examples_dir`). An
+    earlier copy that still loads is reused (it keeps its runs); a broken one is left alone
+    for a fresh copy."""
     source = template_path(name)
-    folder = examples_dir()
+    folder = folder or examples_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / source.name
     n = 2
@@ -110,8 +109,11 @@ def example_copy(name: str) -> Path:
 
 class FileController(QObject):
     def __init__(self, window: QWidget, doc: GraphDocument, autosave: AutosaveController,
-                 store: RecoveryStore, settings: QSettings) -> None:
+                 store: RecoveryStore, settings: QSettings, *, recovery_answer: str = "",
+                 examples: str | None = None) -> None:
         super().__init__(window)
+        self.recovery_answer = recovery_answer  # "restore"/"discard": answer without asking
+        self.examples = examples_dir(examples)  # where Train an Example copies the example
         self.window = window
         self.doc = doc
         self.autosave = autosave
@@ -175,7 +177,7 @@ class FileController(QObject):
         recovery = self.store.find(path)
         if recovery is None:
             return False
-        answer = os.environ.get(ENV_RECOVERY) or str(self.settings.value("recovery/answer", ""))
+        answer = self.recovery_answer or str(self.settings.value("recovery/answer", ""))
         restore = (answer == "restore" if answer in ("restore", "discard")
                    else ask_restore(self.window, recovery))
         if not restore:

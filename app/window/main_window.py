@@ -1,33 +1,34 @@
 """MainWindow: the shell that paints first, then the editor that fills it.
 
 Construction imports only Qt and small app modules, so the window paints quickly; the
-editor (document, engine, canvas, panels) is built by ``finish_startup`` right after the
-first paint. Training panels plug in later through ``add_dock``, which also lists them in
-View > Panels.
+editor (document, engine, canvas, panels: the workspace) is built right after the first
+paint (``first_painted``) and set as the window's content. Features add their panels
+through ``add_dock``, which also lists them in View > Panels.
+
+The shell knows its content only through :class:`WindowContent`: a close asks it to
+confirm (unsaved changes) and then shuts it down, once.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from app.icons import app_icon
 from app.theme import ThemeManager
 
-if TYPE_CHECKING:
-    from app.window.workspace import Workspace
 
-ENV_REPORT = "LAYERFORGE_REPORT_STARTUP"  # print "layerforge-<stage> <unix time>" lines
+class WindowContent(Protocol):
+    """What fills the window (the workspace), as the shell sees it."""
 
+    def confirm_close(self) -> bool: ...
 
-def report(stage: str) -> None:
-    if os.environ.get(ENV_REPORT):
-        print(f"layerforge-{stage} {time.time():.6f}", flush=True)
+    def shutdown(self) -> None: ...
+
+    def open_dropped(self, path: str) -> None: ...
 
 
 class StartupCanvas(QWidget):
@@ -50,13 +51,17 @@ class StartupCanvas(QWidget):
 
 
 class MainWindow(QMainWindow):
+    """Signals: ``first_painted()`` once the placeholder is on screen, ``closed()`` after
+    a confirmed close has shut the content down."""
+
     first_painted = Signal()
+    closed = Signal()
 
     def __init__(self, theme: ThemeManager, settings: QSettings) -> None:
         super().__init__()
         self.theme = theme
         self.settings = settings
-        self.workspace: Workspace | None = None
+        self.content: WindowContent | None = None
         self.setWindowTitle("LayerForge")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -98,42 +103,32 @@ class MainWindow(QMainWindow):
 
     # -- start-up --------------------------------------------------------------------
     def _on_placeholder_painted(self) -> None:
-        report("first-paint")
         self.first_painted.emit()
 
-    def finish_startup(self, path: str | None = None) -> Workspace:
-        """Build the editor (the heavy imports happen here) and open ``path``, or offer
-        back what a crash left unsaved."""
-        from app.window.workspace import Workspace
-
-        self.workspace = Workspace(self)
-        state = self.settings.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+    def set_content(self, content: WindowContent) -> None:
+        """The editor is built: it replaces the placeholder (it set its own central widget)."""
+        self.content = content
         self._placeholder.deleteLater()
-        self.workspace.open_initial(path)
         self.statusBar().clearMessage()
-        report("ready")
-        return self.workspace
 
     # -- closing and drops -----------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:
-        ws = self.workspace
-        if ws is not None and not ws.files.confirm_close():
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        content = self.content
+        if content is not None and not content.confirm_close():
             event.ignore()
             return
-        if ws is not None:
-            ws.welcome.leave()  # save the docks as the editor has them, not hidden
-            ws.shutdown()
+        if content is not None:
+            content.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         event.accept()
+        self.closed.emit()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         from app.canvas.view import dropped_project
 
-        if self.workspace is not None and dropped_project(event.mimeData()):
+        if self.content is not None and dropped_project(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -142,8 +137,7 @@ class MainWindow(QMainWindow):
         from app.canvas.view import dropped_project
 
         path = dropped_project(event.mimeData())
-        if self.workspace is not None and path:
+        if self.content is not None and path:
             event.acceptProposedAction()
-            # Opening may ask questions: do it after the drop has returned to the source.
-            QTimer.singleShot(0, self, lambda: self.workspace and self.workspace.files.open_path(path))
+            self.content.open_dropped(path)
 

@@ -19,10 +19,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.document import GraphDocument
+from engine.files import read_text
 from engine.project import Project, ProjectError, atomic_write_text, parse_project
+from engine.tempfiles import clean_stale_temps, pid_alive
 
 SUFFIX = ".lforge.recovery"
-ENV_INTERVAL = "LAYERFORGE_AUTOSAVE_MS"
 DEFAULT_INTERVAL_MS = 30_000
 
 
@@ -36,11 +37,11 @@ class Recovery:
     pid: int
 
     def load(self) -> Project:
-        """The recovered project; raises ProjectError if the file is damaged."""
+        """The recovered project; raises ProjectError if the file is unreadable or damaged."""
+        text = read_text(self.file, ProjectError, what="a recovery file")
         try:
-            data = json.loads(self.file.read_text(encoding="utf-8"))
-            project = data["project"]
-        except (OSError, ValueError, KeyError, TypeError) as e:
+            project = json.loads(text)["project"]
+        except (ValueError, KeyError, TypeError) as e:
             raise ProjectError(f"{self.file}: the recovery file is damaged ({e})") from None
         return parse_project(json.dumps(project), str(self.file))
 
@@ -52,15 +53,7 @@ class Recovery:
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return False  # our own file from an earlier session that had this pid is stale
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
+    return pid_alive(pid)
 
 
 class RecoveryStore:
@@ -68,6 +61,7 @@ class RecoveryStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        clean_stale_temps(folder)  # at start: temp files of autosaves that were killed
 
     def file_for(self, path: str | None) -> Path:
         if not path:

@@ -2,7 +2,7 @@
 
 A page of the central area (the canvas is the other page): buttons to train an example,
 start a project or open one, the template gallery as cards, and the recent projects. It
-only shows things and emits requests; ``welcome_wiring`` acts on them.
+only shows things and emits requests; the welcome feature (app/window/features/welcome.py) acts on them.
 """
 
 from __future__ import annotations

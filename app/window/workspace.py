@@ -1,15 +1,19 @@
 """Workspace: the editor inside the main window. It owns the document and wires the canvas,
 the panels, the actions, files and autosave to it (the role orange-canvas-core gives its
-SchemeEditWidget). Gestures call the document's edit API; views follow its signals.
+SchemeEditWidget), and holds the window's features as typed fields. Gestures call the
+document's edit API; views follow its signals.
+
+``open_workspace(window, path, options)`` builds it into a painted window and opens
+``path`` (or offers back what a crash left unsaved, or shows the welcome page).
+``shutdown()`` runs once, after the close is confirmed: the features in reverse order of
+construction, then autosave.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, Qt, QTimer
+from PySide6.QtCore import QByteArray, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox, QStackedWidget
 
@@ -24,18 +28,13 @@ from app.settings import config_dir, setting_bool, setting_int
 from app.text import fmt_bytes, fmt_count
 from app.theme import Theme
 from app.window.actions import create_actions, fill_menus, refresh_icons
-from app.window.export_wiring import install_export
+from app.window.features.export import ExportFeature
+from app.window.features.setup import SetupFeature
+from app.window.features.training import TrainingFeature
+from app.window.features.welcome import WelcomeFeature
 from app.window.files import FileController, display_name
-from app.window.recovery import (
-    DEFAULT_INTERVAL_MS,
-    ENV_INTERVAL,
-    AutosaveController,
-    RecoveryStore,
-)
-from app.window.script import ENV_SCRIPT, run_script
-from app.window.setup_wiring import install_setup
-from app.window.training_wiring import install_training
-from app.window.welcome_wiring import install_welcome
+from app.window.options import WindowOptions
+from app.window.recovery import DEFAULT_INTERVAL_MS, AutosaveController, RecoveryStore
 
 if TYPE_CHECKING:
     from app.dialogs.help import UserGuideDialog
@@ -43,10 +42,27 @@ if TYPE_CHECKING:
     from app.window.main_window import MainWindow
 
 
+def open_workspace(window: MainWindow, path: str | None = None,
+                   options: WindowOptions | None = None) -> Workspace:
+    """Build the editor into ``window`` (the heavy imports happen here, after the first
+    paint) and open ``path``, or offer back what a crash left unsaved."""
+    ws = Workspace(window, options or WindowOptions())
+    window.set_content(ws)
+    state = window.settings.value("window/state")
+    if isinstance(state, QByteArray):
+        window.restoreState(state)
+    ws.open_initial(path)
+    return ws
+
+
 class Workspace(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    """The editor and the window's features: ``setup``, ``export``, ``training``,
+    ``welcome``."""
+
+    def __init__(self, window: MainWindow, options: WindowOptions) -> None:
         super().__init__(window)
         self.window = window
+        self._closed = False
         settings = window.settings
         self.document = GraphDocument(parent=self)
         self.tabs = CanvasTabs(self.document, window.theme.theme)
@@ -61,16 +77,18 @@ class Workspace(QObject):
         self.inspector.setMinimumWidth(280)
         self.problems = ProblemsPanel()
         window.add_dock(self.palette, "Blocks", Qt.DockWidgetArea.LeftDockWidgetArea, "palette")
-        window.add_dock(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea,
-                        "inspector")
+        self.inspector_dock = window.add_dock(self.inspector, "Inspector",
+                                              Qt.DockWidgetArea.RightDockWidgetArea, "inspector")
         self.problems_dock = window.add_dock(self.problems, "Problems",
                                              Qt.DockWidgetArea.BottomDockWidgetArea, "problems")
         window.resizeDocks([self.problems_dock], [120], Qt.Orientation.Vertical)
         store = RecoveryStore(config_dir() / "recovery")
-        interval = int(os.environ.get(ENV_INTERVAL) or
-                       setting_int(settings, "autosave/interval_ms", DEFAULT_INTERVAL_MS))
+        interval = options.autosave_ms or setting_int(settings, "autosave/interval_ms",
+                                                      DEFAULT_INTERVAL_MS)
         self.autosave = AutosaveController(self.document, store, interval, self)
-        self.files = FileController(window, self.document, self.autosave, store, settings)
+        self.files = FileController(window, self.document, self.autosave, store, settings,
+                                    recovery_answer=options.recovery_answer,
+                                    examples=options.examples_dir)
         self.recent_menu = QMenu("Open &Recent", window)
         self.actions = create_actions(window, self.document.undo_stack, self.tabs)
         fill_menus(window, self.actions, window.menus, self.recent_menu)
@@ -82,10 +100,17 @@ class Workspace(QObject):
         self.actions.snap.setChecked(self.tabs.snap)
         self._on_document_changed()
         self._update_title()
-        install_setup(self)
-        install_export(self)
-        install_training(self)
-        self.welcome = install_welcome(self, self.central)
+        self.setup = SetupFeature(window, self.document, inspector_dock=self.inspector_dock,
+                                  problems_dock=self.problems_dock)
+        self.export = ExportFeature(window, self.document, self.tabs, before=self.actions.quit,
+                                    open_project=self.files.open_path)
+        self.training = TrainingFeature(window, self.document, beside=self.problems_dock,
+                                        result_views=self.setup.result_views,
+                                        warm_delay_ms=options.warm_delay_ms,
+                                        worker_command=options.worker_command)
+        self.welcome = WelcomeFeature(window, self.document, stack=self.central, tabs=self.tabs,
+                                      totals=self.totals, files=self.files,
+                                      training=self.training)
         self.guide_path: str | None = None  # None: docs/user-guide.md (tests point elsewhere)
         self._guide: UserGuideDialog | None = None
 
@@ -135,12 +160,24 @@ class Workspace(QObject):
         elif not self.files.offer_recovery(None) and self.welcome.show_at_startup:
             self.welcome.show(at_startup=True)
         self.fit_all_views()
-        script = os.environ.get(ENV_SCRIPT)
-        if script:
-            QTimer.singleShot(0, self, lambda: run_script(self, json.loads(script)))
+
+    def confirm_close(self) -> bool:
+        """Ask about unsaved changes; False when the user cancels the close."""
+        return self.files.confirm_close()
+
+    def open_dropped(self, path: str) -> None:
+        """A project file dropped on the window (opening may ask questions, so it happens
+        after the drop has returned to its source)."""
+        QTimer.singleShot(0, self, lambda: self.files.open_path(path))
 
     def shutdown(self) -> None:
-        """Closing normally: stop timers and leave no recovery file behind."""
+        """The window closes for good: each feature stops its background work, in reverse
+        order of construction, then autosave stops and leaves no recovery file. Once."""
+        if self._closed:
+            return
+        self._closed = True
+        for feature in (self.welcome, self.training, self.export, self.setup):
+            feature.shutdown()
         self.autosave.discard()
         self.autosave.stop()
 
@@ -340,7 +377,7 @@ class Workspace(QObject):
         self._message(text)
 
     def _on_tabs_file_dropped(self, path: str) -> None:
-        QTimer.singleShot(0, self, lambda: self.files.open_path(path))
+        self.open_dropped(path)
 
     def _on_tabs_current_graph_changed(self, _graph: str) -> None:
         self._update_totals()

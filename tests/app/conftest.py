@@ -55,9 +55,11 @@ def write_chain(path, hidden: int = 32):
 @pytest.fixture
 def window(qtbot, qapp, tmp_path):
     """The real main window with the editor built, showing an unsaved copy of chain_project."""
+    from app.devhooks import DevHooks
     from app.settings import open_settings
     from app.theme import ThemeManager
     from app.window.main_window import MainWindow
+    from app.window.workspace import open_workspace
 
     theme = ThemeManager(qapp, "light")
     win = MainWindow(theme, open_settings())
@@ -66,13 +68,13 @@ def window(qtbot, qapp, tmp_path):
     # document clean, and an unsaved document would ask "Save changes?" and wait forever.
     win.show()
     qtbot.waitExposed(win)
-    ws = win.finish_startup(None)
+    ws = open_workspace(win, None, DevHooks.from_env().options)
     ws.document.replace_project(chain_project())
     qapp.processEvents()  # let the deferred fit-to-view run before the test drives the view
     yield win
     # Leave nothing unsaved behind, so closing the window asks nothing.
-    if win.isVisible() and win.workspace is not None:
-        win.workspace.document.replace_project(Project())
+    if win.isVisible() and win.content is not None:
+        win.content.document.replace_project(Project())
     win.close()
     win.deleteLater()
     theme.deleteLater()
@@ -89,4 +91,4 @@ def window(qtbot, qapp, tmp_path):
 
 @pytest.fixture
 def ws(window):
-    return window.workspace
+    return window.content

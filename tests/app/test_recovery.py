@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def launch(project: Path, config: Path, script: list[dict], **env: str) -> subprocess.Popen:
     full = dict(os.environ, QT_QPA_PLATFORM="offscreen", LAYERFORGE_CONFIG_DIR=str(config),
                 LAYERFORGE_SCRIPT=json.dumps(script), **env)
-    return subprocess.Popen([sys.executable, "-m", "engine", "gui", str(project)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "app", str(project)], cwd=ROOT,
                             env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -61,7 +61,7 @@ def test_an_autosaved_edit_survives_sigkill_and_is_restored(tmp_path):
     assert not recovery.exists()  # saved and closed normally: nothing left to offer
 
 
-def test_a_recovery_can_be_discarded(ws, tmp_path, monkeypatch):
+def test_a_recovery_can_be_discarded(ws, tmp_path):
     project = write_chain(tmp_path / "net.lforge")
     store = ws.autosave.store
     crashed = ws.document.__class__(load_project(project), str(project.resolve()))
@@ -70,7 +70,7 @@ def test_a_recovery_can_be_discarded(ws, tmp_path, monkeypatch):
     data = json.loads(file.read_text())
     data["pid"] = 2**22 + 12345  # a process that is not running
     file.write_text(json.dumps(data))
-    monkeypatch.setenv("LAYERFORGE_RECOVERY", "discard")
+    ws.files.recovery_answer = "discard"  # as LAYERFORGE_RECOVERY=discard sets it
     ws.files.open_path(str(project), confirm=False)
     assert ws.document.node("model", "lost") is None
     assert not file.exists()

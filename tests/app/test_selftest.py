@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.crashing_worker import command as crashing_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +40,7 @@ def test_self_test_trains_exports_and_reports(config_dir):
 
 
 def test_self_test_reports_a_dying_worker_and_exits_1():
-    result = run_self_test({"LAYERFORGE_TEST_CRASH": "segv"})
+    result = run_self_test({"LAYERFORGE_WORKER": json.dumps(crashing_worker("segv"))})
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [line for line in result.stdout.splitlines() if "self-test FAILED" in line]
     assert failed and "SIGSEGV" in failed[0]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The user's path: `layerforge gui FILE` goes through the engine's CLI to app.main.
+# The user's path: `layerforge gui FILE` goes through the console script to app.main.
 CHILD = """
 import sys
-from engine.cli import main
+from app.cli import main
 code = main(["gui", sys.argv[1]])
 print("torch-imported", "torch" in sys.modules, flush=True)
 sys.exit(code)

@@ -12,8 +12,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
 
 from app.document import GraphDocument
+from app.window.features.welcome import SHOW_KEY
 from app.window.recovery import RecoveryStore
-from app.window.welcome_wiring import SHOW_KEY
 from engine.project import Project, load_project
 from engine.templates import list_templates, load_template, template_path
 from tests.app.conftest import chain_project, write_chain
@@ -23,9 +23,11 @@ from tests.app.conftest import chain_project, write_chain
 def start(qtbot, qapp):
     """Start the window as `layerforge gui` without a file does; returns a function so a
     test can prepare settings or a recovery file first."""
+    from app.devhooks import DevHooks
     from app.settings import open_settings
     from app.theme import ThemeManager
     from app.window.main_window import MainWindow
+    from app.window.workspace import open_workspace
 
     made = []
 
@@ -35,14 +37,14 @@ def start(qtbot, qapp):
         win.resize(1440, 900)
         win.show()
         qtbot.waitExposed(win)
-        win.finish_startup(None)
+        open_workspace(win, None, DevHooks.from_env().options)
         qapp.processEvents()
         made.append((win, theme))
         return win
 
     yield launch
     for win, theme in made:
-        ws = win.workspace
+        ws = win.content
         if ws is not None:
             ws.training.shutdown()
             ws.document.replace_project(Project())
@@ -58,7 +60,7 @@ def _visible_docks(win) -> list[str]:
 
 def test_a_start_without_a_file_shows_the_welcome_with_every_template(start):
     win = start()
-    ws = win.workspace
+    ws = win.content
     assert ws.welcome.showing
     assert ws.central.currentWidget() is ws.welcome.page
     assert _visible_docks(win) == []  # the page has the whole window
@@ -77,25 +79,25 @@ def test_the_welcome_is_skipped_when_a_crash_left_changes_to_restore(start, conf
     data["pid"] = 2**22 + 12345  # a process that is not running
     file.write_text(json.dumps(data))
     monkeypatch.setenv("LAYERFORGE_RECOVERY", "restore")
-    ws = start().workspace
+    ws = start().content
     assert ws.document.node("model", "lost") is not None
     assert not ws.welcome.showing
 
 
 def test_show_at_startup_is_a_setting(start, qtbot):
     win = start()
-    page = win.workspace.welcome.page
+    page = win.content.welcome.page
     qtbot.mouseClick(page.show_at_startup, Qt.MouseButton.LeftButton)
     assert win.settings.value(SHOW_KEY) in (False, "false")
     again = start()
-    assert not again.workspace.welcome.showing
-    assert again.workspace.central.currentWidget() is again.workspace.tabs
+    assert not again.content.welcome.showing
+    assert again.content.central.currentWidget() is again.content.tabs
 
 
 @pytest.mark.parametrize("name", list_templates())
 def test_choosing_a_template_card_opens_it_in_the_editor(start, qtbot, name):
     win = start()
-    ws = win.workspace
+    ws = win.content
     card = next(c for c in ws.welcome.page.cards if c.summary.name == name)
     qtbot.mouseClick(card, Qt.MouseButton.LeftButton)
     expected = load_template(name)
@@ -108,7 +110,7 @@ def test_choosing_a_template_card_opens_it_in_the_editor(start, qtbot, name):
 
 
 def test_the_cards_are_keyboard_navigable(start, qtbot):
-    ws = start().workspace
+    ws = start().content
     cards = ws.welcome.page.cards
     cards[0].setFocus()
     QTest.keyClick(cards[0], Qt.Key.Key_Right)
@@ -120,7 +122,7 @@ def test_the_cards_are_keyboard_navigable(start, qtbot):
 
 def test_help_welcome_comes_back_over_a_project_and_esc_returns_to_it(start, qtbot, tmp_path):
     win = start()
-    ws = win.workspace
+    ws = win.content
     path = write_chain(tmp_path / "net.lforge")
     assert ws.files.open_path(str(path))
     ws.actions.welcome.trigger()
@@ -143,7 +145,7 @@ def test_recent_projects_are_listed_and_a_missing_one_is_marked_and_removable(st
     recent.add(str(gone))  # newest first
     gone.unlink()
     win = start()
-    page = win.workspace.welcome.page
+    page = win.content.welcome.page
     assert page.recent_paths() == [(str(gone.resolve()), True), (str(present.resolve()), False)]
     missing = page.recent.item(0)
     assert "(missing)" in missing.text()
@@ -151,11 +153,11 @@ def test_recent_projects_are_listed_and_a_missing_one_is_marked_and_removable(st
     assert page.remove_missing_button.isEnabled()
     qtbot.mouseClick(page.remove_missing_button, Qt.MouseButton.LeftButton)
     assert page.recent_paths() == [(str(present.resolve()), False)]
-    assert win.workspace.files.recent.paths() == [str(present.resolve())]
+    assert win.content.files.recent.paths() == [str(present.resolve())]
     page.recent.setCurrentRow(0)
     QTest.keyClick(page.recent, Qt.Key.Key_Return)
-    assert win.workspace.document.path == str(present.resolve())
-    assert not win.workspace.welcome.showing
+    assert win.content.document.path == str(present.resolve())
+    assert not win.content.welcome.showing
 
 
 def _digest(path: Path) -> tuple[str, int]:
@@ -169,9 +171,9 @@ def test_train_an_example_trains_a_copy_and_leaves_the_shipped_file_alone(start,
     shipped = template_path("mlp")
     before = _digest(shipped)
     win = start()
-    ws = win.workspace
+    ws = win.content
     ui = ws.training
-    with qtbot.waitSignal(ui.controller.event_received, timeout=90000,
+    with qtbot.waitSignal(ui.runner.event_received, timeout=90000,
                           check_params_cb=lambda ev: isinstance(ev, Progress)):
         qtbot.mouseClick(ws.welcome.page.train_button, Qt.MouseButton.LeftButton)
     copy = Path(ws.document.path)
@@ -179,7 +181,7 @@ def test_train_an_example_trains_a_copy_and_leaves_the_shipped_file_alone(start,
     assert not ws.welcome.showing
     assert ws.document.project.runs  # the run is recorded in the copy's project
     assert Path(ws.document.project.runs[-1].path).parts[0] == "runs"
-    with qtbot.waitSignal(ui.controller.run_ended, timeout=30000):
+    with qtbot.waitSignal(ui.runner.run_ended, timeout=30000):
         ui.stop_action.trigger()
     assert _digest(shipped) == before
     assert (copy.parent / ws.document.project.runs[-1].path / "events.jsonl").is_file()
@@ -198,7 +200,7 @@ def test_a_second_example_run_reuses_its_copy(start, config_dir):
 
 
 def test_an_edit_while_the_welcome_shows_brings_the_canvas_back(start):
-    ws = start().workspace
+    ws = start().content
     ws.document.replace_project(chain_project())
     ws.welcome.show()
     ws.document.set_param("model", "fc1", "out_features", 5)

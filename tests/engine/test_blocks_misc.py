@@ -68,7 +68,7 @@ def test_upsample_images(c, h, w, s, mode):
     check_block("Upsample", {"scale_factor": s, "mode": "linear"}, [TensorSpec((c, w))])
 
 
-@pytest.mark.parametrize("type_name,params,ins,needle", [
+@pytest.mark.parametrize(("type_name", "params", "ins", "needle"), [
     ("Add", {}, [TensorSpec((4,)), TensorSpec((5,))], "inputs of one shape"),
     ("Concat", {"dim": 0}, [TensorSpec((2, 3)), TensorSpec((2, 4))], "other dimensions equal"),
     ("Reshape", {"shape": [5, 5]}, [TensorSpec((24,))], "holds 25 elements"),

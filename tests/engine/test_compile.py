@@ -14,7 +14,7 @@ def test_every_template_is_listed():
     assert {"mlp", "lenet5", "charlstm", "dcgan", "resnetmini", "autoencoder"} <= set(list_templates())
 
 
-@pytest.mark.parametrize("template,graph_name", GRAPHS)
+@pytest.mark.parametrize(("template", "graph_name"), GRAPHS)
 def test_compiled_template_agrees_with_inference(template, graph_name):
     graph = load_template(template).graphs[graph_name]
     a = analyze_graph(graph, graph_name)
@@ -29,7 +29,7 @@ def test_compiled_template_agrees_with_inference(template, graph_name):
     assert sum(p.numel() for p in gm.parameters()) == a.total_params
 
 
-@pytest.mark.parametrize("template,graph_name", GRAPHS)
+@pytest.mark.parametrize(("template", "graph_name"), GRAPHS)
 def test_one_optimizer_step_runs_and_changes_weights(template, graph_name):
     graph = load_template(template).graphs[graph_name]
     a = analyze_graph(graph, graph_name)

@@ -22,7 +22,7 @@ def mlp(ws):
 
 
 def test_exports_a_verified_onnx_file_of_the_untrained_project(mlp, qtbot, tmp_path):
-    dialog = mlp.export_wiring.open_export()
+    dialog = mlp.export.open_export()
     assert dialog.source_path() == ""  # this project
     assert dialog.source_note.text() == UNTRAINED_NOTE
     dialog.format.setCurrentIndex(dialog.format.findData("onnx"))
@@ -48,7 +48,7 @@ def test_exports_a_verified_onnx_file_of_the_untrained_project(mlp, qtbot, tmp_p
 def test_an_unwritable_target_shows_the_message_and_leaves_no_file(mlp, qtbot, tmp_path):
     blocker = tmp_path / "afile"
     blocker.write_text("not a folder")
-    dialog = mlp.export_wiring.open_export()
+    dialog = mlp.export.open_export()
     dialog.format.setCurrentIndex(dialog.format.findData("safetensors"))
     dialog.out.setText(str(blocker / "model.safetensors"))
     before = sorted(p.name for p in tmp_path.iterdir())
@@ -63,7 +63,7 @@ def test_an_unwritable_target_shows_the_message_and_leaves_no_file(mlp, qtbot, t
 
 
 def test_pt2_shows_its_caveat_and_opset_only_applies_to_onnx(mlp):
-    dialog = mlp.export_wiring.open_export()
+    dialog = mlp.export.open_export()
     dialog.format.setCurrentIndex(dialog.format.findData("pt2"))
     assert not dialog.caveat.isHidden() and "trust" in dialog.caveat.text()
     assert not dialog.opset.isEnabled()
@@ -84,7 +84,7 @@ def test_blocks_that_cannot_go_to_onnx_are_flagged_and_listed(ws, monkeypatch):
     assert scene.nodes["fc1"].export_badge is None  # other blocks carry no flag
     assert scene.nodes["act"].badge.isVisible() is False  # not shown as a graph problem
 
-    dialog = ws.export_wiring.open_export()
+    dialog = ws.export.open_export()
     dialog.format.setCurrentIndex(dialog.format.findData("onnx"))
     assert not dialog.problems.isHidden() and f"act: {reason}" in dialog.problems.text()
     assert not dialog.export_button.isEnabled()
@@ -127,7 +127,7 @@ def test_a_run_found_on_disk_but_not_recorded_in_the_project_can_be_exported(
     list(record(train(project, run_dir, bundle=bundle), RunDir(run_dir)))
     assert doc.project.runs == [] and run_dir.resolve() in known_run_dirs(doc)
 
-    dialog = mlp.export_wiring.open_export()
+    dialog = mlp.export.open_export()
     index = dialog.source.findData(str(run_dir.resolve()))
     assert index == 1, [dialog.source.itemText(i) for i in range(dialog.source.count())]
     assert run_dir.name in dialog.source.itemText(index)

@@ -49,7 +49,7 @@ def _run(qtbot, dialog) -> None:
 
 
 def test_imports_a_module_into_the_editor(ws, qtbot, tmp_path, code):
-    dialog = ws.export_wiring.open_import()
+    dialog = ws.export.open_import()
     dialog.target.setText(f"{code}:Net")
     dialog.inputs.setPlainText("1,8,8")
     out = tmp_path / "net.lforge"
@@ -69,7 +69,7 @@ def test_imports_a_module_into_the_editor(ws, qtbot, tmp_path, code):
 
 def test_an_unmapped_layer_is_refused_with_the_reason(ws, qtbot, tmp_path, code):
     before = ws.document.to_json()
-    dialog = ws.export_wiring.open_import()
+    dialog = ws.export.open_import()
     dialog.target.setText(f"{code}:Shuffled")
     dialog.inputs.setPlainText("1,8,8")
     out = tmp_path / "shuffled.lforge"
@@ -87,7 +87,7 @@ def test_unsaved_changes_are_respected(ws, qtbot, tmp_path, code, monkeypatch):
     ws.document.set_label("model", "act", "edited")
     monkeypatch.setattr(files, "ask_save_changes", lambda *_a: "cancel")
     before = ws.document.to_json()
-    dialog = ws.export_wiring.open_import()
+    dialog = ws.export.open_import()
     dialog.target.setText(f"{code}:Net")
     dialog.inputs.setPlainText("1,8,8")
     dialog.out.setText(str(tmp_path / "kept.lforge"))
@@ -99,7 +99,7 @@ def test_unsaved_changes_are_respected(ws, qtbot, tmp_path, code, monkeypatch):
 
 
 def test_bad_input_is_explained_before_running(ws):
-    dialog = ws.export_wiring.open_import()
+    dialog = ws.export.open_import()
     dialog.target.setText("no_colon_here")
     assert not dialog.start_import()
     assert "MODULE:CALLABLE" in dialog.log.toPlainText()

@@ -70,5 +70,5 @@ def gan_run(runs_root) -> Path:
 
 
 def wait_idle(qtbot, *runners, timeout: int = 60000) -> None:
-    """Wait until every JobRunner has delivered its results to the GUI thread."""
+    """Wait until every ``Jobs`` has delivered its results in the GUI thread."""
     qtbot.waitUntil(lambda: not any(r.busy for r in runners), timeout=timeout)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import QApplication
 
 def _workspace():
     for w in QApplication.topLevelWidgets():
-        ws = getattr(w, "workspace", None)
+        ws = getattr(w, "content", None)
         if ws is not None:
             return ws
     return None
@@ -53,7 +53,7 @@ def _when_ready(action, tries: int = 200) -> None:
 
 def hosts_test(name: str):
     def act(ws) -> None:
-        dialog = ws.export_wiring.open_hosts()
+        dialog = ws.export.open_hosts()
         items = dialog.list.findItems(name, Qt.MatchFlag.MatchExactly)
         if items:
             dialog.list.setCurrentItem(items[0])
@@ -72,7 +72,7 @@ def problems(ws) -> None:
 
 def export(run_dir: str | None):
     def act(ws) -> None:
-        dialog = ws.export_wiring.open_export()
+        dialog = ws.export.open_export()
         dialog.move(160, 120)
         if run_dir:
             dialog.add_run_source(run_dir)

@@ -182,22 +182,23 @@ def test_fit_right_after_typing_a_path_is_not_dropped_by_the_debounced_preview(
 
     from PySide6.QtCore import Qt
 
-    from app.panels import eval_jobs
+    from app.panels import dataset_jobs
 
     panel, doc = lenet_panel, lenet_panel.document
     folder = _image_folder(tmp_path / "pictures")
     panel.refresh_preview()  # the panel is showing previews: edits schedule new ones
     wait_idle(qtbot, panel.loader)
-    _choose(panel.source_combo, "folder")
-    qtbot.wait(500)  # let the preview of the source change come and go
+    # The source change schedules a preview (of no path yet): let it come and go.
+    with qtbot.waitSignal(panel._debounce.timeout, timeout=5000):
+        _choose(panel.source_combo, "folder")
     wait_idle(qtbot, panel.loader)
-    real_fit = eval_jobs.fit
+    real_fit = dataset_jobs.fit
 
     def slow_fit(*args):  # a data set that takes longer to load than the debounce interval
         time.sleep(0.8)
         return real_fit(*args)
 
-    monkeypatch.setattr(eval_jobs, "fit", slow_fit)
+    monkeypatch.setattr(dataset_jobs, "fit", slow_fit)
     panel.path_edit.clear()
     qtbot.keyClicks(panel.path_edit, str(folder))
     qtbot.keyClick(panel.path_edit, Qt.Key.Key_Return)  # commits, as leaving the field does
@@ -205,8 +206,8 @@ def test_fit_right_after_typing_a_path_is_not_dropped_by_the_debounced_preview(
     qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
     assert not panel.fit_button.isEnabled()  # feedback while it runs
     assert panel.fit_label.isVisibleTo(panel) and "Fitting" in panel.fit_label.text()
-    qtbot.wait(600)  # past the debounce interval: the preview must not replace the fit
-    qtbot.waitUntil(panel.fit_button.isEnabled, timeout=60000)
+    assert not panel._debounce.isActive()  # the preview the edit asked for is in the fit
+    qtbot.waitUntil(panel.fit_button.isEnabled, timeout=60000)  # past the debounce interval
     wait_idle(qtbot, panel.loader)
     assert _input_shape(doc) == [3, 16, 16]
     assert doc.node("model", "fc3").params["out_features"] == 3

@@ -111,7 +111,7 @@ def test_gallery_captions_show_predicted_true_and_confidence_in_full(qtbot, clas
     import numpy as np
     from PySide6.QtWidgets import QStyle
 
-    from app.panels.eval_views import THUMB, SampleGallery
+    from app.panels.evaluation_views import THUMB, SampleGallery
 
     gallery = SampleGallery()
     gallery.resize(700, 400)
@@ -151,7 +151,7 @@ def test_gallery_captions_show_predicted_true_and_confidence_in_full(qtbot, clas
 
 
 def test_a_model_with_unused_outputs_gets_a_column_per_output(qtbot):
-    from app.panels.eval_views import ConfusionMatrixView
+    from app.panels.evaluation_views import ConfusionMatrixView
 
     view = ConfusionMatrixView()
     qtbot.addWidget(view)

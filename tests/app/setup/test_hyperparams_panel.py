@@ -108,7 +108,7 @@ def test_nothing_needs_torch_until_the_panel_is_shown(qtbot):
     qtbot.addWidget(p)
     p.show()
     p.document.set_field("training", "schedule", "cosine")
-    qtbot.wait(150)
+    assert not p._curve_timer.isActive()  # no curve scheduled
     assert not p.lr_jobs.busy and not p.device_jobs.busy and p.curve_y == []
     p.activate()
     qtbot.waitUntil(lambda: p.curve_y != [], timeout=20000)

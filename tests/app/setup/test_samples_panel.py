@@ -34,7 +34,7 @@ def test_generation_streams_the_engines_text(panel, qtbot, lm_run):
     panel.generated.textChanged.connect(lambda: chunks.append(panel.generated.toPlainText()))
     panel.generate()
     assert not panel.generate_button.isEnabled() and panel.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.thread is None, timeout=60000)
+    qtbot.waitUntil(lambda: not panel.generating, timeout=60000)
     text = panel.generated.toPlainText()
     assert len(chunks) > 10  # it arrived piece by piece
     from engine.train.inference import open_run
@@ -50,7 +50,7 @@ def test_stop_ends_a_long_generation(panel, qtbot, lm_run):
     panel.generate()
     qtbot.waitUntil(lambda: len(panel.generated.toPlainText()) > 10, timeout=60000)
     panel.stop_button.click()
-    qtbot.waitUntil(lambda: panel.thread is None, timeout=10000)
+    qtbot.waitUntil(lambda: not panel.generating, timeout=10000)
     assert len(panel.generated.toPlainText()) < 100_000
 
 
@@ -58,7 +58,7 @@ def test_unknown_prompt_characters_are_reported(panel, qtbot, lm_run):
     panel.show_run(str(lm_run))
     panel.prompt.setText("Ω")
     panel.generate()
-    qtbot.waitUntil(lambda: panel.thread is None, timeout=60000)
+    qtbot.waitUntil(lambda: not panel.generating, timeout=60000)
     assert panel.error.isVisibleTo(panel)
     assert "not in the vocabulary" in panel.error.text()
 

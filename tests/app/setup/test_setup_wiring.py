@@ -10,21 +10,21 @@ from tests.app.setup.conftest import wait_idle
 
 
 def test_panels_are_docks_of_the_workspace(window, ws, qtbot, mlp_run):
-    assert isinstance(ws.dataset_panel, DatasetPanel)
-    assert isinstance(ws.hyperparams_panel, HyperparamsPanel)
-    assert isinstance(ws.evaluation_panel, EvaluationPanel)
-    assert isinstance(ws.samples_panel, SamplesPanel)
+    assert isinstance(ws.setup.dataset_panel, DatasetPanel)
+    assert isinstance(ws.setup.hyperparams_panel, HyperparamsPanel)
+    assert isinstance(ws.setup.evaluation_panel, EvaluationPanel)
+    assert isinstance(ws.setup.samples_panel, SamplesPanel)
     names = {d.objectName() for d in window.docks()}
     assert {"dock_dataset", "dock_hyperparams", "dock_evaluation", "dock_samples"} <= names
-    assert ws.dataset_panel.document is ws.document
-    ws.hyperparams_panel.widgets[("training", "epochs")].setValue(12)
+    assert ws.setup.dataset_panel.document is ws.document
+    ws.setup.hyperparams_panel.widgets[("training", "epochs")].setValue(12)
     assert ws.document.project.training.epochs == 12
     ws.document.undo()
-    assert ws.hyperparams_panel.widgets[("training", "epochs")].value() == 10
-    ws.evaluation_panel.show_run(str(mlp_run))
-    wait_idle(qtbot, ws.evaluation_panel.jobs)
-    assert ws.evaluation_panel.matrix.total() == 60
-    ws.setup_wiring.shutdown()
+    assert ws.setup.hyperparams_panel.widgets[("training", "epochs")].value() == 10
+    ws.setup.evaluation_panel.show_run(str(mlp_run))
+    wait_idle(qtbot, ws.setup.evaluation_panel.jobs)
+    assert ws.setup.evaluation_panel.matrix.total() == 60
+    ws.setup.shutdown()
 
 
 def test_the_tabs_of_the_right_dock_group_show_whole_titles(window, ws, qtbot):
@@ -39,8 +39,26 @@ def test_the_tabs_of_the_right_dock_group_show_whole_titles(window, ws, qtbot):
             titles = tuple(bar.tabText(i) for i in range(bar.count()))
             bars[titles] = bar
     right = bars[("Inspector", "Dataset", "Hyperparameters")]
-    assert ws.setup_wiring.dock_tab_bar(ws.inspector.parentWidget()) is right
+    assert ws.setup.dock_tab_bar(ws.inspector.parentWidget()) is right
     bottom = bars[("Problems", "Evaluation", "Samples")]
     for bar in (right, bottom):
         for i in range(bar.count()):
             assert bar.tabRect(i).width() >= bar.tabSizeHint(i).width(), bar.tabText(i)
+
+
+def test_a_close_the_user_cancels_leaves_a_fit_in_flight_alone(window, ws, qtbot, monkeypatch):
+    """Closing asks "Save changes?"; Cancel keeps the window, and everything in it goes on:
+    the fit in flight still lands (before, the setup feature shut its jobs down on the
+    Close event itself, so the fit was dropped and Fit stayed disabled)."""
+    asked: list[str] = []
+    monkeypatch.setattr("app.window.files.ask_save_changes",
+                        lambda _parent, name: asked.append(name) or "cancel")
+    panel = ws.setup.dataset_panel
+    ws.document.set_field("dataset", "name", "spirals")  # unsaved: the close asks
+    panel.fit_model()
+    assert panel.fitting and not panel.fit_button.isEnabled()
+    window.close()
+    assert asked and window.isVisible()
+    qtbot.waitUntil(lambda: not panel.fitting, timeout=60_000)
+    assert panel.fit_button.isEnabled() and panel.error.isHidden()
+    assert "Fitting" not in panel.fit_label.text()  # it says what the fit changed

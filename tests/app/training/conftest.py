@@ -18,11 +18,11 @@ def tw(window, tmp_path, monkeypatch):
     """The window's training UI on a saved copy of the mlp template (runs go to tmp_path),
     with a warm worker ready. The run thread is stopped and joined in teardown."""
     ui = open_small_mlp(window, tmp_path)
-    ui.controller.start_worker()
-    assert ui.controller.wait_until_ready(90), "the warm worker did not start"
+    ui.start_warm_worker()
+    assert ui.warm.wait_ready(90), "the warm worker did not start"
     yield ui
     ui.shutdown()
-    assert not ui.controller.isRunning()
+    assert not ui.runner.isRunning()
 
 
 def set_small(doc, samples: int, epochs: int, batch: int | None = None) -> None:
@@ -37,7 +37,7 @@ def open_small_mlp(window, folder: Path):
     window, with 300 samples and 2 epochs; the window's training UI."""
     path = folder / "mlp.lforge"
     shutil.copy(MLP, path)
-    ws = window.workspace
+    ws = window.content
     ws.document.replace_project(load_project(path), path=str(path))
     set_small(ws.document, samples=300, epochs=2)
     return ws.training

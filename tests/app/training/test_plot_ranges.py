@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
-from app.panels.plot_data import Bounds, GrowingBuffer, hold_x, hold_y, nice_ceil
+from app.panels.plot_data import hold_x, hold_y, nice_ceil
 from app.panels.plots import PlotsPanel
+from app.runs.series import Bounds, GrowingBuffer
 from engine.train.events import EpochEnded, Progress, RunStarted
 
 
@@ -100,7 +101,7 @@ def test_panel_ranges_hold_every_curve_and_rarely_move(qtbot):
     assert x0 <= x.min() and x.max() <= x1
     assert y0 <= np.nanmin(y) and np.nanmax(y) <= y1
     (_, _), (m0, m1) = panel.metric_plot.getViewBox().viewRange()
-    assert m0 <= 0.6 and 0.8 <= m1
+    assert m0 <= 0.6 and m1 >= 0.8
     assert len(moves) < frames / 3  # most frames leave the axes alone
     # x-linked plots agree on one step axis
     assert all(r[0] == _ranges(panel)[0][0] for r in _ranges(panel))

@@ -1,27 +1,12 @@
-"""The plots panel on synthetic events: buffers, coalescing, exactness, overlays."""
+"""The plots panel on synthetic events: coalescing, the live history, overlays."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from app.panels.plot_data import GrowingBuffer
-from app.panels.plots import PlotsPanel, ema
-from app.runs.history import RunHistory
+from app.panels.plots import PlotsPanel
+from app.runs.history import SERIES, RunHistory
 from engine.train.events import EpochEnded, Progress, RunStarted
-
-
-def test_growing_buffer_keeps_every_point_across_growth():
-    b = GrowingBuffer(capacity=4)
-    for i in range(100):
-        b.extend([i, i + 0.5], [2 * i, 2 * i + 1])
-    assert b.n == 200
-    assert np.array_equal(b.x[::2], np.arange(100))
-    assert np.array_equal(b.y[1::2], 2 * np.arange(100) + 1)
-
-
-def test_ema_skips_non_finite_values():
-    out = ema(np.array([1.0, np.nan, 1.0]))
-    assert np.allclose(out, [1.0, 1.0, 1.0])
 
 
 def _events():
@@ -51,26 +36,40 @@ def test_points_are_coalesced_until_the_frame_timer(qtbot):
     assert list(panel.series("lr")[1]) == [0.1, 0.1, 0.05]
 
 
-def test_history_from_events_matches_live_plot(qtbot):
+def test_the_curves_draw_the_panels_live_history(qtbot):
     panel = PlotsPanel()
     qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
-    h = RunHistory()
     for ev in _events():
         panel.on_event(ev)
-        h.add(ev)
     panel.flush()
-    assert list(panel.series("loss")[1]) == h.losses
-    assert list(panel.series("val_loss")[0]) == h.epoch_steps
+    for key in SERIES:
+        assert np.array_equal(np.stack(panel.series(key)), np.stack(panel.history.series(key)))
+        assert panel.history.buffers[key].n > 0
+
+
+def test_a_fresh_run_empties_the_curves_at_once_and_a_resumed_one_continues_them(qtbot):
+    panel = PlotsPanel()
+    qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
+    for ev in _events():
+        panel.on_event(ev)
+    panel.on_event(RunStarted(total_steps=9, resumed_from=6))
+    panel.on_event(Progress(epoch=3, step=7, losses=[0.4], lr=0.05))
+    panel.flush()
+    assert list(panel.series("loss")[0]) == [1, 2, 3, 4, 5, 6, 7]
+    assert panel.metric_name == "accuracy"
+    panel.on_event(RunStarted(total_steps=6))
+    assert all(len(panel.series(key)[0]) == 0 for key in SERIES)  # no frame needed
+    assert panel.metric_name is None
+    assert panel.metric_plot.getAxis("left").labelText == "metric"
 
 
 def test_overlays_log_scale_and_crosshair(qtbot):
     panel = PlotsPanel()
     qtbot.addWidget(panel, before_close_func=PlotsPanel.dispose)
-    h = RunHistory()
     for ev in _events():
         panel.on_event(ev)
-        h.add(ev)
     panel.flush()
+    h = RunHistory.from_events(_events())
     panel.set_overlays({"a": h, "b": h})
     assert panel.overlay_count() == 2
     panel.set_overlays({"a": h})

@@ -1,0 +1,97 @@
+"""The setup and evaluation panels in the editor window.
+
+The Dataset and Hyperparameters docks are tabbed with the inspector, the Evaluation and
+Samples docks with the problems list. The training feature hands runs and events to the
+evaluation and samples panels (``show_run(run_dir)`` / ``on_event(event)``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QTabBar
+
+from app.panels.dataset import DatasetPanel
+from app.panels.evaluation import EvaluationPanel
+from app.panels.hyperparams import HyperparamsPanel
+from app.panels.samples import SamplesPanel
+
+if TYPE_CHECKING:
+    from app.document import GraphDocument
+    from app.window.main_window import MainWindow
+
+TAB_SLACK = 8  # pixels beside the tabs of a dock group (frame and rounding)
+
+
+class SetupFeature(QObject):
+    """Owns the four panels and their docks; stops their background work at shutdown."""
+
+    def __init__(self, window: MainWindow, document: GraphDocument, *,
+                 inspector_dock: QDockWidget, problems_dock: QDockWidget) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dataset_panel = DatasetPanel(document)
+        self.hyperparams_panel = HyperparamsPanel(document)
+        self.evaluation_panel = EvaluationPanel()
+        self.samples_panel = SamplesPanel()
+        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.docks: dict[str, QDockWidget] = {
+            "dataset": window.add_dock(self.dataset_panel, "Dataset", right, "dataset"),
+            "hyperparams": window.add_dock(self.hyperparams_panel, "Hyperparameters", right,
+                                           "hyperparams"),
+            "evaluation": window.add_dock(self.evaluation_panel, "Evaluation", bottom,
+                                          "evaluation"),
+            "samples": window.add_dock(self.samples_panel, "Samples", bottom, "samples"),
+        }
+        window.tabifyDockWidget(inspector_dock, self.docks["dataset"])
+        window.tabifyDockWidget(self.docks["dataset"], self.docks["hyperparams"])
+        inspector_dock.raise_()
+        # Once the window has laid the docks out: wide enough for whole tab titles.
+        QTimer.singleShot(0, self, lambda: self.fit_tabs(inspector_dock))
+        window.tabifyDockWidget(problems_dock, self.docks["evaluation"])
+        window.tabifyDockWidget(self.docks["evaluation"], self.docks["samples"])
+        problems_dock.raise_()
+        self.dataset_panel.data_loaded.connect(self.hyperparams_panel.set_train_size)
+        # A panel starts its background work (which imports torch) when its dock is first
+        # on screen, never at start-up behind another tab.
+        for key, panel in (("dataset", self.dataset_panel),
+                           ("hyperparams", self.hyperparams_panel)):
+            self.docks[key].visibilityChanged.connect(
+                lambda visible, p=panel: visible and p.activate())
+        window.theme.theme_changed.connect(self._on_theme_theme_changed)
+
+    @property
+    def result_views(self) -> list[EvaluationPanel | SamplesPanel]:
+        """The views that show a run's results."""
+        return [self.evaluation_panel, self.samples_panel]
+
+    def dock_tab_bar(self, dock: QDockWidget) -> QTabBar | None:
+        """The tab bar of the group of tabbed docks ``dock`` belongs to (the main window
+        makes these bars itself)."""
+        title = dock.windowTitle()
+        for bar in self.window.findChildren(QTabBar):
+            if bar.parent() is self.window and bar.isVisible() and any(
+                    bar.tabText(i) == title for i in range(bar.count())):
+                return bar
+        return None
+
+    def fit_tabs(self, dock: QDockWidget) -> None:
+        """Widen the dock area of ``dock`` so that its group's tab titles ("Inspector",
+        "Dataset", "Hyperparameters") are not elided; never narrows it."""
+        bar = self.dock_tab_bar(dock)
+        if bar is None or dock.isFloating():
+            return
+        needed = sum(bar.tabSizeHint(i).width() for i in range(bar.count())) + TAB_SLACK
+        if dock.width() < needed:
+            self.window.resizeDocks([dock], [needed], Qt.Orientation.Horizontal)
+
+    def _on_theme_theme_changed(self, _theme: object) -> None:
+        self.hyperparams_panel.restyle()
+        self.evaluation_panel.restyle()
+
+    def shutdown(self) -> None:
+        """Stop generation and wait for background jobs (each job is short)."""
+        for p in (self.samples_panel, self.evaluation_panel, self.dataset_panel,
+                  self.hyperparams_panel):
+            p.shutdown()
