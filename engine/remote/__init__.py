@@ -10,7 +10,14 @@ Modules:
 - :mod:`engine.remote.runs`     start / attach / stop / download a detached remote run
 - :mod:`engine.remote.fetch`    downloads that trust a host with contents, never with paths
 - :mod:`engine.remote.agent`    runs *on the host*: the detached job runner (no asyncssh)
+- :mod:`engine.remote.session`  a run on a host as an event source (start, resume, attach)
 
 Importing this package imports nothing heavy, so the host-side agent only needs torch and
 the engine's own dependencies.
 """
+
+import warnings
+
+# asyncssh still loads the cryptography library's DSA support, which warns on import; a user
+# running `layerforge train --resume` sees nothing of DSA (LayerForge never offers it).
+warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh(\.|$)")
