@@ -26,7 +26,7 @@ from pydantic import (
 
 from engine.errors import EXIT_FAILED, UserError, os_reason
 from engine.files import read_text
-from engine.tempfiles import clean_stale_temps, create_temp
+from engine.tempfiles import create_temp, sweep_once
 
 SCHEMA_VERSION = 1
 FILE_SUFFIX = ".lforge"
@@ -332,11 +332,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
     A new file gets the permissions the process umask gives (0666 & ~umask); a replaced
     file keeps its mode. Temp files that killed writers left in the folder are removed
-    first (see :mod:`engine.tempfiles`). Every OS failure is a :class:`ProjectError`
+    on this process's first write there (see :func:`engine.tempfiles.sweep_once`). Every OS failure is a :class:`ProjectError`
     naming ``path``, and the temp file is gone."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path()
-    clean_stale_temps(folder)
+    sweep_once(folder)
     tmp: Path | None = None
     try:
         fd, tmp = create_temp(folder, target.name)

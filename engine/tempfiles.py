@@ -119,6 +119,24 @@ def _abandoned(match: re.Match[str] | None, path: Path, now: float) -> bool:
         return False
 
 
+_swept: set[str] = set()
+_swept_lock = threading.Lock()
+
+
+def sweep_once(folder: str | os.PathLike[str]) -> None:
+    """:func:`clean_stale_temps` the first time this process writes into ``folder``. Stale
+    temp files are left by processes that died; one that dies while this process runs is
+    swept by the next process that writes there (a resumed worker, the next app start), so
+    a save in a hot loop (a checkpoint, a sample each epoch) need not list its folder each
+    time."""
+    key = str(Path(folder).absolute())
+    with _swept_lock:
+        if key in _swept:
+            return
+        _swept.add(key)
+    clean_stale_temps(folder)
+
+
 def clean_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove the temp files and export staging folders in ``folder`` whose writer is gone;
     the paths removed. Never raises: cleanup must not make a save or an export fail."""
