@@ -6,7 +6,7 @@ performs through the same document API the canvas uses, e.g.::
     [{"op": "add_node", "type": "Linear", "position": [200, 0]},
      {"op": "save", "path": "/tmp/out.lforge"}, {"op": "quit"}]
 
-Steps: add_node, set_param, connect, select, auto_layout, fit, save, quit.
+Steps: add_node, set_param, connect, select, auto_layout, fit, save, open, quit.
 
 Steps are data, not code: the hook can only make edits a user could make. A step that fails
 is reported on stderr and the rest still run.
@@ -52,6 +52,8 @@ def _step(ws: Workspace, step: dict[str, Any]) -> None:
         ws.fit()
     elif op == "save":
         doc.save(step.get("path"))
+    elif op == "open":
+        ws.files.open_path(step["path"], confirm=False)
     elif op == "quit":
         ws.shutdown()  # what a confirmed close does, without asking about unsaved edits
         QCoreApplication.exit(int(step.get("code", 0)))

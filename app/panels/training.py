@@ -35,7 +35,7 @@ from engine.train.events import (
 from engine.train.events import Warning as TrainingWarning
 
 STATE_TEXT = {"closed": "worker not started", "starting": "starting the worker…",
-              "ready": "worker ready", "running": "training", "paused": "paused",
+              "ready": "worker ready", "lent": "worker busy", "running": "training", "paused": "paused",
               "stopping": "stopping…", "connecting": "connecting…", "uploading": "uploading…",
               "reconnecting": "reconnecting…", "downloading": "downloading artifacts…",
               "detached": "not following the remote run", "idle": "remote host idle"}
