@@ -145,3 +145,13 @@ def test_find_block_focuses_the_palette_search(ws, qtbot):
     qtbot.waitUntil(ws.window.isActiveWindow)
     ws.actions.find_block.trigger()
     assert ws.palette.search.hasFocus()
+
+
+def test_the_script_hook_opens_a_second_project(ws, tmp_path):
+    from app.devhooks.script import run_script
+    from tests.app.conftest import write_chain
+
+    second = write_chain(tmp_path / "second.lforge", hidden=8)
+    run_script(ws, [{"op": "open", "path": str(second)}])
+    assert ws.document.path == str(second.resolve())
+    assert ws.document.node("model", "fc1").params["out_features"] == 8
