@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.runs.jobs import GuiHop
+from engine.errors import user_message
+from engine.train.events import ENDS, Event, Failed, Notice, Paused, Resumed, RunStarted, Status
 
 if TYPE_CHECKING:
-    from engine.train.events import Event
     from engine.train.source import EventSource
 
 #: a source is made in the run thread (it may connect, upload, wait for a worker)
@@ -135,8 +136,6 @@ class Runner(QThread):
 
     def _deliver(self, ev: Event) -> None:
         """GUI thread: follow the event's news in the state, then tell the readers."""
-        from engine.train.events import ENDS, Paused, Resumed, RunStarted, Status
-
         match ev:
             case Status(state="reconnecting"):
                 if self._state != "reconnecting":
@@ -169,9 +168,6 @@ class Runner(QThread):
             self._drain(*item)
 
     def _drain(self, factory: SourceFactory, run_dir: str) -> None:
-        from engine.errors import user_message
-        from engine.train.events import ENDS, Failed, Notice
-
         last: Event | None = None
         try:
             source = factory()
