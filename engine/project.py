@@ -28,7 +28,7 @@ from engine.errors import EXIT_FAILED, UserError, os_reason
 from engine.files import read_text
 from engine.tempfiles import create_temp, sweep_once
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILE_SUFFIX = ".lforge"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -96,6 +96,9 @@ class Edge(_Model):
 
 
 class Graph(_Model):
+    #: Which way the graph reads: inputs on the left and outputs on the right of each block
+    #: ("right"), or inputs on top and outputs below ("down", for deep networks).
+    flow: Literal["right", "down"] = "right"
     nodes: list[Node] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
 
@@ -240,7 +243,15 @@ def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-MIGRATIONS = {0: _migrate_0_to_1}
+def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 added Graph.flow; every earlier graph read left to right, the default. The
+    # bump itself is the point: an older LayerForge then says a newer one wrote the file.
+    raw = dict(raw)
+    raw["schema_version"] = 2
+    return raw
+
+
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
 def migrate(raw: dict[str, Any], source: str = "project") -> dict[str, Any]:

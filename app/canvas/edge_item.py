@@ -1,4 +1,8 @@
-"""A wire from one block's output to another's input, labelled with the tensor shape."""
+"""A wire from one block's output to another's input, labelled with the tensor shape.
+
+Its route comes from ``engine.layout.route``: the S-curve when nothing is in the way, else an
+orthogonal route around the blocks (a wire never passes under a block).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app.canvas.node_item import WIDTH, NodeItem, _Fonts, scene_theme
+from app.canvas.node_item import NodeItem, _Fonts, scene_theme
 from app.document import EdgeKey
 from app.text import plain_tooltip
+from engine.layout.geometry import Flow, Point
+from engine.layout.route import bends, curve_controls, route_wire
 
 
 def compact_shape(text: str) -> str:
@@ -17,23 +23,32 @@ def compact_shape(text: str) -> str:
     return "×".join(inner) if inner else "scalar"
 
 
-SKIP_SPAN = WIDTH + 120  # a wire longer than this on one row would run under other blocks
-LIFT = 80.0  # how far above its row such a wire runs (clears the blocks' headers)
+CORNER = 10.0  # radius of a routed wire's corners
 
 
-def wire_path(p0: QPointF, p1: QPointF) -> QPainterPath:
-    """A horizontal S-curve: wires leave outputs rightwards and enter inputs from the left.
-    A wire that skips over blocks on its own row (a residual shortcut) arcs above them."""
+def wire_path(p0: QPointF, p1: QPointF, flow: Flow = "right") -> QPainterPath:
+    """The S-curve from an output to an input: out of the output and into the input along
+    the flow (rightwards, or downwards)."""
+    c0, c1 = curve_controls((p0.x(), p0.y()), (p1.x(), p1.y()), flow)
     path = QPainterPath(p0)
-    if p1.x() - p0.x() > SKIP_SPAN and abs(p1.y() - p0.y()) < LIFT:
-        top = min(p0.y(), p1.y()) - LIFT
-        path.cubicTo(QPointF(p0.x() + 40, p0.y()), QPointF(p0.x() + 30, top),
-                     QPointF(p0.x() + 70, top))
-        path.lineTo(QPointF(p1.x() - 70, top))
-        path.cubicTo(QPointF(p1.x() - 30, top), QPointF(p1.x() - 40, p1.y()), p1)
-        return path
-    dx = max(40.0, abs(p1.x() - p0.x()) * 0.5)
-    path.cubicTo(QPointF(p0.x() + dx, p0.y()), QPointF(p1.x() - dx, p1.y()), p1)
+    path.cubicTo(QPointF(*c0), QPointF(*c1), p1)
+    return path
+
+
+def routed_path(points: list[Point]) -> QPainterPath:
+    """An orthogonal route through ``points`` with rounded corners."""
+    path = QPainterPath(QPointF(*points[0]))
+    for i in range(1, len(points) - 1):
+        (ax, ay), (bx, by), (cx, cy) = points[i - 1], points[i], points[i + 1]
+        d_in = max(abs(bx - ax), abs(by - ay))
+        d_out = max(abs(cx - bx), abs(cy - by))
+        r = min(CORNER, d_in / 2, d_out / 2)
+        if r <= 0.5:
+            path.lineTo(bx, by)
+            continue
+        path.lineTo(bx - (bx - ax) / d_in * r, by - (by - ay) / d_in * r)
+        path.quadTo(bx, by, bx + (cx - bx) / d_out * r, by + (cy - by) / d_out * r)
+    path.lineTo(QPointF(*points[-1]))
     return path
 
 
@@ -50,6 +65,7 @@ class EdgeItem(QGraphicsItem):
         self._label_rect = QRectF()
         self._label_fits = False
         self._bounds = QRectF()
+        self.route: list[Point] = []  # the corners the router chose; two: the plain S-curve
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(-1)
         src.edges.add(self)
@@ -70,11 +86,27 @@ class EdgeItem(QGraphicsItem):
             self.prepareGeometryChange()
             self._place_label()
 
+    @property
+    def bends(self) -> int:
+        """The corners of the wire's route (0 for the plain S-curve)."""
+        return bends(self.route)
+
     def update_path(self) -> None:
         self.prepareGeometryChange()
-        self._ends = (self.src.output_anchor(), self.dst.input_anchor(self.key[3]))
-        self._path = wire_path(*self._ends)
-        self._mid = self._path.pointAtPercent(0.5)
+        p0, p1 = self.src.output_anchor(), self.dst.input_anchor(self.key[3])
+        self._ends = (p0, p1)
+        flow = self.src.flow
+        scene = self.scene()
+        blocks = scene.block_rects() if scene is not None and hasattr(scene, "block_rects") \
+            else [self.src.block_rect(), self.dst.block_rect()]
+        self.route = route_wire((p0.x(), p0.y()), (p1.x(), p1.y()), flow, blocks)
+        self._path = wire_path(p0, p1, flow) if len(self.route) == 2 \
+            else routed_path(self.route)
+        if len(self.route) > 2:  # on the run across below the source: a lane hugs blocks
+            (ax, ay), (bx, by) = self.route[1], self.route[2]
+            self._mid = QPointF((ax + bx) / 2, (ay + by) / 2)
+        else:
+            self._mid = self._path.pointAtPercent(0.5)
         self._place_label()
 
     def _place_label(self) -> None:
@@ -85,7 +117,10 @@ class EdgeItem(QGraphicsItem):
             w, h = fm.horizontalAdvance(self.label) + 6, fm.height() + 2
             self._label_rect = QRectF(self._mid.x() - w / 2, self._mid.y() - h / 2, w, h)
             # Between close blocks the label would cover them: then it shows when selected.
-            self._label_fits = self._ends[1].x() - self._ends[0].x() >= w + 4
+            (x0, y0), (x1, y1) = (self._ends[0].x(), self._ends[0].y()), \
+                (self._ends[1].x(), self._ends[1].y())
+            room = (y1 - y0 - h) if self.src.flow == "down" else (x1 - x0 - w)
+            self._label_fits = room >= 4 or len(self.route) > 2
         else:
             self._label_rect = QRectF()
         self._bounds = self._path.boundingRect().united(self._label_rect).adjusted(-4, -4, 4, 4)

@@ -21,18 +21,24 @@ from PySide6.QtWidgets import (
 
 from app.text import plain_tooltip
 from app.theme import Theme, family_color
+from engine.layout.geometry import (
+    HEADER,
+    LINE,
+    WIDTH,
+    Flow,
+    Rect,
+    input_offset,
+    node_height,
+    output_offset,
+)
 
 if TYPE_CHECKING:
     from app.canvas.edge_item import EdgeItem
 
-WIDTH = 150.0
-HEADER = 24.0
-LINE = 17.0
-BODY_MIN = 3 * LINE + 8
 PORT_R = 5.0
-PORT_GAP = 16.0
 PAD = 9.0
 GRID = 20.0
+TEXT_ZOOM = 0.35  # below this zoom a block's text is too small to read: it is not drawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +57,7 @@ class NodeView:
     warnings: tuple[str, ...] = ()
 
 
-def node_height(n_inputs: int) -> float:
-    return HEADER + max(BODY_MIN, n_inputs * PORT_GAP + 8)
+__all__ = ["GRID", "TEXT_ZOOM", "WIDTH", "NodeItem", "NodeView", "PortItem", "node_height"]
 
 
 class _Fonts:
@@ -103,7 +108,8 @@ def scene_theme(item: QGraphicsItem) -> Theme:
 
 
 class PortItem(QGraphicsItem):
-    """An input (left side) or the output (right side) of a block."""
+    """An input (left side, or top when the graph flows down) or the output (right side,
+    or bottom)."""
 
     def __init__(self, parent: NodeItem, name: str, is_output: bool) -> None:
         super().__init__(parent)
@@ -170,10 +176,11 @@ class BadgeItem(QGraphicsItem):
 
 
 class NodeItem(QGraphicsItem):
-    def __init__(self, node_id: str, view: NodeView) -> None:
+    def __init__(self, node_id: str, view: NodeView, flow: Flow = "right") -> None:
         super().__init__()
         self.node_id = node_id
         self.view = view
+        self.flow: Flow = flow
         self.edges: set[EdgeItem] = set()
         self.inputs: dict[str, PortItem] = {}
         self.output: PortItem | None = None
@@ -204,6 +211,19 @@ class NodeItem(QGraphicsItem):
         self._apply_view(old)
         return ports_changed
 
+    def set_flow(self, flow: Flow) -> bool:
+        """Put the ports where ``flow`` wants them; True when they moved."""
+        if flow == self.flow:
+            return False
+        self.flow = flow
+        self._build_ports()
+        return True
+
+    def block_rect(self) -> Rect:
+        """The block's body in scene coordinates (what a wire must not pass under)."""
+        p = self.pos()
+        return Rect(p.x(), p.y(), p.x() + WIDTH, p.y() + self._height)
+
     def set_export_issue(self, reason: str) -> None:
         """Flag a block that cannot be exported (e.g. to ONNX) with a grey badge at the
         bottom right, whose tooltip gives ``reason``; an empty reason removes the flag."""
@@ -216,15 +236,14 @@ class NodeItem(QGraphicsItem):
         self.export_badge.setVisible(bool(reason))
         self.export_badge.setToolTip(plain_tooltip(reason) if reason else "")
 
-    def _mid_y(self) -> float:
-        return HEADER + (self._height - HEADER) / 2
-
     def input_anchor(self, port: str) -> QPointF:
         item = self.inputs.get(port)
-        return item.scenePos() if item else self.mapToScene(QPointF(0, self._mid_y()))
+        if item is not None:
+            return item.scenePos()
+        return self.mapToScene(QPointF(*input_offset(self.flow, 0, 1, self._height)))
 
     def output_anchor(self) -> QPointF:
-        return self.mapToScene(QPointF(WIDTH, self._mid_y()))
+        return self.mapToScene(QPointF(*output_offset(self.flow, self._height)))
 
     def _build_ports(self) -> None:
         for item in [*self.inputs.values(), *([self.output] if self.output else [])]:
@@ -233,15 +252,14 @@ class NodeItem(QGraphicsItem):
                 item.scene().removeItem(item)
         self.inputs = {}
         n = len(self.view.inputs)
-        top = self._mid_y() - (n - 1) * PORT_GAP / 2
         for i, name in enumerate(self.view.inputs):
             port = PortItem(self, name, is_output=False)
-            port.setPos(0, top + i * PORT_GAP)
+            port.setPos(QPointF(*input_offset(self.flow, i, n, self._height)))
             self.inputs[name] = port
         self.output = None
         if self.view.has_output:
             self.output = PortItem(self, "out", is_output=True)
-            self.output.setPos(WIDTH, self._mid_y())
+            self.output.setPos(QPointF(*output_offset(self.flow, self._height)))
 
     def _apply_view(self, old: NodeView | None = None) -> None:
         v = self.view
@@ -288,7 +306,7 @@ class NodeItem(QGraphicsItem):
         painter.drawPath(head.intersected(clip))
         painter.setBrush(accent)
         painter.drawRoundedRect(QRectF(1, 1, 4, HEADER - 1), 2, 2)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.35:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < TEXT_ZOOM:
             return  # too small to read: skip the text
         title_font, small_font = _Fonts.get()
         title, detail, shape, params = self._text
@@ -313,6 +331,10 @@ class NodeItem(QGraphicsItem):
             if getattr(self.scene(), "snapping", False):
                 return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
         elif change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            for edge in self.edges:
-                edge.update_path()
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "block_moved"):
+                scene.block_moved(self)  # its wires, and wires it now lies on, re-route
+            else:
+                for edge in self.edges:
+                    edge.update_path()
         return super().itemChange(change, value)

@@ -18,6 +18,7 @@ from app.document import EdgeKey, GraphDocument
 from app.text import fmt_count, plain_tooltip
 from app.theme import Theme
 from engine.blocks import get_block
+from engine.layout.geometry import Flow, Rect
 from engine.project import Node
 from engine.shapes import GraphAnalysis
 
@@ -37,6 +38,9 @@ class GraphScene(QGraphicsScene):
         self.snapping = False  # true only while the user drags blocks
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, list[EdgeItem]] = {}
+        self.flow: Flow = document.graph(graph).flow
+        self._rects: list[Rect] | None = None  # every block's rectangle, for the router
+        self._reroute_pending = False  # the document moved blocks: re-route when it is done
         self._tools = ToolSlot()
         self.setSceneRect(QRectF(-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT))
         # Mostly static items spread over a large plane: the BSP index keeps hit tests fast.
@@ -50,6 +54,7 @@ class GraphScene(QGraphicsScene):
         d.edge_removed.connect(self._on_document_edge_removed)
         d.analysis_updated.connect(self._on_document_analysis_updated)
         d.graph_renamed.connect(self._on_document_graph_renamed)
+        d.edited.connect(self._on_document_edited)
         self._build()
 
     def detach(self) -> None:
@@ -62,7 +67,8 @@ class GraphScene(QGraphicsScene):
                           (d.edge_added, self._on_document_edge_added),
                           (d.edge_removed, self._on_document_edge_removed),
                           (d.analysis_updated, self._on_document_analysis_updated),
-                          (d.graph_renamed, self._on_document_graph_renamed)):
+                          (d.graph_renamed, self._on_document_graph_renamed),
+                          (d.edited, self._on_document_edited)):
             sig.disconnect(slot)
         self.cancel_tool()
 
@@ -77,10 +83,11 @@ class GraphScene(QGraphicsScene):
         self._refresh_views()
 
     def _add_node_item(self, node: Node) -> NodeItem:
-        item = NodeItem(node.id, self._view_for(node, None))
+        item = NodeItem(node.id, self._view_for(node, None), self.flow)
         item.setPos(QPointF(*node.position))
         self.addItem(item)
         self.nodes[node.id] = item
+        self._rects = None
         return item
 
     def _add_edge_item(self, key: EdgeKey) -> None:
@@ -89,6 +96,7 @@ class GraphScene(QGraphicsScene):
             return  # a wire to a block that does not exist: the Problems list says so
         item = EdgeItem(key, src, dst)
         self.addItem(item)
+        item.update_path()  # now among the other blocks, which it must go around
         self.edges.setdefault(key, []).append(item)
 
     def _view_for(self, node: Node, a: GraphAnalysis | None,
@@ -128,14 +136,47 @@ class GraphScene(QGraphicsScene):
                                   tuple(warnings.get(node.id, ())))
             if item.set_view(view):
                 moved.append(item)
-        for item in moved:
-            for edge in item.edges:
-                edge.update_path()
+        if moved:
+            self._rects = None  # taller blocks: wires re-route around their new size
+            self._reroute_all()
         for key, items in self.edges.items():
             info = a.nodes.get(key[0])
             label = str(info.out) if info is not None and info.out is not None else ""
             for edge in items:
                 edge.set_label(label)
+
+    # -- wire routing ----------------------------------------------------------------
+    def block_rects(self) -> list[Rect]:
+        """Every block's rectangle (made once per change: a drag re-routes several wires)."""
+        if self._rects is None:
+            self._rects = [item.block_rect() for item in self.nodes.values()]
+        return self._rects
+
+    def block_moved(self, item: NodeItem) -> None:
+        """A block moved: its wires re-route, and so do wires it now lies on."""
+        self._rects = None
+        if self._reroute_pending:
+            return  # the document is moving many blocks: one re-route when it is done
+        for edge in item.edges:
+            edge.update_path()
+        r = item.block_rect()
+        for other in self.items(QRectF(r.left, r.top, r.right - r.left, r.bottom - r.top)):
+            if isinstance(other, EdgeItem) and other not in item.edges:
+                other.update_path()
+
+    def _reroute_all(self) -> None:
+        self._reroute_pending = False
+        for items in self.edges.values():
+            for edge in items:
+                edge.update_path()
+
+    def set_flow(self, flow: Flow) -> None:
+        """Show the graph flowing ``flow``: ports move to the matching sides."""
+        if flow != self.flow:
+            self.flow = flow
+            for item in self.nodes.values():
+                item.set_flow(flow)
+            self._reroute_all()
 
     # -- queries used by tools, views and the window ---------------------------------
     def port_at(self, pos: QPointF, exclude: PortItem | None = None) -> PortItem | None:
@@ -264,12 +305,23 @@ class GraphScene(QGraphicsScene):
             for edge in list(item.edges):
                 self._drop_edge_item(edge)
             self.removeItem(item)
+            self._rects = None
 
     def _on_document_node_moved(self, graph: str, node_id: str) -> None:
         if graph == self.graph and node_id in self.nodes:
             node = self.document.node(graph, node_id)
-            if node is not None:
-                self.nodes[node_id].setPos(QPointF(*node.position))
+            item = self.nodes[node_id]
+            if node is not None and item.pos() != QPointF(*node.position):
+                self._reroute_pending = True  # settled in _on_document_edited
+                item.setPos(QPointF(*node.position))
+
+    def _on_document_edited(self) -> None:
+        g = self.document.project.graphs.get(self.graph)
+        if g is not None and g.flow != self.flow:
+            self.set_flow(g.flow)
+        elif self._reroute_pending:
+            self._rects = None
+            self._reroute_all()
 
     def _on_document_node_renamed(self, graph: str, old: str, new: str) -> None:
         if graph == self.graph and old in self.nodes:

@@ -24,7 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
-from app.canvas.node_item import GRID, WIDTH, node_height
+from app.canvas.node_item import GRID, TEXT_ZOOM, WIDTH, node_height
 from app.canvas.scene import GraphScene
 from app.canvas.tools import PanTool, ToolSlot
 from app.document import MIME_BLOCK_TYPE, EditError
@@ -32,6 +32,9 @@ from engine.project import FILE_SUFFIX
 
 MIN_ZOOM, MAX_ZOOM, FIT_MAX_ZOOM = 0.08, 4.0, 1.25
 READABLE_ZOOM = 0.75  # below this block text is hard to read
+# A project (a template) opens fitted whole as long as its blocks still show their text;
+# the layered layout wraps deep networks into columns, so every template fits a window.
+OPEN_ZOOM = TEXT_ZOOM
 
 
 def dropped_project(mime: QMimeData) -> str | None:
@@ -94,18 +97,30 @@ class GraphView(QGraphicsView):
             rect = rect.united(item.sceneBoundingRect())
         return rect
 
-    def fit_all(self, readable: bool = False) -> None:
-        """Show every block; small graphs are not blown up past a readable size. With
-        ``readable``, a graph too long to read whole is shown from its start instead."""
-        self._fitted = readable
+    def scene_items_rect(self) -> QRectF:
+        """The blocks and their wires (a routed wire may run beside the outermost block)."""
         rect = self.blocks_rect()
+        if rect.isNull():
+            return rect
+        for items in self.graph_scene.edges.values():
+            for edge in items:
+                rect = rect.united(edge.sceneBoundingRect())
+        return rect
+
+    def fit_all(self, readable: bool | float = False) -> None:
+        """Show every block; small graphs are not blown up past a readable size. With
+        ``readable``, a graph too long to read whole is shown from its start instead (a
+        number: the smallest zoom to fit at, else ``READABLE_ZOOM``)."""
+        self._fitted = readable
+        rect = self.scene_items_rect()
         if rect.isNull():
             self.resetTransform()
             self.centerOn(0, 0)
             return
         self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
         z = self.zoom()
-        floor = READABLE_ZOOM if readable else MIN_ZOOM
+        floor = (MIN_ZOOM if readable is False else READABLE_ZOOM if readable is True
+                 else float(readable))
         if z > FIT_MAX_ZOOM or z < floor:
             target = min(max(z, floor), FIT_MAX_ZOOM)
             self.scale(target / z, target / z)
@@ -128,13 +143,13 @@ class GraphView(QGraphicsView):
     def _on_fit_timer_timeout(self) -> None:
         if self._fit_pending and self.isVisible():
             self._fit_pending = False
-            self.fit_all(readable=True)
+            self.fit_all(readable=OPEN_ZOOM)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._fit_pending:
             self._fit_pending = False
-            self.fit_all(readable=True)
+            self.fit_all(readable=OPEN_ZOOM)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

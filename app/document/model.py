@@ -53,6 +53,7 @@ class DocumentSignals(QObject):
     graph_added = Signal(str)
     graph_removed = Signal(str)
     graph_renamed = Signal(str, str)
+    graph_flow_changed = Signal(str)
     settings_changed = Signal(str, str)
     analysis_updated = Signal(str)
     edited = Signal()
@@ -231,6 +232,13 @@ class ProjectModel:
             self._stale.discard(old)
             self._stale.add(new)
             self._signals.graph_renamed.emit(old, new)
+
+    def set_graph_flow(self, graph: str, flow: str) -> None:
+        """Set which way ``graph`` reads ("right" or "down"); emits ``graph_flow_changed``.
+        The flow plays no part in the analysis, so the graph is not re-analysed."""
+        with self.batch():
+            self._project.graphs[graph].flow = flow  # type: ignore[assignment]
+            self._signals.graph_flow_changed.emit(graph)
 
     # -- internals -------------------------------------------------------------------
     def _reorder(self, items: list[tuple[str, Graph]]) -> None:
