@@ -22,6 +22,9 @@ class Problem:
     node: str | None
     message: str
     severity: str = "error"  # "error" or "warning"
+    #: an action that repairs it, named for the app to offer (e.g. "fit_model": Fit model
+    #: to data); "" when the message itself says what to change
+    fix: str = ""
 
     def __str__(self) -> str:
         where = f"{self.graph}/{self.node}" if self.node else self.graph

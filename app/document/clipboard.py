@@ -2,7 +2,7 @@
 
 The text copy lets blocks travel between windows, instances and versions of LayerForge and
 through a chat message or an editor; pasting accepts either form. Only the copied nodes and
-the edges between them travel.
+the edges between them travel; ``fresh_copies`` gives them fresh ids for the graph they land in.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QMimeData
 
 from app.document.errors import EditError
+from engine.naming import make_identifier
 from engine.project import Edge, Graph, Node
 
 MIME_BLOCKS = "application/x-layerforge-blocks+json"
@@ -77,3 +78,24 @@ def parse_payload(payload: dict[str, Any]) -> tuple[list[Node], list[Edge]]:
         where = ".".join(str(p) for p in first["loc"])
         raise EditError(f"the clipboard's blocks are malformed ({where}: {first['msg']})") from None
     return nodes, edges
+
+
+def fresh_copies(graph: Graph, nodes: list[Node], edges: list[Edge],
+                 offset: tuple[float, float]) -> tuple[list[Node], list[Edge]]:
+    """Parsed blocks made ready to paste into ``graph``: fresh ids (each made unique from the
+    copied one), moved by ``offset``, and the edges between them renamed to match."""
+    taken = {n.id for n in graph.nodes}
+    ids: dict[str, str] = {}
+    fresh: list[Node] = []
+    for n in nodes:
+        if n.id in ids:
+            continue
+        new = make_identifier(n.id, taken)
+        taken.add(new)
+        ids[n.id] = new
+        x, y = n.position
+        fresh.append(n.model_copy(update={"id": new,
+                                          "position": (x + offset[0], y + offset[1])}))
+    wires = [e.model_copy(update={"src": ids[e.src], "dst": ids[e.dst]})
+             for e in edges if e.src in ids and e.dst in ids]
+    return fresh, wires

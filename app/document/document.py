@@ -5,7 +5,8 @@ command; the canvas and the panels only react to the past-tense signals below. A
 ops call the mutators of the ``ProjectModel`` the document owns (``model.py``): they change
 the project, emit the signals and mark the graphs for re-analysis, and after each command
 (and each undo or redo) the touched graphs are re-analysed (shapes, parameters, FLOPs,
-problems) with ``analysis_updated`` emitted once per graph. QtCore and QtGui only: no widgets.
+problems) with ``analysis_updated`` emitted once per graph. The checks behind wiring are
+``wiring.py``'s, pasting's fresh ids ``clipboard.py``'s. QtCore and QtGui only: no widgets.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from app.document import commands as cmd
-from app.document.clipboard import blocks_payload, parse_payload
+from app.document import wiring
+from app.document.clipboard import blocks_payload, fresh_copies, parse_payload
+from app.document.datafit import DataFit, reads_files
 from app.document.errors import EditError
 from app.document.model import DocumentSignals, EdgeKey, ProjectModel, edge_key
-from app.document.ops import plain_value, reaches
+from app.document.ops import MoveNode, Op, SetGraphFlow, plain_value
 from engine.blocks import get_block
+from engine.data.facts import DataFacts
 from engine.graph import Problem
-from engine.layout import layered_layout
+from engine.layout import compute_layout
 from engine.naming import make_identifier
-from engine.project import Edge, Graph, Node, Project, RunRef, save_project
+from engine.project import DatasetSpec, Edge, Graph, Node, Project, RunRef, save_project
 from engine.shapes import GraphAnalysis, project_problems
 
 #: Project sections that ``set_field`` edits.
@@ -59,6 +63,8 @@ class GraphDocument(DocumentSignals):
     dirty_changed = Signal(bool)
     path_changed = Signal(str)
     project_replaced = Signal()
+    #: the facts of the project's data arrived (or changed); problems() may differ
+    data_facts_changed = Signal()
 
     def __init__(self, project: Project | None = None, path: str | None = None,
                  parent: QObject | None = None) -> None:
@@ -66,6 +72,7 @@ class GraphDocument(DocumentSignals):
         self._model = ProjectModel(project if project is not None else Project(), self)
         self._path = path
         self._stack = QUndoStack(self)
+        self._data_fit = DataFit()
         self._forced_dirty = False
         self._dirty = False
         self._stack.cleanChanged.connect(self._on_stack_clean_changed)
@@ -110,9 +117,36 @@ class GraphDocument(DocumentSignals):
             raise EditError(f"there is no graph named {graph!r}") from None
 
     def problems(self) -> list[Problem]:
-        """Every problem in the project: per graph, then what the task needs."""
+        """Every problem in the project: per graph, then what the task needs, then where
+        the model does not fit its data (once the data's facts are known)."""
         ordered = {name: self.analysis(name) for name in self.project.graphs}
-        return project_problems(self.project, ordered)
+        found = project_problems(self.project, ordered)
+        return found + self._data_fit.problems(self.project, found)
+
+    # -- the data's facts --------------------------------------------------------------
+    def data_facts(self) -> DataFacts | None:
+        """What the project's data gives a model (shapes, classes), when known."""
+        facts = self._data_fit.lookup(self.project.dataset)
+        return facts if isinstance(facts, DataFacts) else None
+
+    def data_facts_pending(self) -> bool:
+        """The data is in files whose facts have not been read yet (see set_data_facts)."""
+        return self._data_fit.pending(self.project.dataset)
+
+    def set_data_facts(self, spec: DatasetSpec, facts: DataFacts | str) -> None:
+        """Record the facts of the data ``spec`` names (as read in the background), or
+        the sentence saying why it cannot be read. Facts of a spec that is no longer the
+        project's are kept for undo; for the current one ``analysis_updated`` is emitted
+        for the graph that takes the data, so the problem views refresh."""
+        if not reads_files(spec):
+            return  # built-in and downloadable sets are known without reading
+        self._data_fit.store(spec, facts)
+        if spec != self.project.dataset:
+            return
+        graph = "discriminator" if self.project.task.kind == "gan" else "model"
+        if graph in self.project.graphs:
+            self.analysis_updated.emit(graph)
+        self.data_facts_changed.emit()
 
     def is_dirty(self) -> bool:
         return self._dirty
@@ -162,8 +196,19 @@ class GraphDocument(DocumentSignals):
             self._stack.push(cmd.MoveNodesCommand(self._model, graph, moves, text))
 
     def auto_layout(self, graph: str) -> None:
-        """Lay the graph out in layers, left to right (one undo step)."""
-        self.move_nodes(graph, layered_layout(self.graph(graph)), "Auto layout")
+        """Lay the graph out in layers (``engine.layout``): top to bottom for a deep network,
+        left to right for a short one. The blocks' places and the flow are one undo step."""
+        g = self.graph(graph)
+        layout = compute_layout(g)
+        ops: list[Op] = []
+        if layout.flow != g.flow:
+            ops.append(SetGraphFlow(graph, g.flow, layout.flow))
+        for n in g.nodes:
+            old, new = tuple(n.position), layout.positions[n.id]
+            if old != new:
+                ops.append(MoveNode(graph, n.id, old, new))  # type: ignore[arg-type]
+        if ops:
+            self._stack.push(cmd.OpsCommand(self._model, "Auto layout", ops))
 
     def set_param(self, graph: str, node_id: str, name: str, value: Any) -> None:
         """Set one parameter; consecutive edits of one field of one node merge."""
@@ -193,48 +238,36 @@ class GraphDocument(DocumentSignals):
         return new
 
     # -- edges -----------------------------------------------------------------------
-    def connection_problem(self, graph: str, src: str, dst: str, dst_port: str = "in") -> str | None:
-        """Why the wire src -> dst.dst_port cannot be made, or None when it can."""
-        g = self.graph(graph)
-        s_node, d_node = g.node(src), g.node(dst)
-        if s_node is None or d_node is None:
-            return f"there is no block {src if s_node is None else dst!r}"
-        if src == dst:
-            return "a block cannot feed itself"
-        s_block, d_block = get_block(s_node.type), get_block(d_node.type)
-        if s_block is not None and not s_block.has_output:
-            return f"{src} is an {s_node.type} and has no output to connect from"
-        if d_block is not None:
-            ports = self.input_ports(graph, dst)
-            if dst_port not in ports:
-                have = ", ".join(ports) if ports else "none"
-                return f"{dst} has no input {dst_port!r} (inputs: {have})"
-        for e in g.edges:
-            if e.dst == dst and e.dst_port == dst_port:
-                return f"input {dst_port} of {dst} is already connected to {e.src}: remove that wire first"
-        if reaches(g, dst, src):
-            return f"it would make a cycle: {dst} already feeds {src}"
-        return None
+    def connection_problem(self, graph: str, src: str, dst: str, dst_port: str = "in",
+                           replace: bool = False) -> str | None:
+        """Why the wire src -> dst.dst_port cannot be made, or None when it can. With
+        ``replace``, a wire already in that input is no obstacle (``connect`` swaps it)."""
+        return wiring.connection_problem(self.graph(graph), src, dst, dst_port, replace)
 
-    def connect(self, graph: str, src: str, dst: str, dst_port: str = "in") -> None:
-        """Wire src's output to dst's input port, or raise EditError saying why not."""
-        why = self.connection_problem(graph, src, dst, dst_port)
+    def connect(self, graph: str, src: str, dst: str, dst_port: str = "in",
+                replace: bool = False) -> str | None:
+        """Wire src's output to dst's input port, or raise EditError saying why not.
+
+        With ``replace``, a wire already in that input is swapped for the new one in the
+        same undo step; returns the source of the wire it replaced (None if none was).
+        """
+        why = self.connection_problem(graph, src, dst, dst_port, replace)
         if why:
             raise EditError(f"Cannot connect: {why}")
-        self._stack.push(cmd.ConnectCommand(self._model, graph, Edge(src=src, dst=dst, dst_port=dst_port)))
+        edge = Edge(src=src, dst=dst, dst_port=dst_port)
+        for i, e in enumerate(self.graph(graph).edges):
+            if e.dst == dst and e.dst_port == dst_port:  # only reached with replace
+                self._stack.push(cmd.ReconnectCommand(self._model, graph, i, edge))
+                return e.src
+        self._stack.push(cmd.ConnectCommand(self._model, graph, edge))
+        return None
 
     def disconnect(self, graph: str, key: EdgeKey) -> None:
         self.remove(graph, edges=[key])
 
     def input_ports(self, graph: str, node_id: str) -> tuple[str, ...]:
         """The node's input port names under its current parameters (defaults where invalid)."""
-        node = self._need_node(graph, node_id)
-        block = get_block(node.type)
-        if block is None:
-            return ()
-        values = block.resolve({}).values
-        values.update(block.resolve(node.params).values)
-        return block.input_ports(values)
+        return wiring.input_ports(self._need_node(graph, node_id))
 
     # -- clipboard -------------------------------------------------------------------
     def copy_payload(self, graph: str, node_ids: Iterable[str]) -> dict[str, Any]:
@@ -247,21 +280,7 @@ class GraphDocument(DocumentSignals):
         nodes, edges = parse_payload(dict(payload))
         if not nodes:
             raise EditError("there are no blocks to paste")
-        g = self.graph(graph)
-        taken = {n.id for n in g.nodes}
-        ids: dict[str, str] = {}
-        fresh: list[Node] = []
-        for n in nodes:
-            if n.id in ids:
-                continue
-            new = make_identifier(n.id, taken)
-            taken.add(new)
-            ids[n.id] = new
-            x, y = n.position
-            fresh.append(n.model_copy(update={"id": new,
-                                              "position": (x + offset[0], y + offset[1])}))
-        wires = [e.model_copy(update={"src": ids[e.src], "dst": ids[e.dst]})
-                 for e in edges if e.src in ids and e.dst in ids]
+        fresh, wires = fresh_copies(self.graph(graph), nodes, edges, offset)
         self._stack.push(cmd.PasteCommand(self._model, graph, fresh, wires, text))
         return [n.id for n in fresh]
 

@@ -3,8 +3,10 @@ samples and class counts, and "Fit model to data".
 
 Every setting goes through ``GraphDocument.set_field("dataset", ...)`` (undoable; a drag of
 a slider or typing into one field is one undo step); the widgets follow the document's
-signals. Loading data imports torch, so the catalogue, previews and fitting
-(``dataset_jobs``) run as background :class:`Jobs`; results come back as plain values.
+signals. The Source, Split and Preparation groups are built in ``dataset_form``; the panel
+wires the edits that take more than one field (a new source) and shows the spec in them.
+Loading data imports torch, so the catalogue, previews and fitting (``dataset_jobs``) run
+as background :class:`Jobs`; results come back as plain values.
 """
 
 from __future__ import annotations
@@ -12,41 +14,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QPushButton,
-    QScrollArea,
-    QSlider,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QSignalBlocker, QTimer, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QBoxLayout, QGroupBox, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from app.document import EditError, GraphDocument
 from app.panels import dataset_jobs as jobs
+from app.panels.data_facts import DataFactsWatcher
+from app.panels.dataset_form import PrepGroup, SourceGroup, SplitGroup
 from app.panels.dataset_views import DataPreview, fill_names, fill_targets
 from app.runs.jobs import Jobs, Report
 from app.widgets.labels import plain_label
-from app.widgets.path_field import PathField, PathMode
 from app.widgets.scroll_panel import scroll_body
 from engine.project import DatasetSpec
 
-SOURCES = [("builtin", "Built-in"), ("folder", "Image folder"), ("csv", "CSV file"),
-           ("idx", "IDX files (MNIST format)"), ("text", "Text file"), ("download", "Download")]
-IMAGE_BUILTINS = {"shapes", "digits"}
-TEXT_BUILTINS = {"pytext"}
 LOADING = "Loading the data…"
-
-
-def _qt_default_dir() -> str:
-    """The file dialog opens in Qt's default folder, not at the dataset's (relative) path."""
-    return ""
+BUTTON_SLACK = 64  # pixels beside the preview and fit buttons: spacing and margins
 
 
 class DatasetPanel(QScrollArea):
@@ -72,13 +55,35 @@ class DatasetPanel(QScrollArea):
         self._preview_waiting = False
         self.catalog = Jobs(self)
         self.loader = Jobs(self)
+        # The data's facts are needed by the fit check even while this panel is hidden.
+        self.facts_watcher = DataFactsWatcher(document, self)
         self._debounce = QTimer(self, singleShot=True, interval=350)
         self._debounce.timeout.connect(self.refresh_preview)
         lay = scroll_body(self)
-        lay.addWidget(self._source_group())
-        lay.addWidget(self._split_group())
-        lay.addWidget(self._prep_group())
+        # the form's groups (dataset_form.py); their widgets are the panel's attributes too
+        self.source_box = src = SourceGroup(self._set)
+        self.split_box = split = SplitGroup(self._set)
+        self.prep_box = prep = PrepGroup(self._set)
+        self.source_form, self.source_combo, self.name_combo = (
+            src.form, src.source_combo, src.name_combo)
+        self.description, self.path_field, self.path_edit = (
+            src.description, src.path_field, src.path_edit)
+        self.target_combo, self.samples_spin, self.seq_spin = (
+            src.target_combo, src.samples_spin, src.seq_spin)
+        self.val_slider, self.val_label, self.test_slider, self.test_label = (
+            split.val_slider, split.val_label, split.test_slider, split.test_label)
+        self.split_seed, self.prep_form, self.normalize = (
+            split.split_seed, prep.form, prep.normalize)
+        self.image_size, self.grayscale, self.flip, self.crop, self.rotate = (
+            prep.image_size, prep.grayscale, prep.flip, prep.crop, prep.rotate)
+        lay.addWidget(src)
+        lay.addWidget(split)
+        lay.addWidget(prep)
         lay.addWidget(self._preview_group())
+        self.source_combo.activated.connect(self._on_source_combo_activated)
+        self.name_combo.activated.connect(self._on_name_combo_activated)
+        self.path_field.committed.connect(self._on_path_field_committed)
+        self.target_combo.activated.connect(self._on_target_combo_activated)
         lay.addStretch(1)
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)
@@ -89,116 +94,17 @@ class DatasetPanel(QScrollArea):
         self._refresh()
 
     # -- building ----------------------------------------------------------------------
-    def _form_group(self, title: str) -> tuple[QGroupBox, QFormLayout]:
-        box = QGroupBox(title)
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        return box, form
-
-    def _source_group(self) -> QGroupBox:
-        box, self.source_form = self._form_group("Source")
-        self.source_combo = QComboBox()
-        for key, text in SOURCES:
-            self.source_combo.addItem(text, key)
-        self.name_combo = QComboBox()
-        self.description = plain_label(role="muted", wrap=False)
-        self.description.setMinimumWidth(1)
-        self.path_field = PathField()
-        self.path_field.setPlaceholderText("file or folder")
-        self.path_edit = self.path_field.edit
-        self.target_combo = QComboBox()
-        self.target_combo.setToolTip("The column to predict; the other columns are inputs.")
-        self.samples_spin = QSpinBox()
-        self.samples_spin.setRange(9, 10_000_000)
-        self.samples_spin.setSpecialValueText("default")
-        self.seq_spin = QSpinBox()
-        self.seq_spin.setRange(2, 100_000)
-        self.seq_spin.setToolTip("Characters (or values) per training window.")
-        f = self.source_form
-        f.addRow("Source", self.source_combo)
-        f.addRow("Data set", self.name_combo)
-        f.addRow("", self.description)
-        f.addRow("Path", self.path_field)
-        f.addRow("Target column", self.target_combo)
-        f.addRow("Samples", self.samples_spin)
-        f.addRow("Window length", self.seq_spin)
-        self.source_combo.activated.connect(self._on_source_combo_activated)
-        self.name_combo.activated.connect(self._on_name_combo_activated)
-        self.path_field.committed.connect(self._on_path_field_committed)
-        self.target_combo.activated.connect(self._on_target_combo_activated)
-        self.samples_spin.valueChanged.connect(
-            lambda v: self._set("samples", None if v < 10 else v))
-        self.seq_spin.valueChanged.connect(lambda v: self._set("seq_len", v))
-        return box
-
-    def _slider(self, field: str) -> tuple[QWidget, QSlider, Any]:
-        row = QWidget()
-        h = QHBoxLayout(row)
-        h.setContentsMargins(0, 0, 0, 0)
-        slider = QSlider(Qt.Orientation.Horizontal)
-        slider.setRange(0, 90)
-        label = plain_label(wrap=False)
-        label.setMinimumWidth(40)
-        h.addWidget(slider, 1)
-        h.addWidget(label)
-        slider.valueChanged.connect(lambda v: self._set(field, v / 100.0))
-        return row, slider, label
-
-    def _split_group(self) -> QGroupBox:
-        box, form = self._form_group("Split")
-        val_row, self.val_slider, self.val_label = self._slider("val_fraction")
-        test_row, self.test_slider, self.test_label = self._slider("test_fraction")
-        self.split_seed = QSpinBox()
-        self.split_seed.setRange(0, 2**31 - 1)
-        form.addRow("Validation", val_row)
-        form.addRow("Test", test_row)
-        form.addRow("Split seed", self.split_seed)
-        self.split_seed.valueChanged.connect(lambda v: self._set("split_seed", v))
-        return box
-
-    def _prep_group(self) -> QGroupBox:
-        box, self.prep_form = self._form_group("Preparation")
-        self.normalize = QCheckBox("Normalise inputs")
-        self.normalize.setToolTip("Scale inputs with the mean and spread of the train split.")
-        self.image_size = QSpinBox()
-        self.image_size.setRange(3, 1024)
-        self.image_size.setSpecialValueText("original")
-        self.grayscale = QCheckBox("Grayscale")
-        self.flip = QCheckBox("Random horizontal flip")
-        self.crop = QSpinBox()
-        self.crop.setRange(0, 64)
-        self.crop.setSpecialValueText("off")
-        self.crop.setSuffix(" px padding")
-        self.rotate = QDoubleSpinBox()
-        self.rotate.setRange(0.0, 180.0)
-        self.rotate.setSpecialValueText("off")
-        self.rotate.setSuffix("°")
-        f = self.prep_form
-        f.addRow(self.normalize)
-        f.addRow("Image size", self.image_size)
-        f.addRow(self.grayscale)
-        f.addRow(self.flip)
-        f.addRow("Random crop", self.crop)
-        f.addRow("Random rotation", self.rotate)
-        self.normalize.toggled.connect(lambda v: self._set("normalize", v))
-        self.image_size.valueChanged.connect(lambda v: self._set("image_size", None if v < 4 else v))
-        self.grayscale.toggled.connect(lambda v: self._set("grayscale", v))
-        self.flip.toggled.connect(lambda v: self._set("augment_flip", v))
-        self.crop.valueChanged.connect(lambda v: self._set("augment_crop", v))
-        self.rotate.valueChanged.connect(lambda v: self._set("augment_rotate", v))
-        return box
-
     def _preview_group(self) -> QGroupBox:
         box = QGroupBox("Preview")
         v = QVBoxLayout(box)
-        buttons = QHBoxLayout()
+        # side by side, or one above the other in a narrow dock (see resizeEvent)
+        self.buttons = buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.preview_button = QPushButton("Load preview")
         self.fit_button = QPushButton("Fit model to data")
         self.fit_button.setToolTip("Set the Input block and the classifier's outputs from "
                                    "the data (one undo step).")
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.fit_button)
-        buttons.addStretch(1)
         v.addLayout(buttons)
         self.error = plain_label(role="error")
         self.fit_label = plain_label()
@@ -214,6 +120,23 @@ class DatasetPanel(QScrollArea):
         self.error.hide()
         self.fit_label.hide()
         return box
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._arrange_buttons()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._arrange_buttons()
+
+    def _arrange_buttons(self) -> None:
+        # the two buttons, the group's and the body's margins; below that they stack
+        side_by_side = (self.preview_button.sizeHint().width()
+                        + self.fit_button.sizeHint().width() + BUTTON_SLACK)
+        direction = (QBoxLayout.Direction.LeftToRight if self.viewport().width() >= side_by_side
+                     else QBoxLayout.Direction.TopToBottom)
+        if self.buttons.direction() != direction:
+            self.buttons.setDirection(direction)
 
     # -- public API --------------------------------------------------------------------
     @property
@@ -272,6 +195,7 @@ class DatasetPanel(QScrollArea):
 
     def shutdown(self) -> None:
         self._debounce.stop()
+        self.facts_watcher.shutdown()
         for background in (self.catalog, self.loader):
             background.cancel()
             background.wait()
@@ -335,52 +259,17 @@ class DatasetPanel(QScrollArea):
             self.samples_spin, self.seq_spin, self.val_slider, self.test_slider,
             self.split_seed, self.normalize, self.image_size, self.grayscale, self.flip,
             self.crop, self.rotate)]
-        self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(s.source)))
+        self.source_box.show_values(s)
         self._fill_names()
-        if self.path_edit.text() != s.path:
-            self.path_edit.setText(s.path)
         self._fill_targets()
-        self.samples_spin.setValue(s.samples or 9)
-        self.seq_spin.setValue(s.seq_len)
-        self.val_slider.setValue(round(s.val_fraction * 100))
-        self.test_slider.setValue(round(s.test_fraction * 100))
-        self.val_label.setText(f"{s.val_fraction:.0%}")
-        self.test_label.setText(f"{s.test_fraction:.0%}")
-        self.split_seed.setValue(s.split_seed)
-        self.normalize.setChecked(s.normalize)
-        self.image_size.setValue(s.image_size or 3)
-        self.grayscale.setChecked(s.grayscale)
-        self.flip.setChecked(s.augment_flip)
-        self.crop.setValue(s.augment_crop)
-        self.rotate.setValue(s.augment_rotate)
+        self.split_box.show_values(s)
+        self.prep_box.show_values(s)
         del blockers
-        named = s.source in ("builtin", "download")
-        images = s.source in ("folder", "idx", "download") or (
-            s.source == "builtin" and s.name in IMAGE_BUILTINS)
-        f, p = self.source_form, self.prep_form
-        f.setRowVisible(self.name_combo, named)
-        f.setRowVisible(self.description, named)
-        f.setRowVisible(self.path_field, not named)
-        self._set_browse_mode(s.source)
-        f.setRowVisible(self.target_combo, s.source == "csv")
-        f.setRowVisible(self.samples_spin, s.source == "builtin")
-        f.setRowVisible(self.seq_spin, s.source == "text" or (
-            s.source == "builtin" and s.name in TEXT_BUILTINS | {"sines"}))
-        for w in (self.image_size, self.grayscale, self.flip, self.crop, self.rotate):
-            p.setRowVisible(w, images)
+        self.source_box.show_rows(s)
+        self.prep_box.show_rows(s)
         self.preview_button.setText("Download and preview" if s.source == "download"
                                     else "Load preview")
-
-    def _set_browse_mode(self, source: str) -> None:
-        """Browse… picks a folder for image folders and IDX files, else a file."""
-        if source in ("folder", "idx"):
-            self.path_field.set_mode(PathMode.FOLDER, "Choose the data folder",
-                                     start_dir=_qt_default_dir)
-        else:
-            filt = "CSV files (*.csv *.tsv *.txt);;All files (*)" if source == "csv" else \
-                "Text files (*.txt *.md *.py);;All files (*)"
-            self.path_field.set_mode(PathMode.OPEN_FILE, "Choose the data file",
-                                     name_filter=filt, start_dir=_qt_default_dir)
+        self._arrange_buttons()
 
     def _fill_names(self) -> None:
         s = self.spec
@@ -454,9 +343,11 @@ class DatasetPanel(QScrollArea):
 
     def _apply_fit(self, result: jobs.FitResult) -> None:
         doc = self.document
-        if result.edits:
+        if result.edits or result.fields:
             doc.undo_stack.beginMacro("Fit model to data")
             try:
+                for name, value in result.fields:
+                    doc.set_field("dataset", name, value)
                 for graph, node, name, value in result.edits:
                     doc.set_param(graph, node, name, value)
             except EditError as e:

@@ -16,6 +16,8 @@ from engine.project import DatasetSpec, Project
 PREVIEW_IMAGES = 24
 PREVIEW_ROWS = 8
 PREVIEW_TEXT = 600
+PREVIEW_POINTS = 5000  # points of a 2-D scatter (a built-in set's train split holds fewer)
+PREVIEW_TARGETS = 100_000  # regression targets in the histogram
 
 
 @dataclass
@@ -31,6 +33,12 @@ class Preview:
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     counts: list[tuple[str, int]] = field(default_factory=list)
+    #: 2-D classification: train samples as float [n, 2] (as read, not normalised) and
+    #: their class indices [n], for the scatter plot; None otherwise
+    points: Any = None
+    point_classes: Any = None
+    #: regression: the train split's target values (float [n]), for the histogram
+    targets: Any = None
 
 
 @dataclass
@@ -38,6 +46,7 @@ class FitResult:
     edits: list[tuple[str, str, str, Any]]  # graph, node, param, value
     changes: list[str]
     problems: list[str]
+    fields: list[tuple[str, Any]] = field(default_factory=list)  # dataset field, value
 
 
 def catalogue() -> tuple[dict[str, str], dict[str, str]]:
@@ -120,6 +129,8 @@ def preview(cache: BundleCache, spec: DatasetSpec) -> Preview:
                 row.append("…")
             row.append(_label(b, y[i]) if y is not None else "")
             out.rows.append(row)
+    if b.kind != "image" and not (b.kind == "tokens" and b.vocab):
+        _add_plot_data(out, b, train)
     if b.classes and y_all is not None:
         import torch
 
@@ -128,9 +139,22 @@ def preview(cache: BundleCache, spec: DatasetSpec) -> Preview:
     return out
 
 
+def _add_plot_data(out: Preview, b: Any, train: Any) -> None:
+    """The numbers the preview plots: 2-D samples with their classes, or the regression
+    target's values."""
+    if getattr(train, "streaming", False) or train.x is None or train.y is None:
+        return
+    if b.classes and train.x.reshape(len(train.x), -1).shape[1] == 2:
+        n = min(PREVIEW_POINTS, len(train.x))
+        out.points = b.denormalize(train.x[:n].float()).reshape(n, 2).cpu().numpy()
+        out.point_classes = train.y[:n].reshape(-1).long().cpu().numpy()
+    elif b.target == "real":
+        out.targets = train.y.reshape(-1)[:PREVIEW_TARGETS].float().cpu().numpy()
+
+
 def fit(cache: BundleCache, project: Project, spec: DatasetSpec) -> FitResult:
     """The parameter edits that adapt ``project`` to the data, as fit_project makes them."""
-    from engine.train.fit import check_fit, fit_project
+    from engine.train.fit import check_fit, fit_project, fitted_data
 
     bundle = cache.load(spec)
     fitted = project.model_copy(deep=True)
@@ -145,5 +169,8 @@ def fit(cache: BundleCache, project: Project, spec: DatasetSpec) -> FitResult:
             for name, value in node.params.items():
                 if old.params.get(name) != value:
                     edits.append((gname, node.id, name, value))
-    problems = [str(p) for p in check_fit(fitted, bundle)]
-    return FitResult(edits, changes, problems)
+    fields = [(name, value) for name, value in fitted.dataset.model_dump().items()
+              if getattr(project.dataset, name) != value]
+    # a resized data set is checked as it will be loaded, not as it was
+    problems = [str(p) for p in check_fit(fitted, fitted_data(fitted, bundle))]
+    return FitResult(edits, changes, problems, fields)

@@ -71,6 +71,7 @@ def prepare_job(args: argparse.Namespace) -> tuple[Project, Path, bool]:
     errors = [problem_line(p) for p in project_problems(project) if p.severity == "error"]
     if errors:
         raise ProjectError("the project has errors:\n" + "\n".join(errors))
+    refuse_misfit(project)
     if args.out:
         out = Path(args.out)
     else:
@@ -79,6 +80,22 @@ def prepare_job(args: argparse.Namespace) -> tuple[Project, Path, bool]:
     if (out / "project.lforge").exists():
         raise UsageError(f"{out}: already holds a run (use --resume {out} to continue it)")
     return project, out, False
+
+
+def refuse_misfit(project: Project) -> None:
+    """Refuse, before a run folder exists, a project whose model does not fit its data
+    (an Input of another size, fewer outputs than classes): one line per problem, with
+    what to change."""
+    from engine.train.fit import FIT_MODEL, data_fit_errors
+
+    misfit = data_fit_errors(project)
+    if not misfit:
+        return
+    lines = [problem_line(p) for p in misfit]
+    if all(p.fix == FIT_MODEL for p in misfit):
+        lines.append("(in the app, Dataset > Fit model to data makes these changes)")
+    raise ProjectError("the model does not fit its data, so nothing was started:\n"
+                       + "\n".join(lines))
 
 
 def fmt_eta(s: float) -> str:

@@ -6,41 +6,44 @@ in-memory splits and through DataLoader workers for streaming ones; :func:`parse
 reads CLI strings such as ``builtin:spirals`` or ``csv:data.csv:target=price``. Every
 problem with the data raises :class:`DataError` with a message for the user; what a data
 file may make LayerForge allocate (classes, decompression, file sizes) is bounded by
-:mod:`engine.data.limits`.
+:mod:`engine.data.limits`. :mod:`engine.data.facts` says what a data set gives (shapes,
+classes) without torch for the built-in sets.
+
+The names below load on first use (PEP 562), so importing a light submodule such as
+``engine.data.facts`` (the editor's data-fit check) does not pull in torch.
 """
 
-from engine.data.augment import Augment
-from engine.data.builtin import BUILTIN
-from engine.data.core import (
-    DataBundle,
-    DataError,
-    Split,
-    StreamingSplit,
-    batch_generator,
-    iter_batches,
-    num_batches,
-    split_indices,
-)
-from engine.data.download import DOWNLOADABLE, DOWNLOADS, MIRROR_ENV, Remote, cache_root
-from engine.data.loader import DEFAULT_STREAM_THRESHOLD, load_dataset, parse_spec
+from __future__ import annotations
 
-__all__ = [
-    "BUILTIN",
-    "DEFAULT_STREAM_THRESHOLD",
-    "DOWNLOADABLE",
-    "DOWNLOADS",
-    "MIRROR_ENV",
-    "Augment",
-    "DataBundle",
-    "DataError",
-    "Remote",
-    "Split",
-    "StreamingSplit",
-    "batch_generator",
-    "cache_root",
-    "iter_batches",
-    "load_dataset",
-    "num_batches",
-    "parse_spec",
-    "split_indices",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Augment": "engine.data.augment",
+    "BUILTIN": "engine.data.builtin",
+    "DataBundle": "engine.data.core",
+    "DataError": "engine.data.core",
+    "Split": "engine.data.core",
+    "StreamingSplit": "engine.data.core",
+    "batch_generator": "engine.data.core",
+    "iter_batches": "engine.data.core",
+    "num_batches": "engine.data.core",
+    "split_indices": "engine.data.core",
+    "DOWNLOADABLE": "engine.data.download",
+    "DOWNLOADS": "engine.data.download",
+    "MIRROR_ENV": "engine.data.download",
+    "Remote": "engine.data.download",
+    "cache_root": "engine.data.download",
+    "DEFAULT_STREAM_THRESHOLD": "engine.data.loader",
+    "load_dataset": "engine.data.loader",
+    "parse_spec": "engine.data.loader",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from engine.data.core import DataError, number_option
+from engine.data.corpus import pytext_corpus
 from engine.data.raw import Raw
 from engine.data.shapes import SHAPE_CLASSES, draw_shapes
 from engine.project import DatasetSpec
@@ -28,6 +29,11 @@ BUILTIN: dict[str, str] = {
     "digits": "scikit-learn's 8x8 handwritten digits, 1797 images, 10 classes",
     "pytext": "Python's own documentation as a character corpus (next character)",
 }
+
+#: what a built-in image set's raw pixel values are divided by to lie in [0, 1] (sets not
+#: named here are generated in [0, 1]); the model card reads the same table
+#: (engine/export/preprocessing.py), so what it tells a user cannot drift from the data
+PIXEL_SCALE: dict[str, float] = {"digits": 16.0}  # scikit-learn's digits are 0..16
 
 _DEFAULT_SAMPLES = {"spirals": 3000, "moons": 2000, "blobs": 2000, "shapes": 6000, "sines": 2000}
 
@@ -157,15 +163,8 @@ def _digits(spec: DatasetSpec) -> Raw:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    images = digits.images.astype(np.float32)[:, None] / 16.0
+    images = digits.images.astype(np.float32)[:, None] / PIXEL_SCALE["digits"]
     return _classified(spec, images, digits.target, [str(d) for d in range(10)], kind="image")
-
-
-def pytext_corpus() -> str:
-    """Python's bundled documentation topics (``pydoc_data.topics``), joined in name order."""
-    from pydoc_data.topics import topics
-
-    return "\n\n".join(topics[key].strip("\n") for key in sorted(topics)) + "\n"
 
 
 def _pytext(spec: DatasetSpec) -> Raw:

@@ -26,18 +26,12 @@ from engine.data.core import (
     number_option,
     split_indices,
 )
+from engine.data.facts import CIFAR_CLASSES, FASHION_CLASSES
 from engine.data.raw import Raw
 from engine.project import DatasetSpec
 
 DEFAULT_STREAM_THRESHOLD = 2 * 1024**3
 SOURCES = ("builtin", "folder", "idx", "csv", "text", "download")
-FASHION_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-]
-CIFAR_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-]
 _ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}
 Progress = Callable[[str, int, int], None]
 

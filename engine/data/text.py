@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from engine.data.core import DataError, Split, _part
+from engine.data.corpus import vocabulary
 from engine.files import decode_text, read_bytes
 
 
@@ -23,11 +24,6 @@ def read_text(path: Path) -> str:
     if not data:
         raise DataError(f"{path}: the file is empty")
     return decode_text(data, path, DataError, strip_bom=True)
-
-
-def vocabulary(text: str) -> list[str]:
-    """The distinct characters of ``text``, sorted by code point."""
-    return sorted(set(text))
 
 
 def encode_all(text: str, vocab: list[str]) -> torch.Tensor:

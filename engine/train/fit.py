@@ -1,12 +1,26 @@
-"""Fit between a project's graphs and a loaded dataset: check it with messages that name the
-graph and node, and adapt the project (Input blocks, the classifier's out_features)."""
+"""Fit between a project's graphs and its data: check it with messages that name the graph
+and node and what to change, and adapt the project (Input blocks, the classifier's
+out_features, or the dataset's image size when the network needs its own image size).
+
+Both take the data as a loaded :class:`~engine.data.DataBundle` or as its
+:class:`~engine.data.facts.DataFacts` (the editor's live check, without loading anything).
+Torch-free, so the editor can run the check after every edit.
+"""
 
 from __future__ import annotations
 
-from engine.data import DataBundle
+from typing import TYPE_CHECKING
+
+from engine.data.facts import DataFacts, describe_kind, facts_of
 from engine.graph import Problem
 from engine.project import Graph, Project
 from engine.shapes import analyze_graph
+
+if TYPE_CHECKING:
+    from engine.data.core import DataBundle
+
+#: Problem.fix of the problems that fit_project repairs (the app offers Fit model to data)
+FIT_MODEL = "fit_model"
 
 # Blocks that keep the feature count, walked through when looking for the output Linear.
 _PASS_THROUGH = {"ReLU", "LeakyReLU", "GELU", "Tanh", "Sigmoid", "Dropout", "Identity",
@@ -46,17 +60,53 @@ def _shape_text(shape: tuple | list) -> str:
     return "[N, " + ", ".join("T" if d in (None, -1) else str(d) for d in shape) + "]"
 
 
-def check_fit(project: Project, bundle: DataBundle) -> list[Problem]:
-    """Problems between the project and ``bundle``: errors, and warnings (severity
-    "warning") such as a classifier with more outputs than the data has classes."""
+def _facts(data: DataBundle | DataFacts) -> DataFacts:
+    return data if isinstance(data, DataFacts) else facts_of(data)
+
+
+def _data_graph(project: Project) -> str:
+    return "discriminator" if project.task.kind == "gan" else "model"
+
+
+def check_fit(project: Project, data: DataBundle | DataFacts) -> list[Problem]:
+    """Problems between the project and its data: errors, and warnings (severity
+    "warning") such as a classifier with more outputs than the data has classes. Each
+    message says what to change; when :func:`fit_project` would make the project fit,
+    every problem carries ``fix=FIT_MODEL``."""
+    facts = _facts(data)
+    probs = _check(project, facts, suggest=True)
+    if probs and _fits_after_fitting(project, facts):
+        probs = [Problem(p.graph, p.node, p.message, p.severity, FIT_MODEL) for p in probs]
+    return probs
+
+
+def data_fit_errors(project: Project) -> list[Problem]:
+    """The errors between ``project`` and the data its dataset names (dataset paths
+    absolute), found without training: the check a run must pass before its folder is
+    made. Raises :class:`~engine.data.DataError` when the data cannot be read."""
+    from engine.data.facts import data_facts
+
+    return _errors(check_fit(project, data_facts(project.dataset)))
+
+
+def _fits_after_fitting(project: Project, facts: DataFacts) -> bool:
+    fitted, fitted_facts, _changes = _plan(project, facts)
+    return not _errors(_check(fitted, fitted_facts, suggest=False))
+
+
+def _errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem]:
     kind = project.task.kind
-    src = bundle.source or project.dataset.describe()
+    src = facts.source or project.dataset.describe()
     probs: list[Problem] = []
-    data_graph = "discriminator" if kind == "gan" else "model"
+    data_graph = _data_graph(project)
     graph = project.graphs.get(data_graph)
     if graph is None:
         return [Problem(data_graph, None, f"a {kind} project needs a graph named {data_graph!r}")]
-    target = _target_problem(kind, bundle, src)
+    target = _target_problem(kind, facts, src)
     if target is not None:  # the rest would only echo it as shape errors
         return [target]
     a = analyze_graph(graph, data_graph)
@@ -68,17 +118,25 @@ def check_fit(project: Project, bundle: DataBundle) -> list[Problem]:
                         f"found {len(ins)}")]
     spec = a.nodes[ins[0]].out
     assert spec is not None
-    want = tuple(bundle.input_shape)
+    want = tuple(facts.input_shape)
     have = tuple(spec.shape)
-    if len(have) != len(want) or any(h is not None and h != w for h, w in zip(have, want, strict=False)):
+    if len(have) != len(want) and spec.dtype == facts.input_dtype == "float":
+        made, holds = describe_kind(have, spec.dtype), describe_kind(want, facts.input_dtype)
+        probs.append(Problem(data_graph, ins[0], f"takes {made} {_shape_text(have)} but {src} "
+                             f"gives {holds} {_shape_text(want)}: this network is made for "
+                             f"{made}, not {holds}; choose other data or a network made for "
+                             f"{holds}"))
+    elif len(have) != len(want) or any(h is not None and h != w
+                                       for h, w in zip(have, want, strict=False)):
+        fix = _input_fix(project, facts) if suggest else f"set shape to {list(want)}"
         probs.append(Problem(data_graph, ins[0], f"takes {_shape_text(have)} but {src} gives "
-                             f"{_shape_text(want)}: set shape to {list(want)}"))
-    if spec.dtype != bundle.input_dtype:
+                             f"{_shape_text(want)}: {fix}"))
+    if spec.dtype != facts.input_dtype:
         probs.append(Problem(data_graph, ins[0], f"has dtype {spec.dtype} but {src} gives "
-                             f"{bundle.input_dtype}: set dtype to {bundle.input_dtype}"))
-    elif spec.dtype == "long" and bundle.vocab and (spec.vocab or 0) < len(bundle.vocab):
+                             f"{facts.input_dtype}: set dtype to {facts.input_dtype}"))
+    elif spec.dtype == "long" and facts.vocab and (spec.vocab or 0) < len(facts.vocab):
         probs.append(Problem(data_graph, ins[0], f"has vocab {spec.vocab} but {src} has "
-                             f"{len(bundle.vocab)} characters: set vocab to {len(bundle.vocab)}"))
+                             f"{len(facts.vocab)} characters: set vocab to {len(facts.vocab)}"))
     outs = [o for o in a.output_specs() if o is not None]
     if not outs:
         return probs
@@ -90,7 +148,7 @@ def check_fit(project: Project, bundle: DataBundle) -> list[Problem]:
                              f"last layer"))
         return probs
     if kind in ("classification", "language_model"):
-        n = bundle.num_classes
+        n = facts.num_classes
         what = "classes" if kind == "classification" else "characters"
         have_n = out.shape[-1] if out.shape else 1
         head = head_linear(graph)
@@ -105,10 +163,11 @@ def check_fit(project: Project, bundle: DataBundle) -> list[Problem]:
                                  "warning"))
     elif kind == "autoencoder" and out.numel() != _numel(want):
         probs.append(Problem(data_graph, a.structure.outputs[0], f"reconstructs "
-                             f"{_shape_text(out.shape)} but the input is {_shape_text(want)}"))
-    elif kind == "regression" and bundle.target_shape and out.numel() != _numel(bundle.target_shape):
+                             f"{_shape_text(out.shape)} but the input is {_shape_text(want)}: "
+                             f"change the last layers so that they give the input's shape"))
+    elif kind == "regression" and facts.target_shape and out.numel() != _numel(facts.target_shape):
         probs.append(Problem(data_graph, a.structure.outputs[0], f"gives {_shape_text(out.shape)} "
-                             f"but {src} has targets {_shape_text(bundle.target_shape)}"))
+                             f"but {src} has targets {_shape_text(facts.target_shape)}"))
     elif kind == "gan":
         if out.numel() != 1:
             probs.append(Problem(data_graph, a.structure.outputs[0],
@@ -125,17 +184,22 @@ _NEEDS = {
 }
 
 
-def _target_problem(kind: str, bundle: DataBundle, src: str) -> Problem | None:
+def _target_problem(kind: str, facts: DataFacts, src: str) -> Problem | None:
     """An error when the task cannot use the data's targets (regression on classes...)."""
+    if kind == "gan" and facts.kind != "image":
+        return Problem("task.kind", None, f"a GAN learns to make images, but {src} holds "
+                       f"{describe_kind(facts.input_shape, facts.input_dtype)}: choose image "
+                       f"data (builtin:shapes, builtin:digits, an image folder or a download) "
+                       f"or another task.kind")
     need = _NEEDS.get(kind)
-    if need is None or bundle.target == need[0]:
+    if need is None or facts.target == need[0]:
         return None
-    has = {"class": f"has {bundle.num_classes} classes", "real": "has numeric targets",
-           "next_token": "is a text corpus"}.get(bundle.target, "has no targets")
-    if kind == "regression" and bundle.target == "class":
+    has = {"class": f"has {facts.num_classes} classes", "real": "has numeric targets",
+           "next_token": "is a text corpus"}.get(facts.target, "has no targets")
+    if kind == "regression" and facts.target == "class":
         fix = ("set task.kind to classification, or use data whose target is a number (a CSV "
                "with a numeric target column)")
-    elif kind == "classification" and bundle.target == "real":
+    elif kind == "classification" and facts.target == "real":
         fix = ("set task.kind to regression, or set dataset.options.task to 'class' to treat "
                "each distinct number as a class")
     elif kind == "language_model":
@@ -173,35 +237,128 @@ def _numel(shape: tuple) -> int:
     return n
 
 
-def fit_project(project: Project, bundle: DataBundle) -> list[str]:
-    """Adapt ``project`` in place to ``bundle``: Input shape, dtype and vocab from the data,
-    and the out_features of the Linear feeding the Output for classification and language
-    models. Returns one sentence per change."""
+def fit_project(project: Project, data: DataBundle | DataFacts) -> list[str]:
+    """Adapt ``project`` in place to ``data``: the Input's shape, dtype and vocab from the
+    data, the out_features of the Linear feeding the Output for classifiers and language
+    models, a GAN generator's noise. When the network cannot take the data's image size
+    (a convolution would shrink 8x8 digits to nothing) but takes its own, square one, the
+    dataset's image size is set to that instead, so the data is resized to what the network
+    was made for. Returns one sentence per change."""
+    fitted, _facts_after, changes = _plan(project, _facts(data))
+    project.graphs = fitted.graphs
+    project.dataset = fitted.dataset
+    return changes
+
+
+def fitted_data(project: Project, data: DataBundle | DataFacts) -> DataFacts:
+    """The facts of ``data`` once ``project.dataset`` (as fit_project left it) applies: the
+    images resized to the dataset's image size."""
+    facts = _facts(data)
+    size = project.dataset.image_size
+    return facts.resized(size) if size and facts.resizable else facts
+
+
+def _plan(project: Project, facts: DataFacts) -> tuple[Project, DataFacts, list[str]]:
+    """The fitted copy of ``project``, the data's facts as it will see them, and the
+    sentences saying what changed: the first way that leaves no error (keep the data and
+    take its shape; else resize the images to the network's own size), else the first."""
+    if _target_problem(project.task.kind, facts, facts.source) is not None:
+        return project.model_copy(deep=True), facts, []  # no shape helps: the check says why
+    tries: list[tuple[Project, DataFacts, list[str]]] = []
+    for size in (None, _own_image_size(project, facts)):
+        if size is None and tries:
+            break
+        cand = project.model_copy(deep=True)
+        seen, changes = facts, []
+        if size is not None:
+            cand.dataset.image_size = size
+            seen = facts.resized(size)
+            changes.append(f"dataset: image size set to {size}, the size the network was made "
+                           f"for ({facts.source} images are {facts.input_shape[1]}x"
+                           f"{facts.input_shape[2]} and are resized)")
+        changes += _fit_graphs(cand, seen)
+        if not _errors(_check(cand, seen, suggest=False)):
+            return cand, seen, changes
+        tries.append((cand, seen, changes))
+    cand, seen, changes = tries[0]
+    if _rank_differs(project, facts):
+        # Giving an image network vectors (or the reverse) only moves the error downstream:
+        # keep the Input, so the check says plainly that the data is of another kind.
+        cand = project.model_copy(deep=True)
+        changes = _fit_graphs(cand, facts, inputs=False)
+    return cand, seen, changes
+
+
+def _input_node(project: Project) -> tuple[Graph, str] | None:
+    graph = project.graphs.get(_data_graph(project))
+    ins = _inputs(graph) if graph is not None else []
+    return (graph, ins[0]) if graph is not None and len(ins) == 1 else None
+
+
+def _own_image_size(project: Project, facts: DataFacts) -> int | None:
+    """The side of the Input's square images when the data are images of another size."""
+    found = _input_node(project)
+    if found is None or not facts.resizable:
+        return None
+    node = found[0].node(found[1])
+    assert node is not None
+    shape = list(node.params.get("shape") or [])
+    if len(shape) != 3 or shape[1] != shape[2] or not isinstance(shape[1], int):
+        return None
+    side = shape[1]
+    if not 4 <= side <= 1024 or tuple(facts.input_shape[1:]) == (side, side):
+        return None
+    return side
+
+
+def _rank_differs(project: Project, facts: DataFacts) -> bool:
+    found = _input_node(project)
+    if found is None:
+        return False
+    node = found[0].node(found[1])
+    assert node is not None
+    shape = node.params.get("shape") or []
+    float_in = node.params.get("dtype", "float") == "float" == facts.input_dtype
+    return float_in and len(shape) != len(facts.input_shape)
+
+
+def _input_fix(project: Project, facts: DataFacts) -> str:
+    """What to change so the Input takes the data, as Fit model to data would do it."""
+    fitted, seen, _changes = _plan(project, facts)
+    if fitted.dataset.image_size != project.dataset.image_size and seen is not facts:
+        size = fitted.dataset.image_size
+        return (f"set the dataset's image size to {size}, the size this network was made for "
+                f"(its blocks need images that large)")
+    return f"set shape to {list(facts.input_shape)}"
+
+
+def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> list[str]:
+    """Fit the graphs of ``project`` in place to ``facts``; one sentence per change."""
     changes: list[str] = []
     kind = project.task.kind
-    for gname in (("discriminator",) if kind == "gan" else ("model",)):
+    for gname in (_data_graph(project),):
         graph = project.graphs.get(gname)
         if graph is None:
             continue
         ins = _inputs(graph)
-        if len(ins) == 1:
+        if inputs and len(ins) == 1:
             node = graph.node(ins[0])
             assert node is not None
             params = dict(node.params)
             said = []
-            if list(params.get("shape", [])) != list(bundle.input_shape):
-                params["shape"] = list(bundle.input_shape)
-                said.append(f"shape {list(bundle.input_shape)}")
-            if params.get("dtype", "float") != bundle.input_dtype:
-                params["dtype"] = bundle.input_dtype
-                said.append(f"dtype {bundle.input_dtype}")
-            if bundle.input_dtype == "long" and bundle.vocab and params.get("vocab") != len(bundle.vocab):
-                params["vocab"] = len(bundle.vocab)
-                said.append(f"vocab {len(bundle.vocab)}")
+            if list(params.get("shape", [])) != list(facts.input_shape):
+                params["shape"] = list(facts.input_shape)
+                said.append(f"shape {list(facts.input_shape)}")
+            if params.get("dtype", "float") != facts.input_dtype:
+                params["dtype"] = facts.input_dtype
+                said.append(f"dtype {facts.input_dtype}")
+            if facts.input_dtype == "long" and facts.vocab and params.get("vocab") != len(facts.vocab):
+                params["vocab"] = len(facts.vocab)
+                said.append(f"vocab {len(facts.vocab)}")
             if said:
                 changes.append(f"{gname}/{node.id}: set {', '.join(said)}")
                 node.params = params
-        n = bundle.num_classes
+        n = facts.num_classes
         head = head_linear(graph) if kind in ("classification", "language_model") else None
         if head and n:
             node = graph.node(head)

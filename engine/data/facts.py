@@ -1,0 +1,186 @@
+"""What a data set gives a model, as a small plain value: :class:`DataFacts`.
+
+The editor checks the model against the data after every edit (``engine.train.fit``), long
+before anything trains, so the facts must come cheaply: :func:`quick_facts` knows the
+built-in and downloadable sets without generating or downloading them (and without torch);
+:func:`data_facts` falls back to reading the files of the other sources. A test checks
+:func:`quick_facts` against :func:`facts_of` of the loaded data for every built-in set, so
+the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.project import DatasetSpec
+
+if TYPE_CHECKING:
+    from engine.data.core import DataBundle
+
+
+@dataclass(frozen=True, slots=True)
+class DataFacts:
+    """The shapes and targets of a data set, as a model sees them.
+
+    ``kind``: "vector", "image", "sequence" or "tokens"; ``input_shape`` is per sample;
+    ``target``: "class", "real", "next_token" or "none"; ``classes`` (class names) or
+    ``vocab`` (characters of a corpus); ``target_shape`` per sample for real targets and
+    tokens. The same names as :class:`~engine.data.core.DataBundle`, so fit checks take
+    either."""
+
+    source: str
+    kind: str
+    input_shape: tuple[int, ...]
+    input_dtype: str
+    target: str
+    classes: tuple[str, ...] | None = None
+    vocab: tuple[str, ...] | None = None
+    target_shape: tuple[int, ...] = ()
+
+    @property
+    def num_classes(self) -> int:
+        """Output classes: the class count, the vocabulary size for tokens, else 0."""
+        if self.classes:
+            return len(self.classes)
+        if self.target == "next_token" and self.vocab:
+            return len(self.vocab)
+        return 0
+
+    @property
+    def resizable(self) -> bool:
+        """Images follow ``dataset.image_size`` (every image source resizes to it)."""
+        return self.kind == "image" and len(self.input_shape) == 3
+
+    def resized(self, size: int) -> DataFacts:
+        """The facts of the same images with ``dataset.image_size`` set to ``size``."""
+        if not self.resizable:
+            return self
+        return replace(self, input_shape=(self.input_shape[0], size, size))
+
+
+def facts_of(bundle: DataBundle) -> DataFacts:
+    """The facts of a loaded data set."""
+    return DataFacts(
+        source=bundle.source,
+        kind=bundle.kind,
+        input_shape=tuple(int(d) for d in bundle.input_shape),
+        input_dtype=bundle.input_dtype,
+        target=bundle.target,
+        classes=tuple(bundle.classes) if bundle.classes else None,
+        vocab=tuple(bundle.vocab) if bundle.vocab else None,
+        target_shape=tuple(int(d) for d in bundle.target_shape),
+    )
+
+
+def _number(spec: DatasetSpec, key: str, default: float, lo: float, hi: float) -> int | None:
+    """A built-in's whole-number option as its generator reads it; None when the value is
+    wrong (the loader then says why)."""
+    value = spec.options.get(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if lo <= number <= hi else None
+
+
+def _image(spec: DatasetSpec, source: str, channels: int, size: int, classes: list[str]) -> DataFacts:
+    if spec.grayscale and channels == 3:
+        channels = 1
+    side = spec.image_size or size
+    return DataFacts(source, "image", (channels, side, side), "float", "class", tuple(classes))
+
+
+def _classes(spec: DatasetSpec, shape: tuple[int, ...], names: list[str]) -> DataFacts:
+    return DataFacts(f"builtin:{spec.name}", "vector", shape, "float", "class", tuple(names))
+
+
+def _builtin_facts(spec: DatasetSpec) -> DataFacts | None:
+    name = spec.name
+    if name == "spirals":
+        arms = _number(spec, "arms", 3, 2, 8)
+        return None if arms is None else _classes(spec, (2,), [f"arm {k + 1}" for k in range(arms)])
+    if name == "moons":
+        return _classes(spec, (2,), ["moon 1", "moon 2"])
+    if name == "blobs":
+        centers = _number(spec, "centers", 4, 2, 100)
+        features = _number(spec, "features", 2, 1, 1000)
+        if centers is None or features is None:
+            return None
+        return _classes(spec, (features,), [f"blob {k + 1}" for k in range(centers)])
+    if name == "shapes":
+        return _image(spec, "builtin:shapes", 1, 28, SHAPE_NAMES)
+    if name == "digits":
+        return _image(spec, "builtin:digits", 1, 8, [str(d) for d in range(10)])
+    if name == "sines":
+        return DataFacts("builtin:sines", "sequence", (spec.seq_len, 1), "float", "real",
+                         target_shape=(1,))
+    if name == "pytext":
+        from engine.data.corpus import pytext_corpus, vocabulary
+
+        return DataFacts("builtin:pytext", "tokens", (spec.seq_len,), "long", "next_token",
+                         vocab=tuple(vocabulary(pytext_corpus())), target_shape=(spec.seq_len,))
+    return None
+
+
+#: engine.data.shapes.SHAPE_CLASSES, without numpy (the facts test checks they agree)
+SHAPE_NAMES = ["circle", "square", "triangle", "cross", "star", "ring"]
+FASHION_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+CIFAR_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+]
+#: the downloadable sets: (channels, side, number of classes); see engine.data.download
+_DOWNLOADS = {"mnist": (1, 28, 10), "fashion-mnist": (1, 28, 10), "cifar10": (3, 32, 10)}
+_DOWNLOAD_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist",
+                     "cifar-10": "cifar10"}
+
+
+def quick_facts(spec: DatasetSpec) -> DataFacts | None:
+    """The facts of a built-in or downloadable set without generating, downloading or
+    importing torch (milliseconds); None for file sources, for a set that is not chosen or
+    unknown, and for options the loader would refuse."""
+    if spec.source == "builtin":
+        return _builtin_facts(spec)
+    if spec.source == "download":
+        name = spec.name.strip().lower()
+        name = _DOWNLOAD_ALIASES.get(name, name)
+        known = _DOWNLOADS.get(name)
+        if known is None:
+            return None
+        channels, side, n = known
+        names = {"fashion-mnist": FASHION_CLASSES, "cifar10": CIFAR_CLASSES}.get(
+            name, [str(d) for d in range(n)])
+        return _image(spec, f"download:{name}", channels, side, names)
+    return None
+
+
+def data_facts(spec: DatasetSpec) -> DataFacts:
+    """The facts of ``spec`` (paths absolute): :func:`quick_facts` where it knows them, else
+    from the files (an image folder's headers only, other files loaded). Raises
+    :class:`~engine.data.core.DataError` when the data cannot be read."""
+    quick = quick_facts(spec)
+    if quick is not None:
+        return quick
+    from engine.data.loader import load_dataset
+
+    if spec.source == "folder":
+        from engine.data import folder
+
+        root = Path(spec.path).expanduser()
+        if spec.path.strip():
+            scan = folder.scan_folder(root, spec.image_size, spec.grayscale)
+            return DataFacts(f"folder:{spec.path}", "image",
+                             (scan.channels, scan.height, scan.width), "float", "class",
+                             tuple(scan.classes))
+    return facts_of(load_dataset(spec))
+
+
+def describe_kind(shape: tuple[Any, ...], dtype: str) -> str:
+    """What a per-sample shape holds, in words: images, vectors, sequences or text."""
+    if dtype == "long":
+        return "text"
+    return {1: "vectors", 2: "sequences", 3: "images"}.get(len(shape), f"{len(shape)}-D tensors")
