@@ -35,6 +35,7 @@ def main(argv: list[str]) -> int:
     from app.icons import set_icon_color
     from app.settings import open_settings
     from app.theme import ThemeManager
+    from app.widgets.wheel_guard import install_wheel_guard
     from app.window.main_window import MainWindow
 
     hooks.report("main")
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
     app.setApplicationName("LayerForge")
     app.setOrganizationName("LayerForge")
     app.setDesktopFileName("layerforge")
+    install_wheel_guard(app)  # a wheel over an unfocused field scrolls its form
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in a terminal ends the app
     settings = open_settings()
     preference = hooks.theme or str(settings.value("theme", "system"))

@@ -110,7 +110,8 @@ class ToolSlot:
 class ConnectTool(CanvasTool):
     """Drag a wire out of a port. Over a port it says whether the wire can go there (and
     why not); on release it connects through the document or posts the reason it refused.
-    The wire drawn meanwhile is a temporary item, removed however the drag ends."""
+    Dropped on an input that already has a wire, the new wire replaces the old one (one undo
+    step). The wire drawn meanwhile is a temporary item, removed however the drag ends."""
 
     def __init__(self, scene: GraphScene, origin: PortItem) -> None:
         super().__init__()
@@ -134,7 +135,16 @@ class ConnectTool(CanvasTool):
         if target.is_output == self.origin.is_output:
             return "drag from an output (right side) to an input (left side)"
         src, dst, port = self._ends(target)
-        return self.scene.document.connection_problem(self.scene.graph, src, dst, port)
+        return self.scene.document.connection_problem(self.scene.graph, src, dst, port,
+                                                      replace=True)
+
+    def _wired_from(self, target: PortItem) -> str | None:
+        """The source of the wire the new one would replace, if that input has one."""
+        _src, dst, port = self._ends(target)
+        for e in self.scene.document.graph(self.scene.graph).edges:
+            if e.dst == dst and e.dst_port == port:
+                return e.src
+        return None
 
     def _style(self, ok: bool | None) -> None:
         theme = self.scene.theme
@@ -149,15 +159,17 @@ class ConnectTool(CanvasTool):
         end = target.scenePos() if target is not None else pos
         start = self.origin.scenePos()
         if self.origin.is_output:
-            self._wire.setPath(wire_path(start, end))
+            self._wire.setPath(wire_path(start, end, self.scene.flow))
         else:
-            self._wire.setPath(wire_path(end, start))
+            self._wire.setPath(wire_path(end, start, self.scene.flow))
         if target is not self.target:
             self.target = target
             self.problem = self._check(target) if target is not None else None
             self._style(None if target is None else self.problem is None)
             if self.problem:
                 self.scene.message_posted.emit(f"Cannot connect: {self.problem}")
+            elif target is not None and (old := self._wired_from(target)) is not None:
+                self.scene.message_posted.emit(f"Release to replace the wire from {old}")
 
     def release(self, pos: QPointF) -> None:
         """End the drag: connect when over a port that accepts the wire, else say why not."""
@@ -169,9 +181,10 @@ class ConnectTool(CanvasTool):
             self.scene.refuse(f"Cannot connect: {self.problem}", pos)
             return
         src, dst, port = self._ends(self.target)
-        self.scene.document.connect(self.scene.graph, src, dst, port)
+        old = self.scene.document.connect(self.scene.graph, src, dst, port, replace=True)
         self.scene.message_posted.emit(f"Connected {src} to {dst}" +
-                                       (f".{port}" if port != "in" else ""))
+                                       (f".{port}" if port != "in" else "") +
+                                       (f" instead of {old}" if old else ""))
 
     def cancel(self) -> None:
         if self._wire.scene() is not None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.dialogs.job_dialog import JobDialog
 from app.document import GraphDocument
+from app.widgets.combos import shrink_combo
 from app.widgets.path_field import PathField, PathMode
 from engine.export import DEFAULT_OPSET, FORMATS, SUFFIX, ExportReport, onnx_problems
 from engine.project import Project, ProjectError, load_project
@@ -85,6 +86,15 @@ def _started(run_dir: Path) -> float:
     return 0.0
 
 
+def _finished_with_weights(run_dir: Path) -> bool:
+    """Whether a run folder holds the trained weights of a run that finished (a failed or
+    stopped run, or a remote one not yet downloaded, does not)."""
+    from app.runs.history import summarize
+    from engine.train.rundir import WEIGHTS
+
+    return (run_dir / WEIGHTS).is_file() and summarize(run_dir).status == "finished"
+
+
 class ExportDialog(JobDialog):
     """Gathers source, graph, format, destination and opset; runs and reports the export."""
 
@@ -104,7 +114,7 @@ class ExportDialog(JobDialog):
 
         self.source = QComboBox()
         self.source_browse = QPushButton("Run folder…")
-        self.source_note = plain_label(wrap=False)
+        self.source_note = plain_label()  # wraps: a refusal names the run folder
         self.graph = QComboBox()
         self.format = QComboBox()
         for fmt in FORMATS:
@@ -123,6 +133,7 @@ class ExportDialog(JobDialog):
         self.export_button.setDefault(True)
         self._layout()
         self._fill_sources()
+        self.select_default_source()
         self.source.currentIndexChanged.connect(self._on_source_changed)
         self.source_browse.clicked.connect(self._on_source_browse_clicked)
         self.graph.currentIndexChanged.connect(self._on_graph_changed)
@@ -135,6 +146,9 @@ class ExportDialog(JobDialog):
     def _layout(self) -> None:
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        for combo in (self.source, self.graph, self.format):
+            shrink_combo(combo)  # long run names must not widen the dialog past the screen
         row = QHBoxLayout()
         row.addWidget(self.source, 1)
         row.addWidget(self.source_browse)
@@ -181,6 +195,16 @@ class ExportDialog(JobDialog):
                 self.source.addItem(f"Run {run.id} ({run.host}{when})", str(path))
             else:
                 self.source.addItem(f"Run {path.name} (found on disk)", str(path))
+
+    def select_default_source(self) -> None:
+        """Select the newest finished run (listed newest first): its trained weights are
+        what one exports; the untrained project only when no run has finished."""
+        for i in range(1, self.source.count()):
+            path = self.source.itemData(i)
+            if path and _finished_with_weights(Path(path)):
+                self.source.setCurrentIndex(i)
+                return
+        self.source.setCurrentIndex(0)
 
     def add_run_source(self, folder: str) -> None:
         """Offer (and select) a run folder picked by the user."""

@@ -81,6 +81,17 @@ class ConnectCommand(OpsCommand):
                          [InsertEdge(graph, index, edge)])
 
 
+class ReconnectCommand(OpsCommand):
+    """Replace the wire into one input with another in one step: the new wire takes the old
+    one's place in the edge list, so undo gives back the old wire exactly."""
+
+    def __init__(self, model: ProjectModel, graph: str, index: int, edge: Edge) -> None:
+        old = model.project.graphs[graph].edges[index].model_copy()
+        super().__init__(model, f"Connect {edge.src} to {edge.dst}.{edge.dst_port} "
+                                f"instead of {old.src}",
+                         [Inverse(InsertEdge(graph, index, old)), InsertEdge(graph, index, edge)])
+
+
 class RenameNodeCommand(OpsCommand):
     def __init__(self, model: ProjectModel, graph: str, old: str, new: str) -> None:
         super().__init__(model, f"Rename {old} to {new}", [RenameNode(graph, old, new)])

@@ -180,6 +180,21 @@ class RenameGraph(Op):
         model.rename_graph(self.new, self.old)
 
 
+@dataclass
+class SetGraphFlow(Op):
+    """Change which way a graph reads (``Graph.flow``: "right" or "down")."""
+
+    graph: str
+    old: str
+    new: str
+
+    def apply(self, model: ProjectModel) -> None:
+        model.set_graph_flow(self.graph, self.new)
+
+    def revert(self, model: ProjectModel) -> None:
+        model.set_graph_flow(self.graph, self.old)
+
+
 def remove_ops(graph_name: str, graph: Graph, node_ids: set[str], edges: set[EdgeKey]) -> list[Op]:
     """Ops that remove the nodes (with every edge touching them) and the given edges.
 

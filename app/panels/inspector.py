@@ -51,6 +51,8 @@ class InspectorPanel(QScrollArea):
         identity, self.form = QFormLayout(), QFormLayout()
         for f in (identity, self.form):
             f.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            # a narrow dock puts a long label above its field instead of scrolling sideways
+            f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             host.addLayout(f)
         self.id_edit = QLineEdit()
         self.id_edit.setToolTip("The block's name in generated code: lower-case letters, "

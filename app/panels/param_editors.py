@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.text import plain_tooltip
+from app.widgets.combos import shrink_combo
 from engine.blocks.base import Param
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -140,6 +141,7 @@ class ChoiceEditor(ParamEditor):
     def __init__(self, param: Param) -> None:
         self.box = QComboBox()
         self.box.addItems(list(param.choices))
+        shrink_combo(self.box)
         super().__init__(param, self.box)
         self.box.currentTextChanged.connect(self.emit_edited)
 
