@@ -1,6 +1,7 @@
 """Views of the dataset panel: DataPreview, what it shows of loaded data (a labelled image
-grid, a text excerpt or the first rows of a table, and the class counts as bars, all plain
-text); and the lists of data set names and of a CSV file's columns."""
+grid, a text excerpt, or for tabular data a plot (a scatter of 2-D samples by class, a
+histogram of a regression target) with the first rows in a second tab, and the class counts
+as bars, all plain text); and the lists of data set names and of a CSV file's columns."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.panels.dataset_jobs import Preview
+from app.panels.dataset_plot import DataPlot
 from app.text import plain_tooltip
 from app.widgets.bar_chart import BarChart
 from app.widgets.images import pixmap_from_array
@@ -51,9 +54,15 @@ class DataPreview(QWidget):
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(200)
+        self.plot = DataPlot()
+        # the plot is what a user sees first; the rows stay one click away
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.plot, "Plot")
+        self.tabs.addTab(self.table, "Rows")
         self.counts_title = plain_label("Class counts (train split)", "muted")
         self.counts = BarChart()
-        for w in (self.status, self.gallery, self.excerpt, self.table, self.counts_title,
+        for w in (self.status, self.gallery, self.excerpt, self.tabs, self.counts_title,
                   self.counts):
             v.addWidget(w)
         self.show_preview(None)
@@ -80,10 +89,23 @@ class DataPreview(QWidget):
             for c, cell in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(cell))
         self.table.resizeColumnsToContents()
-        self.table.setVisible(bool(rows))
+        self._show_plot(p)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.table), bool(rows))
+        self.tabs.setVisible(bool(rows) or bool(self.plot.shown))
         self.counts.set_items(p.counts if p else [])
         self.counts_title.setVisible(bool(p and p.counts))
         self.counts.setVisible(bool(p and p.counts))
+
+
+    def _show_plot(self, p: Preview | None) -> None:
+        if p is not None and p.points is not None:
+            self.plot.show_points(p.points, p.point_classes, [n for n, _ in p.counts])
+        elif p is not None and p.targets is not None:
+            self.plot.show_histogram(p.targets)
+        else:
+            self.plot.clear_plot()
+        self.tabs.setTabVisible(self.tabs.indexOf(self.plot), bool(self.plot.shown))
+        self.tabs.setCurrentWidget(self.plot if self.plot.shown else self.table)
 
 
 def fill_names(combo: QComboBox, description: QLabel, names: dict[str, str], current: str) -> None:

@@ -9,6 +9,7 @@ CUDA devices and remote hosts are looked up in the background too.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyqtgraph as pg
@@ -39,6 +40,11 @@ LOSSES = {"classification": ["cross_entropy"], "regression": ["mse", "mae", "hub
 MONITORS = ["val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall", "val_mae",
             "val_rmse", "val_r2", "val_perplexity", "train_loss"]
 DEFAULT_STEPS_PER_EPOCH = 50
+#: the LR preview's axis ends this far above the highest rate, so a constant rate is a
+#: flat line inside the plot, not on its edge
+LR_HEADROOM = 0.15
+#: characters a combo box keeps when the dock is narrow (it elides the rest)
+COMBO_MIN_CHARS = 10
 REMOTE_TIP = ("Train on {host} over SSH: LayerForge uploads the engine and the data, and the "
               "plots follow the run live (hosts: Remote hosts…).")
 
@@ -48,6 +54,14 @@ def _combo(items: list[tuple[str, str]]) -> QComboBox:
     for data, text in items:
         box.addItem(text, data)
     return box
+
+
+def lr_axis_range(rates: list[float]) -> tuple[float, float]:
+    """The y range of the LR preview: from zero (a rate is never negative) to a margin
+    above the highest rate. pyqtgraph's auto-range gives a constant rate a zero-height span
+    that it widens by +-0.5, drawing 0.001 at the axis' "0"."""
+    top = max((r for r in rates if math.isfinite(r)), default=0.0)
+    return 0.0, (top if top > 0 else 1.0) * (1 + LR_HEADROOM)
 
 
 def _int(lo: int, hi: int) -> QSpinBox:
@@ -108,6 +122,11 @@ class HyperparamsPanel(QScrollArea):
         else:
             form.addRow(label, w)
         if isinstance(w, QComboBox):
+            # long entries ("Auto (CUDA when present)", device names) must not widen the
+            # dock: the combo shrinks to a few characters and elides the rest
+            w.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            w.setMinimumContentsLength(COMBO_MIN_CHARS)
             if w.isEditable():
                 w.lineEdit().editingFinished.connect(
                     lambda: self._set(section, field, w.currentText().strip()))
@@ -121,6 +140,8 @@ class HyperparamsPanel(QScrollArea):
         box = QGroupBox(title)
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # a narrow dock puts a long label above its field instead of scrolling sideways
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         return box, form
 
     def _task_group(self) -> QGroupBox:
@@ -172,6 +193,9 @@ class HyperparamsPanel(QScrollArea):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
+        # the range is set from the curve (lr_axis_range); plain tick values, no "x0.001"
+        self.plot.getPlotItem().getViewBox().disableAutoRange()
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "lr")
         style_plot(self.plot)
@@ -295,6 +319,9 @@ class HyperparamsPanel(QScrollArea):
         self.curve_x, self.curve_y = result  # type: ignore[misc]
         self.curve.setData(self.curve_x, self.curve_y)
         cfg = self.document.project.training
+        vb = self.plot.getPlotItem().getViewBox()
+        vb.setYRange(*lr_axis_range(self.curve_y), padding=0)
+        vb.setXRange(0.0, max(self.curve_x, default=1.0) or 1.0, padding=0.02)
         note = f"{self.steps_per_epoch} steps per epoch"
         if not self.train_size:
             note += " (assumed: load the dataset preview for the real count)"

@@ -6,19 +6,31 @@ into curves): events only append to its growing numpy buffers, and a ~15 Hz time
 what changed to the curves, so a burst of events costs one repaint. Overlays draw
 histories read from run folders by the same reducer. The PlotItems downsample (peak) and
 clip to the view, so a curve of 1e5+ points redraws in a few milliseconds.
+
+A long run is shown through a recent window by default (the last RECENT_EPOCHS epochs, at
+least RECENT_STEPS steps): the step axis follows the newest point and y ranges over what
+is visible; "Whole run" shows everything. A pan or zoom of the user's stops the following
+(pyqtgraph turns auto-range off) until a double-click or a toggle of "Whole run". The
+legend has a row of its own above the plots, so it never covers a curve.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.panels.plot_data import LiveViewBox, PlainAxis
+from app.panels.plot_data import BoundsSource, LivePlotItem, LiveViewBox, PlainAxis, window_bounds
 from app.runs.history import SERIES, RunHistory
 from app.runs.series import Bounds
 from app.theme import Theme
@@ -30,13 +42,18 @@ FRAME_MS = 66  # each plot is updated at most ~15 times a second
 #: instead of one block twice as long (plot_data.py says what else keeps frames cheap)
 FRAME_HALVES = (frozenset({"loss", "loss_ema", "val_loss"}), frozenset({"metric", "lr"}))
 CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
+#: the recent window spans the last RECENT_EPOCHS epochs of a run, and at least
+#: RECENT_STEPS steps (a run's length in epochs is known only once it starts)
+RECENT_STEPS = 2000
+RECENT_EPOCHS = 20
+LEGEND_COLUMNS = 6  # legend entries per row: the live curves and a few overlays on one line
 OVERLAY_COLORS = ("#e67e22", "#8e44ad", "#16a085", "#c0392b", "#7f8c8d", "#d35400", "#2c3e50")
 
 
 class PlotsPanel(QWidget):
     """Signals: ``log_scale_toggled(on)``. ``on_event`` takes every training event into
     ``history``, the live run's RunHistory; ``set_overlays`` shows other runs' histories
-    next to it."""
+    next to it; ``reset`` forgets both (another project)."""
 
     log_scale_toggled = Signal(bool)
 
@@ -45,12 +62,17 @@ class PlotsPanel(QWidget):
         self.setObjectName("PlotsPanel")
         self.log_box = QCheckBox("Log scale")
         self.log_box.setToolTip("Logarithmic loss axis")
+        self.whole_box = QCheckBox("Whole run")
+        self.whole_box.setToolTip("Show every step of the run; off: follow the most recent "
+                                  "steps (double-click a plot to follow them again after a "
+                                  "zoom)")
         self.readout = QLabel("")
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         top = QHBoxLayout()
         top.setContentsMargins(6, 2, 6, 0)
         top.addWidget(self.log_box)
+        top.addWidget(self.whole_box)
         top.addSpacing(12)
         top.addWidget(self.readout, 1)
         self.view = pg.GraphicsLayoutWidget()
@@ -60,11 +82,13 @@ class PlotsPanel(QWidget):
         layout.setSpacing(2)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
-        self.loss_plot, self.metric_plot, self.lr_plot = (
-            self.view.addPlot(row=row, col=0, viewBox=LiveViewBox(),
-                              axisItems={side: PlainAxis(side) for side in ("left", "bottom")})
-            for row in range(3))
-        self.plots = (self.loss_plot, self.metric_plot, self.lr_plot)
+        self.plots = tuple(
+            LivePlotItem(viewBox=LiveViewBox(),
+                         axisItems={side: PlainAxis(side) for side in ("left", "bottom")})
+            for _ in range(3))
+        self.loss_plot, self.metric_plot, self.lr_plot = self.plots
+        for row, p in enumerate(self.plots, start=1):  # row 0: the legend
+            self.view.addItem(p, row=row, col=0)
         for p, label in zip(self.plots, ("loss", "metric", "lr"), strict=True):
             p.setDownsampling(auto=True, mode="peak")
             p.setClipToView(True)
@@ -82,7 +106,13 @@ class PlotsPanel(QWidget):
             if p is not self.lr_plot:  # linked x: one step axis, at the bottom
                 p.hideAxis("bottom")
         self.lr_plot.setLabel("bottom", "step")
-        self.legend = self.loss_plot.addLegend(offset=(-10, 10))
+        # a legend inside a plot covers the newest points of the curves sooner or later:
+        # it gets a row of its own above the plots (no offset: not anchored to a plot)
+        self.legend = pg.LegendItem(colCount=LEGEND_COLUMNS)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.view.addItem(self.legend, row=0, col=0)
+        self.loss_plot.legend = self.legend  # the loss plot's named curves list themselves
+        self.recent_steps = float(RECENT_STEPS)
         self.history = RunHistory()
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
@@ -97,35 +127,46 @@ class PlotsPanel(QWidget):
         self._half = 0
         self._timer.timeout.connect(self._on_timer_timeout)
         self.log_box.toggled.connect(self._on_log_box_toggled)
+        self.whole_box.toggled.connect(self._on_whole_box_toggled)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.view.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self.set_theme(theme)
-        self._overlay_bounds: list[tuple[pg.PlotItem, Bounds]] = []
+        self._overlay_bounds: list[tuple[pg.PlotItem, np.ndarray, np.ndarray, Bounds]] = []
         self._wire_bounds()
+        self._set_recent()
 
     def _wire_bounds(self) -> None:
         """Each plot auto-ranges from the buffers' running bounds (plot_data.LiveViewBox):
         y from its own curves, x from every curve so the linked step axes agree."""
         plot_of = {"loss": self.loss_plot, "loss_ema": self.loss_plot,
                    "val_loss": self.loss_plot, "metric": self.metric_plot, "lr": self.lr_plot}
-        every = [self._live_bounds(k) for k in plot_of] + [self._overlay_bounds_of(None)]
+        live = [self._live_bounds(k) for k in plot_of]
+        every = [*live, self._overlay_bounds_of(None)]
         for p in self.plots:
             vb = p.getViewBox()
             vb.y_from_zero = p is not self.metric_plot  # a metric is shown around its values
+            vb.y_from_zero_in_window = p is self.lr_plot
             vb.x_sources = every
+            vb.lead_sources = live  # a recent window follows the live run, not an overlay
             vb.y_sources = [self._live_bounds(k) for k, q in plot_of.items() if q is p]
             vb.y_sources.append(self._overlay_bounds_of(p))
 
-    def _live_bounds(self, key: str) -> Callable[[], Bounds]:
+    def _live_bounds(self, key: str) -> BoundsSource:
         empty = Bounds()
         b = self.history.buffers[key]
-        return lambda: b.bounds if self._curves[key].isVisible() else empty
 
-    def _overlay_bounds_of(self, plot: pg.PlotItem | None) -> Callable[[], Bounds]:
-        def bounds() -> Bounds:
+        def bounds(window: tuple[float, float] | None) -> Bounds:
+            if not self._curves[key].isVisible():
+                return empty
+            return window_bounds(b.x, b.y, window, b.bounds)
+        return bounds
+
+    def _overlay_bounds_of(self, plot: pg.PlotItem | None) -> BoundsSource:
+        def bounds(window: tuple[float, float] | None) -> Bounds:
             out = Bounds()
-            for p, b in self._overlay_bounds:
+            for p, x, y, b in self._overlay_bounds:
                 if plot is None or p is plot:
-                    out.merge(b)
+                    out.merge(window_bounds(x, y, window, b))
             return out
         return bounds
 
@@ -137,6 +178,26 @@ class PlotsPanel(QWidget):
     def _forget_ranges(self) -> None:
         for p in self.plots:
             p.getViewBox().forget_held()
+
+    def _set_recent(self) -> None:
+        window = None if self.whole_box.isChecked() else self.recent_steps
+        for p in self.plots:
+            p.getViewBox().recent = window
+        self._forget_ranges()
+
+    def follow(self) -> None:
+        """Auto-range again after the user's own pan or zoom: the recent window (or the
+        whole run) follows the new points again."""
+        self.loss_plot.getViewBox().enableAutoRange(x=True, y=True)
+        for p in self.plots[1:]:  # x-linked to the loss plot: only their y auto-ranges
+            p.getViewBox().enableAutoRange(y=True)
+        self._forget_ranges()
+
+    @property
+    def following(self) -> bool:
+        """Whether the step axis shows a recent window of a run longer than it."""
+        vb = self.loss_plot.getViewBox()
+        return vb.following and vb.x_auto
 
     # -- appearance -------------------------------------------------------------------
     def dispose(self) -> None:
@@ -197,9 +258,11 @@ class PlotsPanel(QWidget):
         metric = self.history.metric
         self._dirty |= self.history.add(ev)
         match ev:
-            case RunStarted(resumed_from=resumed, total_steps=total):
+            case RunStarted(resumed_from=resumed, total_steps=total, steps_per_epoch=spe):
                 if not resumed:  # the history started over: so do the curves, now
                     self._show_cleared()
+                self.recent_steps = float(max(RECENT_STEPS, RECENT_EPOCHS * spe))
+                self._set_recent()
                 self._set_x_extent((0.0, float(total)) if total > 0 else None)
             case EpochEnded() if self.history.metric != metric:
                 self.metric_plot.setLabel("left", self.history.metric)
@@ -211,6 +274,20 @@ class PlotsPanel(QWidget):
         self.history.clear()
         self._dirty |= set(SERIES)
         self._show_cleared()
+
+    def reset(self) -> None:
+        """Forget everything shown (another project was opened): the live run, the
+        overlays, the run's length and the held and zoomed axis ranges."""
+        if self._disposed:
+            return
+        self.set_overlays({})
+        self.clear_live()
+        self.recent_steps = float(RECENT_STEPS)
+        self._set_recent()
+        self.follow()
+        for line in self._lines:
+            line.hide()
+        self.readout.setText("")
 
     def _show_cleared(self) -> None:
         self.metric_plot.setLabel("left", "metric")
@@ -249,8 +326,7 @@ class PlotsPanel(QWidget):
         if self._disposed:
             return
         for plot, item in self._overlay_items:
-            plot.removeItem(item)
-            self.legend.removeItem(item)
+            plot.removeItem(item)  # the loss plot takes its items out of the legend too
         self._overlay_items = []
         self._overlay_bounds = []
         for i, (name, h) in enumerate(runs.items()):
@@ -265,8 +341,9 @@ class PlotsPanel(QWidget):
                 (self.lr_plot, "lr", dict(pen=pen)),
             ):
                 b = h.buffers[key]  # copies: the overlay keeps its points if h changes
-                self._overlay_items.append((plot, plot.plot(b.x.copy(), b.y.copy(), **opts)))
-                self._overlay_bounds.append((plot, b.bounds.copy()))
+                x, y = b.x.copy(), b.y.copy()
+                self._overlay_items.append((plot, plot.plot(x, y, **opts)))
+                self._overlay_bounds.append((plot, x, y, b.bounds.copy()))
         self._forget_ranges()
         if runs and self.history.metric is None:
             metric = next((h.metric for h in runs.values() if h.metric), None)
@@ -283,6 +360,18 @@ class PlotsPanel(QWidget):
         self.loss_plot.setLogMode(x=False, y=on)
         self.loss_plot.getViewBox().forget_held()
         self.log_scale_toggled.emit(on)
+
+    def set_whole_run(self, on: bool) -> None:
+        self.whole_box.setChecked(on)
+
+    def _on_whole_box_toggled(self, _on: bool) -> None:
+        self._set_recent()
+        self.follow()
+
+    def _on_scene_mouse_clicked(self, ev: object) -> None:
+        if ev.double() and any(p.sceneBoundingRect().contains(ev.scenePos())  # type: ignore[attr-defined]
+                               for p in self.plots):
+            self.follow()
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:
         for p in self.plots:

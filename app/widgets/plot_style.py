@@ -1,18 +1,29 @@
-"""style_plot: a pyqtgraph plot in the application palette's colours."""
+"""style_plot: a pyqtgraph plot in the application palette's colours; class_color: one
+colour per class, the same in every plot."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+
+#: a categorical palette (Tableau 10) whose colours read on light and dark backgrounds
+CLASS_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+                "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 
 
-def style_plot(plot: Any) -> None:
-    """Give a pyqtgraph PlotWidget the application palette's colours (theme-following)."""
+def class_color(index: int) -> QColor:
+    """The colour of class ``index`` (the palette repeats past ten classes)."""
+    return QColor(CLASS_COLORS[index % len(CLASS_COLORS)])
+
+
+def style_plot(plot: Any, item: Any = None) -> None:
+    """Give a pyqtgraph PlotWidget (or a GraphicsLayoutWidget and its PlotItem ``item``)
+    the application palette's colours (theme-following)."""
     pal = QGuiApplication.palette()
     plot.setBackground(pal.color(QPalette.ColorRole.Base))
     text = pal.color(QPalette.ColorRole.Text)
-    item = plot.getPlotItem()
+    item = item if item is not None else plot.getPlotItem()
     for name in ("left", "bottom"):
         axis = item.getAxis(name)
         axis.setPen(text)

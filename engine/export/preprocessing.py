@@ -111,6 +111,22 @@ def _shape_hint(info: dict[str, Any]) -> str:
     return "x".join(str(d) for d in shape)
 
 
+def pixel_scaling(info: dict[str, Any] | None) -> str:
+    """How training scaled an image run's pixels to [0, 1], in words, from its data source:
+    the built-in sets' own scale (``engine.data.builtin.PIXEL_SCALE``, the table the data
+    code divides by), else 8-bit pixels divided by 255 (image files, IDX, downloads)."""
+    source = str((info or {}).get("source") or "")
+    origin, _, name = source.partition(":")
+    if origin == "builtin":
+        from engine.data.builtin import PIXEL_SCALE  # the data code's own table
+
+        scale = PIXEL_SCALE.get(name)
+        if scale is None:
+            return "generated with values in [0, 1]"
+        return f"pixel values 0-{scale:g} divided by {scale:g}"
+    return "8-bit pixels divided by 255"
+
+
 def describe(info: dict[str, Any]) -> list[str]:
     """Markdown bullet lines saying how to prepare an input (no code)."""
     lines = []
@@ -120,7 +136,7 @@ def describe(info: dict[str, Any]) -> list[str]:
         c, h, w = shape
         colour = "greyscale" if c == 1 else ("RGB" if c == 3 else f"{c} channels")
         lines.append(f"- Images: {colour}, {h}x{w} pixels, as a float tensor [N, {c}, {h}, {w}] "
-                     "with values in [0, 1] (8-bit pixels divided by 255).")
+                     f"with values in [0, 1] ({pixel_scaling(info)}).")
     elif kind == "tokens":
         lines.append(f"- Token ids (int64) [N, {_shape_hint(info) or 'T'}]: each character's "
                      f"index in the vocabulary ({len(info.get('vocab') or [])} characters; the "
@@ -175,6 +191,9 @@ def python_constants(info: dict[str, Any] | None, literal) -> list[str]:
     per = ("channel (dim 1 of [N, C, H, W], or dim 0 of one [C, H, W] image)"
            if axis == "channel" else "feature (the last dimension)")
     view = "(-1, 1, 1)" if axis == "channel" else "(-1,)"
+    read_as = ("images: " + pixel_scaling(info) + ", in [0, 1]"
+               if info is None or info.get("kind") == "image"
+               else "the values as the data source gives them")
     return [
         *note,
         f"MEAN = {literal(mean)}  # per {axis}; None: inputs are not normalised",
@@ -187,8 +206,8 @@ def python_constants(info: dict[str, Any] | None, literal) -> list[str]:
         '    """Normalise a float input as training did: ``(x - MEAN) / STD`` per',
         f"    {per}.",
         "",
-        "    Give it the input as training read it (images: pixel values divided by 255, in",
-        '    [0, 1]). Returns ``x`` unchanged when MEAN is None."""',
+        f"    Give it the input as training read it ({read_as}).",
+        '    Returns ``x`` unchanged when MEAN is None."""',
         "    if MEAN is None:",
         "        return x",
         f"    mean = torch.tensor(MEAN, dtype=x.dtype, device=x.device).view{view}",

@@ -109,6 +109,7 @@ def test_panel_ranges_hold_every_curve_and_rarely_move(qtbot):
 
 def test_log_scale_range_is_in_log_units_and_a_new_run_shrinks_the_range(qtbot):
     panel = _shown(qtbot)
+    panel.set_whole_run(True)  # every point in range, not the recent window's
     _feed(panel, 5000)
     panel.set_log_scale(True)
     panel.view.viewport().repaint()
