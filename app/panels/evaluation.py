@@ -36,6 +36,8 @@ from app.widgets.plot_style import style_plot
 from engine.errors import user_message
 from engine.train.events import Event, Finished, RunStarted, Stopped
 
+NO_RUN = "No run to evaluate yet: train one, or pick a run."
+
 
 def _fmt_metrics(metrics: dict[str, Any]) -> str:
     parts = [f"{k} {v:.4g}" for k, v in metrics.items()
@@ -63,7 +65,7 @@ class EvaluationPanel(QScrollArea):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(10, 8, 10, 8)
         top = QHBoxLayout()
-        self.title = plain_label("No run to evaluate yet: train one, or pick a run.", wrap=False)
+        self.title = plain_label(NO_RUN)  # wraps: the header never widens the panel
         self.split_combo = QComboBox()
         self.split_combo.addItem("Validation split", "val")
         self.split_combo.addItem("Test split", "test")
@@ -153,6 +155,23 @@ class EvaluationPanel(QScrollArea):
             case Finished() | Stopped() if self.run_dir:
                 self.results = {k: v for k, v in self.results.items() if k[0] != self.run_dir}
                 self.show_run(self.run_dir)
+
+    def reset(self) -> None:
+        """Show no run (another project): its metrics, tables, gallery and plots go, and an
+        evaluation still computing for it reports nothing."""
+        self.jobs.cancel()
+        self.run_dir, self.info, self.result = None, None, None
+        self.results.clear()
+        self.title.setText(NO_RUN)
+        for label in (self.final, self.status, self.error, self.gallery_title):
+            label.clear()
+        self.error.hide()
+        self.metrics_table.clear_all()
+        self.matrix.clear_all()
+        self.gallery.clear_all()
+        self.scatter.clear()
+        self.residuals.clear()
+        self._show_sections("")
 
     # -- public helpers ----------------------------------------------------------------
     @property

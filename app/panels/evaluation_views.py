@@ -83,6 +83,12 @@ class MetricsTable(QTableWidget):
         for r, (_k, v) in enumerate(rows):
             self.setItem(r, 0, _item(f"{v:.4g}", v))
 
+    def clear_all(self) -> None:
+        """No rows, no columns (no run shown)."""
+        self.clear()
+        self.setRowCount(0)
+        self.setColumnCount(0)
+
     def value(self, row_name: str, column: str) -> Any:
         """The exact value in the row labelled ``row_name`` and ``column`` (for tests)."""
         rows = [self.verticalHeaderItem(r).text() for r in range(self.rowCount())]
@@ -141,6 +147,10 @@ class ConfusionMatrixView(QTableWidget):
     def total(self) -> int:
         return sum(sum(r) for r in self.matrix)
 
+    def clear_all(self) -> None:
+        """No matrix (no run shown)."""
+        self.show_matrix([], [])
+
     def _on_self_cell_clicked(self, row: int, column: int) -> None:
         self.cell_chosen.emit(row, column)
 
@@ -186,6 +196,11 @@ class SampleGallery(QListWidget):
                                           f"confidence {confidence[i]:.1%}\ntrue {t}"))
             item.setData(VALUE_ROLE, i)
             self.addItem(item)
+
+    def clear_all(self) -> None:
+        """No samples (no run shown)."""
+        self.clear()
+        self.indices = []
 
     def text_room(self) -> int:
         """Pixels a caption line may take in a grid cell (the view's spacing and the

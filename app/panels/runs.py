@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QMessageBox,
     QPushButton,
     QTreeWidget,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.training import fmt_duration
 from app.runs.history import RunSummary
+from app.widgets.flow_layout import FlowLayout
 
 COLUMNS = ("Run", "Status", "Best", "Duration", "Settings")
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -70,12 +70,10 @@ class RunsPanel(QWidget):
         self.open_button = QPushButton("Open Folder")
         self.delete_button = QPushButton("Delete…")
         self.refresh_button = QPushButton("Refresh")
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps in a narrow dock rather than widening the window
         for b in (self.resume_button, self.attach_button, self.download_button,
-                  self.open_button, self.delete_button):
+                  self.open_button, self.delete_button, self.refresh_button):
             row.addWidget(b)
-        row.addStretch(1)
-        row.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap, QTextCursor
+from PySide6.QtGui import QPixmap, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -41,6 +42,10 @@ from engine.errors import user_message
 from engine.train.events import Event, Finished, RunStarted, Sample, Stopped
 
 IMAGE_KINDS = ("gan", "autoencoder")
+NARROW = 520  # below this width the text page stacks its form over the text
+NO_RUN = "No run yet: samples of language models, GANs and autoencoders show here."
+#: the pages: a task without samples, text, images, nothing (no run shown)
+NONE, TEXT, IMAGES, EMPTY = range(4)
 
 
 class SamplesPanel(QWidget):
@@ -62,8 +67,7 @@ class SamplesPanel(QWidget):
         self.jobs.busy_changed.connect(self._on_jobs_busy_changed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 8)
-        self.title = plain_label("No run yet: samples of language models, GANs and "
-                                 "autoencoders show here.", wrap=False)
+        self.title = plain_label(NO_RUN)
         self.error = plain_label(role="error")
         self.error.hide()
         lay.addWidget(self.title)
@@ -72,8 +76,12 @@ class SamplesPanel(QWidget):
         self.pages.addWidget(plain_label("This run's task makes no samples.", "muted"))
         self.pages.addWidget(self._text_page())
         self.pages.addWidget(self._image_page())
+        self.pages.addWidget(QWidget())  # no run: the title says it all
+        self.pages.setCurrentIndex(EMPTY)
         lay.addWidget(self.pages, 1)
-        scrub = QHBoxLayout()
+        self.scrub = QWidget()  # shown only with a run that makes samples
+        scrub = QHBoxLayout(self.scrub)
+        scrub.setContentsMargins(0, 0, 0, 0)
         self.epoch_slider = QSlider(Qt.Orientation.Horizontal)
         self.epoch_slider.setEnabled(False)
         self.epoch_label = plain_label(wrap=False)
@@ -81,15 +89,18 @@ class SamplesPanel(QWidget):
         scrub.addWidget(plain_label("Epoch", wrap=False))
         scrub.addWidget(self.epoch_slider, 1)
         scrub.addWidget(self.epoch_label)
-        lay.addLayout(scrub)
+        lay.addWidget(self.scrub)
+        self.scrub.hide()
         self.epoch_slider.valueChanged.connect(self._on_epoch_slider_value_changed)
 
     def _text_page(self) -> QWidget:
         page = QWidget()
-        h = QHBoxLayout(page)
+        h = self.text_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, page)
         h.setContentsMargins(0, 0, 0, 0)
         form_box = QWidget()
         form = QFormLayout(form_box)
+        # a narrow dock puts each field under its label rather than scrolling sideways
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.prompt = QLineEdit("def ")
         self.length = QSpinBox()
         self.length.setRange(1, 100_000)
@@ -121,9 +132,9 @@ class SamplesPanel(QWidget):
         self.epoch_text = QPlainTextEdit(readOnly=True)
         self.epoch_text.setPlaceholderText("The text sampled at the end of each epoch.")
         right = QVBoxLayout()
-        right.addWidget(plain_label("Generated", wrap=False))
+        right.addWidget(plain_label("Generated"))
         right.addWidget(self.generated, 2)
-        right.addWidget(plain_label("Sample at the chosen epoch", wrap=False))
+        right.addWidget(plain_label("Sample at the chosen epoch"))
         right.addWidget(self.epoch_text, 1)
         h.addWidget(form_box)
         h.addLayout(right, 1)
@@ -140,6 +151,13 @@ class SamplesPanel(QWidget):
         self.image.setMinimumSize(160, 160)
         area.setWidget(self.image)
         return area
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        # In a narrow dock the generated text goes below the form instead of beside it.
+        narrow = event.size().width() < NARROW
+        self.text_layout.setDirection(QBoxLayout.Direction.TopToBottom if narrow
+                                      else QBoxLayout.Direction.LeftToRight)
+        super().resizeEvent(event)
 
     # -- the contract with the run side ------------------------------------------------
     def show_run(self, run_dir: str) -> None:
@@ -186,6 +204,19 @@ class SamplesPanel(QWidget):
                 self._update_slider(follow=following)
             case Finished() | Stopped() if self.run_dir:
                 self.show_run(self.run_dir)
+
+    def reset(self) -> None:
+        """Show no run (another project): its samples and generated text go, and a
+        generation still running for it stops and reports nothing."""
+        self.stop_generation()
+        self.jobs.cancel()
+        self.run_dir = None
+        self.frames = {}
+        self.error.hide()
+        self.title.setText(NO_RUN)
+        self.generated.clear()
+        self._set_kind("")
+        self._update_slider(follow=True)
 
     # -- generation --------------------------------------------------------------------
     @property
@@ -236,8 +267,10 @@ class SamplesPanel(QWidget):
     # -- scrubbing ---------------------------------------------------------------------
     def _set_kind(self, kind: str) -> None:
         self.kind = kind
-        page = 1 if kind == "language_model" else 2 if kind in IMAGE_KINDS else 0
+        page = (EMPTY if not kind else TEXT if kind == "language_model"
+                else IMAGES if kind in IMAGE_KINDS else NONE)
         self.pages.setCurrentIndex(page)
+        self.scrub.setVisible(page in (TEXT, IMAGES))
 
     def _update_slider(self, follow: bool) -> None:
         epochs = sorted(self.frames)

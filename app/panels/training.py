@@ -11,9 +11,9 @@ import math
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QListWidget,
+    QMessageBox,
     QProgressBar,
     QSizePolicy,
     QToolButton,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.flow_layout import FlowLayout
 from engine.train.events import (
     EpochEnded,
     Event,
@@ -34,13 +35,33 @@ from engine.train.events import (
 )
 from engine.train.events import Warning as TrainingWarning
 
+# "lent" shows only once a run has ended (during a run the runner's state shows): its
+# worker process is exiting, and a fresh one starts after it.
 STATE_TEXT = {"closed": "worker not started", "starting": "starting the worker…",
-              "ready": "worker ready", "lent": "worker busy", "running": "training", "paused": "paused",
+              "ready": "worker ready", "lent": "closing the run's worker…",
+              "running": "training", "paused": "paused",
               "stopping": "stopping…", "connecting": "connecting…", "uploading": "uploading…",
               "reconnecting": "reconnecting…", "downloading": "downloading artifacts…",
               "detached": "not following the remote run", "idle": "remote host idle"}
 RUN_TEXT = {"running": "Training", "paused": "Paused", "stopping": "Stopping after this step…",
             "reconnecting": "Connection lost: reconnecting…"}
+
+
+READY_TEXT = "Press Train (Ctrl+Enter) to train the project"
+
+
+def ask_quit_while_training(parent: QWidget) -> bool:
+    """Ask whether to quit while a run trains; True to quit."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Quit LayerForge?",
+                      "A run is training. Quitting stops it; it keeps its last checkpoint "
+                      "and can be resumed. Quit?", parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    quit_button = box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+    stay = box.addButton("Keep Training", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(stay)
+    box.setEscapeButton(stay)
+    box.exec()
+    return box.clickedButton() is quit_button
 
 
 def fmt_duration(seconds: float) -> str:
@@ -54,7 +75,7 @@ class TrainingPanel(QWidget):
     def __init__(self, actions: list[QAction] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainingPanel")
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # wraps in a narrow dock rather than widening the window
         self.buttons: list[QToolButton] = []
         for action in actions or []:
             b = QToolButton()
@@ -62,7 +83,6 @@ class TrainingPanel(QWidget):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             buttons.addWidget(b)
             self.buttons.append(b)
-        buttons.addStretch(1)
         self.worker_state = self._label()
         self.worker_state.setStyleSheet("color: gray")
         self.worker_state.setWordWrap(False)
@@ -97,8 +117,23 @@ class TrainingPanel(QWidget):
         self._timer.setInterval(100)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer_timeout)
-        self.status.setText("Press Train (Ctrl+Enter) to train the project")
+        self.status.setText(READY_TEXT)
         self.set_state("closed")
+
+    def reset(self) -> None:
+        """Back to the ready state: no status of a previous run, no progress, no figures,
+        warnings or message (another project, or an edit after a failure)."""
+        self._timer.stop()
+        self._progress = None
+        self._epochs = 0
+        self.status.setText(READY_TEXT)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        for label in (self.stats, self.epoch_line):
+            label.clear()
+        self.show_message("")
+        self.warnings.clear()
+        self.warnings.hide()
 
     @staticmethod
     def _label() -> QLabel:

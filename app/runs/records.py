@@ -7,11 +7,15 @@ events.jsonl and, once it ends, the downloaded artifacts.
 Each run is recorded as a ``RunRef`` in ``project.runs``. GraphDocument has no edit API
 for runs yet, and undoing "a run happened" would be wrong anyway (the folder stays), so
 the list is changed in place and the document is marked dirty (see docs/training-ui.md).
+Save As carries the runs to the new file's folder (app/runs/carry.py); a run folder that is
+not where it was recorded is looked for beside the file and in the per-user folder
+(:func:`resolve_ref`, docs/decisions/0004-runs-follow-the-project.md).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +91,78 @@ def ref_path(doc: GraphDocument, run_dir: str | Path) -> str:
         return str(p)
 
 
-def resolve_ref(doc: GraphDocument, ref: RunRef) -> Path:
+def recorded_path(doc: GraphDocument, ref: RunRef) -> Path:
+    """Where the project says a run folder is (relative paths against the project folder)."""
     p = Path(ref.path).expanduser()
     return p if p.is_absolute() else project_folder(doc) / p
+
+
+def fallback_paths(doc: GraphDocument, ref: RunRef) -> list[Path]:
+    """Where else a run folder that is not where it was recorded may be, in order: under
+    ``runs/`` beside the project file (a project moved or copied with its runs folder, or
+    opened on another computer), then in the per-user runs folder where unsaved projects'
+    runs go (a project saved by a version that did not carry them along)."""
+    name = Path(ref.path).name or ref.id
+    places = [runs_folder(doc) / name, config_dir() / "runs" / name]
+    if ref.id and ref.id != name:
+        places += [runs_folder(doc) / ref.id, config_dir() / "runs" / ref.id]
+    return places
+
+
+def resolve_ref(doc: GraphDocument, ref: RunRef) -> Path:
+    """The run folder of ``ref``: where it was recorded, or else the first of
+    :func:`fallback_paths` that is a run folder; the recorded place when it is nowhere
+    (the Runs list then shows it as missing, with that place)."""
+    recorded = recorded_path(doc, ref)
+    if recorded.is_dir():
+        return recorded
+    for p in fallback_paths(doc, ref):
+        if (p / "project.lforge").is_file() or (p / "remote.json").is_file():
+            return p
+    return recorded
+
+
+@dataclass(frozen=True)
+class RunPlace:
+    """A recorded run and where it is: ``found`` differs from ``recorded`` when the folder
+    was found elsewhere, and is None when it is nowhere."""
+
+    ref: RunRef
+    recorded: Path
+    found: Path | None
+
+
+def locate_runs(doc: GraphDocument) -> list[RunPlace]:
+    """Every recorded run whose folder is not where the project says (moved or missing)."""
+    out = []
+    for ref in doc.project.runs:
+        recorded = recorded_path(doc, ref)
+        if recorded.is_dir():
+            continue
+        found = resolve_ref(doc, ref)
+        out.append(RunPlace(ref, recorded, found if found != recorded else None))
+    return out
+
+
+def describe_places(places: list[RunPlace]) -> str:
+    """One sentence for the status bar about runs found elsewhere or missing ("" if none)."""
+    moved = [p for p in places if p.found is not None]
+    missing = [p for p in places if p.found is None]
+    parts = []
+    if moved:
+        where = sorted({str(p.found.parent) for p in moved if p.found is not None})
+        parts.append(f"{_runs(len(moved))} not where the project recorded "
+                     f"{'it' if len(moved) == 1 else 'them'}, found in {', '.join(where)}")
+    if missing:
+        first = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        parts.append(f"{_runs(len(missing))} missing: {first.ref.id} was expected at "
+                     f"{first.recorded}{more}")
+    return "; ".join(parts)
+
+
+def _runs(n: int) -> str:
+    return f"{n} run{'s' if n != 1 else ''}"
 
 
 def add_run_ref(doc: GraphDocument, run_dir: str | Path, host: str = "local") -> RunRef | None:

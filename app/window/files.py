@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from app.document import EditError, GraphDocument
+from app.runs.carry import DEFAULT_NAME, Carried, carry_runs
 from app.settings import ENV_CONFIG_DIR, RecentFiles, config_dir
 from app.window.gallery import TemplateGalleryDialog
 from app.window.recovery import AutosaveController, Recovery, RecoveryStore
@@ -120,6 +122,11 @@ class FileController(QObject):
         self.store = store
         self.settings = settings
         self.recent = RecentFiles(settings)
+        #: the run folders being trained now, which Save As leaves where they are (the
+        #: workspace points it at the training feature)
+        self.live_runs: Callable[[], list[str]] = list
+        #: what the last Save As did with the runs (tests, the status bar)
+        self.last_carried: Carried | None = None
 
     def recent_entries(self) -> list[RecentEntry]:
         """The recent files, newest first, each marked present or missing (the Open Recent
@@ -199,13 +206,54 @@ class FileController(QObject):
         return self._save_to(self.doc.path)
 
     def save_as(self) -> bool:
+        """Ask where, then :meth:`save_to_new`."""
         start = self.doc.path or str(Path.home() / f"{self.doc.project.name}{FILE_SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", start, FILTER)
-        if not path:
-            return False
+        return self.save_to_new(path) if path else False
+
+    def save_to_new(self, path: str) -> bool:
+        """Save As ``path``. The project's runs go along (app/runs/carry.py), a project
+        still named by default takes the file's name, and the status bar says what was
+        done with the runs."""
         if not path.endswith(FILE_SUFFIX):
             path += FILE_SUFFIX
-        return self._save_to(path)
+        if self.doc.path is not None and Path(path).resolve() == Path(self.doc.path).resolve():
+            return self._save_to(path)
+        return self._save_as(path)
+
+    def _save_as(self, path: str) -> bool:
+        doc = self.doc
+        old_name, old_runs = doc.project.name, list(doc.project.runs)
+        name = Path(path).stem if self._named_by_default() else None
+        carried = carry_runs(doc, path, live=self.live_runs(), name=name)
+        if name:
+            doc.project.name = name  # part of the save, like the path: not an undoable edit
+        if carried.runs != old_runs:
+            doc.set_runs(carried.runs)
+        if self._save_to(path):
+            self.last_carried = carried
+            message = carried.message()
+            if message:
+                self.say(message)
+            return True
+        carried.undo()  # the file was not written: the runs go back where the project says
+        doc.project.name = old_name
+        if carried.runs != old_runs:
+            doc.set_runs(old_runs)
+        return False
+
+    def _named_by_default(self) -> bool:
+        """Whether the project's name is one it was given, not chosen: "untitled", a
+        template's name (an unsaved project), or its file's name (it follows the file)."""
+        name = self.doc.project.name
+        return (name in ("", DEFAULT_NAME) or self.doc.path is None
+                or name == Path(self.doc.path).stem)
+
+    def say(self, message: str) -> None:
+        """A message in the window's status bar (long enough to read a path)."""
+        bar = self.window.statusBar() if isinstance(self.window, QMainWindow) else None
+        if bar is not None:
+            bar.showMessage(message, 15000)
 
     def _save_to(self, path: str) -> bool:
         try:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from engine.export.common import Source
+from engine.project import FILE_SUFFIX
 
 
 def _fmt_metric(v: Any) -> str:
@@ -100,10 +101,19 @@ def _name(text: str) -> str:
     return f"`{text}`" if _PLAIN_NAME.match(text) else md_text(text, 100)
 
 
+def project_title(src: Source) -> str:
+    """The project's name; a project file still named "untitled" (saved before Save As
+    named projects after their file) is called by its file's name."""
+    name = src.project.name
+    if name in ("", "untitled") and src.origin.suffix == FILE_SUFFIX:
+        return src.origin.stem
+    return name
+
+
 def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -> str:
     """Markdown describing the exported model and how to load it."""
     s = analysis.structure
-    lines = [f"# {md_text(src.project.name)}: graph {_name(src.graph_name)}", ""]
+    lines = [f"# {md_text(project_title(src))}: graph {_name(src.graph_name)}", ""]
     if not src.trained:
         lines += ["> **Untrained weights.** This was exported from a project file, not from a "
                   "training run: the weights are the seeded initial values "

@@ -84,6 +84,13 @@ class ExportFeature(QObject):
 
     def _on_document_project_replaced(self) -> None:
         self.flag_all()
+        # An Export dialog lists the previous project's graphs and runs: close it, unless
+        # its export is still running (that one finishes for the project it started from).
+        dialog = self.export_dialog
+        if dialog is not None and not dialog.busy():
+            dialog.close()
+            dialog.deleteLater()
+            self.export_dialog = None
 
     # -- dialogs -----------------------------------------------------------------------
     def _start_dir(self) -> Path:

@@ -4,7 +4,8 @@ docks, the warm worker and the one runner, wired to the document.
 Every run, local or on an SSH host, is an event source (:mod:`engine.train.source`)
 drained by the one :class:`app.runs.runner.Runner`; the panels get the same events either
 way, and the buttons follow the runner's state, which follows the events. Runs are recorded
-in the project (app/runs/records.py).
+in the project (app/runs/records.py). Runs on SSH hosts (their sessions and host keys,
+Download, re-attaching) are handled by :class:`RemoteRuns` (``remote_runs.py``).
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QMenu
 
-from app.dialogs.host_key import HostKeyAsker
 from app.panels.plots import PlotsPanel
 from app.panels.runs import RunsPanel
-from app.panels.training import TrainingPanel
+from app.panels.training import TrainingPanel, ask_quit_while_training
 from app.runs.history import RunSummary, load_history, summarize
-from app.runs.jobs import Jobs
 from app.runs.records import (
     add_run_ref,
+    describe_places,
     known_run_dirs,
+    locate_runs,
     new_run,
     remote_host,
     remove_run_ref,
@@ -34,11 +35,13 @@ from app.runs.records import (
 )
 from app.runs.runner import Runner, SourceFactory
 from app.runs.warm import WarmWorkerHolder
+from app.window.features.remote_runs import RemoteRuns
 from engine.errors import UserError, os_reason
 from engine.remote.config import device_host
 from engine.train.events import (
     Detached,
     Event,
+    Failed,
     Finished,
     Notice,
     RunStarted,
@@ -60,12 +63,15 @@ class ResultView(Protocol):
 
     def show_run(self, run_dir: str) -> None: ...
 
+    def reset(self) -> None: ...
+
 
 class TrainingFeature(QObject):
-    """Owns the warm worker, the runner, the Training menu and the three docks."""
+    """Owns the warm worker, the runner, the Training menu and the three docks, and the
+    :class:`RemoteRuns` that handles runs on SSH hosts."""
 
     def __init__(self, window: MainWindow, document: GraphDocument, *,
-                 beside: QDockWidget, result_views: Sequence[ResultView],
+                 result_views: Sequence[ResultView],
                  warm_delay_ms: int | None = DEFAULT_WARM_MS,
                  worker_command: Sequence[str] | None = None) -> None:
         super().__init__(window)
@@ -75,10 +81,11 @@ class TrainingFeature(QObject):
         self.warm = WarmWorkerHolder(self, command=list(worker_command) if worker_command
                                      else None)
         self.runner = Runner()  # no parent: joined and deleted by shutdown(), never by a widget
-        self.host_keys = HostKeyAsker(w)  # unknown host keys are asked about in this thread
-        self.fetcher = Jobs(self)  # "Download" of a remote run's files, one at a time
         self.live_run: str | None = None
+        #: "quit"/"stay": how confirm_close answers without asking (tests, scripted demos)
+        self.quit_answer = ""
         self._closing = False
+        self._failed = False  # the panel shows the last run's failure (until an edit)
         self.train_action = self._action("&Train", "Ctrl+Return", "Train the project now")
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.pause_action = self._action("&Pause", "Ctrl+Alt+P", "Pause the run after this step")
@@ -96,24 +103,16 @@ class TrainingFeature(QObject):
         self.panel_dock = w.add_dock(self.panel, "Training", bottom, "training")
         self.plots_dock = w.add_dock(self.plots, "Plots", bottom, "plots")
         self.runs_dock = w.add_dock(self.runs, "Runs", bottom, "runs")
-        # Problems | Training (Runs tabbed behind it) | Plots, the plots taking the width.
-        # (bottom docks line up side by side; a tabbed Problems dock cannot be split)
-        w.splitDockWidget(self.panel_dock, self.plots_dock, Qt.Orientation.Horizontal)
-        w.tabifyDockWidget(self.panel_dock, self.runs_dock)
-        self.panel_dock.raise_()
-        self._beside = beside
-        QTimer.singleShot(0, self, self._size_docks)  # once the other docks are in place
+        self.remote = RemoteRuns(
+            w, self.runs, submit=self._submit, say=self._say, show_message=self.panel.show_message,
+            refresh_runs=self.refresh_runs, live_run=lambda: self.live_run,
+            show_run=self._show_run, parent=self)
+        self.fetcher = self.remote.fetcher
         self._connect()
         self._show_state()
         self.refresh_runs()
         if warm_delay_ms is not None:
             QTimer.singleShot(warm_delay_ms, self, self._on_warm_timer_timeout)
-
-    def _size_docks(self) -> None:
-        w = self.window
-        w.resizeDocks([self._beside, self.panel_dock, self.plots_dock],
-                      [280, 380, 780], Qt.Orientation.Horizontal)
-        w.resizeDocks([self.plots_dock], [440], Qt.Orientation.Vertical)
 
     def _action(self, text: str, key: str, tip: str) -> QAction:
         a = QAction(text, self.window)
@@ -139,10 +138,8 @@ class TrainingFeature(QObject):
         self.runs.download_requested.connect(self.download)
         self.runs.delete_confirmed.connect(self._on_runs_delete_confirmed)
         self.runs.refresh_requested.connect(self.refresh_runs)
-        self.fetcher.finished.connect(self._on_fetcher_finished)
-        self.fetcher.failed.connect(self._on_fetcher_failed)
-        self.fetcher.busy_changed.connect(self.runs.set_downloading)
         d.project_replaced.connect(self._on_document_project_replaced)
+        d.edited.connect(self._on_document_edited)
         d.path_changed.connect(self.refresh_runs)
         self.window.theme.theme_changed.connect(self.plots.set_theme)
 
@@ -151,6 +148,12 @@ class TrainingFeature(QObject):
         """Train the document's project as it is now (unsaved edits included), on this
         machine or on the SSH host its device names."""
         doc = self.document
+        if doc.data_facts_pending():
+            # Their fit is not checked yet: a run started now could fail on it after its
+            # folder was made (a "failed" run that never trained).
+            self._say("Cannot train yet: the data files are still being read to check that "
+                      "the model fits them; press Train again in a moment.", error=True)
+            return False
         errors = [p for p in doc.problems() if p.severity == "error"]
         if errors:
             self._say(f"Cannot train: {errors[0]} (see Problems)", error=True)
@@ -158,11 +161,8 @@ class TrainingFeature(QObject):
         run_dir, project = new_run(doc)
         host = device_host(doc.project.training.device)
         if host is not None:
-            from engine.remote.session import RemoteSession
-
-            gpus, ask = doc.project.training.gpus, self.host_keys.ask
-            factory: SourceFactory = lambda: RemoteSession(  # noqa: E731
-                "start", run_dir, host=host, project=project, gpus=gpus, confirm_host_key=ask)
+            factory = self.remote.session("start", run_dir, host=host, project=project,
+                                          gpus=doc.project.training.gpus)
             return self._submit(factory, run_dir, f"Connecting to {host}…", record=host)
         from engine.train.source import Job
 
@@ -173,7 +173,7 @@ class TrainingFeature(QObject):
     def resume(self, run_dir: str) -> bool:
         """Continue a stopped run from its checkpoint (a remote one on its host)."""
         if remote_host(run_dir) is not None:
-            return self._submit(self._remote("resume", run_dir), run_dir,
+            return self._submit(self.remote.session("resume", run_dir), run_dir,
                                 "Resuming the run on its host…")
         try:
             project = resume_project(run_dir)
@@ -187,31 +187,11 @@ class TrainingFeature(QObject):
 
     def attach(self, run_dir: str) -> bool:
         """Follow a remote run again (after a restart, or a link that stayed down)."""
-        if remote_host(run_dir) is None:
-            self._say(f"{run_dir}: not a remote run; nothing to attach to", error=True)
-            return False
-        return self._submit(self._remote("attach", run_dir), run_dir,
-                            "Attaching to the remote run…")
+        return self.remote.attach(run_dir)
 
     def download(self, run_dir: str) -> bool:
         """Fetch a remote run's files as they are now (also mid-run), in the background."""
-        from engine.remote.session import fetch_artifacts
-
-        host = remote_host(run_dir)
-        if host is None:
-            self._say(f"{run_dir}: not a remote run; its files are already here", error=True)
-            return False
-        if self.fetcher.busy:
-            return False
-        self.window.statusBar().showMessage(f"Downloading {Path(run_dir).name} from {host}…")
-        self.fetcher.submit(lambda _report: fetch_artifacts(run_dir))
-        return True
-
-    def _remote(self, kind: str, run_dir: str) -> SourceFactory:
-        from engine.remote.session import RemoteSession
-
-        ask = self.host_keys.ask
-        return lambda: RemoteSession(kind, run_dir, confirm_host_key=ask)  # type: ignore[arg-type]
+        return self.remote.download(run_dir)
 
     def _submit(self, factory: SourceFactory, run_dir: str, status: str,
                 record: str | None = None) -> bool:
@@ -221,6 +201,7 @@ class TrainingFeature(QObject):
             self._say("A run is already in progress", error=False)
             return False
         self.live_run = str(Path(run_dir).resolve())
+        self._failed = False
         if record is not None:
             add_run_ref(self.document, run_dir, record)
         self.panel.show_message("")
@@ -236,6 +217,20 @@ class TrainingFeature(QObject):
         summaries = [summarize(p) for p in dirs]
         self.runs.set_runs(summaries, self.live_run)
         return summaries
+
+    def live_runs(self) -> list[str]:
+        """The run folders being trained now (Save As leaves them where they are)."""
+        return [self.live_run] if self.live_run else []
+
+    def confirm_close(self) -> bool:
+        """While a local run trains, ask whether to quit (it stops with a checkpoint); True
+        to go on closing. A remote run goes on on its host: nothing to ask."""
+        if not self.runner.busy or self._closing or (
+                self.live_run and remote_host(self.live_run) is not None):
+            return True
+        if self.quit_answer in ("quit", "stay"):
+            return self.quit_answer == "quit"
+        return ask_quit_while_training(self.window)
 
     def start_warm_worker(self) -> None:
         """Start the warm worker now (it starts by itself a moment after start-up)."""
@@ -253,8 +248,7 @@ class TrainingFeature(QObject):
         if self._closing:
             return
         self._closing = True
-        self.fetcher.cancel()  # a download in flight ends cleanly (no torn file) first
-        self.fetcher.wait(60_000)
+        self.remote.shutdown()  # a download in flight ends cleanly (no torn file) first
         self.runner.shutdown()
         self.warm.shutdown()
         # The runner has no Qt parent: delete it here, in the GUI thread, rather than
@@ -321,46 +315,50 @@ class TrainingFeature(QObject):
                 self.window.statusBar().showMessage("Training stopped", 6000)
             case Finished():
                 self.window.statusBar().showMessage("Training finished", 6000)
+            case Failed():
+                self._failed = True
         if finished and self.runs.selected_runs() == [finished]:
             self._on_runs_selection_changed([finished])
 
     def _on_document_project_replaced(self) -> None:
-        """List the project's runs and follow again the newest remote run that may still be
-        going (its host was trusted when it started); any others are pointed out, to be
-        attached from the Runs list."""
-        detached = [s for s in self.refresh_runs() if s.status == "detached"]
-        if self._closing or self.live_run or self.runner.busy:
+        """Nothing of the previous project stays on screen (but a run still training goes
+        on, followed by the views); say which runs are not where recorded; follow again the
+        newest remote run that may still be going, and point out any others."""
+        summaries = self.refresh_runs()
+        self._failed = False
+        if self._closing:
             return
-        self.panel.show_message("")  # what was said about the previous project
-        if not detached:
-            return
-        self.attach(detached[-1].run_dir)
-        others = detached[:-1]
-        if others:
-            hosts = ", ".join(sorted({s.host for s in others}))
-            what = (f"Another run on {hosts} ({others[0].name})" if len(others) == 1
-                    else f"{len(others)} other runs on {hosts}")
-            self.panel.show_message(f"{what} may still be going: select it in the Runs list "
-                                    "and press Attach to follow it instead.", False)
-
-    def _on_fetcher_finished(self, result: tuple[str, str, list[str]]) -> None:
-        run_dir, host, got = result
-        what = ", ".join(got) if got else "nothing yet (no files written on the host)"
-        self.window.statusBar().showMessage(f"Fetched from {host}: {what}", 8000)
-        self.refresh_runs()
-        if run_dir in self.runs.selected_runs() and run_dir != self.live_run:
+        live = bool(self.live_run or self.runner.busy)
+        if not live:
             for view in self.result_views:
-                view.show_run(run_dir)
+                view.reset()
+            self.plots.reset()
+            self.panel.reset()
+        where = describe_places(locate_runs(self.document))
+        if where:
+            self.window.statusBar().showMessage(where, 15000)
+        if live:
+            return
+        if where:
+            self.panel.show_message(where + " (see the Runs list)", False)
+        self.remote.follow_detached(summaries)
 
-    def _on_fetcher_failed(self, message: str) -> None:
-        self._say(f"Could not download the run's files: {message}", error=True)
+    def _on_document_edited(self) -> None:
+        """An edit after a failed run: the failure may no longer apply, so the panel goes
+        back to its ready text (the Runs list still shows the run as failed)."""
+        if self._failed and not self.runner.busy:
+            self._failed = False
+            self.panel.reset()
 
     def _on_runs_selection_changed(self, run_dirs: list[str]) -> None:
         self.plots.set_overlays({Path(d).name: load_history(d) for d in run_dirs
                                  if d != self.live_run})
         if run_dirs:
-            for view in self.result_views:
-                view.show_run(run_dirs[-1])
+            self._show_run(run_dirs[-1])
+
+    def _show_run(self, run_dir: str) -> None:
+        for view in self.result_views:
+            view.show_run(run_dir)
 
     def _on_runs_delete_confirmed(self, run_dirs: list[str]) -> None:
         for d in run_dirs:
