@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QPainter,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from app.icons import app_icon
@@ -67,10 +75,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
-        self.resize(1440, 900)
         geometry = settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
+            self.resize(1440, 900)
+        self.fit_to_screen()
         bar = self.menuBar()
         self.menus: dict[str, QMenu] = {
             key: bar.addMenu(title) for key, title in (
@@ -81,6 +89,27 @@ class MainWindow(QMainWindow):
         self._placeholder.painted.connect(self._on_placeholder_painted)
         self.setCentralWidget(self._placeholder)
         self.statusBar().showMessage("Loading…")
+
+    def fit_to_screen(self, area: QRect | None = None) -> None:
+        """Keep the window inside ``area`` (the available area of its screen): a saved
+        size from a bigger screen, or the default size on a small one, would put panels
+        off its edges. Shrinks it to fit, then moves it in."""
+        if area is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is None:
+                return
+            area = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w = max(0, frame.width() - self.width())  # the window manager's frame
+        extra_h = max(0, frame.height() - self.height())
+        width = min(self.width(), area.width() - extra_w)
+        height = min(self.height(), area.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        x = min(max(self.x(), area.left()), area.right() + 1 - width - extra_w)
+        y = min(max(self.y(), area.top()), area.bottom() + 1 - height - extra_h)
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
 
     # -- extension point -------------------------------------------------------------
     def add_dock(self, panel: QWidget, title: str,
@@ -120,7 +149,7 @@ class MainWindow(QMainWindow):
         if content is not None:
             content.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.remove("window/state")  # each perspective saves its own
         self.settings.sync()
         event.accept()
         self.closed.emit()

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, QPointF, Qt, QTimer
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QStackedWidget
 
 from app import icons
+from app.canvas.placement import free_centre
 from app.canvas.tabs import CanvasTabs
 from app.canvas.view import GraphView
 from app.document import EditError, GraphDocument, payload_from_mime, payload_to_mime
@@ -29,16 +30,16 @@ from app.text import fmt_bytes, fmt_count
 from app.theme import Theme
 from app.window.actions import create_actions, fill_menus, refresh_icons
 from app.window.features.export import ExportFeature
+from app.window.features.help import HelpFeature
 from app.window.features.setup import SetupFeature
 from app.window.features.training import TrainingFeature
 from app.window.features.welcome import WelcomeFeature
 from app.window.files import FileController, display_name
 from app.window.options import WindowOptions
+from app.window.perspectives import Perspectives
 from app.window.recovery import DEFAULT_INTERVAL_MS, AutosaveController, RecoveryStore
 
 if TYPE_CHECKING:
-    from app.dialogs.help import UserGuideDialog
-    from app.dialogs.shortcuts import ShortcutsDialog
     from app.window.main_window import MainWindow
 
 
@@ -48,9 +49,7 @@ def open_workspace(window: MainWindow, path: str | None = None,
     paint) and open ``path``, or offer back what a crash left unsaved."""
     ws = Workspace(window, options or WindowOptions())
     window.set_content(ws)
-    state = window.settings.value("window/state")
-    if isinstance(state, QByteArray):
-        window.restoreState(state)
+    ws.perspectives.start()
     ws.open_initial(path)
     return ws
 
@@ -71,6 +70,7 @@ class Workspace(QObject):
         self.central = QStackedWidget()
         self.central.addWidget(self.tabs)
         window.setCentralWidget(self.central)
+        self.perspectives = Perspectives(window, self.central, settings)
         self.palette = PalettePanel()
         self.palette.setMinimumWidth(200)
         self.inspector = InspectorPanel(self.document)
@@ -81,7 +81,6 @@ class Workspace(QObject):
                                               Qt.DockWidgetArea.RightDockWidgetArea, "inspector")
         self.problems_dock = window.add_dock(self.problems, "Problems",
                                              Qt.DockWidgetArea.BottomDockWidgetArea, "problems")
-        window.resizeDocks([self.problems_dock], [120], Qt.Orientation.Vertical)
         store = RecoveryStore(config_dir() / "recovery")
         interval = options.autosave_ms or setting_int(settings, "autosave/interval_ms",
                                                       DEFAULT_INTERVAL_MS)
@@ -91,7 +90,9 @@ class Workspace(QObject):
                                     examples=options.examples_dir)
         self.recent_menu = QMenu("Open &Recent", window)
         self.actions = create_actions(window, self.document.undo_stack, self.tabs)
-        fill_menus(window, self.actions, window.menus, self.recent_menu)
+        toolbar = fill_menus(window, self.actions, window.menus, self.recent_menu)
+        self.perspectives.fill_menu(window.menus["view"])
+        self.perspectives.add_switcher(toolbar)
         self.totals = QLabel()
         self.totals.setTextFormat(Qt.TextFormat.PlainText)
         window.statusBar().addPermanentWidget(self.totals)
@@ -100,19 +101,21 @@ class Workspace(QObject):
         self.actions.snap.setChecked(self.tabs.snap)
         self._on_document_changed()
         self._update_title()
-        self.setup = SetupFeature(window, self.document, inspector_dock=self.inspector_dock,
-                                  problems_dock=self.problems_dock)
+        self.setup = SetupFeature(window, self.document)
         self.export = ExportFeature(window, self.document, self.tabs, before=self.actions.quit,
                                     open_project=self.files.open_path)
-        self.training = TrainingFeature(window, self.document, beside=self.problems_dock,
+        self.training = TrainingFeature(window, self.document,
                                         result_views=self.setup.result_views,
                                         warm_delay_ms=options.warm_delay_ms,
                                         worker_command=options.worker_command)
         self.welcome = WelcomeFeature(window, self.document, stack=self.central, tabs=self.tabs,
                                       totals=self.totals, files=self.files,
-                                      training=self.training)
-        self.guide_path: str | None = None  # None: docs/user-guide.md (tests point elsewhere)
-        self._guide: UserGuideDialog | None = None
+                                      training=self.training, perspectives=self.perspectives)
+        self.training.runner.state_changed.connect(self._on_runner_state_changed)
+        self.files.live_runs = self.training.live_runs
+        self.problems.fix_requested.connect(self._on_problems_fix_requested)
+        self.document.data_facts_changed.connect(self._on_document_changed)
+        self.help = HelpFeature(window, self.actions)
 
     def _connect(self) -> None:
         a, d, w = self.actions, self.document, self.window
@@ -130,9 +133,7 @@ class Workspace(QObject):
                 (a.theme_system, lambda: self.set_theme("system")),
                 (a.theme_light, lambda: self.set_theme("light")),
                 (a.theme_dark, lambda: self.set_theme("dark")),
-                (a.welcome, lambda: self.welcome.show()),
-                (a.user_guide, self.show_user_guide), (a.shortcuts, self.show_shortcuts),
-                (a.about, self.about)):
+                (a.welcome, lambda: self.welcome.show())):
             action.triggered.connect(slot)
         a.snap.toggled.connect(self._on_snap_toggled)
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
@@ -162,8 +163,8 @@ class Workspace(QObject):
         self.fit_all_views()
 
     def confirm_close(self) -> bool:
-        """Ask about unsaved changes; False when the user cancels the close."""
-        return self.files.confirm_close()
+        """Ask about a run in progress, then about unsaved changes; False to stay open."""
+        return self.training.confirm_close() and self.files.confirm_close()
 
     def open_dropped(self, path: str) -> None:
         """A project file dropped on the window (opening may ask questions, so it happens
@@ -176,8 +177,9 @@ class Workspace(QObject):
         if self._closed:
             return
         self._closed = True
-        for feature in (self.welcome, self.training, self.export, self.setup):
+        for feature in (self.help, self.welcome, self.training, self.export, self.setup):
             feature.shutdown()
+        self.perspectives.save()
         self.autosave.discard()
         self.autosave.stop()
 
@@ -190,14 +192,9 @@ class Workspace(QObject):
         return self.tabs.current_view()
 
     def add_block(self, type_name: str) -> str:
-        """Add a block in the middle of the visible canvas, stepping off blocks already there."""
+        """Add a block in the middle of the visible canvas, in the nearest free space."""
         view = self.view()
-        centre = view.visible_centre()
-        taken = {tuple(n.position) for n in self.document.graph(self.graph).nodes}
-        step = 0
-        while view.block_origin(centre + QPointF(20 * step, 20 * step)) in taken and step < 100:
-            step += 1
-        return view.add_block_at(type_name, centre + QPointF(20 * step, 20 * step))
+        return view.add_block_at(type_name, free_centre(view, type_name))
 
     def delete_selection(self) -> None:
         scene = self.tabs.current_scene()
@@ -300,34 +297,6 @@ class Workspace(QObject):
         self.window.theme.set_preference(preference)
         self._sync_theme_actions()
 
-    def show_user_guide(self) -> UserGuideDialog:
-        """Show the user guide window (one per main window; raised if already open)."""
-        from pathlib import Path
-
-        from app.dialogs.help import UserGuideDialog
-
-        path = Path(self.guide_path) if self.guide_path else None
-        if self._guide is None or (path is not None and self._guide.path != path):
-            if self._guide is not None:
-                self._guide.deleteLater()
-            self._guide = UserGuideDialog(path, self.window)
-        self._guide.show()
-        self._guide.raise_()
-        self._guide.activateWindow()
-        return self._guide
-
-    def show_shortcuts(self) -> ShortcutsDialog:
-        from app.dialogs.shortcuts import ShortcutsDialog
-
-        dialog = ShortcutsDialog(self.window)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
-
-    def about(self) -> None:
-        QMessageBox.about(self.window, "About LayerForge",
-                          "LayerForge: design, train and ship neural networks from a graph editor.")
-
     # -- signal handlers -------------------------------------------------------------
     def _message(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 6000)
@@ -351,7 +320,8 @@ class Workspace(QObject):
             return
         a = self.document.analysis(graph)
         batch = self.document.project.training.batch_size
-        errors = sum(1 for p in a.problems if p.severity == "error")
+        errors = sum(1 for p in self.document.problems()
+                     if p.severity == "error" and p.graph == graph)
         state = f"{errors} error(s)" if errors else "no errors"
         self.totals.setText(
             f"{graph}: {fmt_count(a.total_params)} parameters · "
@@ -372,6 +342,19 @@ class Workspace(QObject):
         scene = self.tabs.current_scene()
         ids = scene.selected_node_ids()
         self.inspector.show_node(self.graph, ids[0] if len(ids) == 1 else None, len(ids))
+        if len(ids) == 1 and self.central.isVisible() and not self.welcome.showing:
+            self.inspector_dock.show()  # a block chosen: its settings come to the front
+            self.inspector_dock.raise_()
+
+    def _on_problems_fix_requested(self, fix: str) -> None:
+        if fix == "fit_model":
+            self.setup.docks["dataset"].show()
+            self.setup.docks["dataset"].raise_()  # the fit's result shows there
+            self.setup.dataset_panel.fit_model()
+
+    def _on_runner_state_changed(self, state: str) -> None:
+        if state == "starting" and self.perspectives.current == "design":
+            self.perspectives.switch("train")  # the plots are what a user watches now
 
     def _on_tabs_message_posted(self, text: str) -> None:
         self._message(text)

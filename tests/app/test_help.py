@@ -55,7 +55,7 @@ def test_the_help_menu_has_welcome_guide_shortcuts_and_about(ws):
 
 
 def test_the_shortcuts_list_shows_the_real_keys_grouped_by_menu(ws):
-    dialog = ws.show_shortcuts()
+    dialog = ws.help.show_shortcuts()
     rows = dialog.visible_rows()
     assert ("File", "Save", _keys("Ctrl+S")) in rows
     assert ("File", "Save As", _keys("Ctrl+Shift+S")) in rows
@@ -94,7 +94,7 @@ def test_the_filter_narrows_the_list(ws, qtbot):
 
 
 def test_f1_opens_the_guide_with_its_headings_and_images(ws, qtbot, tmp_path):
-    ws.guide_path = str(_guide(tmp_path))
+    ws.help.guide_path = str(_guide(tmp_path))
     ws.window.activateWindow()
     qtbot.waitUntil(lambda: ws.window.isActiveWindow(), timeout=3000)
     QTest.keyClick(ws.window, Qt.Key.Key_F1)

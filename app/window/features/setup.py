@@ -1,16 +1,16 @@
 """The setup and evaluation panels in the editor window.
 
-The Dataset and Hyperparameters docks are tabbed with the inspector, the Evaluation and
-Samples docks with the problems list. The training feature hands runs and events to the
-evaluation and samples panels (``show_run(run_dir)`` / ``on_event(event)``).
+Where the docks go in each perspective is app/window/perspectives.py's business. The
+training feature hands runs and events to the evaluation and samples panels
+(``show_run(run_dir)`` / ``on_event(event)``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QTabBar
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget
 
 from app.panels.dataset import DatasetPanel
 from app.panels.evaluation import EvaluationPanel
@@ -21,14 +21,11 @@ if TYPE_CHECKING:
     from app.document import GraphDocument
     from app.window.main_window import MainWindow
 
-TAB_SLACK = 8  # pixels beside the tabs of a dock group (frame and rounding)
-
 
 class SetupFeature(QObject):
     """Owns the four panels and their docks; stops their background work at shutdown."""
 
-    def __init__(self, window: MainWindow, document: GraphDocument, *,
-                 inspector_dock: QDockWidget, problems_dock: QDockWidget) -> None:
+    def __init__(self, window: MainWindow, document: GraphDocument) -> None:
         super().__init__(window)
         self.window = window
         self.dataset_panel = DatasetPanel(document)
@@ -44,14 +41,6 @@ class SetupFeature(QObject):
                                           "evaluation"),
             "samples": window.add_dock(self.samples_panel, "Samples", bottom, "samples"),
         }
-        window.tabifyDockWidget(inspector_dock, self.docks["dataset"])
-        window.tabifyDockWidget(self.docks["dataset"], self.docks["hyperparams"])
-        inspector_dock.raise_()
-        # Once the window has laid the docks out: wide enough for whole tab titles.
-        QTimer.singleShot(0, self, lambda: self.fit_tabs(inspector_dock))
-        window.tabifyDockWidget(problems_dock, self.docks["evaluation"])
-        window.tabifyDockWidget(self.docks["evaluation"], self.docks["samples"])
-        problems_dock.raise_()
         self.dataset_panel.data_loaded.connect(self.hyperparams_panel.set_train_size)
         # A panel starts its background work (which imports torch) when its dock is first
         # on screen, never at start-up behind another tab.
@@ -65,26 +54,6 @@ class SetupFeature(QObject):
     def result_views(self) -> list[EvaluationPanel | SamplesPanel]:
         """The views that show a run's results."""
         return [self.evaluation_panel, self.samples_panel]
-
-    def dock_tab_bar(self, dock: QDockWidget) -> QTabBar | None:
-        """The tab bar of the group of tabbed docks ``dock`` belongs to (the main window
-        makes these bars itself)."""
-        title = dock.windowTitle()
-        for bar in self.window.findChildren(QTabBar):
-            if bar.parent() is self.window and bar.isVisible() and any(
-                    bar.tabText(i) == title for i in range(bar.count())):
-                return bar
-        return None
-
-    def fit_tabs(self, dock: QDockWidget) -> None:
-        """Widen the dock area of ``dock`` so that its group's tab titles ("Inspector",
-        "Dataset", "Hyperparameters") are not elided; never narrows it."""
-        bar = self.dock_tab_bar(dock)
-        if bar is None or dock.isFloating():
-            return
-        needed = sum(bar.tabSizeHint(i).width() for i in range(bar.count())) + TAB_SLACK
-        if dock.width() < needed:
-            self.window.resizeDocks([dock], [needed], Qt.Orientation.Horizontal)
 
     def _on_theme_theme_changed(self, _theme: object) -> None:
         self.hyperparams_panel.restyle()

@@ -1,17 +1,17 @@
 """The welcome page in the window: when it shows, what its buttons do, and leaving it.
 
 The page is the other page of the central stack (the canvas tabs are the first). While it
-shows, the docks step aside so it has the whole window; they come back, where they were,
-when a project is opened or created, the document is edited, or the user leaves with Esc
-or the back button.
+shows, the perspectives are suspended (the docks step aside so it has the whole window);
+leaving with Esc or the back button brings back the perspective the user was in, while
+opening or creating a project, or editing the document, goes to the Design perspective.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMessageBox, QStackedWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QMessageBox, QStackedWidget
 
 from app.settings import setting_bool
 from app.window.files import display_name, example_copy
@@ -26,16 +26,10 @@ if TYPE_CHECKING:
     from app.window.features.training import TrainingFeature
     from app.window.files import FileController
     from app.window.main_window import MainWindow
+    from app.window.perspectives import Perspectives
 
 SHOW_KEY = "welcome/show_at_startup"
 EXAMPLE = "mlp"  # trains in seconds on a CPU: three spiral arms, a 2-64-64-3 perceptron
-
-
-def _shown(dock: QDockWidget) -> bool:
-    """Visible, or about to be: docks added to a shown window are not shown until the next
-    layout pass, while docks the user closed are explicitly hidden."""
-    explicit = dock.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide)
-    return not (explicit and dock.isHidden())
 
 
 class WelcomeFeature(QObject):
@@ -43,15 +37,13 @@ class WelcomeFeature(QObject):
 
     def __init__(self, window: MainWindow, document: GraphDocument, *, stack: QStackedWidget,
                  tabs: CanvasTabs, totals: QLabel, files: FileController,
-                 training: TrainingFeature) -> None:
+                 training: TrainingFeature, perspectives: Perspectives) -> None:
         super().__init__(window)
         self.window = window
         self.document = document
         self.stack, self.tabs, self.totals = stack, tabs, totals
-        self.files, self.training = files, training
+        self.files, self.training, self.perspectives = files, training, perspectives
         self.page: WelcomePage | None = None  # built the first time it shows
-        self._hidden_docks: list[QDockWidget] = []
-        self._state: QByteArray | None = None
         d = document
         d.project_replaced.connect(self._on_document_project_replaced)
         d.dirty_changed.connect(self._on_document_dirty_changed)
@@ -67,40 +59,27 @@ class WelcomeFeature(QObject):
         return setting_bool(self.window.settings, SHOW_KEY, True)
 
     def show(self, at_startup: bool = False) -> WelcomePage:
-        """Show the page. At start-up the docks are still being placed and sized (by
-        timers of their own): they step aside after that, so they come back as placed."""
+        """Show the page; the docks step aside (``at_startup`` is kept for callers)."""
+        del at_startup
         page = self._page()
         self.refresh()
         if not self.showing:
+            self.perspectives.suspend()
             self.stack.setCurrentWidget(page)
             self.totals.hide()  # the totals of an empty project mean nothing here
-            if at_startup:
-                QTimer.singleShot(0, self, self._hide_docks)
-            else:
-                self._hide_docks()
         page.focus_first()
         return page
 
-    def _hide_docks(self) -> None:
-        if not self.showing or self._hidden_docks:
-            return
-        self._state = self.window.saveState()
-        self._hidden_docks = [d for d in self.window.docks()
-                              if _shown(d) and not d.isFloating()]
-        for dock in self._hidden_docks:
-            dock.hide()
-
-    def leave(self) -> None:
+    def leave(self, perspective: str | None = None) -> None:
+        """Back to the canvas: into ``perspective``, or the one the user was in."""
         if not self.showing:
             return
         self.stack.setCurrentWidget(self.tabs)
         self.totals.show()
-        for dock in self._hidden_docks:
-            dock.show()
-        if self._hidden_docks and self._state is not None:
-            self.window.restoreState(self._state)  # sizes and the front tab of each group
-        self._hidden_docks = []
-        self._state = None
+        if perspective is None:
+            self.perspectives.resume()
+        else:
+            self.perspectives.switch(perspective)
         for view in self.tabs.views.values():
             view.request_fit()
         self.tabs.current_view().setFocus(Qt.FocusReason.OtherFocusReason)
@@ -129,7 +108,7 @@ class WelcomeFeature(QObject):
             page.new_requested.connect(self.files.new_project)
             page.open_requested.connect(self.files.open_dialog)
             page.train_requested.connect(self.train_example)
-            page.back_requested.connect(self.leave)
+            page.back_requested.connect(self._on_page_back_requested)
             page.show_at_startup_changed.connect(self._on_page_show_at_startup_changed)
             self.stack.addWidget(page)
             self.page = page
@@ -170,23 +149,23 @@ class WelcomeFeature(QObject):
             return False
         if not files.open_path(str(path), confirm=False):
             return False
-        training = self.training
-        training.plots_dock.show()
-        training.panel_dock.show()
-        training.panel_dock.raise_()
-        started = bool(training.train())
+        self.perspectives.switch("train")
+        started = bool(self.training.train())
         if started:
             self.window.statusBar().showMessage(
                 f"Training the {EXAMPLE} example on its copy in {path.parent}", 10000)
         return started
 
     # -- signal handlers --------------------------------------------------------------
-    def _on_document_project_replaced(self) -> None:
+    def _on_page_back_requested(self) -> None:
         self.leave()
+
+    def _on_document_project_replaced(self) -> None:
+        self.leave("design")
 
     def _on_document_dirty_changed(self, dirty: bool) -> None:
         if dirty:  # an edit (a script, a paste): the user wants to see the canvas
-            self.leave()
+            self.leave("design")
 
     def _on_page_recent_removed(self, paths: list[str]) -> None:
         self.remove_recent(paths)
@@ -200,5 +179,5 @@ class WelcomeFeature(QObject):
             self.page.set_theme(theme)
 
     def shutdown(self) -> None:
-        """Nothing runs in the background here; the docks come back for the saved layout."""
+        """Nothing runs in the background here; the perspective comes back to be saved."""
         self.leave()

@@ -27,23 +27,29 @@ def test_panels_are_docks_of_the_workspace(window, ws, qtbot, mlp_run):
     ws.setup.shutdown()
 
 
-def test_the_tabs_of_the_right_dock_group_show_whole_titles(window, ws, qtbot):
-    """Inspector, Dataset and Hyperparameters are tabbed on the right: at start-up the
-    area is wide enough that no tab title is elided ("Inspec…", "Data…")."""
+def test_the_tabs_of_every_dock_group_show_whole_titles(window, ws, qtbot):
+    """In each perspective, tabbed docks ("Inspector" | "Dataset", "Hyperparameters" |
+    "Dataset", "Runs" | "Problems", "Evaluation" | "Samples") are wide enough that no tab
+    title is elided ("Inspec…", "Data…")."""
     from PySide6.QtWidgets import QTabBar
 
-    qtbot.wait(50)  # the docks are sized once the window has laid them out
-    bars = {}
-    for bar in window.findChildren(QTabBar):
-        if bar.parent() is window and bar.isVisible():
-            titles = tuple(bar.tabText(i) for i in range(bar.count()))
-            bars[titles] = bar
-    right = bars[("Inspector", "Dataset", "Hyperparameters")]
-    assert ws.setup.dock_tab_bar(ws.inspector.parentWidget()) is right
-    bottom = bars[("Problems", "Evaluation", "Samples")]
-    for bar in (right, bottom):
-        for i in range(bar.count()):
-            assert bar.tabRect(i).width() >= bar.tabSizeHint(i).width(), bar.tabText(i)
+    def groups() -> dict[tuple[str, ...], QTabBar]:
+        return {tuple(bar.tabText(i) for i in range(bar.count())): bar
+                for bar in window.findChildren(QTabBar)
+                if bar.parent() is window and bar.isVisible()}
+
+    def whole(bar: QTabBar) -> bool:
+        return all(bar.tabRect(i).width() >= bar.tabSizeHint(i).width()
+                   for i in range(bar.count()))
+
+    seen = set()
+    for name in ("design", "train", "evaluate"):
+        ws.perspectives.switch(name)
+        qtbot.waitUntil(lambda: not ws.perspectives.settling)
+        qtbot.waitUntil(lambda: groups() and all(whole(b) for b in groups().values()))
+        seen |= set(groups())
+    assert {("Inspector", "Dataset"), ("Hyperparameters", "Dataset"), ("Runs", "Problems"),
+            ("Evaluation", "Samples")} <= seen
 
 
 def test_a_close_the_user_cancels_leaves_a_fit_in_flight_alone(window, ws, qtbot, monkeypatch):

@@ -37,8 +37,11 @@ def _wait_progress(qtbot, ui) -> Progress:
 
 
 def test_train_click_runs_to_completion_and_plots_hold_every_point(qtbot, tw):
+    perspectives = tw.window.content.perspectives
+    assert perspectives.current == "design"
     with qtbot.waitSignal(tw.runner.run_ended, timeout=60000) as ended:
         _click_train(qtbot, tw)
+        assert perspectives.current == "train"  # a start shows the plots at once
     assert isinstance(ended.args[0], Finished)
     run_dir = tw.document.project.runs[-1]
     folder = Path(tw.document.path).parent / run_dir.path
