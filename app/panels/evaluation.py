@@ -84,19 +84,19 @@ class EvaluationPanel(QScrollArea):
         self.matrix = ConfusionMatrixView()
         self.gallery = SampleGallery()
         self.gallery_title = plain_label()
+        # Metrics | confusion matrix | gallery side by side: the Evaluate perspective gives
+        # the panel the window's width, not its height.
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(plain_label("Metrics", wrap=False))
-        lv.addWidget(self.metrics_table)
+        lv.addWidget(self.metrics_table, 1)
         self.matrix_box = QWidget()
         mv = QVBoxLayout(self.matrix_box)
         mv.setContentsMargins(0, 0, 0, 0)
         mv.addWidget(plain_label("Confusion matrix (rows: true, columns: predicted; click a "
                                  "cell)"))
-        mv.addWidget(self.matrix)
-        lv.addWidget(self.matrix_box)
-        lv.addStretch(1)
+        mv.addWidget(self.matrix, 1)
         self.gallery_box = QWidget()
         gv = QVBoxLayout(self.gallery_box)
         gv.setContentsMargins(0, 0, 0, 0)
@@ -111,9 +111,13 @@ class EvaluationPanel(QScrollArea):
             plot.setMinimumHeight(220)
             style_plot(plot)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for w in (left, self.gallery_box, self.scatter, self.residuals):
+        for w in (left, self.matrix_box, self.gallery_box, self.scatter, self.residuals):
             self.splitter.addWidget(w)
         self.splitter.setChildrenCollapsible(False)
+        for index in (0, 1):  # metrics and matrix keep their size; the gallery takes the rest
+            self.splitter.setStretchFactor(index, 0)
+        for index in (2, 3, 4):
+            self.splitter.setStretchFactor(index, 1)
         self.splitter.setMinimumHeight(260)
         lay.addWidget(self.splitter, 1)
         self.setWidget(body)
@@ -260,12 +264,16 @@ class EvaluationPanel(QScrollArea):
             self.gallery_title.setText(f"Misclassified: {len(wrong)} of {n} "
                                        "(most confident first)")
             self._fill_gallery(wrong)
-            self.splitter.setSizes([420, 600, 0, 0])
+            # the metrics and the matrix as wide as they need, the gallery the rest
+            metrics = self.metrics_table.sizeHint().width() + 12
+            matrix = min(self.matrix.sizeHint().width() + 12, self.splitter.width() // 3)
+            rest = max(200, self.splitter.width() - metrics - matrix)
+            self.splitter.setSizes([metrics, matrix, rest, 0, 0])
         else:
             self.metrics_table.show_scalars(r.metrics)
             if r.kind == "regression":
                 self._plot_regression(r)
-                self.splitter.setSizes([260, 0, 420, 420])
+                self.splitter.setSizes([260, 0, 0, 420, 420])
         self.evaluated.emit(r)
 
     def _fill_gallery(self, indices: list[int]) -> None:

@@ -55,7 +55,7 @@ class RunsPanel(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setAlternatingRowColors(True)
-        for col, width in enumerate((190, 80, 120, 70)):
+        for col, width in enumerate((150, 72, 110, 64)):  # Run, Status, Best fit a side dock
             self.tree.setColumnWidth(col, width)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected stopped run from its checkpoint "

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap, QResizeEvent, QTextCursor
+from PySide6.QtGui import QFontDatabase, QPixmap, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QBoxLayout,
     QDoubleSpinBox,
@@ -131,6 +131,9 @@ class SamplesPanel(QWidget):
         self.generated.setPlaceholderText("Generated text streams in here.")
         self.epoch_text = QPlainTextEdit(readOnly=True)
         self.epoch_text.setPlaceholderText("The text sampled at the end of each epoch.")
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        for box in (self.generated, self.epoch_text):  # code and columns keep their indents
+            box.setFont(fixed)
         right = QVBoxLayout()
         right.addWidget(plain_label("Generated"))
         right.addWidget(self.generated, 2)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Bump when the default arrangements change so that old saved layouts are not applied.
-STATE_VERSION = 3
+STATE_VERSION = 4
 KEY_CURRENT = "window/perspective"
 
 Area = Qt.DockWidgetArea
@@ -168,12 +168,14 @@ class Perspectives(QObject):
 
     # -- helpers -----------------------------------------------------------------------
     def _resize(self, name: str, sizes: Sizes) -> None:
+        if name == self.current and not self._suspended:  # else the user moved on
+            for docks, lengths, orientation in sizes:
+                if all(d.isVisible() for d in docks):
+                    self.window.resizeDocks(docks, lengths, orientation)
+        QTimer.singleShot(0, self, self._on_settled)  # the docks take the sizes next pass
+
+    def _on_settled(self) -> None:
         self.settling = False
-        if name != self.current or self._suspended:
-            return  # the user moved on before the layout pass
-        for docks, lengths, orientation in sizes:
-            if all(d.isVisible() for d in docks):
-                self.window.resizeDocks(docks, lengths, orientation)
 
     def dock(self, name: str) -> QDockWidget | None:
         return self.window.findChild(QDockWidget, f"dock_{name}")
@@ -187,6 +189,11 @@ class Perspectives(QObject):
 
     def _show(self, p: Perspective) -> None:
         saved = self.settings.value(self._key(p.name))
+        # Toolbars belong to the window, not to a perspective (a state saved while one
+        # was not yet shown would hide it).
+        bars = {bar: not bar.isHidden() or not bar.testAttribute(
+            Qt.WidgetAttribute.WA_WState_ExplicitShowHide)
+            for bar in self.window.findChildren(QToolBar)}
         self.window.setUpdatesEnabled(False)
         try:
             self.central.setVisible(p.central)
@@ -194,6 +201,8 @@ class Perspectives(QObject):
                 saved, STATE_VERSION)
             if not restored:
                 self._arrange(p)
+            for bar, shown in bars.items():
+                bar.setVisible(shown)
         finally:
             self.window.setUpdatesEnabled(True)
 
@@ -251,7 +260,7 @@ def _design(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
     right = _place(window, docks, Area.RightDockWidgetArea, "inspector", "dataset")
     _tabs(window, right)
     bottom = _place(window, docks, Area.BottomDockWidgetArea, "problems")
-    return (_firsts([(left, _share(w, 0.17, 210, 280)), (right, _share(w, 0.24, 300, 420))], H)
+    return (_firsts([(left, _share(w, 0.17, 228, 280)), (right, _share(w, 0.24, 300, 420))], H)
             + _firsts([(bottom, _share(h, 0.15, 110, 200))], V))
 
 
@@ -272,12 +281,13 @@ def _train(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
         window.splitDockWidget(columns[-1], below[0], V)
         _tabs(window, below)
     _tabs(window, [docks[n] for n in ("hyperparams", "dataset") if n in docks])
-    shares = {"hyperparams": _share(w, 0.26, 320, 420), "plots": _share(w, 0.48, 400, 1400),
-              "training": _share(w, 0.26, 300, 420)}
+    shares = {"hyperparams": _share(w, 0.25, 310, 420), "plots": _share(w, 0.45, 400, 1400),
+              "training": _share(w, 0.30, 370, 520)}
     sizes: Sizes = [(columns, [shares[d.objectName().removeprefix("dock_")] for d in columns],
                      H)] if columns else []
     if below and columns:
-        sizes.append(([columns[-1], below[0]], [170, max(200, h - 170)], V))
+        top = _share(h, 0.36, 250, 330)  # the training panel's lines, whole
+        sizes.append(([columns[-1], below[0]], [top, max(200, h - top)], V))
     return sizes
 
 
@@ -291,7 +301,8 @@ def _evaluate(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
         else:
             window.addDockWidget(Area.LeftDockWidgetArea, main[0])
         _tabs(window, main)
-    return _firsts([(left, _share(w, 0.24, 280, 420)), (main, w)], H)
+    side = _share(w, 0.24, 300, 420)
+    return _firsts([(left, side), (main, w - side)], H)
 
 
 ARRANGEMENTS: dict[str, Callable[[QMainWindow, dict[str, QDockWidget]], Sizes]] = {

@@ -85,7 +85,7 @@ def test_the_layout_survives_closing_and_reopening_the_window(window, ws, qtbot,
     hyper = p.dock("hyperparams")
     default = hyper.width()
     window.resizeDocks([hyper], [default + 60], Qt.Orientation.Horizontal)
-    qtbot.waitUntil(lambda: hyper.width() > default + 30)
+    qtbot.waitUntil(lambda: hyper.width() > default + 25)
     hyper_width = hyper.width()
     p.switch("design")
     qtbot.waitUntil(lambda: not p.settling)
@@ -191,3 +191,18 @@ def test_a_saved_state_is_a_qt_state_of_this_version(window, ws):
     saved = window.settings.value("window/perspective/design")
     assert isinstance(saved, QByteArray)
     assert window.restoreState(saved, STATE_VERSION)
+
+
+def test_the_toolbar_stays_after_the_welcome_page_and_a_new_project(window, ws, qtbot):
+    """A layout saved while the welcome page showed (the toolbar not shown yet at start-up)
+    hid the toolbar, switcher included, for good."""
+    from PySide6.QtWidgets import QToolBar
+
+    bar = window.findChild(QToolBar, "toolbar_main")
+    assert bar.isVisible()
+    ws.welcome.show()
+    assert ws.files.new_from_template("mlp")
+    assert bar.isVisible()
+    ws.perspectives.switch("train")
+    ws.perspectives.switch("design")
+    assert bar.isVisible()
