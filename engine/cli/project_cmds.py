@@ -64,6 +64,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     project = load_project(args.file)
     problems = project_problems(project)
+    if not any(p.severity == "error" for p in problems):
+        problems += _data_fit_problems(project, Path(args.file))
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         tag = "" if p.severity == "error" else "warning: "
@@ -73,6 +75,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     blocks = sum(len(g.nodes) for g in project.graphs.values())
     print(f"ok: {blocks} blocks in {len(project.graphs)} graph(s)")
     return 0
+
+
+def _data_fit_problems(project, path: Path) -> list:
+    """What the app's Problems list says about the model against its data (an Input of
+    another shape, outputs against classes). Data that cannot be read is an error too."""
+    from engine.cli.running import absolute_data
+    from engine.data.facts import data_facts
+    from engine.errors import UserError
+    from engine.graph import Problem
+    from engine.train.fit import check_fit
+
+    checked = project.model_copy(deep=True)
+    absolute_data(checked, path.resolve().parent)
+    try:
+        return check_fit(checked, data_facts(checked.dataset))
+    except UserError as e:  # the data cannot be read (torch-free: DataError needs torch)
+        return [Problem("dataset", None, str(e))]
 
 
 def _fmt_count(n: int) -> str:

@@ -75,6 +75,28 @@ def test_validate_reports_each_problem_and_exits_2(tmp_path):
     assert "Traceback" not in r.stdout + r.stderr
 
 
+def test_validate_checks_the_model_against_its_data(tmp_path):
+    """An Input of another size than the data's images, and fewer outputs than classes,
+    are reported by validate as the app's Problems list reports them."""
+    path = tmp_path / "digits.lforge"
+    assert lf("new", str(path), "--template", "lenet5", "--dataset",
+              "builtin:digits").returncode == 0
+    assert lf("validate", str(path)).returncode == 0  # new fitted the data to the network
+    doc = json.loads(path.read_text())
+    doc["dataset"]["image_size"] = None  # back to the digits' own 8x8
+    for node in doc["graphs"]["model"]["nodes"]:
+        if node["id"] == "fc3":
+            node["params"]["out_features"] = 7
+    path.write_text(json.dumps(doc))
+    r = lf("validate", str(path))
+    assert r.returncode == 2
+    lines = r.stdout.splitlines()
+    assert any(line.startswith("model/image: takes [N, 1, 28, 28] but builtin:digits gives "
+                               "[N, 1, 8, 8]") for line in lines), lines
+    assert "model/fc3: gives 7 outputs but builtin:digits has 10 classes: set out_features " \
+           "to 10" in lines
+
+
 @pytest.mark.parametrize(("content", "needle"), [
     ("{not json", "not valid JSON"),
     ('{"schema_version": 99}', "newer LayerForge"),

@@ -85,6 +85,7 @@ class TrainingFeature(QObject):
         #: "quit"/"stay": how confirm_close answers without asking (tests, scripted demos)
         self.quit_answer = ""
         self._closing = False
+        self._train_waiting = False  # Train was pressed while the data's facts were read
         self._failed = False  # the panel shows the last run's failure (until an edit)
         self.train_action = self._action("&Train", "Ctrl+Return", "Train the project now")
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
@@ -150,9 +151,12 @@ class TrainingFeature(QObject):
         doc = self.document
         if doc.data_facts_pending():
             # Their fit is not checked yet: a run started now could fail on it after its
-            # folder was made (a "failed" run that never trained).
-            self._say("Cannot train yet: the data files are still being read to check that "
-                      "the model fits them; press Train again in a moment.", error=True)
+            # folder was made (a "failed" run that never trained). Start once they are in.
+            if not self._train_waiting:
+                self._train_waiting = True
+                doc.data_facts_changed.connect(self._on_document_data_facts_changed)
+            self._say("Reading the data files to check that the model fits them; training "
+                      "starts when that is done…", error=False)
             return False
         errors = [p for p in doc.problems() if p.severity == "error"]
         if errors:
@@ -320,7 +324,20 @@ class TrainingFeature(QObject):
         if finished and self.runs.selected_runs() == [finished]:
             self._on_runs_selection_changed([finished])
 
+    def _on_document_data_facts_changed(self) -> None:
+        if self.document.data_facts_pending():
+            return
+        self._stop_waiting()
+        if not self._closing and not self.runner.busy:
+            self.train()
+
+    def _stop_waiting(self) -> None:
+        if self._train_waiting:
+            self._train_waiting = False
+            self.document.data_facts_changed.disconnect(self._on_document_data_facts_changed)
+
     def _on_document_project_replaced(self) -> None:
+        self._stop_waiting()  # a Train pressed for the previous project
         """Nothing of the previous project stays on screen (but a run still training goes
         on, followed by the views); say which runs are not where recorded; follow again the
         newest remote run that may still be going, and point out any others."""

@@ -78,7 +78,8 @@ def test_train_refuses_a_misfit_before_making_a_run_folder(ws, tmp_path):
 
 def test_data_in_files_is_read_in_the_background_and_train_waits_for_it(ws, qtbot, tmp_path):
     """Image files the Dataset panel never showed: their facts are read after the project
-    opens; until then Train refuses (no run folder), then the misfit is a problem."""
+    opens; Train pressed meanwhile waits for them (no run folder), then tries again and is
+    refused for the misfit, which is a problem."""
     from tests.engine.data.helpers import write_png_folder
 
     folder = write_png_folder(tmp_path / "pics", {"a": 3, "b": 3}, size=(8, 8), mode="L")
@@ -88,10 +89,13 @@ def test_data_in_files_is_read_in_the_background_and_train_waits_for_it(ws, qtbo
     save_project(project, path)
     doc = ws.document
     doc.replace_project(project, path=str(path))
-    if doc.data_facts_pending():
-        assert ws.training.train() is False
-        assert "still being read" in ws.window.statusBar().currentMessage()
+    assert doc.data_facts_pending()  # read in the background: nothing came back yet
+    assert ws.training.train() is False
+    assert "Reading the data files" in ws.window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not doc.data_facts_pending(), timeout=30000)
+    # the Train pressed while they were read was tried again, and refused for the misfit
+    qtbot.waitUntil(lambda: "Cannot train: model/image" in
+                    ws.window.statusBar().currentMessage())
     facts = doc.data_facts()
     assert facts is not None and facts.input_shape == (1, 8, 8) and folder.is_dir()
     (problem,) = _errors(doc)
