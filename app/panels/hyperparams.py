@@ -3,8 +3,9 @@ the LR over the run), batch size, epochs, early stopping, seed and device.
 
 Every edit goes through ``GraphDocument.set_field`` (typing into one field is one undo
 step); the widgets follow ``settings_changed`` and ``project_replaced``. The curve comes from
-the engine's own ``LRSchedule`` (it imports torch, so it is computed in the background), and
-CUDA devices and remote hosts are looked up in the background too.
+the engine's own ``LRSchedule`` (computed in the background), the remote hosts are looked up
+in the background too, and the CUDA devices are those the warm worker reported
+(``set_gpus``), so the editor never imports torch.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class HyperparamsPanel(QScrollArea):
         self.active = False  # set by activate(), when the panel is first on screen
         self.lr_jobs = Jobs(self)
         self.device_jobs = Jobs(self)
+        self.gpus: list[str] = []  # CUDA device names, from the warm worker
+        self.hosts: list[str] = []  # remote hosts, looked up in the background
         self._curve_timer = QTimer(self, singleShot=True, interval=60)
         self._curve_timer.timeout.connect(self.update_curve)
         lay = scroll_body(self)
@@ -225,7 +228,7 @@ class HyperparamsPanel(QScrollArea):
         self._bind(f, "GPUs on the host", "training", "gpus", _int(1, 64),
                    "Processes on the remote host, one per GPU; above 1 they train together "
                    "(DistributedDataParallel).")
-        self._fill_devices([], [])
+        self._fill_devices()
         threads = _int(0, 1024)
         threads.setSpecialValueText("all cores but one")
         self._bind(f, "CPU threads", "training", "threads", threads)
@@ -241,8 +244,14 @@ class HyperparamsPanel(QScrollArea):
         self._schedule_curve()
 
     def load_devices(self) -> None:
+        """Look up the configured remote hosts (in the background) for the Device list."""
         if not self.device_jobs.busy:
-            self.device_jobs.submit(lambda _report: (jobs.devices(), jobs.remote_hosts()))
+            self.device_jobs.submit(lambda _report: jobs.remote_hosts())
+
+    def set_gpus(self, names: object) -> None:
+        """The CUDA devices a training worker sees (device i is ``cuda:i``)."""
+        self.gpus = [str(n) for n in names] if isinstance(names, list | tuple) else []
+        self._fill_devices()
 
     def update_curve(self) -> None:
         """Recompute the LR curve now (in the background)."""
@@ -310,8 +319,7 @@ class HyperparamsPanel(QScrollArea):
         self._schedule_curve()
 
     def _schedule_curve(self) -> None:
-        # The curve needs torch (the engine's LRSchedule): never at start-up, only once the
-        # panel is on screen.
+        # Drawn once the panel is on screen, never at start-up behind another tab.
         if self.active:
             self._curve_timer.start()
 
@@ -330,10 +338,12 @@ class HyperparamsPanel(QScrollArea):
         self.plot_note.setText(note)
 
     def _on_device_jobs_finished(self, result: object) -> None:
-        cuda, hosts = result  # type: ignore[misc]
-        self._fill_devices(cuda, hosts)
+        self.hosts = list(result)  # type: ignore[call-overload]
+        self._fill_devices()
 
-    def _fill_devices(self, cuda: list[tuple[str, str]], hosts: list[str]) -> None:
+    def _fill_devices(self) -> None:
+        cuda = [(f"cuda:{i}", name) for i, name in enumerate(self.gpus)]
+        hosts = self.hosts
         box = self.device
         with QSignalBlocker(box):
             box.clear()

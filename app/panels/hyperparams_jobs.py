@@ -1,8 +1,9 @@
 """The hyperparameter panel's background jobs: the learning rate over a run (the engine's
-own schedule), the CUDA devices and the configured remote hosts.
+own schedule, torch-free) and the configured remote hosts. The CUDA devices come from the
+warm worker's ``Ready`` event, so the editor never imports torch.
 
-The panel runs these on its :class:`app.runs.jobs.Jobs` (they import torch) and gets plain
-Python values back; nothing here touches a widget.
+The panel runs these on its :class:`app.runs.jobs.Jobs` and gets plain Python values back;
+nothing here touches a widget.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from engine.project import TrainingConfig
 def lr_curve(cfg: TrainingConfig, steps_per_epoch: int, points: int = 400) -> tuple[list[float], list[float]]:
     """Epochs and learning rates of ``cfg``'s schedule over the whole run, sampled at most
     ``points`` times (the engine's own LRSchedule)."""
-    from engine.train.optim import LRSchedule
+    from engine.train.schedule import LRSchedule
 
     spe = max(1, steps_per_epoch)
     total = spe * cfg.epochs
@@ -23,15 +24,6 @@ def lr_curve(cfg: TrainingConfig, steps_per_epoch: int, points: int = 400) -> tu
     stride = max(1, math.ceil(total / points))
     steps = list(range(0, total, stride)) + [total - 1]
     return [s / spe for s in steps], [sched.lr_at(s) for s in steps]
-
-
-def devices() -> list[tuple[str, str]]:
-    """(device, description) for each CUDA device torch finds."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return []
-    return [(f"cuda:{i}", torch.cuda.get_device_name(i)) for i in range(torch.cuda.device_count())]
 
 
 def remote_hosts() -> list[str]:

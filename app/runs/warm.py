@@ -2,8 +2,10 @@
 once (design.md section 2). It is started after the window shows, never before.
 
 :class:`engine.train.source.WarmWorker` does the work in a thread of its own; this wrapper
-brings its news into the GUI thread as signals: ``ready(pid)``, ``died(message)`` (a warm
-worker ended before it was ready; another one follows) and ``state_changed(state)`` with
+brings its news into the GUI thread as signals: ``ready(pid)``, ``gpus_found(names)`` (the
+CUDA devices the worker's torch sees, so the editor never imports torch),
+``died(message)`` (a warm worker ended before it was ready; another one follows) and
+``state_changed(state)`` with
 ``closed`` (not started), ``starting``, ``ready`` or ``lent`` (running a job).
 """
 
@@ -29,6 +31,7 @@ def worker_threads() -> int:
 
 class WarmWorkerHolder(QObject):
     ready = Signal(int)
+    gpus_found = Signal(list)  # the CUDA device names a worker sees, when they change
     died = Signal(str)
     state_changed = Signal(str)
 
@@ -44,6 +47,8 @@ class WarmWorkerHolder(QObject):
         self.command = command or worker_command()
         #: the torch version the last ready worker reported
         self.torch_version = ""
+        #: the CUDA device names the last ready worker reported (device i is ``cuda:i``)
+        self.gpus: tuple[str, ...] = ()
         self._warm: WarmWorker | None = None
         self._state = "closed"
 
@@ -60,7 +65,7 @@ class WarmWorkerHolder(QObject):
                 self.env, command=self.command,
                 on_starting=lambda: self.hop.post(self._on_warm_starting),
                 on_ready=lambda ready: self.hop.post(self._on_warm_ready, ready.pid,
-                                                     ready.torch_version),
+                                                     ready.torch_version, tuple(ready.gpus)),
                 on_died=lambda message: self.hop.post(self._on_warm_died, message))
             self._set_state("starting")
             self._warm.start()
@@ -100,9 +105,12 @@ class WarmWorkerHolder(QObject):
             self._state = state
             self.state_changed.emit(state)
 
-    def _on_warm_ready(self, pid: int, torch_version: str) -> None:
+    def _on_warm_ready(self, pid: int, torch_version: str, gpus: tuple[str, ...]) -> None:
         if self._state != "closed":
             self.torch_version = torch_version
+            if gpus != self.gpus:
+                self.gpus = gpus
+                self.gpus_found.emit(list(gpus))
             self._set_state("ready")
             self.ready.emit(pid)
 

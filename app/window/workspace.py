@@ -113,6 +113,7 @@ class Workspace(QObject):
                                       training=self.training, perspectives=self.perspectives)
         self.training.runner.state_changed.connect(self._on_runner_state_changed)
         self.files.live_runs = self.training.live_runs
+        self.training.warm.gpus_found.connect(self.setup.hyperparams_panel.set_gpus)
         self.problems.fix_requested.connect(self._on_problems_fix_requested)
         self.document.data_facts_changed.connect(self._on_document_changed)
         self.help = HelpFeature(window, self.actions)

@@ -47,6 +47,9 @@ class Ready(Event):
 
     pid: int = 0
     torch_version: str = ""
+    #: the names of the CUDA devices torch sees there (device i is ``cuda:i``), so the
+    #: editor lists them without importing torch itself
+    gpus: tuple[str, ...] = ()
     type: ClassVar[str] = "ready"
 
 

@@ -32,7 +32,7 @@ from engine.train.events import (
     Warning,
 )
 from engine.train.fit import check_fit
-from engine.train.optim import LRSchedule, build_optimizer
+from engine.train.optim import build_optimizer
 from engine.train.rundir import RunDir, data_info, flat_metrics
 from engine.train.runtime import (
     autocast_factory,
@@ -41,6 +41,7 @@ from engine.train.runtime import (
     resolve_threads,
     seed_everything,
 )
+from engine.train.schedule import LRSchedule
 from engine.train.setup import SetupError, build_models, sample_event
 
 

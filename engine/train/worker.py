@@ -64,7 +64,10 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
     from engine.train.overrides import apply_overrides
     from engine.train.rundir import RunDir, record
 
-    proto.write(Ready(pid=os.getpid(), torch_version=torch.__version__).to_json() + "\n")
+    gpus = tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())) \
+        if torch.cuda.is_available() else ()
+    proto.write(Ready(pid=os.getpid(), torch_version=torch.__version__, gpus=gpus).to_json()
+                + "\n")
     proto.flush()
     line = stdin.readline()
     if not line.strip():

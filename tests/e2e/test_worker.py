@@ -102,5 +102,9 @@ def test_a_warm_worker_says_ready_before_the_job(tmp_path) -> None:
     with WorkerClient() as client:
         ready = client.wait_ready()
         assert ready is not None and ready.pid == client.pid
+        import torch  # what the worker's torch sees, so the editor need not import it
+
+        assert list(ready.gpus) == [torch.cuda.get_device_name(i)
+                                    for i in range(torch.cuda.device_count())]
         client.submit(tiny_mlp(training__epochs=1), tmp_path / "run")
         assert isinstance(list(client.events())[-1], Finished)

@@ -127,9 +127,32 @@ def test_device_list_has_auto_and_cpu(panel, qtbot):
 
 
 def test_remote_hosts_are_listed_and_selectable(panel):
-    panel._fill_devices([("cuda:0", "Test GPU")], ["lab"])
+    panel.hosts = ["lab"]
+    panel.set_gpus(["Test GPU"])
     box = panel.device
     i = box.findData("remote:lab")
     assert i >= 0 and box.findData("cuda:0") == 2
     assert box.model().item(i).isEnabled()
     assert "lab" in box.itemData(i, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_the_lr_curve_and_the_device_list_need_no_torch_in_the_editor():
+    """The schedule preview uses the engine's own schedule, torch-free; the CUDA devices
+    come from the warm worker (a torch import in the GUI process competed with the first
+    run for the GIL when the Train perspective first showed the panel)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from app.panels.hyperparams_jobs import lr_curve, remote_hosts; "
+            "from engine.project import TrainingConfig; "
+            "x, y = lr_curve(TrainingConfig(schedule='cosine', epochs=3), 10); "
+            "assert len(x) == len(y) > 10; remote_hosts(); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=60)
+
+
+def test_the_devices_a_warm_worker_reports_are_listed(ws):
+    ws.training.warm.gpus_found.emit(["Test GPU", "Other GPU"])
+    box = ws.setup.hyperparams_panel.device
+    assert box.findData("cuda:0") >= 0 and box.findData("cuda:1") >= 0
+    assert "Test GPU" in box.itemText(box.findData("cuda:0"))
