@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget
 
 from app.panels.dataset import DatasetPanel
@@ -44,11 +44,20 @@ class SetupFeature(QObject):
         self.dataset_panel.data_loaded.connect(self.hyperparams_panel.set_train_size)
         # A panel starts its background work (which imports torch) when its dock is first
         # on screen, never at start-up behind another tab.
+        # A dock placed or tabbed by a perspective is shown for a moment even behind
+        # another tab: activate only once it is really on screen after that layout pass.
         for key, panel in (("dataset", self.dataset_panel),
                            ("hyperparams", self.hyperparams_panel)):
-            self.docks[key].visibilityChanged.connect(
-                lambda visible, p=panel: visible and p.activate())
+            dock = self.docks[key]
+            dock.visibilityChanged.connect(
+                lambda visible, p=panel, d=dock: visible and QTimer.singleShot(
+                    0, p, lambda: self._activate_if_shown(d, p)))
         window.theme.theme_changed.connect(self._on_theme_theme_changed)
+
+    @staticmethod
+    def _activate_if_shown(dock: QDockWidget, panel: DatasetPanel | HyperparamsPanel) -> None:
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():
+            panel.activate()
 
     @property
     def result_views(self) -> list[EvaluationPanel | SamplesPanel]:

@@ -68,3 +68,17 @@ def test_a_close_the_user_cancels_leaves_a_fit_in_flight_alone(window, ws, qtbot
     qtbot.waitUntil(lambda: not panel.fitting, timeout=60_000)
     assert panel.fit_button.isEnabled() and panel.error.isHidden()
     assert "Fitting" not in panel.fit_label.text()  # it says what the fit changed
+
+
+def test_a_panel_behind_another_tab_starts_no_work_until_it_is_seen(window, ws, qtbot):
+    """Perspectives show a tabbed dock for a moment while they arrange it: the Dataset
+    panel behind Inspector or Hyperparameters must not load its catalogue then (that
+    imported torch in the GUI process while the first run started)."""
+    panel = ws.setup.dataset_panel
+    for name in ("train", "evaluate", "design"):
+        ws.perspectives.switch(name)
+        qtbot.waitUntil(lambda: not ws.perspectives.settling)
+    assert panel.builtin == {} and not panel.catalog.busy
+    ws.perspectives.dock("dataset").raise_()
+    qtbot.waitUntil(lambda: bool(panel.builtin), timeout=30000)
+    wait_idle(qtbot, panel.loader)
