@@ -9,23 +9,16 @@ come, the data is *pending*: no fit problems are shown, and Train waits for them
 
 from __future__ import annotations
 
-from engine.data.facts import DataFacts, quick_facts
+from engine.data.facts import DataFacts, quick_facts, reads_files
 from engine.graph import Problem
 from engine.project import DatasetSpec, Project
 
-#: sources whose facts come from reading files
-FILE_SOURCES = ("folder", "idx", "csv", "text")
 _KEEP = 16  # facts of this many specs are kept (undo and redo flip between a few)
 
 
 def data_key(spec: DatasetSpec) -> str:
     """What the facts of ``spec`` are filed under."""
     return spec.model_dump_json()
-
-
-def reads_files(spec: DatasetSpec) -> bool:
-    """The data is in files the user chose (their facts need reading)."""
-    return spec.source in FILE_SOURCES and bool(spec.path.strip())
 
 
 class DataFit:

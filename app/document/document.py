@@ -23,12 +23,12 @@ from PySide6.QtGui import QUndoStack
 from app.document import commands as cmd
 from app.document import wiring
 from app.document.clipboard import blocks_payload, fresh_copies, parse_payload
-from app.document.datafit import DataFit, reads_files
+from app.document.datafit import DataFit
 from app.document.errors import EditError
 from app.document.model import DocumentSignals, EdgeKey, ProjectModel, edge_key
 from app.document.ops import MoveNode, Op, SetGraphFlow, plain_value
 from engine.blocks import get_block
-from engine.data.facts import DataFacts
+from engine.data.facts import DataFacts, reads_files
 from engine.graph import Problem
 from engine.layout import compute_layout
 from engine.naming import make_identifier

@@ -14,9 +14,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 
 from app.document import GraphDocument
-from app.document.datafit import reads_files
 from app.panels.dataset_jobs import resolve_spec
 from app.runs.jobs import Jobs
+from engine.data.facts import reads_files
 from engine.project import DatasetSpec
 
 

@@ -81,15 +81,19 @@ def _data_fit_problems(project, path: Path) -> list:
     """What the app's Problems list says about the model against its data (an Input of
     another shape, outputs against classes). Data that cannot be read is an error too."""
     from engine.cli.running import absolute_data
-    from engine.data.facts import data_facts
+    from engine.data.facts import data_facts, quick_facts, reads_files
     from engine.errors import UserError
     from engine.graph import Problem
     from engine.train.fit import check_fit
 
     checked = project.model_copy(deep=True)
     absolute_data(checked, path.resolve().parent)
+    spec = checked.dataset
     try:
-        return check_fit(checked, data_facts(checked.dataset))
+        facts = data_facts(spec) if reads_files(spec) else quick_facts(spec)
+        if facts is None:  # no data set chosen yet (or options its loader will explain)
+            return []
+        return check_fit(checked, facts)
     except UserError as e:  # the data cannot be read (torch-free: DataError needs torch)
         return [Problem("dataset", None, str(e))]
 

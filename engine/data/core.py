@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import torch
 
+from engine.data.facts import count_classes
 from engine.errors import UserError
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]
@@ -326,11 +327,7 @@ class DataBundle:
     @property
     def num_classes(self) -> int:
         """Output classes: the class count, the vocabulary size for tokens, else 0."""
-        if self.classes:
-            return len(self.classes)
-        if self.target == "next_token" and self.vocab:
-            return len(self.vocab)
-        return 0
+        return count_classes(self.classes, self.target, self.vocab)
 
     def encode(self, text: str) -> torch.Tensor:
         """Character ids (long) of ``text`` for a text bundle."""

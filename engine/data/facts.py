@@ -10,6 +10,7 @@ the two cannot drift.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,11 +43,7 @@ class DataFacts:
     @property
     def num_classes(self) -> int:
         """Output classes: the class count, the vocabulary size for tokens, else 0."""
-        if self.classes:
-            return len(self.classes)
-        if self.target == "next_token" and self.vocab:
-            return len(self.vocab)
-        return 0
+        return count_classes(self.classes, self.target, self.vocab)
 
     @property
     def resizable(self) -> bool:
@@ -137,6 +134,26 @@ CIFAR_CLASSES = [
 _DOWNLOADS = {"mnist": (1, 28, 10), "fashion-mnist": (1, 28, 10), "cifar10": (3, 32, 10)}
 _DOWNLOAD_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist",
                      "cifar-10": "cifar10"}
+
+
+def count_classes(classes: Sequence[str] | None, target: str,
+                  vocab: Sequence[str] | None) -> int:
+    """A data set's output classes: the class count, the vocabulary size when the target is
+    the next token, else 0 (shared by :class:`DataFacts` and ``DataBundle``)."""
+    if classes:
+        return len(classes)
+    if target == "next_token" and vocab:
+        return len(vocab)
+    return 0
+
+
+#: sources whose data is in files the user chose (their facts need reading)
+FILE_SOURCES = ("folder", "idx", "csv", "text")
+
+
+def reads_files(spec: DatasetSpec) -> bool:
+    """The data is in files the user chose (their facts need reading)."""
+    return spec.source in FILE_SOURCES and bool(spec.path.strip())
 
 
 def quick_facts(spec: DatasetSpec) -> DataFacts | None:

@@ -10,12 +10,12 @@ import tarfile
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from engine.data.facts import FILE_SOURCES
 from engine.errors import os_error_message
 from engine.project import DatasetSpec
 from engine.remote.config import RemoteError
 
 ENGINE_ROOT = Path(__file__).resolve().parents[1]  # the `engine` package folder
-FILE_SOURCES = ("folder", "idx", "csv", "text")
 
 
 def engine_files() -> list[Path]:

@@ -7,8 +7,7 @@ The names below load on first use (PEP 562), so importing a light submodule such
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from engine.lazy import lazy_getattr
 
 _EXPORTS = {
     "Control": "engine.train.control",
@@ -26,9 +25,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine.train' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
