@@ -113,4 +113,16 @@ def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None
     elif "model" not in project.graphs:
         out.append(Problem("model", None, f"a {kind} project needs a graph named 'model'"))
     out += memory_problems(project, analyses)
+    out += _batch_norm_problems(project)
     return out
+
+
+def _batch_norm_problems(project: Project) -> list[Problem]:
+    """A BatchNorm cannot train on one sample per batch (PyTorch refuses it mid-run)."""
+    if project.training.batch_size > 1:
+        return []
+    return [Problem(name, node.id, f"{node.type} needs at least 2 samples per batch to train, "
+                    "and the batch size is 1: set the batch size to 2 or more, or use "
+                    "LayerNorm or GroupNorm")
+            for name, graph in project.graphs.items() for node in graph.nodes
+            if node.type in ("BatchNorm1d", "BatchNorm2d")]

@@ -160,7 +160,13 @@ class _Run:
         if self.ddp is not None:
             self.ddp.wrap(self.task, self.device)
         self.scaler = make_scaler(self.device)
-        self.spe = num_batches(len(self.bundle.train), cfg.batch_size)
+        # A BatchNorm cannot train on one sample (PyTorch raises mid-epoch): an epoch whose
+        # last batch would hold one sample drops it (a batch size of 1 is refused earlier).
+        n_train = len(self.bundle.train)
+        self.drop_last = n_train % cfg.batch_size == 1 and n_train > 1 and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm)
+            for model in self.models.values() for m in model.modules())
+        self.spe = num_batches(n_train, cfg.batch_size, self.drop_last)
         self.total = self.spe * cfg.epochs
         self.schedule = LRSchedule(cfg, self.spe, self.total)
         self.monitor = cfg.monitor if cfg.monitor.startswith(("val_", "train_")) else f"val_{cfg.monitor}"
@@ -193,7 +199,7 @@ class _Run:
             self.epoch_gen_state = self.data_gen.get_state()
             batches = iter_batches(self.bundle.train, cfg.batch_size, shuffle=True,
                                    generator=self.data_gen, start=self.position,
-                                   augment=self.bundle.augment)
+                                   augment=self.bundle.augment, drop_last=self.drop_last)
             for m in self.models.values():
                 m.train()
             if self.position == 0:

@@ -98,3 +98,37 @@ def test_early_stopping_ends_the_run_after_patience_epochs_without_improvement(t
     last = list(train(project, tmp_path / "run"))[-1]
     assert isinstance(last, Finished) and last.early_stopped
     assert last.epochs == 3 and last.best_epoch == 1
+
+
+def _with_batch_norm(**overrides):
+    """The tiny mlp with a BatchNorm1d after its first Linear."""
+    from engine.project import Edge, Node
+
+    project = tiny_mlp(**overrides)
+    graph = project.graphs["model"]
+    first = graph.nodes[1].id  # the first Linear
+    after = next(e for e in graph.edges if e.src == first)
+    graph.nodes.append(Node(id="bn", type="BatchNorm1d", params={}, position=(0.0, 0.0)))
+    graph.edges.remove(after)
+    graph.edges += [Edge(src=first, dst="bn"), Edge(src="bn", dst=after.dst)]
+    return project
+
+
+def test_batch_norm_trains_when_the_last_batch_would_hold_one_sample(tmp_path) -> None:
+    """600 points, 20% validation: 480 train; batch 479 leaves one sample, which a
+    BatchNorm cannot train on (PyTorch raises): that epoch drops it."""
+    project = _with_batch_norm(training__batch_size=479)
+    events = list(train(project, tmp_path / "run"))
+    started = next(e for e in events if isinstance(e, RunStarted))
+    assert started.steps_per_epoch == 1
+    assert isinstance(events[-1], Finished), events[-1]
+
+
+def test_a_batch_size_of_one_with_batch_norm_is_a_problem_on_the_block() -> None:
+    from engine.shapes import project_problems
+
+    problems = [p for p in project_problems(_with_batch_norm(training__batch_size=1))
+                if p.severity == "error"]
+    assert [(p.node, "batch size to 2" in p.message) for p in problems] == [("bn", True)]
+    assert not [p for p in project_problems(_with_batch_norm(training__batch_size=2))
+                if p.severity == "error"]
