@@ -54,10 +54,17 @@ def main(argv: list[str]) -> int:
         return self_test.run(app, window)
     hooks.watch(window)
 
+    collector: list[object] = []  # kept alive for the app's life
+
     def build() -> None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
         from app.window.workspace import open_workspace
 
         hooks.apply(open_workspace(window, path, hooks.options))
+        # Python's collector runs in whichever thread allocates: collecting a Qt wrapper in
+        # a job's thread runs its C++ destructor there. Collect in the GUI thread instead.
+        collector.append(GarbageCollector(interval=1.0))
 
     window.first_painted.connect(lambda: QTimer.singleShot(0, build))
     window.show()

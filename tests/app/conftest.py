@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from engine.project import Edge, Graph, Node, Project
@@ -26,6 +28,18 @@ def config_dir(tmp_path, monkeypatch):
                 "LAYERFORGE_THEME", "LAYERFORGE_REPORT_STARTUP"):
         monkeypatch.delenv(var, raising=False)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def gc_in_the_gui_thread():
+    """As the app does (app/main.py): no garbage collection in a job's thread during a test,
+    where collecting a Qt wrapper left by an earlier test runs its C++ destructor in the
+    wrong thread ("QBasicTimer::start: Timers cannot be started from another thread");
+    collect here, in the GUI thread, after the test."""
+    gc.disable()
+    yield
+    gc.enable()
+    gc.collect()
 
 
 def chain_project(hidden: int = 32) -> Project:

@@ -24,7 +24,8 @@ def panel(qtbot):
 
 def test_a_remote_device_and_its_gpus_are_undoable_settings(panel):
     doc = panel.document
-    panel._fill_devices([], ["lab"])
+    panel.hosts = ["lab"]
+    panel.set_gpus([])
     gpus = panel.widgets[("training", "gpus")]
     assert not panel.run_form.isRowVisible(gpus)  # only for a remote host
     i = panel.device.findData("remote:lab")
