@@ -49,11 +49,20 @@ def _hits(points: Sequence[Point], rects: Sequence[Rect]) -> int:
                if segment_hits_rect(points[i], points[i + 1], r))
 
 
+def _blocked(points: Sequence[Point], rects: Sequence[Rect]) -> bool:
+    """Whether any segment of ``points`` crosses any of ``rects`` (stops at the first)."""
+    return any(segment_hits_rect(points[i], points[i + 1], r)
+               for r in rects for i in range(len(points) - 1))
+
+
 def route_wire(p0: Point, p1: Point, flow: Flow, blocks: Sequence[Rect]) -> list[Point]:
     """The corners of the wire from output ``p0`` to input ``p1`` among ``blocks`` (every
     block's rectangle, the wire's own two included). Two points mean "the plain S-curve"."""
     if flow == "right":  # route in "down" coordinates: along the flow is y
-        flipped = [_swap_rect(r) for r in blocks]
+        # Only blocks within the wire's reach along the flow can be in its way or give it
+        # a lane: flip those alone (a 500-block graph has 500 blocks, a wire meets few).
+        lo, hi = min(p0[0], p1[0]) - STUB - 1, max(p0[0], p1[0]) + STUB + 1
+        flipped = [_swap_rect(r) for r in blocks if r.right > lo and r.left < hi]
         return [_swap(p) for p in route_wire(_swap(p0), _swap(p1), "down", flipped)]
     x0, y0 = p0
     x1, y1 = p1
@@ -61,7 +70,7 @@ def route_wire(p0: Point, p1: Point, flow: Flow, blocks: Sequence[Rect]) -> list
         lo_x, hi_x = min(x0, x1), max(x0, x1)
         near = [r for r in blocks if r.right > lo_x and r.left < hi_x
                 and r.bottom > y0 and r.top < y1]
-        if not near or _hits(curve_points(p0, p1, "down"), near) == 0:
+        if not near or not _blocked(curve_points(p0, p1, "down"), near):
             return [p0, p1]
     s, t = y0 + STUB, y1 - STUB
     top, bottom = min(s, t), max(s, t)
@@ -70,15 +79,19 @@ def route_wire(p0: Point, p1: Point, flow: Flow, blocks: Sequence[Rect]) -> list
     for r in band:
         lanes.add(r.left - MARGIN)
         lanes.add(r.right + MARGIN)
+    ordered = sorted(lanes, key=lambda x: (abs(x - x0) + abs(x - x1), -x))
+    for lane in ordered:  # nearest first: the first clear lane is the best
+        middle = [(x0, s), (lane, s), (lane, t), (x1, t)]
+        if not _blocked(middle, band):
+            return _dedupe([p0, *middle, p1])
+    # No lane is clear (blocks packed wall to wall): the one crossing the fewest blocks.
     best: list[Point] = []
     best_cost = (1 << 30, 0.0)
-    for lane in sorted(lanes, key=lambda x: (abs(x - x0) + abs(x - x1), -x)):
+    for lane in ordered:
         middle = [(x0, s), (lane, s), (lane, t), (x1, t)]
         cost = (_hits(middle, band), abs(lane - x0) + abs(lane - x1))
         if cost < best_cost:
             best, best_cost = _dedupe([p0, *middle, p1]), cost
-            if cost[0] == 0:
-                break  # lanes come nearest first: the first clear one is the best
     return best
 
 
