@@ -13,6 +13,7 @@ import torch
 from torch import fx, nn
 
 from engine.errors import UserError
+from engine.naming import make_identifier
 from engine.project import Graph
 from engine.shapes import GraphAnalysis, analyze_graph
 
@@ -26,7 +27,9 @@ def node_seed(seed: int, node_id: str) -> int:
 
 
 def _class_name(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_")) or "Model"
+    """The module's class name from the graph's name (any text: through the sanitizer)."""
+    ident = make_identifier(name, fallback="model")
+    return "".join(part.capitalize() for part in ident.split("_")) or "Model"
 
 
 def compile_graph(graph: Graph, name: str = "model", seed: int = 0,

@@ -88,3 +88,11 @@ def test_graph_with_errors_does_not_compile():
               edges=[Edge(src="x", dst="fc"), Edge(src="fc", dst="y")])
     with pytest.raises(CompileError, match="model/fc: Linear expects a flat"):
         compile_graph(g)
+
+
+@pytest.mark.parametrize("name", ["\x00nul", "my model!", "", "class", "ümlaut"])
+def test_any_graph_name_gives_a_valid_class_name(name):
+    """A graph name is user text (a hostile one reached torch.fx's type() as found by the CLI
+    fuzz test: "type name must not contain null characters")."""
+    gm = compile_graph(load_template("mlp").graphs["model"], name)
+    assert type(gm).__name__.isidentifier() and "\x00" not in type(gm).__name__
