@@ -9,7 +9,7 @@ Torch-free, so the editor can run the check after every edit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.data.facts import DataFacts, describe_kind, facts_of
 from engine.graph import Problem
@@ -295,6 +295,13 @@ def _input_node(project: Project) -> tuple[Graph, str] | None:
     return (graph, ins[0]) if graph is not None and len(ins) == 1 else None
 
 
+def _shape_param(params: dict[str, Any]) -> list[Any]:
+    """An Input's ``shape`` parameter as a list; [] for anything else a damaged file may hold
+    there (the graph check names that problem)."""
+    shape = params.get("shape")
+    return list(shape) if isinstance(shape, list | tuple) else []
+
+
 def _own_image_size(project: Project, facts: DataFacts) -> int | None:
     """The side of the Input's square images when the data are images of another size."""
     found = _input_node(project)
@@ -302,7 +309,7 @@ def _own_image_size(project: Project, facts: DataFacts) -> int | None:
         return None
     node = found[0].node(found[1])
     assert node is not None
-    shape = list(node.params.get("shape") or [])
+    shape = _shape_param(node.params)
     if len(shape) != 3 or shape[1] != shape[2] or not isinstance(shape[1], int):
         return None
     side = shape[1]
@@ -317,7 +324,7 @@ def _rank_differs(project: Project, facts: DataFacts) -> bool:
         return False
     node = found[0].node(found[1])
     assert node is not None
-    shape = node.params.get("shape") or []
+    shape = _shape_param(node.params)
     float_in = node.params.get("dtype", "float") == "float" == facts.input_dtype
     return float_in and len(shape) != len(facts.input_shape)
 
@@ -346,7 +353,7 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
             assert node is not None
             params = dict(node.params)
             said = []
-            if list(params.get("shape", [])) != list(facts.input_shape):
+            if _shape_param(params) != list(facts.input_shape):
                 params["shape"] = list(facts.input_shape)
                 said.append(f"shape {list(facts.input_shape)}")
             if params.get("dtype", "float") != facts.input_dtype:
@@ -372,7 +379,7 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
         if len(gi) == 1:
             node = gen.node(gi[0])
             assert node is not None
-            if list(node.params.get("shape", [])) != [project.task.latent_dim]:
+            if _shape_param(node.params) != [project.task.latent_dim]:
                 node.params = {**node.params, "shape": [project.task.latent_dim], "dtype": "float"}
                 changes.append(f"generator/{node.id}: noise set to [N, {project.task.latent_dim}]")
     return changes

@@ -189,3 +189,13 @@ def test_train_refuses_a_model_that_does_not_fit_before_any_run_folder_exists(tm
     assert "set the dataset's image size to 28" in err
     assert main(["train", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.lforge"]  # no runs/, no run/
+
+
+@pytest.mark.parametrize("shape", [None, 5, "x", {"a": 1}])
+def test_a_damaged_input_shape_is_checked_without_a_crash(shape) -> None:
+    """A file may hold any JSON where the Input's shape belongs (found by the CLI fuzz
+    test: resuming such a run crashed in the fit check with a TypeError)."""
+    project = _digits_lenet()
+    next(n for n in project.graphs["model"].nodes if n.id == "image").params["shape"] = shape
+    problems = check_fit(project, quick_facts(project.dataset))
+    assert all(isinstance(p.message, str) for p in problems)
