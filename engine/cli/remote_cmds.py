@@ -88,10 +88,10 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
     # replaced password host: key and agent users never load it
     warning = save_host(cfg, password=password, replace=args.replace)
     if password is not None:
-        print(f"the password of {cfg.name} is in the OS keyring", file=sys.stderr)
+        print(f"the password of {for_terminal(cfg.name)} is in the OS keyring", file=sys.stderr)
     if warning:
-        print(f"layerforge: {warning}", file=sys.stderr)
-    print(f"added {cfg.name}: {cfg.describe()}")
+        print(f"layerforge: {for_terminal(warning)}", file=sys.stderr)
+    print(f"added {for_terminal(cfg.name)}: {for_terminal(cfg.describe())}")
     return 0
 
 
@@ -127,8 +127,8 @@ def cmd_remote_remove(args: argparse.Namespace) -> int:
 
     warning = forget_host(args.name)  # hosts.json first, then (a password host) the keyring
     if warning:
-        print(f"layerforge: {warning}", file=sys.stderr)
-    print(f"removed {args.name}")
+        print(f"layerforge: {for_terminal(warning)}", file=sys.stderr)
+    print(f"removed {for_terminal(args.name)}")
     return 0
 
 
@@ -137,7 +137,7 @@ def cmd_remote_test(args: argparse.Namespace) -> int:
         with open_host(args.name, args.accept_new_host_key) as host:
             info = host.probe()
     except RemoteError as e:
-        print(f"layerforge: {e}", file=sys.stderr)
+        print(f"layerforge: {for_terminal(e)}", file=sys.stderr)
         return 1
     # what the host answers is shown escaped: it must not drive this terminal
     print(f"{args.name}: connected\n  python  {for_terminal(info.python)} "
@@ -148,7 +148,7 @@ def cmd_remote_test(args: argparse.Namespace) -> int:
         print(f"  GPU {i}   {for_terminal(g)}")
     problem = info.problem(host.cfg.python)
     if problem:
-        print(f"layerforge: {problem}", file=sys.stderr)
+        print(f"layerforge: {for_terminal(problem)}", file=sys.stderr)
         return 1
     return 0
 
@@ -186,7 +186,7 @@ def cmd_runs_attach(args: argparse.Namespace) -> int:
     if rec.host == LOCAL:
         raise UsageError(f"{rec.id} is a local run; nothing to attach to")
     with open_host(rec.host, args.accept_new_host_key) as host:
-        print(f"attached to {rec.id} on {rec.host}", flush=True)
+        print(f"attached to {for_terminal(rec.id)} on {for_terminal(rec.host)}", flush=True)
         return follow_and_show(host, rec, args.quiet)
 
 
@@ -198,7 +198,7 @@ def cmd_runs_stop(args: argparse.Namespace) -> int:
         raise UsageError(f"{rec.id} is a local run; stop it where it runs")
     with open_host(rec.host, args.accept_new_host_key) as host:
         send_control(host, rec, "stop")
-    print(f"asked {rec.id} on {rec.host} to stop")
+    print(f"asked {for_terminal(rec.id)} on {for_terminal(rec.host)} to stop")
     return 0
 
 

@@ -174,3 +174,12 @@ def test_problem_free_project_prints_no_escapes(tmp_path):
                  path)
     r = run_cli("validate", str(path))
     assert r.code == 0 and "\\x" not in r.out
+
+
+def test_remote_add_escapes_the_host_it_echoes(tmp_path, monkeypatch):
+    """Found by the CLI fuzz test: `remote add h2 --host 'c\\rforged'` echoed the raw CR."""
+    monkeypatch.setenv("LAYERFORGE_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    r = run_cli("remote", "add", "h2", "--host", "c\rforged")
+    assert_terminal_safe(r.out + r.err)
+    assert "c\\rforged" in r.out
