@@ -8,10 +8,12 @@ id, so adding a block elsewhere does not change the others.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 
 import torch
 from torch import fx, nn
 
+from engine.composite import GROUP
 from engine.errors import UserError
 from engine.naming import make_identifier
 from engine.project import Graph
@@ -33,13 +35,16 @@ def _class_name(name: str) -> str:
 
 
 def compile_graph(graph: Graph, name: str = "model", seed: int = 0,
-                  analysis: GraphAnalysis | None = None) -> fx.GraphModule:
+                  analysis: GraphAnalysis | None = None,
+                  library: Mapping[str, Graph] | None = None) -> fx.GraphModule:
     """Build the PyTorch module for ``graph``. Raises CompileError if the graph has errors.
 
     Inputs are the forward arguments in graph order; with one Output the module returns a
-    tensor, with several a tuple in graph order.
+    tensor, with several a tuple in graph order. ``library`` (the project's graphs) lets
+    composite (Group) nodes compile: each becomes a submodule named by its node id, itself
+    a GraphModule of the graph it runs, so the code reads ``backbone = self.backbone(x)``.
     """
-    a = analysis if analysis is not None else analyze_graph(graph, name)
+    a = analysis if analysis is not None else analyze_graph(graph, name, library)
     if not a.ok:
         raise CompileError("\n".join(str(p) for p in a.errors))
     s = a.structure
@@ -49,9 +54,13 @@ def compile_graph(graph: Graph, name: str = "model", seed: int = 0,
     body = [n for n in s.order if n in s.live and n not in s.inputs]
     for nid in s.inputs + body:
         block, p, ins = s.blocks[nid], s.params[nid], a.nodes[nid].ins
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(node_seed(seed, nid))
-            module = block.build(p, ins)
+        if block.type == GROUP:
+            module = _compile_use(library or {}, p["graph"], a.nodes[nid].inner,
+                                  node_seed(seed, nid))
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(node_seed(seed, nid))
+                module = block.build(p, ins)
         if module is not None:
             root.add_module(nid, module)
         args = [values[src] for src in s.sources[nid] if src is not None]
@@ -60,6 +69,13 @@ def compile_graph(graph: Graph, name: str = "model", seed: int = 0,
     g.output(outs[0] if len(outs) == 1 else tuple(outs))
     g.lint()
     return fx.GraphModule(root, g, class_name=_class_name(name))
+
+
+def _compile_use(library: Mapping[str, Graph], target: str, inner: GraphAnalysis | None,
+                 seed: int) -> fx.GraphModule:
+    """The submodule of one Group node: its graph compiled with the inputs of this use."""
+    assert inner is not None  # analysed without errors
+    return compile_graph(library[target], target, seed, inner, library)
 
 
 def example_inputs(analysis: GraphAnalysis, batch: int = 2, var_len: int = 8,

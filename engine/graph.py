@@ -5,11 +5,13 @@ Everything here is pure Python and fast: it runs after every edit in the editor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.blocks import get_block
 from engine.blocks.base import Block
+from engine.composite import GROUP, input_ids, port_problem
 from engine.naming import id_problem
 from engine.project import Graph
 
@@ -53,7 +55,10 @@ class Structure:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def check_structure(graph: Graph, name: str = "model") -> Structure:
+def check_structure(graph: Graph, name: str = "model",
+                    library: Mapping[str, Graph] | None = None) -> Structure:
+    """The checked skeleton of ``graph``; ``library`` (the project's graphs) gives composite
+    (Group) nodes their ports."""
     s = Structure(name)
     err = s.problems.append
     seen: set[str] = set()
@@ -81,7 +86,15 @@ def check_structure(graph: Graph, name: str = "model") -> Structure:
             s.broken.add(nid)
             continue
         s.params[nid] = res.values
-        ports = block.input_ports(res.values)
+        if node.type == GROUP:
+            why = port_problem(library, res.values["graph"])
+            if why:
+                err(Problem(name, nid, why))
+                s.broken.add(nid)
+                continue
+            ports = tuple(input_ids(library[res.values["graph"]]))  # type: ignore[index]
+        else:
+            ports = block.input_ports(res.values)
         s.ports[nid] = ports
         s.sources[nid] = [None] * len(ports)
         if node.type == "Input":

@@ -121,7 +121,7 @@ def estimate_training_memory(
     for name in trained_graphs(project):
         a = analyses.get(name) if analyses else None
         if a is None:
-            a = analyze_graph(project.graphs[name], name)
+            a = analyze_graph(project.graphs[name], name, project.graphs)
         for nid, info in a.nodes.items():
             if info.params or info.activations:
                 blocks.append(BlockMemory(name, nid, info.params * BYTES_PER_VALUE,

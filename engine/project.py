@@ -28,7 +28,7 @@ from engine.errors import EXIT_FAILED, UserError, os_reason
 from engine.files import read_text
 from engine.tempfiles import create_temp, sweep_once
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FILE_SUFFIX = ".lforge"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -84,6 +84,12 @@ class Node(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     position: tuple[float, float] = (0.0, 0.0)
     label: str = ""
+    #: False freezes the block's weights: they stay out of the optimizer and are bit-identical
+    #: after training (until ``training.unfreeze_epoch`` unfreezes the listed blocks)
+    trainable: bool = True
+    #: the block's learning rate is ``training.lr * lr_mult`` (fine-tuning a backbone slower
+    #: than its new head)
+    lr_mult: float = Field(1.0, gt=0.0, le=1000.0)
 
 
 class Edge(_Model):
@@ -95,12 +101,60 @@ class Edge(_Model):
     dst_port: str = "in"
 
 
+class WeightsRef(_Model):
+    """Where a composite graph's pretrained weights come from.
+
+    ``source`` is ``hf:OWNER/NAME`` (a Hugging Face Hub repository, fetched at ``revision``
+    through huggingface_hub's cache) or the path of a local ``.safetensors`` file. ``arch``
+    names the key mapping in ``engine.zoo`` that turns the checkpoint's tensor names into the
+    graph's node ids ("" when the file already uses them); ``prefix`` is the part of the
+    checkpoint's names in front of the backbone's own (e.g. ``resnet.``).
+    """
+
+    source: str
+    revision: str = ""
+    file: str = "model.safetensors"
+    sha256: str = ""
+    arch: str = ""
+    prefix: str = ""
+
+    @field_validator("source", "file")
+    @classmethod
+    def _no_nul(cls, v: str) -> str:
+        if "\x00" in v:
+            raise ValueError("cannot contain a NUL character")
+        return v
+
+
+class Preprocess(_Model):
+    """The input a pretrained graph was trained on: its image size and per-channel mean and
+    standard deviation (pixels scaled to [0, 1] first)."""
+
+    image_size: int = Field(224, ge=4, le=1024)
+    mean: list[float] = Field(default_factory=lambda: [0.485, 0.456, 0.406])
+    std: list[float] = Field(default_factory=lambda: [0.229, 0.224, 0.225])
+
+
+class PretrainedInfo(_Model):
+    """What the card of a pretrained composite shows, recorded with the graph."""
+
+    title: str = ""
+    source: str = ""  # where the architecture and weights were published
+    licence: str = ""
+    accuracy: str = ""  # as its publisher reports it, e.g. "ImageNet-1k top-1 69.8%"
+
+
 class Graph(_Model):
     #: Which way the graph reads: inputs on the left and outputs on the right of each block
     #: ("right"), or inputs on top and outputs below ("down", for deep networks).
     flow: Literal["right", "down"] = "right"
     nodes: list[Node] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
+    #: a composite from the zoo or the Hub: where its weights come from, what input it
+    #: expects and what its card says (None for the user's own graphs)
+    weights: WeightsRef | None = None
+    preprocess: Preprocess | None = None
+    info: PretrainedInfo | None = None
 
     def node(self, node_id: str) -> Node | None:
         for n in self.nodes:
@@ -129,6 +183,10 @@ class DatasetSpec(_Model):
     augment_crop: int = Field(0, ge=0, le=64)  # padding for random crops; 0 = off
     augment_rotate: float = Field(0.0, ge=0.0, le=180.0)  # degrees
     seq_len: int = Field(64, ge=2, le=100_000)  # text and sequence windows
+    #: fixed per-channel normalisation (a pretrained backbone's); None: computed from the
+    #: training split when ``normalize`` is on
+    mean: list[float] | None = None
+    std: list[float] | None = None
     samples: int | None = Field(None, ge=10, le=10_000_000)  # size of generated sets
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -189,6 +247,15 @@ class TrainingConfig(_Model):
     threads: int = Field(0, ge=0, le=1024)  # 0 = all cores but one
     amp: bool = True  # bf16/fp16 autocast on CUDA only
     checkpoint_every: int = Field(1, ge=1)  # epochs
+    #: a run folder or a .safetensors file whose weights initialise the model: blocks
+    #: matching by id and shape take them ("" = fresh initialisation)
+    init_from: str = ""
+    #: batch norm inside frozen blocks keeps its running statistics (eval mode)
+    freeze_bn: bool = True
+    #: fine-tuning in two phases: from this epoch (1-based; 0 = never) the blocks in
+    #: ``unfreeze`` (node ids; empty = every frozen block) train too
+    unfreeze_epoch: int = Field(0, ge=0)
+    unfreeze: list[str] = Field(default_factory=list)
 
     @field_validator("device")
     @classmethod
@@ -227,7 +294,24 @@ class Project(_Model):
         return v
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+        raw = self.model_dump(mode="json")
+        for graph in raw["graphs"].values():
+            _drop_defaults(graph, _GRAPH_OPTIONAL)
+            for node in graph["nodes"]:
+                _drop_defaults(node, _NODE_OPTIONAL)
+        return json.dumps(raw, indent=2, sort_keys=False) + "\n"
+
+
+# Fields a file leaves out while they hold their default, so that graphs without composites
+# or fine-tuning read as they did before those existed (each node stays a few lines).
+_NODE_OPTIONAL = {"trainable": True, "lr_mult": 1.0}
+_GRAPH_OPTIONAL = {"weights": None, "preprocess": None, "info": None}
+
+
+def _drop_defaults(raw: dict[str, Any], defaults: dict[str, Any]) -> None:
+    for key, value in defaults.items():
+        if key in raw and raw[key] == value and type(raw[key]) is type(value):
+            del raw[key]
 
 
 # --- migrations -------------------------------------------------------------------------
@@ -251,7 +335,16 @@ def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
+def _migrate_2_to_3(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 3 added composites and fine-tuning: Node.trainable/lr_mult, Graph.weights/
+    # preprocess/info, dataset mean/std and training init_from/freeze_bn/unfreeze*. All
+    # default to what version 2 meant.
+    raw = dict(raw)
+    raw["schema_version"] = 3
+    return raw
+
+
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def migrate(raw: dict[str, Any], source: str = "project") -> dict[str, Any]:

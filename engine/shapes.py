@@ -7,9 +7,11 @@ and no error of their own (they are waiting for their input, not wrong).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engine.blocks.base import ShapeError, TensorSpec
+from engine.composite import GROUP, input_ids
 from engine.graph import Problem, Structure, check_structure
 from engine.memory import memory_problems
 from engine.project import Graph, Project
@@ -21,8 +23,10 @@ class NodeInfo:
     ins: list[TensorSpec] = field(default_factory=list)
     params: int = 0
     flops: int = 0
-    activations: int = 0  # output elements per sample
+    activations: int = 0  # output elements per sample (every inner one for a composite)
     error: str | None = None
+    #: a composite (Group) node's analysis of its graph with these inputs
+    inner: GraphAnalysis | None = None
 
 
 @dataclass(slots=True)
@@ -62,8 +66,17 @@ class GraphAnalysis:
         return [self.nodes[n].out for n in self.structure.outputs]
 
 
-def analyze_graph(graph: Graph, name: str = "model") -> GraphAnalysis:
-    s = check_structure(graph, name)
+def analyze_graph(graph: Graph, name: str = "model",
+                  library: Mapping[str, Graph] | None = None,
+                  inputs: Mapping[str, TensorSpec] | None = None,
+                  within: tuple[str, ...] = ()) -> GraphAnalysis:
+    """Shapes, parameters, FLOPs and problems of every node of ``graph``.
+
+    ``library`` is the project's graphs, needed for composite (Group) nodes; ``inputs``
+    replaces the shape of Input nodes by id (a composite analysed with its use's inputs);
+    ``within`` names the composites being analysed around this one (to refuse a cycle).
+    """
+    s = check_structure(graph, name, library)
     a = GraphAnalysis(s, problems=list(s.problems))
     nodes = a.nodes
     for nid in s.blocks:
@@ -72,6 +85,9 @@ def analyze_graph(graph: Graph, name: str = "model") -> GraphAnalysis:
         if nid in s.broken:
             continue
         info = nodes[nid]
+        if inputs is not None and nid in inputs:
+            info.out = inputs[nid]
+            continue
         ins: list[TensorSpec] = []
         for src in s.sources[nid]:
             spec = nodes[src].out if src is not None else None
@@ -82,22 +98,50 @@ def analyze_graph(graph: Graph, name: str = "model") -> GraphAnalysis:
             block = s.blocks[nid]
             p = s.params[nid]
             try:
-                out = block.infer(p, ins)
-                info.params = block.param_count(p, ins)
-                info.flops = block.flops(p, ins, out)
+                if block.type == GROUP:
+                    out = _analyze_use(info, library or {}, p["graph"], ins, (*within, name))
+                else:
+                    out = block.infer(p, ins)
+                    info.params = block.param_count(p, ins)
+                    info.flops = block.flops(p, ins, out)
             except ShapeError as e:
                 info.error = str(e)
                 a.problems.append(Problem(name, nid, info.error))
                 continue
             info.ins = ins
             info.out = out
-            if block.has_output and block.type != "Input":
+            if block.has_output and block.type not in ("Input", GROUP):
                 info.activations = out.numel()
     return a
 
 
+def _analyze_use(info: NodeInfo, library: Mapping[str, Graph], target: str,
+                 ins: list[TensorSpec], within: tuple[str, ...]) -> TensorSpec:
+    """Analyse the composite ``target`` with the inputs one Group node gives it."""
+    if target in within:
+        chain = " -> ".join([*within[within.index(target):], target])
+        raise ShapeError(f"the composite {target!r} uses itself ({chain}): a composite cannot "
+                         "contain a block that runs it")
+    graph = library[target]
+    inner = analyze_graph(graph, target, library, dict(zip(input_ids(graph), ins, strict=True)),
+                          within)
+    errors = inner.errors
+    if errors:
+        first = errors[0]
+        where = f"{first.node}: " if first.node else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ShapeError(f"inside {target}, {where}{first.message}{more}: open its tab to fix it")
+    out = inner.output_specs()[0]
+    assert out is not None  # no errors: every live node has a shape
+    info.inner = inner
+    info.params = inner.total_params
+    info.flops = inner.total_flops
+    info.activations = inner.total_activations
+    return out
+
+
 def analyze_project(project: Project) -> dict[str, GraphAnalysis]:
-    return {name: analyze_graph(g, name) for name, g in project.graphs.items()}
+    return {name: analyze_graph(g, name, project.graphs) for name, g in project.graphs.items()}
 
 
 def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None = None) -> list[Problem]:

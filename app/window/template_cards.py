@@ -25,6 +25,7 @@ from app.text import fmt_count, plain_tooltip
 from app.theme import Theme, family_color
 from app.window.gallery import describe_template
 from engine.blocks import get_block
+from engine.composite import top_level
 from engine.project import DatasetSpec, Graph, Project, ProjectError
 from engine.shapes import analyze_graph
 from engine.templates import list_templates, load_template
@@ -58,7 +59,8 @@ def summarize_template(name: str) -> TemplateSummary:
     """Raises ProjectError when the template cannot be read."""
     project = load_template(name)
     info = describe_template(name, project)
-    params = sum(analyze_graph(g, gname).total_params for gname, g in project.graphs.items())
+    params = sum(analyze_graph(project.graphs[gname], gname, project.graphs).total_params
+                 for gname in top_level(project))
     return TemplateSummary(name, info.title, info.description, project.notes.strip(), params,
                            info.blocks, dataset_label(project.dataset), project)
 

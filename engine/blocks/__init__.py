@@ -18,6 +18,7 @@ FAMILIES: dict[str, str] = {
     "attention": "Attention",
     "merge": "Merge",
     "reshape": "Reshape",
+    "composite": "Composite",
 }
 
 
@@ -48,6 +49,7 @@ from engine.blocks import (  # noqa: E402,F401
     attention,
     conv,
     dense,
+    group,
     io,
     merge,
     norm,

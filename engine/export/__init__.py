@@ -75,7 +75,7 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
     elif src.data is None:
         report.warnings.append(missing_data_warning(src))
     meta = metadata(src.data)
-    analysis = analyze_graph(src.graph, src.graph_name)
+    analysis = analyze_graph(src.graph, src.graph_name, src.project.graphs)
     module = build_module(src)
     stem = src.graph_name if _SAFE_STEM.match(src.graph_name) else naming.make_identifier(
         src.graph_name)
@@ -93,14 +93,14 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
             files[main] = f"ONNX model (opset {opset}, dynamic batch), one file"
         elif fmt == "safetensors":
             write_weights(stage.path(main), module, src.graph, src.graph_name, analysis,
-                          src.trained, src.data)
+                          src.trained, src.data, src.project.graphs)
             report.max_abs_diff = _check_reload(stage.tmp / main, module, analysis)
             files[main] = "weights, with the graph in the metadata"
         elif fmt == "python":
             code = pycode.generate(module, src.graph_name, analysis, data=src.data)
             stage.path(main).write_text(code, encoding="utf-8")
             write_weights(stage.path(pycode.WEIGHTS_NAME), module, src.graph, src.graph_name,
-                          analysis, src.trained, src.data)
+                          analysis, src.trained, src.data, src.project.graphs)
             if progress:
                 progress("checking model.py in a fresh Python process")
             pycode.verify_in_subprocess(stage.tmp / main, stage.tmp / ".check.safetensors",

@@ -165,7 +165,8 @@ def build_module(src: Source, seed: int | None = None):
 
     try:
         module = compile_graph(src.graph, src.graph_name,
-                               src.project.training.seed if seed is None else seed)
+                               src.project.training.seed if seed is None else seed,
+                               library=src.project.graphs)
     except CompileError as e:
         raise ExportError(f"the graph {src.graph_name!r} has errors:\n{e}") from None
     if src.weights is not None:

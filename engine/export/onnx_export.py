@@ -12,7 +12,6 @@ import os
 import warnings
 from pathlib import Path
 
-from engine.blocks import get_block
 from engine.export.common import ExportError, Progress
 from engine.project import Graph
 from engine.shapes import GraphAnalysis, analyze_graph
@@ -34,19 +33,26 @@ def onnx_problems(graph: Graph, analysis: GraphAnalysis | None = None) -> list[t
     and cheap enough to run after every edit. Pass the graph's analysis if you have it.
     """
     a = analysis if analysis is not None else analyze_graph(graph)
+    return _problems(a)
+
+
+def _problems(a: GraphAnalysis) -> list[tuple[str, str]]:
+    """The blocks of an analysed graph that cannot be exported, composites' insides too."""
     s = a.structure
     out = []
-    for node in graph.nodes:
-        block = get_block(node.type)
-        if block is None:
+    for nid, block in s.blocks.items():
+        info = a.nodes.get(nid)
+        if info is not None and info.inner is not None:
+            target = info.inner.structure.name
+            out += [(nid, f"inside {target}, {inner}: {reason}")
+                    for inner, reason in _problems(info.inner)]
             continue
-        info = a.nodes.get(node.id)
-        if node.id in s.params and info is not None and (info.ins or not s.sources[node.id]):
-            reason = block.onnx_problem(s.params[node.id], info.ins)
+        if nid in s.params and info is not None and (info.ins or not s.sources.get(nid)):
+            reason = block.onnx_problem(s.params[nid], info.ins)
         else:
             reason = block.onnx_issue
         if reason:
-            out.append((node.id, reason))
+            out.append((nid, reason))
     return out
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from engine.composite import descendants
 from engine.project import Graph
 
 META_FORMAT = "layerforge.format"
@@ -20,6 +22,8 @@ META_NAME = "layerforge.graph_name"
 META_INPUTS = "layerforge.inputs"
 META_OUTPUTS = "layerforge.outputs"
 META_TRAINED = "layerforge.trained"
+#: the composite graphs the graph uses (JSON object name -> graph), when it uses any
+META_COMPOSITES = "layerforge.composites"
 FORMAT_VERSION = "1"
 MAX_GRAPH_JSON = 16 * 1024 * 1024
 
@@ -30,7 +34,8 @@ def spec_json(spec) -> dict[str, Any]:
 
 
 def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
-                  trained: bool, data: dict[str, Any] | None = None) -> None:
+                  trained: bool, data: dict[str, Any] | None = None,
+                  library: Mapping[str, Graph] | None = None) -> None:
     """Write ``module``'s state dict with the graph in the metadata, and ``data`` (how the
     inputs were prepared, see :mod:`engine.export.preprocessing`) when known."""
     from safetensors.torch import save
@@ -48,6 +53,10 @@ def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
         META_TRAINED: "true" if trained else "false",
         **metadata(data),
     }
+    used = descendants(library, graph_name) if library else []
+    if used:
+        meta[META_COMPOSITES] = json.dumps(
+            {name: library[name].model_dump(mode="json") for name in used if name in library})
     # serialised in memory and written by Python, so a full disk is an OSError (safetensors'
     # own writer reports it as a SafetensorError)
     Path(path).write_bytes(save(tensors, metadata=meta))
@@ -91,9 +100,30 @@ def load_model(path: str | os.PathLike[str]):
     except (ValidationError, ValueError) as e:
         raise ExportError(f"{path}: the graph in the metadata is not valid ({e})") from None
     name = meta[META_NAME]
+    library = _composites(meta, path)
+    library[name] = graph
     try:
-        module = compile_graph(graph, name)
+        module = compile_graph(graph, name, library=library)
     except CompileError as e:
         raise ExportError(f"{path}: the graph in the metadata has errors:\n{e}") from None
     load_weights(module, load_file(str(path)), str(path))
     return module.eval()
+
+
+def _composites(meta: dict[str, str], path) -> dict[str, Graph]:
+    """The composite graphs recorded beside the graph (none in files without composites)."""
+    from pydantic import ValidationError
+
+    from engine.export.common import ExportError
+
+    text = meta.get(META_COMPOSITES)
+    if not text:
+        return {}
+    if len(text) > MAX_GRAPH_JSON:
+        raise ExportError(f"{path}: the composite graphs in the metadata are too large")
+    try:
+        raw = json.loads(text)
+        return {str(k): Graph.model_validate(v) for k, v in raw.items()}
+    except (ValidationError, ValueError, AttributeError, TypeError) as e:
+        raise ExportError(f"{path}: the composite graphs in the metadata are not valid "
+                          f"({e})") from None
