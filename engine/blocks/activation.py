@@ -54,6 +54,12 @@ _activation("Sigmoid", "Squashes each value into (0, 1). Use at the end of a net
 _activation("Tanh", "Squashes each value into (-1, 1). Common at the end of a GAN generator "
             "whose images are scaled to [-1, 1].", cost=4)
 
+_activation("ReLU6", "ReLU capped at 6: min(max(0, x), 6) element-wise. Used by MobileNet, "
+            "whose activations stay in a range that low-precision arithmetic handles well.",
+            cost=2)
+_activation("Hardswish", "A cheap piecewise approximation of swish: x * ReLU6(x + 3) / 6. "
+            "Used by MobileNetV3 where SiLU's exponential costs too much.", cost=4)
+
 
 class _Normalizer(_Activation):
     params = (Param("dim", "int", -1, "Dimension to normalise over, counted without the batch "

@@ -1,5 +1,5 @@
 """Attention layers on a sequence [N, T, D]: self-attention, transformer encoder layer,
-positional encoding."""
+positional encoding, class token."""
 
 from __future__ import annotations
 
@@ -99,6 +99,8 @@ class TransformerEncoderLayer(Block):
               "(pre-norm) instead of after; trains more stably in deep stacks."),
         Param("causal", "bool", False, "Let each step attend only to itself and earlier "
               "steps (needed to predict the next token)."),
+        Param("layer_norm_eps", "float", 1e-5, "Small number added to the variance in the "
+              "two layer norms (ViT uses 1e-12).", min=1e-12, max=1.0),
     )
 
     def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
@@ -135,7 +137,8 @@ class TransformerEncoderLayer(Block):
 
         layer = CausalEncoderLayer if p["causal"] else nn.TransformerEncoderLayer
         return layer(ins[0].shape[-1], p["nhead"], dim_feedforward=p["dim_feedforward"],
-                     dropout=p["dropout"], activation=p["activation"], batch_first=True,
+                     dropout=p["dropout"], activation=p["activation"],
+                     layer_norm_eps=p["layer_norm_eps"], batch_first=True,
                      norm_first=p["norm_first"])
 
 
@@ -180,3 +183,34 @@ class PositionalEncoding(Block):
         from engine.blocks.modules import PositionalEncoding as Encoding
 
         return Encoding(ins[0].shape[-1], p["max_len"], p["learned"], p["dropout"])
+
+
+@register
+class ClassToken(Block):
+    type = "ClassToken"
+    title = "Class token"
+    family = "attention"
+    doc = (
+        "Puts one learned vector in front of a sequence: [N, T, D] becomes [N, T + 1, D]. "
+        "After the transformer layers, that first step has looked at every other one, so a "
+        "vision transformer classifies from it (take it with Take token, index 0). Add it "
+        "before the PositionalEncoding, which must then cover T + 1 steps."
+    )
+    params = ()
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        d = need_sequence(self, x, "D")
+        t = x.shape[0]
+        return TensorSpec((None if t is None else t + 1, d))
+
+    def param_count(self, p, ins) -> int:
+        return ins[0].shape[-1]
+
+    def flops(self, p, ins, out) -> int:
+        return 0
+
+    def build(self, p, ins):
+        from engine.blocks.modules import ClassToken as Token
+
+        return Token(ins[0].shape[-1])

@@ -293,3 +293,39 @@ class ConvTranspose2d(_Conv):
         from torch import nn
 
         return nn.ConvTranspose2d(ins[0].shape[0], p["out_channels"], **self._kwargs(p))
+
+
+@register
+class ZeroPad2d(Block):
+    type = title = "ZeroPad2d"
+    family = "conv"
+    doc = (
+        "Adds rows and columns of zeros around an image [N, C, H, W], a different number on "
+        "each side (left, right, top, bottom), giving [N, C, H + top + bottom, W + left + "
+        "right]. Put it before a convolution with padding 0 to pad unevenly, as TensorFlow's "
+        "\"same\" padding does at stride 2 (MobileNet, EfficientNet). Learns nothing."
+    )
+    params = (
+        Param("left", "int", 0, "Columns of zeros added on the left.", min=0, max=1024),
+        Param("right", "int", 1, "Columns of zeros added on the right.", min=0, max=1024),
+        Param("top", "int", 0, "Rows of zeros added on top.", min=0, max=1024),
+        Param("bottom", "int", 1, "Rows of zeros added at the bottom.", min=0, max=1024),
+    )
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        expect_image(self, x)
+        h, w = x.shape[1], x.shape[2]
+        return TensorSpec((x.shape[0], None if h is None else h + p["top"] + p["bottom"],
+                           None if w is None else w + p["left"] + p["right"]))
+
+    def flops(self, p, ins, out) -> int:
+        return 0
+
+    def summary(self, p) -> str:
+        return f"l{p['left']} r{p['right']} t{p['top']} b{p['bottom']}"
+
+    def build(self, p, ins):
+        from torch import nn
+
+        return nn.ZeroPad2d((p["left"], p["right"], p["top"], p["bottom"]))

@@ -25,11 +25,16 @@ class Linear(Block):
         "A fully connected layer: every output is a weighted sum of all input features plus a "
         "bias. It acts on the last dimension, so it takes [N, F] (or [N, T, F] for a sequence, "
         "applied at every step). The number of input features is taken from the incoming "
-        "tensor; you choose only the number of outputs."
+        "tensor; you choose only the number of outputs. With per_position it also takes an "
+        "image laid out channels last [N, H, W, C] and acts on C at every pixel, like a 1x1 "
+        "convolution (ConvNeXt's pointwise layers)."
     )
     params = (
         Param("out_features", "int", 128, "Number of output features.", min=1, max=1_000_000),
         Param("bias", "bool", True, "Learn an additive bias."),
+        Param("per_position", "bool", False, "Accept any number of dimensions and act on the "
+              "last one at every position (e.g. the channels of [N, H, W, C]); off, an image "
+              "is refused so that a missing Flatten is caught."),
     )
 
     def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
@@ -37,10 +42,11 @@ class Linear(Block):
         need_float(self, x)
         if len(x.shape) == 0:
             raise ShapeError(f"Linear needs at least one feature dimension but gets {x}")
-        if len(x.shape) > 2:
+        if len(x.shape) > 2 and not p["per_position"]:
             raise ShapeError(
                 f"Linear expects a flat [N, F] input (or a sequence [N, T, F]) but gets {x}: "
-                "insert Flatten before it"
+                "insert Flatten before it (or turn on per_position to act on the last "
+                "dimension at every position)"
             )
         need_known(self, x, -1, "number of features")
         return TensorSpec(x.shape[:-1] + (p["out_features"],))
@@ -53,7 +59,7 @@ class Linear(Block):
         return 2 * ins[0].numel() * p["out_features"]
 
     def summary(self, p) -> str:
-        return str(p["out_features"])
+        return str(p["out_features"]) + (", per position" if p["per_position"] else "")
 
     def build(self, p, ins):
         from torch import nn

@@ -20,20 +20,44 @@ class _Merge(Block):
         return f"{p['inputs']} inputs" if p["inputs"] != 2 else ""
 
 
+def broadcast(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> tuple[int | None, ...] | None:
+    """The per-sample shape of an element-wise operation on ``a`` and ``b`` (numpy rules:
+    each dimension equal, or 1 on one side), or None if they do not broadcast. Both must
+    have the same rank: the batch dimension in front keeps PyTorch from aligning a shorter
+    shape the way the user means. A variable dimension matches 1 or another variable one."""
+    if len(a) != len(b):
+        return None
+    out: list[int | None] = []
+    for x, y in zip(a, b, strict=True):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
 class _Elementwise(_Merge):
     op: Any = None
     symbol = ""
+    fix = ""
 
     def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
-        first = ins[0]
+        shape = ins[0].shape
         for i, x in enumerate(ins):
             need_float(self, x)
-            if x.shape != first.shape:
+            joined = broadcast(shape, x.shape)
+            if joined is None:
+                fix = self.fix
+                if len(x.shape) != len(ins[0].shape):
+                    fix = "give both the same number of dimensions with a Reshape (e.g. [C, 1, 1])"
                 raise ShapeError(
-                    f"{self.type} needs inputs of one shape but in0 is {first} and in{i} is {x}: "
-                    "match them with a Linear or a 1x1 Conv2d on the shortcut"
+                    f"{self.type} needs inputs of one shape (or of size 1 where they differ) "
+                    f"but in0 is {ins[0]} and in{i} is {x}: {fix}"
                 )
-        return first
+            shape = joined
+        return TensorSpec(shape)
 
     def flops(self, p, ins, out) -> int:
         return (len(ins) - 1) * out.numel()
@@ -51,16 +75,20 @@ class _Elementwise(_Merge):
 class Add(_Elementwise):
     type = title = "Add"
     op = operator.add
-    doc = ("Adds its inputs element by element, as in a residual (skip) connection. All inputs "
-           "must have the same shape.")
+    fix = "match them with a Linear or a 1x1 Conv2d on the shortcut"
+    doc = ("Adds its inputs element by element, as in a residual (skip) connection. The inputs "
+           "have the same shape, or size 1 where they differ (broadcast, e.g. a bias "
+           "[C, 1, 1] added to an image [C, H, W]).")
 
 
 @register
 class Multiply(_Elementwise):
     type = title = "Multiply"
     op = operator.mul
-    doc = ("Multiplies its inputs element by element, e.g. to gate one path by another. All "
-           "inputs must have the same shape.")
+    fix = "make the gate's size match, e.g. a 1x1 Conv2d to the image's channels"
+    doc = ("Multiplies its inputs element by element, e.g. to gate one path by another. The "
+           "inputs have the same shape, or size 1 where they differ (broadcast): a "
+           "squeeze-and-excitation gate [C, 1, 1] scales every position of an image [C, H, W].")
 
 
 @register

@@ -118,3 +118,73 @@ class CausalEncoderLayer(nn.TransformerEncoderLayer):
         mask = torch.ones(t, t, dtype=torch.bool, device=src.device).triu(1)
         return super().forward(src, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                                is_causal=True)
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channels of [N, C, ...] at each position (channels first), as in
+    ConvNeXt's stem and downsampling layers. The weight and bias hold one value per channel.
+    """
+
+    def __init__(self, num_channels, eps=1e-5, elementwise_affine=True):
+        super().__init__(num_channels, eps=eps, elementwise_affine=elementwise_affine)
+        self.num_channels = num_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Move the channels last, normalise them, and move them back.
+        x = x.movedim(1, -1)
+        return super().forward(x).movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """Multiplies each channel by a learned factor ``gamma``, started at ``init``.
+
+    ``axis="last"`` scales the last dimension ([N, H, W, C] or a sequence [N, T, D]);
+    ``axis="first"`` scales dimension 1 of [N, C, ...].
+    """
+
+    def __init__(self, num_channels, init=1e-6, axis="last"):
+        super().__init__()
+        if axis not in ("last", "first"):
+            raise ValueError(f"axis must be 'last' or 'first', not {axis!r}")
+        self.num_channels = num_channels
+        self.init = init
+        self.axis = axis
+        self.gamma = nn.Parameter(torch.full((num_channels,), float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.axis == "last":
+            return x * self.gamma
+        return x * self.gamma.reshape((-1,) + (1,) * (x.dim() - 2))
+
+
+class StochasticDepth(nn.Module):
+    """Drop path: while training, replaces the whole tensor of a random sample with zeros
+    (probability ``p``) and scales the kept samples by 1 / (1 - p). Put it on a residual
+    branch, before the Add, so a dropped sample skips the branch. Identity at evaluation.
+    """
+
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1)
+        mask = torch.floor(torch.rand(shape, dtype=x.dtype, device=x.device) + keep)
+        return x / keep * mask
+
+
+class ClassToken(nn.Module):
+    """Puts one learned vector (the class token) in front of a sequence:
+    [N, T, D] -> [N, T + 1, D]. A vision transformer reads its result at position 0.
+    """
+
+    def __init__(self, embed_dim):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.token = nn.Parameter(torch.randn(1, 1, embed_dim) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)

@@ -101,11 +101,14 @@ class LayerNorm(Block):
         "Normalises each sample's last dimension to zero mean and unit variance, then learns "
         "a scale and shift per feature. Independent of the batch, so it behaves the same in "
         "training and evaluation; the standard norm in transformers. The normalised size is "
-        "taken from the input."
+        "taken from the input. With channels_first it normalises the channels of an image "
+        "[N, C, H, W] at each pixel instead, as ConvNeXt does."
     )
     params = (
         _eps(),
         Param("elementwise_affine", "bool", True, "Learn a scale and shift per feature."),
+        Param("channels_first", "bool", False, "Normalise the first dimension (the channels "
+              "of [N, C, H, W] or [N, C, L]) at each position, instead of the last one."),
     )
 
     def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
@@ -113,21 +116,110 @@ class LayerNorm(Block):
         need_float(self, x)
         if not x.shape:
             raise ShapeError(f"LayerNorm needs at least one feature dimension but gets {x}")
-        need_known(self, x, -1, "last dimension")
+        if p["channels_first"]:
+            need_known(self, x, 0, "number of channels (the first dimension)")
+        else:
+            need_known(self, x, -1, "last dimension")
         return x
 
     def param_count(self, p, ins) -> int:
-        return 2 * ins[0].shape[-1] if p["elementwise_affine"] else 0
+        if not p["elementwise_affine"]:
+            return 0
+        return 2 * ins[0].shape[0 if p["channels_first"] else -1]
 
     def flops(self, p, ins, out) -> int:
         # mean, variance, normalise, then scale and shift
         return 5 * out.numel()
 
+    def summary(self, p) -> str:
+        return "channels first" if p["channels_first"] else ""
+
     def build(self, p, ins):
         from torch import nn
 
+        if p["channels_first"]:
+            from engine.blocks.modules import ChannelLayerNorm
+
+            return ChannelLayerNorm(ins[0].shape[0], eps=p["eps"],
+                                    elementwise_affine=p["elementwise_affine"])
         return nn.LayerNorm(ins[0].shape[-1], eps=p["eps"],
                             elementwise_affine=p["elementwise_affine"])
+
+
+@register
+class LayerScale(Block):
+    type = "LayerScale"
+    title = "Layer scale"
+    family = "norm"
+    doc = (
+        "Multiplies each channel by its own learned factor, started small (init) so that a "
+        "residual branch begins close to switched off and grows in as it trains; ConvNeXt "
+        "and CaiT put it at the end of each block's branch. axis says which dimension holds "
+        "the channels: last for [N, H, W, C] or a sequence [N, T, D], first for an image "
+        "[N, C, H, W]. Any shape; the output has the input's shape."
+    )
+    params = (
+        Param("init", "float", 1e-6, "Starting value of every factor.", min=0.0, max=1e6),
+        Param("axis", "choice", "last", "Which dimension holds the channels: last "
+              "([N, H, W, C], [N, T, D]) or first ([N, C, H, W]).", choices=("last", "first")),
+    )
+
+    def _channels(self, p: dict[str, Any], x: TensorSpec) -> int:
+        return x.shape[-1 if p["axis"] == "last" else 0]
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        need_float(self, x)
+        if not x.shape:
+            raise ShapeError(f"{self.title} needs at least one channel dimension but gets {x}: "
+                             "it scales channels, so put it after a layer that has them")
+        if p["axis"] == "first":
+            need_known(self, x, 0, "number of channels (the first dimension)")
+        else:
+            need_known(self, x, -1, "number of channels (the last dimension)")
+        return x
+
+    def param_count(self, p, ins) -> int:
+        return self._channels(p, ins[0])
+
+    def summary(self, p) -> str:
+        return f"{p['init']:g}, {p['axis']}"
+
+    def build(self, p, ins):
+        from engine.blocks.modules import LayerScale as Scale
+
+        return Scale(self._channels(p, ins[0]), p["init"], p["axis"])
+
+
+@register
+class StochasticDepth(Block):
+    type = "StochasticDepth"
+    title = "Stochastic depth"
+    family = "norm"
+    doc = (
+        "Drop path: during training, switches off a residual branch for whole random samples "
+        "(with probability p) and scales the kept ones by 1 / (1 - p), so a deep network "
+        "trains like an ensemble of shallower ones. Put it at the end of a branch, before "
+        "the Add that joins the shortcut. At evaluation it passes values through unchanged. "
+        "Any shape."
+    )
+    params = (
+        Param("p", "float", 0.1, "Probability of dropping the branch for a sample "
+              "(0 disables it).", min=0.0, max=0.99),
+    )
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        need_float(self, x)
+        return x
+
+    def summary(self, p) -> str:
+        return f"p={p['p']:g}"
+
+    def build(self, p, ins):
+        from engine.blocks.modules import StochasticDepth as Drop
+
+        return Drop(p["p"])
 
 
 @register

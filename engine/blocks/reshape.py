@@ -114,6 +114,47 @@ class Permute(Block):
 
 
 @register
+class TakeToken(Block):
+    type = "TakeToken"
+    title = "Take token"
+    family = "reshape"
+    doc = ("Takes one step of a sequence: [N, T, D] becomes [N, D]. Index 0 is the first step "
+           "(a vision transformer's class token), -1 the last (what a recurrent or causal "
+           "model has read to the end).")
+    params = (Param("index", "int", 0, "Which step to take: 0 for the first, -1 for the last.",
+                    min=-65_536, max=65_535),)
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        if len(x.shape) != 2:
+            fix = {0: "it has no steps, so remove it",
+                   1: "insert an Embedding (token ids) or a Reshape to [T, D] first"}.get(
+                len(x.shape), "insert Reshape (or Flatten the extra dimensions) first")
+            raise ShapeError(f"{self.title} expects a sequence [N, T, D] but gets {x}: {fix}")
+        t, i = x.shape[0], p["index"]
+        if t is not None and not -t <= i < t:
+            raise ShapeError(
+                f"{self.title} index {i} is outside the sequence {x} of {t} steps: choose an "
+                f"index from 0 to {t - 1}, or -1 for the last step"
+            )
+        if t is None and i not in (0, -1):
+            raise ShapeError(
+                f"{self.title} index {i} may be past the end of the variable-length sequence "
+                f"{x}: use 0 (the first step) or -1 (the last)"
+            )
+        return TensorSpec(x.shape[1:], x.dtype, x.vocab)
+
+    def flops(self, p, ins, out) -> int:
+        return 0
+
+    def summary(self, p) -> str:
+        return {0: "first", -1: "last"}.get(p["index"], f"#{p['index']}")
+
+    def emit(self, g, name, p, args, ins):
+        return g.create_node("call_method", "select", (args[0], 1, p["index"]), {}, name=name)
+
+
+@register
 class Upsample(Block):
     type = title = "Upsample"
     family = "reshape"

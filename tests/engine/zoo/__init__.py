@@ -1,0 +1,77 @@
+"""Zoo tests: each architecture's graph against the transformers model it reproduces.
+
+Shared checks (used by the test_<arch>.py files): ``randomize_norms`` gives BatchNorm
+layers non-trivial statistics, so that a mix-up between weights and running statistics
+shows; ``compare`` builds our graph, loads the mapped transformers weights strictly and
+returns both pooled outputs; ``shapes_match_analysis`` then checks every block's analysed
+shape against the real tensor of that run.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.fx.passes.shape_prop import ShapeProp
+
+from engine.compile import compile_graph
+from engine.shapes import analyze_graph
+
+
+def randomize_norms(model: torch.nn.Module) -> None:
+    """Random scale, shift and running statistics for every BatchNorm (in place)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.weight.normal_(1.0, 0.2)
+                m.bias.normal_(0.0, 0.2)
+                m.running_mean.normal_(0.0, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.num_batches_tracked.fill_(7)
+
+
+def hf_config(cls, config: dict):
+    """A transformers config object from a zoo config dict."""
+    return cls(**{k: v for k, v in config.items() if k not in ("model_type", "architectures")})
+
+
+def compare(zoo, hf_model, config: dict, size: int, batch: int = 2, seed: int = 0):
+    """(transformers pooled features, ours, compiled graph, graph) for one random batch."""
+    hf_model.eval()
+    graph = zoo.build(config, size)
+    gm = compile_graph(graph, "backbone")
+    gm.load_state_dict(zoo.map_keys(hf_model.state_dict(), config), strict=True)
+    gm.eval()
+    torch.manual_seed(seed)
+    x = torch.randn(batch, 3, size, size)
+    with torch.no_grad():
+        want = hf_model(pixel_values=x).pooler_output.flatten(1)
+        got = ShapeProp(gm).propagate(x)  # records each block's output shape
+    return want, got, gm, graph
+
+
+def shapes_match_analysis(gm, graph) -> int:
+    """Assert every block's analysed shape equals its real output in the last run of
+    ``compare``; returns the number of blocks checked."""
+    analysis = analyze_graph(graph, "backbone")
+    assert analysis.ok, analysis.errors
+    checked = 0
+    for node in gm.graph.nodes:
+        info = analysis.nodes.get(node.name)
+        if info is None or info.out is None or "tensor_meta" not in node.meta:
+            continue
+        assert tuple(node.meta["tensor_meta"].shape[1:]) == info.out.shape, node.name
+        checked += 1
+    return checked
+
+
+def assert_conventions(graph, size: int, channels: int) -> None:
+    """Input ``image`` [3, S, S], one Output ``features`` [C], laid out top to bottom."""
+    analysis = analyze_graph(graph, "backbone")
+    assert analysis.ok, analysis.errors
+    inputs = [n for n in graph.nodes if n.type == "Input"]
+    outputs = [n for n in graph.nodes if n.type == "Output"]
+    assert [n.id for n in inputs] == ["image"] and inputs[0].params["shape"] == [3, size, size]
+    assert [n.id for n in outputs] == ["features"]
+    assert analysis.nodes["features"].out.shape == (channels,)
+    assert graph.flow == "down"
+    positions = [n.position for n in graph.nodes]
+    assert len(set(positions)) == len(positions), "blocks laid on top of each other"
