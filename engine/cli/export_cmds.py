@@ -26,21 +26,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset version")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("import", help="turn a PyTorch nn.Module into an editable project "
-                       "(traced with torch.fx)")
-    p.add_argument("target", metavar="MODULE:CALLABLE",
-                   help="e.g. mypkg.nets:make_model or path/to/model.py:Net; the callable "
-                        "returns an nn.Module (a class is called without arguments)")
-    p.add_argument("--input-shape", action="append", required=True, metavar="D1,D2,...",
-                   help="per-sample shape of one forward input, without the batch (-1 for a "
-                        "variable length); repeat for several inputs")
+    p = sub.add_parser("import", help="turn a PyTorch nn.Module (traced with torch.fx) or a "
+                       "Hugging Face Hub image classifier (hf:OWNER/NAME) into an editable "
+                       "project")
+    p.add_argument("target", metavar="MODULE:CALLABLE|hf:OWNER/NAME",
+                   help="e.g. mypkg.nets:make_model or path/to/model.py:Net (the callable "
+                        "returns an nn.Module; a class is called without arguments), or "
+                        "hf:microsoft/resnet-18: a Hub image-classification model of a "
+                        "supported architecture (resnet, mobilenet_v2, efficientnet, convnext, "
+                        "vit), fetched as safetensors through the Hugging Face cache")
+    p.add_argument("--input-shape", action="append", metavar="D1,D2,...",
+                   help="nn.Module: per-sample shape of one forward input, without the batch "
+                        "(-1 for a variable length); repeat for several inputs")
     p.add_argument("--dtype", action="append", choices=("float", "long"),
-                   help="input element type (once for all inputs, or once per input)")
+                   help="nn.Module: input element type (once for all inputs, or once per input)")
     p.add_argument("--vocab", action="append", type=int,
-                   help="number of token ids of a long input (once, or once per input)")
-    p.add_argument("--out", required=True, metavar="FILE.lforge")
+                   help="nn.Module: number of token ids of a long input (once, or once per input)")
+    p.add_argument("-o", "--out", metavar="FILE.lforge",
+                   help="the project to write (hf: defaults to NAME.lforge here)")
     p.add_argument("--weights", action="store_true",
-                   help="also write the module's weights to FILE.safetensors next to it")
+                   help="nn.Module: also write the module's weights to FILE.safetensors next to it")
+    p.add_argument("--revision", metavar="REV",
+                   help="hf: the branch, tag or commit to import (default main; the project "
+                        "records the commit it resolved to)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=cmd_import)
 
@@ -91,6 +99,15 @@ def parse_shape(text: str):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.target.startswith("hf:"):
+        return cmd_import_hub(args)
+    if args.revision is not None:
+        raise UsageError("--revision is for hf:OWNER/NAME imports")
+    if not args.input_shape:
+        raise UsageError(f"import {args.target}: give --input-shape D1,D2,... for each forward "
+                         "input of the module")
+    if not args.out:
+        raise UsageError(f"import {args.target}: give --out FILE.lforge")
     from engine.blocks.base import TensorSpec
     from engine.export.importer import import_module, load_callable
     from engine.project import FILE_SUFFIX
@@ -115,6 +132,43 @@ def cmd_import(args: argparse.Namespace) -> int:
     for m in result.messages:
         print(for_terminal(m))
     print(f"wrote {for_terminal(out)}" + (f" and {for_terminal(weights)}" if args.weights else ""))
+    return 0
+
+
+def cmd_import_hub(args: argparse.Namespace) -> int:
+    from engine.project import FILE_SUFFIX
+    from engine.zoo import hf_import, hub
+
+    for flag, given in (("--input-shape", args.input_shape), ("--dtype", args.dtype),
+                        ("--vocab", args.vocab), ("--weights", args.weights)):
+        if given:
+            raise UsageError(f"{flag} is for nn.Module imports; a Hub model's config says its "
+                             "input and its weights stay in the Hugging Face cache")
+    repo = hub.split_source(args.target)
+    out = Path(args.out) if args.out else hf_import.default_out(repo)
+    if out.suffix != FILE_SUFFIX:
+        raise UsageError(f"{out}: project files end in {FILE_SUFFIX}")
+    head = out.with_name(out.stem + hf_import.HEAD_SUFFIX)
+    for f in (out, head):
+        if f.exists() and not args.force:
+            raise UsageError(f"{f}: already exists (use --force to overwrite)")
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        step = done * 10 // total if total else 0
+        if step != shown[0] and sys.stderr.isatty():
+            shown[0] = step
+            print(f"\r  model.safetensors: {done / 1e6:.1f} of {total / 1e6:.1f} MB",
+                  end="", file=sys.stderr, flush=True)
+
+    result = hf_import.import_hub(args.target, args.revision or "main", progress=progress)
+    if shown[0] >= 0:
+        print(file=sys.stderr)
+    hf_import.write(result, out)
+    for m in result.messages:
+        print(for_terminal(m))
+    print(f"wrote {for_terminal(str(out))} (graphs model and backbone) and "
+          f"{for_terminal(str(head))} (the classifier head, named by training.init_from)")
     return 0
 
 

@@ -82,9 +82,19 @@ def _number(spec: DatasetSpec, key: str, default: float, lo: float, hi: float) -
     return int(number) if lo <= number <= hi else None
 
 
-def _image(spec: DatasetSpec, source: str, channels: int, size: int, classes: list[str]) -> DataFacts:
+def model_channels(spec: DatasetSpec, channels: int) -> int:
+    """The channels of the images a model receives: greyscale images (or images made
+    greyscale) go into an RGB backbone with their one channel repeated three times, when
+    the fixed normalisation (``dataset.mean``, a pretrained backbone's) has three values."""
     if spec.grayscale and channels == 3:
         channels = 1
+    if channels == 1 and spec.mean is not None and len(spec.mean) == 3:
+        return 3
+    return channels
+
+
+def _image(spec: DatasetSpec, source: str, channels: int, size: int, classes: list[str]) -> DataFacts:
+    channels = model_channels(spec, channels)
     side = spec.image_size or size
     return DataFacts(source, "image", (channels, side, side), "float", "class", tuple(classes))
 
@@ -190,8 +200,9 @@ def data_facts(spec: DatasetSpec) -> DataFacts:
         root = Path(spec.path).expanduser()
         if spec.path.strip():
             scan = folder.scan_folder(root, spec.image_size, spec.grayscale)
+            channels = model_channels(spec, scan.channels)
             return DataFacts(f"folder:{spec.path}", "image",
-                             (scan.channels, scan.height, scan.width), "float", "class",
+                             (channels, scan.height, scan.width), "float", "class",
                              tuple(scan.classes))
     return facts_of(load_dataset(spec))
 

@@ -171,14 +171,19 @@ class ImageFileDataset(torch.utils.data.Dataset):
 
 
 class Normalize:
-    """uint8 pixels -> float in [0, 1] -> (x - mean) / std per channel; picklable."""
+    """uint8 pixels -> float in [0, 1] -> (x - mean) / std per channel; picklable.
+    ``channels`` 3 repeats a greyscale batch's one channel (for an RGB backbone)."""
 
-    def __init__(self, mean: list[float] | None, std: list[float] | None) -> None:
+    def __init__(self, mean: list[float] | None, std: list[float] | None,
+                 channels: int | None = None) -> None:
         self.mean = mean
         self.std = std
+        self.channels = channels
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float().div_(255.0)
+        if self.channels == 3 and x.shape[1] == 1:
+            x = x.repeat(1, 3, 1, 1)
         if self.mean is None or self.std is None:
             return x
         mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)

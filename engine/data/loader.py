@@ -9,6 +9,7 @@ from disk, default 2 GiB), ``workers`` (DataLoader workers for streaming, defaul
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,7 @@ from engine.data.core import (
     number_option,
     split_indices,
 )
-from engine.data.facts import CIFAR_CLASSES, FASHION_CLASSES
+from engine.data.facts import CIFAR_CLASSES, FASHION_CLASSES, model_channels
 from engine.data.raw import Raw
 from engine.project import DatasetSpec
 
@@ -43,7 +44,10 @@ def load_dataset(
 
     Splits come from ``split_seed`` with ``val_fraction``/``test_fraction``; sources with
     their own test set (IDX t10k files, downloads) keep it as the test split and ignore
-    ``test_fraction``. Text is split by position (see :mod:`engine.data.text`). Raises
+    ``test_fraction``. Text is split by position (see :mod:`engine.data.text`). With
+    ``dataset.mean``/``std`` set (a pretrained backbone's normalisation) inputs are normalised
+    with them instead of the training split's statistics, and greyscale images going into a
+    three-value normalisation get their one channel repeated (an RGB backbone). Raises
     :class:`DataError` with a sentence for the user when the data cannot be used.
     """
     if spec.source == "folder":
@@ -101,6 +105,40 @@ def _prepare_images(x: torch.Tensor, spec: DatasetSpec) -> torch.Tensor:
     return x.clamp_(0.0, 1.0)
 
 
+def fixed_normalisation(spec: DatasetSpec) -> tuple[list[float], list[float]] | None:
+    """``dataset.mean``/``dataset.std`` (a pretrained backbone's normalisation), checked;
+    None when they are not set (the training split's statistics are used instead)."""
+    if spec.mean is None and spec.std is None:
+        return None
+    mean, std = spec.mean, spec.std
+    if mean is None or std is None or len(mean) != len(std) or not mean:
+        raise DataError("dataset.mean and dataset.std must be set together, with one value per "
+                        "channel each (or both removed, to normalise with the training data's "
+                        "statistics)")
+    if not all(math.isfinite(v) for v in (*mean, *std)) or any(v <= 0 for v in std):
+        raise DataError(f"dataset.std must hold positive numbers and dataset.mean finite ones, "
+                        f"not mean {mean}, std {std}")
+    return list(mean), list(std)
+
+
+def _model_images(x: torch.Tensor, spec: DatasetSpec) -> torch.Tensor:
+    """Greyscale images going into an RGB backbone (fixed normalisation with three
+    values): the one channel repeated three times."""
+    if x.shape[1] == 1 and model_channels(spec, 1) == 3:
+        return x.repeat(1, 3, 1, 1)
+    return x
+
+
+def _check_width(mean: list[float], width: int, kind: str, source: str) -> None:
+    if len(mean) != width:
+        what = f"the images have {width} channels" if kind == "image" else (
+            f"the samples have {width} features")
+        raise DataError(f"{source}: dataset.mean and dataset.std have {len(mean)} values (a fixed "
+                        f"normalisation, e.g. a pretrained backbone's) but {what}; give one value "
+                        "per channel, or remove them to normalise with the training data's "
+                        "statistics")
+
+
 def _stats(x: torch.Tensor, kind: str) -> tuple[list[float], list[float]]:
     """Mean and std per channel (images) or per feature (vectors, sequences), in float64."""
     feat = 1 if kind == "image" else x.dim() - 1
@@ -130,9 +168,9 @@ def _bundle(raw: Raw, spec: DatasetSpec) -> DataBundle:
     x, y = raw.x, raw.y
     test_xy = raw.test
     if raw.kind == "image":
-        x = _prepare_images(x, spec)
+        x = _model_images(_prepare_images(x, spec), spec)
         if test_xy is not None:
-            test_xy = (_prepare_images(test_xy[0], spec), test_xy[1])
+            test_xy = (_model_images(_prepare_images(test_xy[0], spec), spec), test_xy[1])
     test_fraction = 0.0 if test_xy is not None else spec.test_fraction
     tr, va, te = split_indices(len(x), spec.val_fraction, test_fraction, spec.split_seed, raw.source)
 
@@ -144,8 +182,14 @@ def _bundle(raw: Raw, spec: DatasetSpec) -> DataBundle:
     if test_xy is not None:
         test = Split(_unit_float(test_xy[0]), test_xy[1])
     mean = std = None
-    if spec.normalize:
+    fixed = fixed_normalisation(spec)
+    if fixed is not None:
+        mean, std = fixed
+        _check_width(mean, int(train.x.shape[1 if raw.kind == "image" else -1]), raw.kind,
+                     raw.source)
+    elif spec.normalize:
         mean, std = _stats(train.x, raw.kind)
+    if mean is not None and std is not None:
         for s in (train, val, test):
             if s is not None:
                 _apply(s.x, mean, std, raw.kind)
@@ -168,6 +212,9 @@ def _bundle(raw: Raw, spec: DatasetSpec) -> DataBundle:
 
 def _text_bundle(raw: Raw, spec: DatasetSpec) -> DataBundle:
     assert raw.text is not None
+    if spec.mean is not None or spec.std is not None:
+        raise DataError(f"{raw.source}: dataset.mean and dataset.std normalise images and numbers, "
+                        "not text; remove them")
     train, val, test, vocab = text.corpus_splits(
         raw.text,
         source=raw.source,
@@ -203,11 +250,16 @@ def _folder_bundle(spec: DatasetSpec, progress: Progress | None) -> DataBundle:
     tr, va, te = split_indices(
         len(scan.files), spec.val_fraction, spec.test_fraction, spec.split_seed, str(root)
     )
+    channels = model_channels(spec, scan.channels)
     mean = std = None
-    if spec.normalize:
+    fixed = fixed_normalisation(spec)
+    if fixed is not None:
+        mean, std = fixed
+        _check_width(mean, channels, "image", source)
+    elif spec.normalize:
         limit = int(number_option(spec.options, "stats_samples", 1000, 1, 10_000_000))
         mean, std = folder.sample_stats(scan, tr.numpy(), limit, spec.split_seed)
-    prepare = folder.Normalize(mean, std)
+    prepare = folder.Normalize(mean, std, channels)
     workers = int(number_option(spec.options, "workers", min(4, max(1, _cpus() - 1)), 0, 256))
 
     def stream(index: torch.Tensor) -> StreamingSplit:
@@ -222,7 +274,7 @@ def _folder_bundle(spec: DatasetSpec, progress: Progress | None) -> DataBundle:
         val=stream(va),
         test=stream(te) if spec.test_fraction > 0 else None,
         kind="image",
-        input_shape=(scan.channels, scan.height, scan.width),
+        input_shape=(channels, scan.height, scan.width),
         input_dtype="float",
         target="class",
         classes=scan.classes,

@@ -145,8 +145,10 @@ def describe(info: dict[str, Any]) -> list[str]:
         lines.append(f"- Input: float values, per sample shape [{', '.join(map(str, shape))}].")
     if info.get("mean") is not None:
         per = "channel" if info["normalize_axis"] == "channel" else "feature"
+        whose = ("fixed by the pretrained backbone (dataset.mean and dataset.std)"
+                 if info.get("normalization") == "fixed" else "of the training data")
         lines.append(f"- Normalised as in training: subtract the mean and divide by the standard "
-                     f"deviation of the training data, per {per}:")
+                     f"deviation {whose}, per {per}:")
         lines.append(f"  mean = {info['mean']!r}, std = {info['std']!r}")
     elif kind != "tokens":
         lines.append("- Not normalised (`dataset.normalize` was off): feed the values as they are.")

@@ -156,6 +156,9 @@ def data_info(bundle: Any, spec: Any | None = None) -> dict[str, Any]:
         "std": None if bundle.std is None else [float(v) for v in bundle.std],
         "classes": None if not bundle.classes else [str(c) for c in bundle.classes],
         "vocab": None if not bundle.vocab else list(bundle.vocab),
+        # fixed: a pretrained backbone's statistics; train: computed on the train split
+        "normalization": ("fixed" if spec is not None and spec.mean is not None
+                          else "train" if bundle.mean is not None else "none"),
     }
     if kind == "image":
         info["pixel_range"] = [0.0, 1.0]  # 8-bit pixels divided by 255, before normalising
