@@ -95,13 +95,15 @@ def param_split(project: Project, analyses: Mapping[str, object] | None = None) 
         a = analyses.get(name) if analyses else None
         if a is None:
             a = analyze_graph(project.graphs[name], name, project.graphs)
-        t, n = _split(project.graphs, project.graphs[name], a, frozen=False)
+        t, n = graph_split(project.graphs, project.graphs[name], a)
         trainable += t
         total += n
     return trainable, total
 
 
-def _split(graphs: Mapping[str, Graph], graph: Graph, a, frozen: bool) -> tuple[int, int]:
+def graph_split(graphs: Mapping[str, Graph], graph: Graph, a,
+                frozen: bool = False) -> tuple[int, int]:
+    """(trainable, total) parameters of one analysed graph (``frozen``: all of it is)."""
     trainable = total = 0
     for node in graph.nodes:
         info = a.nodes.get(node.id)
@@ -110,7 +112,7 @@ def _split(graphs: Mapping[str, Graph], graph: Graph, a, frozen: bool) -> tuple[
         off = frozen or not node.trainable
         target = group_target(node.type, node.params)
         if target is not None and target in graphs and info.inner is not None:
-            t, n = _split(graphs, graphs[target], info.inner, off)
+            t, n = graph_split(graphs, graphs[target], info.inner, off)
         else:
             n = info.params
             t = 0 if off else n

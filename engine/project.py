@@ -117,6 +117,9 @@ class WeightsRef(_Model):
     sha256: str = ""
     arch: str = ""
     prefix: str = ""
+    #: the zoo entry (``engine.zoo.catalog``) this checkpoint is, whose config then applies
+    #: to a local file that has no config.json beside it
+    entry: str = ""
 
     @field_validator("source", "file")
     @classmethod

@@ -158,6 +158,9 @@ def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None
         out.append(Problem("model", None, f"a {kind} project needs a graph named 'model'"))
     out += memory_problems(project, analyses)
     out += _batch_norm_problems(project)
+    from engine.train.freeze import finetune_problems  # torch-free; engine.train loads lazily
+
+    out += finetune_problems(project)
     return out
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from engine.cli.terminal import for_terminal, problem_line
+from engine.composite import graph_split
 from engine.project import FILE_SUFFIX, ProjectError, load_project, save_project
 from engine.shapes import GraphAnalysis, analyze_project, project_problems
 
@@ -119,7 +120,9 @@ def _graph_json(a: GraphAnalysis, project) -> dict:
             "flops": info.flops if info else 0,
             "error": info.error if info else None,
         })
-    return {"nodes": nodes, "total_params": a.total_params, "total_flops": a.total_flops,
+    return {"nodes": nodes, "total_params": a.total_params,
+            "trainable_params": graph_split(project.graphs, graph, a)[0],
+            "total_flops": a.total_flops,
             "activations_per_sample": a.total_activations}
 
 
@@ -147,8 +150,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         for r in rows:
             print("  " + "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
                                    for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-        print(f"  total: {a.total_params:,} parameters, {_fmt_count(a.total_flops)} FLOPs per "
-              f"sample, {_fmt_count(a.total_activations)} activations per sample")
+        trainable, _ = graph_split(project.graphs, project.graphs[name], a)
+        frozen = f" ({trainable:,} trainable)" if trainable != a.total_params else ""
+        print(f"  total: {a.total_params:,} parameters{frozen}, {_fmt_count(a.total_flops)} "
+              f"FLOPs per sample, {_fmt_count(a.total_activations)} activations per sample")
     for p in problems:
         print(("" if p.severity == "error" else "warning: ") + problem_line(p))
     return 2 if any(p.severity == "error" for p in problems) else 0

@@ -47,6 +47,11 @@ def absolute_data(project: Project, base: Path) -> None:
     ds = project.dataset
     if ds.path and not Path(ds.path).expanduser().is_absolute():
         ds.path = str((base / ds.path).resolve())
+    for graph in project.graphs.values():  # a backbone's local weights file
+        ref = graph.weights
+        if ref is not None and not ref.source.startswith("hf:") \
+                and not Path(ref.source).expanduser().is_absolute():
+            graph.weights = ref.model_copy(update={"source": str((base / ref.source).resolve())})
 
 
 def prepare_job(args: argparse.Namespace) -> tuple[Project, Path, bool]:
@@ -123,9 +128,12 @@ def show_events(events: Iterable[Event], live: bool, quiet: bool) -> int:
             width = 0
         match ev:
             case RunStarted():
+                t = ev.trainable_parameters
+                count = (f"{ev.parameters:,} parameters" if t is None or t == ev.parameters
+                         else f"{t:,} trainable of {ev.parameters:,} parameters")
                 # the events may come from a remote host: what they carry is shown escaped
                 print(f"run {for_terminal(ev.run_dir)}\n  {for_terminal(ev.dataset)}\n  "
-                      f"{ev.parameters:,} parameters on {for_terminal(ev.device)} ({ev.threads} "
+                      f"{count} on {for_terminal(ev.device)} ({ev.threads} "
                       f"threads), {ev.total_steps} steps", flush=True)
             case EpochEnded() if not quiet:
                 val = "  ".join(f"val_{k} {v:.4f}" for k, v in ev.val.items()

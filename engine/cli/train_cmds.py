@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. training.lr=0.01 or dataset.val_fraction=0.1")
     p.add_argument("--quiet", action="store_true", help="no live progress line")
+    p.add_argument("--init-from", metavar="PATH", help="start from the weights of a run folder "
+                   "or a .safetensors file: blocks matching by id and shape take them "
+                   "(training.init_from)")
     from engine.cli.remote_train import add_train_args
 
     add_train_args(p)
@@ -56,12 +59,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.cli.remote_train import is_remote_run, resume_remote, train_remote
     from engine.train.worker_client import WorkerClient
 
+    init = getattr(args, "init_from", None)
+    if init and args.resume:
+        raise UsageError("--init-from starts a new run from other weights; a resumed run "
+                         "continues from its own checkpoint: leave out one of the two")
     if args.resume and is_remote_run(args.resume):
         return resume_remote(args)
-    if getattr(args, "remote", None):
-        return train_remote(args)
     project, run_dir, resume = prepare_job(args)
-    if not resume and project.training.device.startswith("remote:"):
+    if not resume:
+        # the starting weights are read here, also for a remote run (they are uploaded)
+        check_finetune(project, args.file, init)
+    if getattr(args, "remote", None) or (
+            not resume and project.training.device.startswith("remote:")):
         return train_remote(args, project, run_dir)
     live = not args.quiet and sys.stderr.isatty()
     status = 1
@@ -69,10 +78,59 @@ def cmd_train(args: argparse.Namespace) -> int:
         client.submit(project, run_dir, resume=resume)
         old = signal.signal(signal.SIGINT, lambda *_: client.stop())
         try:
-            status = show_events(client.events(), live, args.quiet)
+            status = show_events(with_finetune_lines(client.events(), args.quiet), live,
+                                 args.quiet)
         finally:
             signal.signal(signal.SIGINT, old)
     return status
+
+
+def check_finetune(project, project_file: str | None, init: str | None) -> None:
+    """Before anything starts: ``--init-from`` (relative to the working folder), the
+    project's ``training.init_from`` and its backbones' local weight files (relative to the
+    project file) made absolute, the init file checked to be a readable weights source,
+    and the fine-tuning settings checked (blocks to unfreeze that do not exist are an
+    error, naming them)."""
+    from engine.cli.terminal import problem_line
+    from engine.train.freeze import finetune_problems
+    from engine.train.init import init_file
+
+    base = Path(project_file).resolve().parent if project_file else Path.cwd()
+
+    def absolute(text: str) -> str:
+        path = Path(text).expanduser()
+        return str(path if path.is_absolute() else base / path)
+
+    if init:
+        project.training.init_from = str(Path(init).expanduser().resolve())
+    elif project.training.init_from:
+        project.training.init_from = absolute(project.training.init_from)
+    for graph in project.graphs.values():  # a backbone's local weights file, as for data
+        ref = graph.weights
+        if ref is not None and not ref.source.startswith("hf:"):
+            ref.source = absolute(ref.source)
+    if project.training.init_from:
+        init_file(project.training.init_from)
+    errors = [problem_line(p) for p in finetune_problems(project) if p.severity == "error"]
+    if errors:
+        raise ProjectError("the fine-tuning settings have errors, so nothing was started:\n"
+                           + "\n".join(errors))
+
+
+def with_finetune_lines(events, quiet: bool):
+    """Pass ``events`` on, printing the initialisation reports and the start of phase 2."""
+    from engine.train.events import Unfrozen, WeightsLoaded
+
+    for ev in events:
+        if isinstance(ev, WeightsLoaded):
+            print(f"  {for_terminal(ev.summary())}", flush=True)
+            if not quiet:
+                for line in ev.skipped_keys[:10]:
+                    print(f"    skipped {for_terminal(line)}", flush=True)
+        elif isinstance(ev, Unfrozen):
+            print(f"epoch {ev.epoch}: unfroze {for_terminal(', '.join(ev.blocks)) or 'nothing'}"
+                  f" ({ev.trainable_parameters:,} trainable parameters now)", flush=True)
+        yield ev
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -142,6 +142,11 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     if remote_data:
         project.dataset.path = remote_data
         say(f"dataset on {host.cfg.name}: {remote_data}")
+    from engine.remote.init_upload import push_init
+
+    remote_init = push_init(host, info, project, progress)
+    if remote_init:
+        say(f"starting weights on {host.cfg.name}: {remote_init}")
     # the id is the local folder's name plus a random tail (several clients may share a host)
     name = Path(local_dir).name
     slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "run"

@@ -67,7 +67,56 @@ class RunStarted(Event):
     total_steps: int = 0
     steps_per_epoch: int = 0
     resumed_from: int = 0  # global step the run resumed from (0 = fresh)
+    #: parameters the optimizer updates now (frozen blocks excluded); None from an older peer
+    trainable_parameters: int | None = None
     type: ClassVar[str] = "run_started"
+
+
+#: at most this many keys per list of a WeightsLoaded event (init.json in the run folder
+#: holds them all)
+REPORT_CAP = 50
+
+
+@dataclass(frozen=True)
+class WeightsLoaded(Event):
+    """Weights from elsewhere initialised a graph at a fresh start: a pretrained backbone's
+    or ``training.init_from`` (a run folder or a .safetensors file). Tensors match by key
+    and shape: ``loaded`` took the file's values, ``skipped`` are the file's tensors the
+    model could not take (each ``"key: why"``), ``new`` are the model's tensors the file
+    did not have (they keep their fresh initialisation). The key lists hold at most
+    ``REPORT_CAP`` entries each; the counts are complete."""
+
+    source: str = ""
+    graph: str = "model"
+    loaded: int = 0
+    skipped: int = 0
+    new: int = 0
+    loaded_keys: list[str] = field(default_factory=list)
+    skipped_keys: list[str] = field(default_factory=list)
+    new_keys: list[str] = field(default_factory=list)
+    type: ClassVar[str] = "weights_loaded"
+
+    def summary(self) -> str:
+        """One sentence: "Loaded 62 tensors from X, skipped 2 (fc.weight: ...), 2 new"."""
+        text = f"Loaded {self.loaded} tensor{'s' * (self.loaded != 1)} from {self.source}"
+        if self.skipped:
+            shown = "; ".join(self.skipped_keys[:3])
+            more = f"; {self.skipped - 3} more" if self.skipped > 3 else ""
+            text += f", skipped {self.skipped} ({shown}{more})"
+        if self.new:
+            text += f", {self.new} new (freshly initialised)"
+        return text
+
+
+@dataclass(frozen=True)
+class Unfrozen(Event):
+    """Phase 2 of a fine-tuning run began: at the start of ``epoch`` the frozen ``blocks``
+    joined the training (``training.unfreeze_epoch``)."""
+
+    epoch: int = 0
+    blocks: list[str] = field(default_factory=list)
+    trainable_parameters: int = 0
+    type: ClassVar[str] = "unfrozen"
 
 
 @dataclass(frozen=True)
@@ -212,7 +261,8 @@ class Detached(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (Ready, RunStarted, Progress, EpochEnded, CheckpointWritten, Sample, Warning,
-                Finished, Stopped, Failed, Paused, Resumed, Status, Notice, Detached)
+                Finished, Stopped, Failed, Paused, Resumed, Status, Notice, Detached,
+                WeightsLoaded, Unfrozen)
 }
 #: the run is over
 TERMINAL = (Finished, Stopped, Failed)

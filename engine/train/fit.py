@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.data.facts import DataFacts, describe_kind, facts_of
+from engine.errors import UserError
 from engine.graph import Problem
-from engine.project import Graph, Project
+from engine.naming import make_identifier
+from engine.project import Edge, Graph, Node, Project
 from engine.shapes import analyze_graph
 
 if TYPE_CHECKING:
@@ -109,7 +111,7 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
     target = _target_problem(kind, facts, src)
     if target is not None:  # the rest would only echo it as shape errors
         return [target]
-    a = analyze_graph(graph, data_graph)
+    a = analyze_graph(graph, data_graph, project.graphs)
     if not a.ok:
         return list(a.errors)
     ins = _inputs(graph)
@@ -145,7 +147,7 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
         probs.append(Problem(data_graph, a.structure.outputs[0], f"gives "
                              f"{_shape_text(out.shape)} but a classifier gives one score per "
                              f"class for each sample, [N, classes]: pool or flatten before the "
-                             f"last layer"))
+                             f"last layer and add a Linear head with {facts.num_classes} outputs"))
         return probs
     if kind in ("classification", "language_model"):
         n = facts.num_classes
@@ -153,7 +155,9 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
         have_n = out.shape[-1] if out.shape else 1
         head = head_linear(graph)
         where = head or a.structure.outputs[0]
-        fix = f": set out_features to {n}" if head else ""
+        fix = f": set out_features to {n}" if head else (
+            f": add a Linear head with {n} outputs before the Output"
+            if kind == "classification" else "")
         if have_n is not None and n and have_n < n:
             probs.append(Problem(data_graph, where, f"gives {have_n} outputs but {src} has {n} "
                                  f"{what}{fix}"))
@@ -213,7 +217,7 @@ def _check_generator(project: Project, want: tuple, src: str) -> list[Problem]:
     graph = project.graphs.get("generator")
     if graph is None:
         return [Problem("generator", None, "a GAN project needs a graph named 'generator'")]
-    a = analyze_graph(graph, "generator")
+    a = analyze_graph(graph, "generator", project.graphs)
     if not a.ok:
         return list(a.errors)
     probs = []
@@ -367,7 +371,9 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
                 node.params = params
         n = facts.num_classes
         head = head_linear(graph) if kind in ("classification", "language_model") else None
-        if head and n:
+        if kind == "classification" and n and head is None:
+            changes += add_head(graph, gname, n, project.graphs)
+        elif head and n:
             node = graph.node(head)
             assert node is not None
             if node.params.get("out_features") != n:
@@ -383,3 +389,119 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
                 node.params = {**node.params, "shape": [project.task.latent_dim], "dtype": "float"}
                 changes.append(f"generator/{node.id}: noise set to [N, {project.task.latent_dim}]")
     return changes
+
+
+# --- cutting a network and giving it a new head ---------------------------------------------
+
+class CutError(UserError):
+    """The graph cannot be cut there; the message names the block."""
+
+
+def _step(graph: Graph) -> tuple[float, float]:
+    """One block further along the graph's flow (room for a block between two)."""
+    return (0.0, 127.0) if graph.flow == "down" else (230.0, 0.0)
+
+
+def _downstream(graph: Graph, node_id: str) -> set[str]:
+    out: set[str] = set()
+    todo = [node_id]
+    while todo:
+        cur = todo.pop()
+        for e in graph.edges:
+            if e.src == cur and e.dst not in out:
+                out.add(e.dst)
+                todo.append(e.dst)
+    return out
+
+
+def _upstream(graph: Graph, node_id: str) -> set[str]:
+    out = {node_id}
+    todo = [node_id]
+    while todo:
+        cur = todo.pop()
+        for e in graph.edges:
+            if e.dst == cur and e.src not in out:
+                out.add(e.src)
+                todo.append(e.src)
+    return out
+
+
+def cut_graph(graph: Graph, node_id: str) -> Graph:
+    """A copy of ``graph`` cut after ``node_id``: everything downstream of it is removed,
+    and so is whatever fed only that part; the (first) Output is fed from ``node_id``
+    instead (one is added when the graph had none). Input blocks all stay: they are a
+    composite's ports. Used by "Cut here" on a backbone or the model graph, before Fit
+    model to data gives it a new head."""
+    node = graph.node(node_id)
+    if node is None:
+        raise CutError(f"cannot cut at {node_id!r}: the graph has no such block")
+    if node.type == "Output":
+        return graph.model_copy(deep=True)
+    cut = graph.model_copy(deep=True)
+    below = _downstream(graph, node_id)
+    outputs = [n for n in graph.nodes if n.type == "Output"]
+    keep_out = next((o for o in outputs if o.id in below), None)
+    if keep_out is None and not outputs:
+        taken = {n.id for n in graph.nodes}
+        dx, dy = _step(graph)
+        keep_out = Node(id=make_identifier("output", taken), type="Output",
+                        position=(node.position[0] + dx, node.position[1] + dy))
+        cut.nodes.append(keep_out)
+    elif keep_out is None:
+        keep_out = outputs[0]
+    feeds = _upstream(graph, node_id)
+    other_outputs = [o.id for o in outputs if o.id not in below and o.id != keep_out.id]
+    for o in other_outputs:
+        feeds |= _upstream(graph, o)
+    keep = {n.id for n in cut.nodes if n.id in feeds or n.type == "Input"} | {keep_out.id}
+    cut.nodes = [n for n in cut.nodes if n.id in keep]
+    cut.edges = [e for e in cut.edges if e.src in keep and e.dst in keep
+                 and e.dst != keep_out.id]
+    cut.edges.append(Edge(src=node_id, dst=keep_out.id))
+    out = cut.node(keep_out.id)
+    assert out is not None
+    if keep_out.id in below:  # the Output moves next to the block that now feeds it
+        dx, dy = _step(graph)
+        out.position = (node.position[0] + dx, node.position[1] + dy)
+    return cut
+
+
+def add_head(graph: Graph, gname: str, classes: int,
+             library: dict[str, Graph] | None = None) -> list[str]:
+    """Give ``graph`` a classifier head in place when its Output gives features rather than
+    ``classes`` scores: a Linear(``classes``) before the Output, after a GlobalAvgPool for
+    an image [C, H, W] (a Flatten for other shapes). One sentence per change."""
+    outs = [n for n in graph.nodes if n.type == "Output"]
+    src = _src(graph, outs[0].id) if outs else None
+    if src is None:
+        return []
+    a = analyze_graph(graph, gname, library)
+    spec = a.nodes[src].out if src in a.nodes else None
+    if spec is None or (len(spec.shape) == 1 and spec.shape[0] == classes):
+        return []
+    out = outs[0]
+    taken = {n.id for n in graph.nodes}
+    chain: list[Node] = []
+    if len(spec.shape) == 3:
+        chain.append(Node(id=make_identifier("pool", taken), type="GlobalAvgPool"))
+    elif len(spec.shape) != 1:
+        chain.append(Node(id=make_identifier("flatten", taken), type="Flatten"))
+    taken |= {n.id for n in chain}
+    chain.append(Node(id=make_identifier("head", taken), type="Linear",
+                      params={"out_features": classes}))
+    dx, dy = _step(graph)
+    x, y = out.position
+    for node in chain:
+        node.position = (x, y)
+        x, y = x + dx, y + dy
+    out.position = (x, y)
+    graph.edges = [e for e in graph.edges if e.dst != out.id]
+    prev = src
+    for node in chain:
+        graph.nodes.insert(graph.nodes.index(out), node)
+        graph.edges.append(Edge(src=prev, dst=node.id))
+        prev = node.id
+    graph.edges.append(Edge(src=prev, dst=out.id))
+    added = " and ".join(f"{n.type} {n.id!r}" for n in chain)
+    return [f"{gname}: added {added} with {classes} outputs before {out.id!r} (the features "
+            f"were {_shape_text(spec.shape)})"]

@@ -29,10 +29,12 @@ from engine.train.events import (
     Resumed,
     RunStarted,
     Stopped,
+    Unfrozen,
     Warning,
 )
-from engine.train.fit import check_fit
-from engine.train.optim import build_optimizer
+from engine.train.freeze import FineTune
+from engine.train.init import initialise, write_reports
+from engine.train.optim import apply_lr
 from engine.train.rundir import RunDir, data_info, flat_metrics
 from engine.train.runtime import (
     autocast_factory,
@@ -42,7 +44,13 @@ from engine.train.runtime import (
     seed_everything,
 )
 from engine.train.schedule import LRSchedule
-from engine.train.setup import SetupError, build_models, sample_event
+from engine.train.setup import (
+    SetupError,
+    build_models,
+    build_optimizers,
+    check_project,
+    sample_event,
+)
 
 
 class NonFiniteLoss(Exception):
@@ -140,22 +148,20 @@ class _Run:
         seed_everything(cfg.seed)
         self.t0 = time.perf_counter()
         self.bundle = bundle or load_dataset(self.project.dataset)
-        for p in check_fit(self.project, self.bundle):
-            if p.severity == "error":
-                raise SetupError(f"{p}")
-            yield Warning(kind="logits" if "outputs" in p.message else "fit", message=str(p))
+        yield from check_project(self.project, self.bundle)
         self.bundle.to(self.device)
         self.models = build_models(self.project, task_class(self.project.task.kind), cfg.seed,
                                    self.device)
+        # weights from elsewhere (a pretrained backbone, training.init_from): a fresh start
+        # only, and before the run folder exists, so a bad file leaves nothing behind
+        reports = [] if self.resume else initialise(self.project, self.models)
+        self.tune = FineTune(self.project, self.models)
+        self.tune.start()
         self.autocast, self.amp_name = autocast_factory(self.device, cfg.amp)
         self.task: Task = task_class(self.project.task.kind)(
             self.project.task, self.bundle, self.models, self.device, self.autocast, cfg.seed)
-        self.opts: dict[str, torch.optim.Optimizer] = {}
-        self.params: dict[str, list[nn.Parameter]] = {}
-        for name, graphs in self.task.optimizers().items():
-            params = [p for g in graphs for p in self.models[g].parameters()]
-            self.params[name] = params
-            self.opts[name] = build_optimizer(cfg, params, self.device)
+        self.opts, self.params = build_optimizers(cfg, self.task, self.models, self.tune,
+                                                  self.device)
         self.ddp = distributed.current()  # under torchrun: DDP models, sharded batches
         if self.ddp is not None:
             self.ddp.wrap(self.task, self.device)
@@ -176,16 +182,22 @@ class _Run:
         if self.resume:
             resumed_from = self._restore()
         self.run.write_snapshot(self.project)
+        if reports:
+            write_reports(self.run.path, reports)
         # how inputs were prepared (normalisation, classes): every export carries it
         self.data_info = data_info(self.bundle, self.project.dataset)
         self.run.write_data_info(self.data_info)
-        n_params = sum(p.numel() for m in self.models.values() for p in m.parameters())
+        trainable, n_params = self.tune.counts()
         config = cfg.model_dump(mode="json") | {"device": str(self.device), "threads": self.threads,
-                                                "amp": self.amp_name, "task": self.project.task.kind}
+                                                "amp": self.amp_name, "task": self.project.task.kind,
+                                                "trainable_parameters": trainable}
         yield RunStarted(run_dir=str(self.run.path), config=config, device=str(self.device),
                          threads=self.threads, parameters=n_params, dataset=self.bundle.describe(),
                          task=self.project.task.kind, total_steps=self.total,
-                         steps_per_epoch=self.spe, resumed_from=resumed_from)
+                         steps_per_epoch=self.spe, resumed_from=resumed_from,
+                         trainable_parameters=trainable)
+        for report in reports:
+            yield report.to_event()
 
     # --- the epochs ---------------------------------------------------------------------
     def epochs(self) -> Iterator[Event]:
@@ -196,12 +208,15 @@ class _Run:
         early = False
         while self.epoch < cfg.epochs:
             epoch_t0 = time.perf_counter()
+            if self.tune.due(self.epoch + 1):
+                yield self._unfreeze()
             self.epoch_gen_state = self.data_gen.get_state()
             batches = iter_batches(self.bundle.train, cfg.batch_size, shuffle=True,
                                    generator=self.data_gen, start=self.position,
                                    augment=self.bundle.augment, drop_last=self.drop_last)
             for m in self.models.values():
                 m.train()
+            self.tune.hold_norms()  # batch norms of frozen blocks keep their statistics
             if self.position == 0:
                 self.sums, self.counts, self.figs, self.fig_ns = {}, {}, {}, {}
             for x, y in batches:
@@ -216,7 +231,7 @@ class _Run:
                     return
                 if self.ddp is not None:
                     x, y = self.ddp.shard(x, y)
-                lr = self.schedule.apply(self.opts.values(), self.step)
+                lr = apply_lr(self.schedule, self.opts.values(), self.step)
                 try:
                     figures = self.task.train_step(x, y, self._apply)
                 except NonFiniteLoss as e:
@@ -253,6 +268,16 @@ class _Run:
             if early:
                 break
         yield from self._finish(early)
+
+    def _unfreeze(self) -> Unfrozen:
+        """Phase 2: the chosen frozen blocks join the training as new param groups (a
+        data-parallel run wraps its models again, so their gradients are averaged too)."""
+        self.tune.unfreeze(self.opts, self.task.optimizers(), self.cfg.lr)
+        if self.ddp is not None:
+            self.task.models = dict(self.models)
+            self.ddp.wrap(self.task, self.device)
+        return Unfrozen(epoch=self.epoch + 1, blocks=list(self.tune.later_blocks),
+                        trainable_parameters=self.tune.counts()[0])
 
     def _apply(self, name: str, loss: torch.Tensor) -> None:
         """Backward, clip and update optimizer ``name``. On CPU the loss is checked first
@@ -399,6 +424,8 @@ class _Run:
             "initial_loss": self.initial_loss,
             # a resumed run must not repeat a warning its first part already gave
             "diverge_warned": self.diverge_warned,
+            # phase 2 began: a resume rebuilds the optimizer's groups before loading them
+            "unfrozen": self.tune.unfrozen,
         }
         path = self.run.checkpoint(kind)
         ckpt.write(path, tensors, state)
@@ -419,6 +446,8 @@ class _Run:
 
     def _restore_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> int:
         ckpt.load_models(self.models, tensors)
+        if state.get("unfrozen") and not self.tune.unfrozen:
+            self._unfreeze()
         for n, o in self.opts.items():
             meta = state["optimizers"][n]
             if meta.get("kind") == type(o).__name__:  # a changed optimizer starts afresh

@@ -12,14 +12,21 @@ from torch import nn
 from engine.project import TrainingConfig
 from engine.train.schedule import LRSchedule
 
-__all__ = ["LRSchedule", "build_optimizer"]
+__all__ = ["LRSchedule", "apply_lr", "build_optimizer"]
 
 
-def build_optimizer(cfg: TrainingConfig, params: Iterable[nn.Parameter],
+def build_optimizer(cfg: TrainingConfig, params: Iterable[nn.Parameter] | list[dict[str, Any]],
                     device: torch.device) -> torch.optim.Optimizer:
-    """The optimizer ``cfg.optimizer`` names. On CUDA, Adam/AdamW/SGD use their fused
-    kernels, which let the grad scaler skip a non-finite step without a host sync."""
-    params = [p for p in params if p.requires_grad]
+    """The optimizer ``cfg.optimizer`` names, over ``params``: parameters (those that
+    require a gradient), or param groups as :meth:`engine.train.freeze.FineTune.groups`
+    makes them, each with its ``lr_mult`` (its learning rate is ``cfg.lr * lr_mult``).
+    On CUDA, Adam/AdamW/SGD use their fused kernels, which let the grad scaler skip a
+    non-finite step without a host sync."""
+    items = list(params)
+    if items and isinstance(items[0], dict):
+        params = [{**g, "lr": cfg.lr * g.get("lr_mult", 1.0)} for g in items]
+    else:
+        params = [p for p in items if p.requires_grad]
     fused: dict[str, Any] = {"fused": True} if device.type == "cuda" else {}
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
@@ -35,3 +42,13 @@ def build_optimizer(cfg: TrainingConfig, params: Iterable[nn.Parameter],
         return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
                                    weight_decay=cfg.weight_decay)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def apply_lr(schedule: LRSchedule, optimizers: Iterable[torch.optim.Optimizer], step: int) -> float:
+    """Set every param group's learning rate for ``step``: the schedule's, times the
+    group's ``lr_mult`` (fine-tuning); return the schedule's."""
+    lr = schedule.lr_at(step)
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = lr * group.get("lr_mult", 1.0)
+    return lr

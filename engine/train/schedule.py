@@ -48,7 +48,7 @@ class LRSchedule:
         lr = self.lr_at(step)
         for opt in optimizers:
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_mult", 1.0)
         return lr
 
     def epoch_end(self, value: float | None, mode: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import torch
 from torch import fx, nn
@@ -10,10 +12,13 @@ from torch import fx, nn
 from engine import memory
 from engine.compile import CompileError, compile_graph
 from engine.errors import UserError
-from engine.project import Project
+from engine.project import Project, TrainingConfig
 from engine.shapes import analyze_graph
 from engine.tasks import SampleOut, Task
-from engine.train.events import Sample
+from engine.train.events import Sample, Warning
+from engine.train.fit import check_fit
+from engine.train.freeze import FineTune, finetune_problems
+from engine.train.optim import build_optimizer
 
 
 class SetupError(UserError):
@@ -52,7 +57,8 @@ def build_models(project: Project, task_cls: type[Task], seed: int,
         if graph is None:
             raise SetupError(f"a {task_cls.kind} project needs a graph named {name!r}")
         try:
-            gm = compile_graph(graph, name, seed, analyze_graph(graph, name))
+            gm = compile_graph(graph, name, seed, analyze_graph(graph, name, project.graphs),
+                               project.graphs)
         except CompileError as e:
             raise SetupError(f"the graph cannot be built:\n{e}") from None
         gm = gm.to(device)
@@ -60,6 +66,38 @@ def build_models(project: Project, task_cls: type[Task], seed: int,
             gm = gm.to(memory_format=torch.channels_last)
         models[name] = gm
     return models
+
+
+def check_project(project: Project, bundle: Any) -> Iterator[Warning]:
+    """The problems between ``project`` and its data, and of its fine-tuning settings: an
+    error raises SetupError, a warning is yielded as an event."""
+    for p in check_fit(project, bundle):
+        if p.severity == "error":
+            raise SetupError(f"{p}")
+        yield Warning(kind="logits" if "outputs" in p.message else "fit", message=str(p))
+    for p in finetune_problems(project):
+        if p.severity == "error":
+            raise SetupError(f"{p}")
+        yield Warning(kind="finetune", message=str(p))
+
+
+def build_optimizers(cfg: TrainingConfig, task: Task, models: Mapping[str, nn.Module],
+                     tune: FineTune, device: torch.device
+                     ) -> tuple[dict[str, torch.optim.Optimizer], dict[str, list[nn.Parameter]]]:
+    """Each optimizer the task names, over the param groups of what trains now (frozen
+    blocks left out), and the parameters its gradients are clipped over. A SetupError when
+    everything an optimizer would update is frozen."""
+    opts: dict[str, torch.optim.Optimizer] = {}
+    params: dict[str, list[nn.Parameter]] = {}
+    for name, graphs in task.optimizers().items():
+        if tune.frozen_graphs(graphs):
+            later = " before the blocks unfreeze" if tune.later_blocks else ""
+            raise SetupError(f"every block of {' and '.join(graphs)} is frozen, so nothing "
+                             f"would train{later}: make some blocks trainable (the new head, "
+                             f"say) or set training.unfreeze_epoch to 1")
+        params[name] = [p for g in graphs for p in models[g].parameters()]
+        opts[name] = build_optimizer(cfg, tune.groups(graphs), device)
+    return opts, params
 
 
 def sample_event(s: SampleOut, epoch: int) -> Sample:
