@@ -7,14 +7,16 @@ when the view changes rather than on every paint.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -55,7 +57,14 @@ class NodeView:
     has_output: bool = True
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: a Group node: drawn as a stack of cards; double-click opens its graph
+    composite: bool = False
+    #: trainable is off: hatched and dimmed, with a snowflake in the header
+    frozen: bool = False
 
+
+STACK = 4.0  # how far the card behind a composite block shows
+ICE = {"light": "#1f6feb", "dark": "#79c0ff"}  # the frozen mark, readable on each theme
 
 __all__ = ["GRID", "TEXT_ZOOM", "WIDTH", "NodeItem", "NodeView", "PortItem", "node_height"]
 
@@ -266,7 +275,8 @@ class NodeItem(QGraphicsItem):
         room = WIDTH - 2 * PAD
         detail = v.type_name + (f" · {v.summary}" if v.summary else "")
         params = f"{v.params} params" if v.params else ""
-        self._text = (_Fonts.elide(v.title, room - 10, bold=True), _Fonts.elide(detail, room),
+        title_room = room - (26 if v.frozen else 10)  # the snowflake takes the header's end
+        self._text = (_Fonts.elide(v.title, title_room, bold=True), _Fonts.elide(detail, room),
                       _Fonts.elide(v.shape or "—", room), params)
         # Tooltips cost more than the rest: set them only when their text changes.
         if old is None or (old.errors, old.warnings) != (v.errors, v.warnings):
@@ -275,13 +285,23 @@ class NodeItem(QGraphicsItem):
             self.badge.severity = "error" if v.errors else "warning"
             self.badge.setToolTip(plain_tooltip("\n".join(problems)) if problems else "")
             self.badge.update()
-        if old is None or (old.title, old.type_name) != (v.title, v.type_name):
-            self.setToolTip(plain_tooltip(f"{v.title} ({v.type_name})"))
+        if old is None or (old.title, old.type_name, old.composite, old.frozen) != (
+                v.title, v.type_name, v.composite, v.frozen):
+            what = f"composite block {v.type_name}" if v.composite else v.type_name
+            tip = f"{v.title} ({what})"
+            if v.composite:
+                tip += "\nDouble-click to open its graph"
+            if v.frozen:
+                tip += "\nFrozen: its weights do not train"
+            self.setToolTip(plain_tooltip(tip))
+        if old is not None and old.composite != v.composite:
+            self.prepareGeometryChange()
         self.update()
 
     # -- painting --------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -2, WIDTH + 4, self._height + 4)
+        extra = STACK if self.view.composite else 0.0
+        return QRectF(-2, -2, WIDTH + 4 + extra, self._height + 4 + extra)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -292,9 +312,15 @@ class NodeItem(QGraphicsItem):
         accent = family_color(v.family)
         border = (t.color("highlight") if self.isSelected()
                   else t.color("error") if v.errors else t.color("node_border"))
+        if v.composite:  # a card behind the block: it holds a graph of blocks
+            painter.setPen(QPen(t.color("node_border"), 1.0))
+            painter.setBrush(t.color("node_fill"))
+            painter.drawRoundedRect(rect.translated(STACK, STACK), 6, 6)
         painter.setPen(QPen(border, 2.0 if self.isSelected() or v.errors else 1.0))
         painter.setBrush(t.color("node_fill"))
         painter.drawRoundedRect(rect, 6, 6)
+        if v.frozen:
+            self._paint_frozen(painter, rect, t)
         head = QPainterPath()
         head.addRoundedRect(rect.adjusted(1, 1, -1, 0), 5, 5)
         clip = QPainterPath()
@@ -324,6 +350,33 @@ class NodeItem(QGraphicsItem):
         painter.setPen(t.color("error") if v.errors else t.color("text"))
         painter.drawText(line1.translated(0, LINE),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shape)
+
+    def _paint_frozen(self, painter: QPainter, rect: QRectF, t: Theme) -> None:
+        """Hatching over the body and a snowflake in the header: the weights do not train."""
+        ice = QColor(ICE.get(t.name, ICE["light"]))
+        hatch = QColor(ice)
+        hatch.setAlpha(110 if t.name == "dark" else 80)
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(hatch, Qt.BrushStyle.BDiagPattern))
+        painter.drawRoundedRect(rect.adjusted(1, HEADER, -1, -1), 5, 5)
+        pen = QPen(ice, 1.4)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        centre, r = QPointF(WIDTH - 22, HEADER / 2), 5.0
+        for k in range(3):  # three crossing strokes make a six-armed flake
+            a = math.pi * k / 3
+            d = QPointF(math.cos(a) * r, math.sin(a) * r)
+            painter.drawLine(centre - d, centre + d)
+        painter.restore()
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        scene = self.scene()
+        if self.view.composite and hasattr(scene, "open_composite"):
+            scene.open_composite(self.node_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     # -- movement --------------------------------------------------------------------
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:

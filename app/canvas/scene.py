@@ -15,6 +15,7 @@ from app.canvas.edge_item import EdgeItem
 from app.canvas.node_item import GRID, NodeItem, NodeView, PortItem
 from app.canvas.tools import CanvasTool, ConnectTool, ToolSlot
 from app.document import EdgeKey, GraphDocument
+from app.document.grouping import GROUP
 from app.text import fmt_count, plain_tooltip
 from app.theme import Theme
 from engine.blocks import get_block
@@ -28,6 +29,8 @@ EXTENT = 50_000.0  # the scene is a large fixed plane; the view pans over it
 class GraphScene(QGraphicsScene):
     #: A sentence for the status bar (a refused connection, a finished one).
     message_posted = Signal(str)
+    #: A composite block was double-clicked: show the tab of the graph it uses.
+    composite_opened = Signal(str)
 
     def __init__(self, document: GraphDocument, graph: str, theme: Theme) -> None:
         super().__init__()
@@ -103,20 +106,33 @@ class GraphScene(QGraphicsScene):
                   errors: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> NodeView:
         block = get_block(node.type)
         title = node.label or node.id
-        if block is None:
+        composite = node.type == GROUP
+        if block is None and not composite:
             return NodeView(title, node.type, "", inputs=(), has_output=False,
-                            errors=errors or (f"unknown block type {node.type!r}",))
+                            errors=errors or (f"unknown block type {node.type!r}",),
+                            frozen=not node.trainable)
         info = a.nodes.get(node.id) if a else None
         values = a.structure.params.get(node.id) if a else None
         ports = a.structure.ports.get(node.id) if a else None
-        if ports is None:
+        if ports is None or (composite and not ports):
             ports = self.document.input_ports(self.graph, node.id)
-        summary = block.summary(values) if values is not None else ""
-        return NodeView(title=title, type_name=node.type, family=block.family, summary=summary,
+        if composite:  # named after its graph, ports after the graph's Inputs
+            ref = node.params.get("graph")
+            type_name = ref if isinstance(ref, str) else "Group"
+            summary = ("in: " + ", ".join(ports)) if len(ports) > 1 else "composite"
+            family = "composite"
+        else:
+            assert block is not None
+            type_name, family = node.type, block.family
+            summary = block.summary(values) if values is not None else ""
+        if node.lr_mult != 1.0:
+            summary = f"{summary} · lr ×{node.lr_mult:g}" if summary else f"lr ×{node.lr_mult:g}"
+        return NodeView(title=title, type_name=type_name, family=family, summary=summary,
                         shape=str(info.out) if info and info.out else "",
                         params=fmt_count(info.params) if info and info.params else "",
-                        inputs=tuple(ports), has_output=block.has_output,
-                        errors=errors, warnings=warnings)
+                        inputs=tuple(ports), has_output=block.has_output if block else True,
+                        errors=errors, warnings=warnings, composite=composite,
+                        frozen=not node.trainable)
 
     def _refresh_views(self) -> None:
         """Push the latest analysis into every item; only items whose text changed repaint."""
@@ -197,6 +213,14 @@ class GraphScene(QGraphicsScene):
             item = self.nodes.get(nid)
             if item is not None:
                 item.setSelected(True)
+
+    def open_composite(self, node_id: str) -> bool:
+        """Show the graph a Group node uses (``composite_opened``); False for other nodes."""
+        ref = self.document.composite_of(self.graph, node_id)
+        if ref is None:
+            return False
+        self.composite_opened.emit(ref)
+        return True
 
     def refuse(self, message: str, pos: QPointF) -> None:
         """Say why a gesture was refused: in the status bar and as a tooltip at the spot."""

@@ -3,14 +3,18 @@
 Panning is a ``PanTool``, driven like the scene's tools (press, move, release, key); every
 other mouse gesture and key goes on to the scene.
 
-A block dragged from the palette is added where it is dropped; a .lforge file dropped here
-is handed to the window to open.
+A block dragged from the palette is added where it is dropped, and so is a composite (a
+Group node using the dragged graph name); a pretrained backbone dragged from the palette is
+announced (``pretrained_dropped``) for the window to fetch; a .lforge file dropped here is
+handed to the window to open. A right click shows the canvas actions the tabs hand in.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -22,9 +26,9 @@ from PySide6.QtGui import (
     QShowEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsView, QMenu, QWidget
 
-from app.canvas.node_item import GRID, TEXT_ZOOM, WIDTH, node_height
+from app.canvas.node_item import GRID, TEXT_ZOOM, WIDTH, NodeItem, node_height
 from app.canvas.scene import GraphScene
 from app.canvas.tools import PanTool, ToolSlot
 from app.document import MIME_BLOCK_TYPE, EditError
@@ -35,6 +39,11 @@ READABLE_ZOOM = 0.75  # below this block text is hard to read
 # A project (a template) opens fitted whole as long as its blocks still show their text;
 # the layered layout wraps deep networks into columns, so every template fits a window.
 OPEN_ZOOM = TEXT_ZOOM
+#: a graph name of the project, dragged from the palette: drop = a Group node using it
+MIME_COMPOSITE = "application/x-layerforge-composite"
+#: a zoo entry key, dragged from the palette: the window fetches it, then inserts it
+MIME_PRETRAINED = "application/x-layerforge-pretrained"
+DROPS = (MIME_BLOCK_TYPE, MIME_COMPOSITE, MIME_PRETRAINED)
 
 
 def dropped_project(mime: QMimeData) -> str | None:
@@ -47,6 +56,8 @@ def dropped_project(mime: QMimeData) -> str | None:
 
 class GraphView(QGraphicsView):
     file_dropped = Signal(str)
+    #: a pretrained entry was dropped: (zoo key, graph, scene x, scene y of the drop)
+    pretrained_dropped = Signal(str, str, float, float)
 
     def __init__(self, scene: GraphScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -71,6 +82,7 @@ class GraphView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(True)
+        self.context_actions: list[QAction | None] = []  # None: a separator
         self.centerOn(0, 0)
 
     # -- zoom and view -----------------------------------------------------------------
@@ -232,7 +244,7 @@ class GraphView(QGraphicsView):
 
     # -- drops -----------------------------------------------------------------------
     def _accepts(self, mime: QMimeData) -> bool:
-        return mime.hasFormat(MIME_BLOCK_TYPE) or dropped_project(mime) is not None
+        return any(mime.hasFormat(f) for f in DROPS) or dropped_project(mime) is not None
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._accepts(event.mimeData()):
@@ -253,17 +265,29 @@ class GraphView(QGraphicsView):
             event.acceptProposedAction()
             self.file_dropped.emit(path)
             return
-        if not mime.hasFormat(MIME_BLOCK_TYPE):
+        fmt = next((f for f in DROPS if mime.hasFormat(f)), None)
+        if fmt is None:
             event.ignore()
             return
-        type_name = bytes(mime.data(MIME_BLOCK_TYPE).data()).decode("utf-8", "replace")
+        text = bytes(mime.data(fmt).data()).decode("utf-8", "replace")
+        at = self.mapToScene(event.position().toPoint())
         try:
-            self.add_block_at(type_name, self.mapToScene(event.position().toPoint()))
+            self.drop_text(fmt, text, at)
         except EditError as e:
             self.graph_scene.message_posted.emit(str(e))
             event.ignore()
             return
         event.acceptProposedAction()
+
+    def drop_text(self, fmt: str, text: str, at: QPointF) -> str | None:
+        """What a drop of ``text`` in format ``fmt`` at scene point ``at`` does; returns the
+        id of the block added, if one was. Raises EditError when it is refused."""
+        if fmt == MIME_PRETRAINED:
+            self.pretrained_dropped.emit(text, self.graph_scene.graph, at.x(), at.y())
+            return None
+        if fmt == MIME_COMPOSITE:
+            return self.add_composite_at(text, at)
+        return self.add_block_at(text, at)
 
     def block_origin(self, centre: QPointF) -> tuple[float, float]:
         """Top-left position of a block centred on ``centre`` (snapped when snapping)."""
@@ -272,6 +296,14 @@ class GraphView(QGraphicsView):
             x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
         return (float(x), float(y))
 
+    def add_composite_at(self, composite: str, centre: QPointF) -> str:
+        """Add a Group node using graph ``composite`` centred on a scene point."""
+        scene = self.graph_scene
+        nid = scene.document.add_group_node(scene.graph, composite, self.block_origin(centre))
+        scene.select_nodes([nid])
+        self.setFocus()
+        return nid
+
     def add_block_at(self, type_name: str, centre: QPointF) -> str:
         """Add a block centred on a scene point (snapped to the grid); returns its id."""
         scene = self.graph_scene
@@ -279,3 +311,30 @@ class GraphView(QGraphicsView):
         scene.select_nodes([nid])
         self.setFocus()
         return nid
+
+    # -- context menu ----------------------------------------------------------------
+    def context_menu(self, pos: QPointF) -> QMenu:
+        """The menu a right click at viewport point ``pos`` shows: a block under the cursor
+        that is not selected becomes the selection first, so the actions apply to it."""
+        scene = self.graph_scene
+        item = scene.itemAt(self.mapToScene(pos.toPoint()), self.transform())
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        if isinstance(item, NodeItem) and not item.isSelected():
+            scene.select_nodes([item.node_id])
+        menu = QMenu(self)
+        for action in self.context_actions:
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if not self.context_actions:
+            super().contextMenuEvent(event)
+            return
+        menu = self.context_menu(QPointF(event.pos()))
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+        event.accept()

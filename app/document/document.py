@@ -23,10 +23,12 @@ from PySide6.QtGui import QUndoStack
 from app.document import commands as cmd
 from app.document import wiring
 from app.document.clipboard import blocks_payload, fresh_copies, parse_payload
+from app.document.composites import CompositeEdits
 from app.document.datafit import DataFit
 from app.document.errors import EditError
+from app.document.grouping import rename_ref_ops, uses
 from app.document.model import DocumentSignals, EdgeKey, ProjectModel, edge_key
-from app.document.ops import MoveNode, Op, SetGraphFlow, plain_value
+from app.document.ops import MoveNode, Op, RenameGraph, SetGraphFlow, plain_value
 from engine.blocks import get_block
 from engine.data.facts import DataFacts, reads_files
 from engine.graph import Problem
@@ -40,7 +42,7 @@ SECTIONS = ("dataset", "task", "training")
 MAX_LABEL = 120
 
 
-class GraphDocument(DocumentSignals):
+class GraphDocument(DocumentSignals, CompositeEdits):
     """A project being edited, with its undo stack and the latest analysis of each graph.
 
     The edit API (``add_node``, ``remove``, ``connect``, ``set_param``, ``set_field``...)
@@ -242,7 +244,8 @@ class GraphDocument(DocumentSignals):
                            replace: bool = False) -> str | None:
         """Why the wire src -> dst.dst_port cannot be made, or None when it can. With
         ``replace``, a wire already in that input is no obstacle (``connect`` swaps it)."""
-        return wiring.connection_problem(self.graph(graph), src, dst, dst_port, replace)
+        return wiring.connection_problem(self.graph(graph), src, dst, dst_port, replace,
+                                         self.project.graphs)
 
     def connect(self, graph: str, src: str, dst: str, dst_port: str = "in",
                 replace: bool = False) -> str | None:
@@ -267,7 +270,7 @@ class GraphDocument(DocumentSignals):
 
     def input_ports(self, graph: str, node_id: str) -> tuple[str, ...]:
         """The node's input port names under its current parameters (defaults where invalid)."""
-        return wiring.input_ports(self._need_node(graph, node_id))
+        return wiring.input_ports(self._need_node(graph, node_id), self.project.graphs)
 
     # -- clipboard -------------------------------------------------------------------
     def copy_payload(self, graph: str, node_ids: Iterable[str]) -> dict[str, Any]:
@@ -298,13 +301,24 @@ class GraphDocument(DocumentSignals):
         self.graph(name)
         if len(self.project.graphs) == 1:
             raise EditError("a project needs at least one graph")
+        users = [(p, n) for p, n in uses(self.project).get(name, []) if p != name]
+        if users:
+            parent, nid = users[0]
+            raise EditError(f"{name} is the composite block {nid} in {parent}: remove or "
+                            "ungroup that block first")
         self._stack.push(cmd.RemoveGraphCommand(self._model, name))
 
     def rename_graph(self, name: str, text: str) -> str:
+        """Rename a graph; Group nodes using it follow in the same undo step."""
         self.graph(name)
         new = make_identifier(text, set(self.project.graphs) - {name}, fallback="graph")
         if new != name:
-            self._stack.push(cmd.RenameGraphCommand(self._model, name, new))
+            refs = rename_ref_ops(self.project, name, new)
+            if refs:
+                self._stack.push(cmd.OpsCommand(self._model, f"Rename graph {name} to {new}",
+                                                [RenameGraph(name, new), *refs]))
+            else:
+                self._stack.push(cmd.RenameGraphCommand(self._model, name, new))
         return new
 
     # -- project settings --------------------------------------------------------------

@@ -12,14 +12,22 @@ checks the edit and pushes the command that calls them.
 from __future__ import annotations
 
 import copy
+import inspect  # TEMP
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from engine.composite import uses
 from engine.project import Edge, Graph, Node, Project
 from engine.shapes import GraphAnalysis, analyze_graph
+
+_TAKES_LIBRARY = "library" in inspect.signature(analyze_graph).parameters  # TEMP
+
+#: Node fields that ``set_node_field`` may replace (``trainable`` and ``lr_mult`` are the
+#: fine-tuning flags; they do not change the analysis but a frozen block looks different).
+NODE_FIELDS = ("params", "label", "trainable", "lr_mult")
 
 EdgeKey = tuple[str, str, str, str]  # (src, src_port, dst, dst_port)
 EdgeEnd = tuple[int, str]  # (edge index, "src" | "dst"): one end of a wire that names a node
@@ -79,6 +87,7 @@ class ProjectModel:
         self._signals = signals
         self._analyses: dict[str, GraphAnalysis] = {}
         self._stale: set[str] = set()
+        self._names_changed = False  # a graph was added, removed or renamed in this batch
         self._depth = 0
         self._analyse_all()
 
@@ -93,7 +102,7 @@ class ProjectModel:
         unknown graph."""
         a = self._analyses.get(graph)
         if a is None:  # a graph added inside a batch that has not finished yet
-            a = self._analyses[graph] = analyze_graph(self._project.graphs[graph], graph)
+            a = self._analyses[graph] = self._analyze(graph)
         return a
 
     def replace(self, project: Project) -> None:
@@ -102,6 +111,7 @@ class ProjectModel:
         self._project = project
         self._analyses.clear()
         self._stale.clear()
+        self._names_changed = False
         self._analyse_all()
 
     @contextmanager
@@ -142,10 +152,10 @@ class ProjectModel:
             self._signals.node_moved.emit(graph, node_id)
 
     def set_node_field(self, graph: str, node_id: str, name: str, value: Any) -> None:
-        """Replace a node's ``params`` or ``label`` (a copy of ``value``); emits
-        ``node_changed``."""
-        if name not in ("params", "label"):
-            raise ValueError(f"set_node_field sets params or label, not {name!r}")
+        """Replace a node's ``params``, ``label``, ``trainable`` or ``lr_mult`` (a copy of
+        ``value``); emits ``node_changed``."""
+        if name not in NODE_FIELDS:
+            raise ValueError(f"set_node_field sets {', '.join(NODE_FIELDS)}, not {name!r}")
         with self.batch():
             g = self._project.graphs[graph]
             setattr(g.nodes[node_index(g, node_id)], name, copy.deepcopy(value))
@@ -210,6 +220,7 @@ class ProjectModel:
             items = list(self._project.graphs.items())
             items.insert(index, (name, graph.model_copy(deep=True)))
             self._reorder(items)
+            self._names_changed = True
             self._stale.add(name)
             self._signals.graph_added.emit(name)
 
@@ -219,7 +230,8 @@ class ProjectModel:
         with self.batch():
             gone = self._project.graphs.pop(name)
             self._analyses.pop(name, None)
-            self._stale.discard(name)
+            self._names_changed = True
+            self._stale.add(name)  # the graphs using it re-analyse (it is skipped itself)
             self._signals.graph_removed.emit(name)
         return gone
 
@@ -229,7 +241,8 @@ class ProjectModel:
         with self.batch():
             self._reorder([(new if k == old else k, g) for k, g in self._project.graphs.items()])
             self._analyses.pop(old, None)
-            self._stale.discard(old)
+            self._stale.add(old)  # the graphs using it by its old name re-analyse
+            self._names_changed = True
             self._stale.add(new)
             self._signals.graph_renamed.emit(old, new)
 
@@ -250,11 +263,35 @@ class ProjectModel:
     def _flush(self) -> None:
         stale, self._stale = self._stale, set()
         graphs = self._project.graphs
+        if self._names_changed:  # a use of a missing graph lists the graphs there are
+            self._names_changed = False
+            stale |= {parent for ref, pairs in uses(graphs).items() if ref not in graphs
+                      for parent, _nid in pairs}
+        stale = users_closure(graphs, stale)  # a composite changed: its users re-analyse
         for name in [n for n in graphs if n in stale]:
-            self._analyses[name] = analyze_graph(graphs[name], name)
+            self._analyses[name] = self._analyze(name)
             self._signals.analysis_updated.emit(name)
         self._signals.edited.emit()
 
     def _analyse_all(self) -> None:
-        for name, g in self._project.graphs.items():
-            self._analyses[name] = analyze_graph(g, name)
+        for name in self._project.graphs:
+            self._analyses[name] = self._analyze(name)
+
+    def _analyze(self, name: str) -> GraphAnalysis:
+        graphs = self._project.graphs
+        return analyze_graph(graphs[name], name, library=graphs)
+
+
+def users_closure(graphs: dict[str, Graph], names: set[str]) -> set[str]:
+    """``names`` plus every graph that uses one of them as a composite, directly or
+    through other composites (a changed or removed graph changes their analysis)."""
+    users = {ref: {parent for parent, _nid in pairs} for ref, pairs in uses(graphs).items()}
+    if not users:
+        return set(names)
+    out, stack = set(names), list(names)
+    while stack:
+        for parent in users.get(stack.pop(), ()):
+            if parent not in out:
+                out.add(parent)
+                stack.append(parent)
+    return out

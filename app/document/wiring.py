@@ -7,13 +7,22 @@ Plain functions of a graph: no Qt, no undo stack.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from app.document.ops import reaches
 from engine.blocks import get_block
+from engine.composite import input_ids
 from engine.project import Graph, Node
 
 
-def input_ports(node: Node) -> tuple[str, ...]:
-    """The node's input port names under its current parameters (defaults where invalid)."""
+def input_ports(node: Node, library: Mapping[str, Graph] | None = None) -> tuple[str, ...]:
+    """The node's input port names under its current parameters (defaults where invalid).
+    A Group node's ports are the Input ids of the composite it uses, looked up in
+    ``library`` (the project's graphs)."""
+    if node.type == "Group":
+        ref = node.params.get("graph")
+        g = library.get(ref) if library is not None and isinstance(ref, str) else None
+        return tuple(input_ids(g)) if g is not None else ()
     block = get_block(node.type)
     if block is None:
         return ()
@@ -23,9 +32,11 @@ def input_ports(node: Node) -> tuple[str, ...]:
 
 
 def connection_problem(g: Graph, src: str, dst: str, dst_port: str = "in",
-                       replace: bool = False) -> str | None:
+                       replace: bool = False,
+                       library: Mapping[str, Graph] | None = None) -> str | None:
     """Why the wire src -> dst.dst_port cannot be made in ``g``, or None when it can. With
-    ``replace``, a wire already in that input is no obstacle."""
+    ``replace``, a wire already in that input is no obstacle. ``library`` (the project's
+    graphs) gives Group nodes their ports."""
     s_node, d_node = g.node(src), g.node(dst)
     if s_node is None or d_node is None:
         return f"there is no block {src if s_node is None else dst!r}"
@@ -35,7 +46,7 @@ def connection_problem(g: Graph, src: str, dst: str, dst_port: str = "in",
     if s_block is not None and not s_block.has_output:
         return f"{src} is an {s_node.type} and has no output to connect from"
     if d_block is not None:
-        ports = input_ports(d_node)
+        ports = input_ports(d_node, library)
         if dst_port not in ports:
             have = ", ".join(ports) if ports else "none"
             return f"{dst} has no input {dst_port!r} (inputs: {have})"

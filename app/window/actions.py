@@ -1,8 +1,11 @@
 """The editor's actions (menus, toolbar, shortcuts), created in one place.
 
-Canvas actions (delete, copy, paste, duplicate, select all, fit) are scoped to the canvas
-(Qt.WidgetWithChildrenShortcut), so Delete or F typed into a text field edits the text, not
-the graph. Document-wide actions (save, undo, find a block) work anywhere in the window.
+Canvas actions (delete, copy, paste, duplicate, select all, fit, group, ungroup) are scoped
+to the canvas (Qt.WidgetWithChildrenShortcut), so Delete or F typed into a text field edits
+the text, not the graph. Document-wide actions (save, undo, find a block) work anywhere in the
+window. The composite and fine-tuning actions (Group…, Ungroup, Freeze, Unfreeze, Cut Here,
+Open Composite) act on the canvas selection through ``CanvasTabs``, are enabled only when
+they apply, and are offered by the canvas context menu too.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from dataclasses import dataclass, fields
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar, QWidget
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMainWindow, QMenu, QToolBar
 
+from app.canvas.tabs import CanvasTabs
 from app.icons import icon
 
 Key = QKeySequence.StandardKey
@@ -33,6 +37,12 @@ class EditorActions:
     duplicate: QAction
     delete: QAction
     select_all: QAction
+    group: QAction
+    ungroup: QAction
+    open_composite: QAction
+    freeze: QAction
+    unfreeze: QAction
+    cut_here: QAction
     find_block: QAction
     fit: QAction
     zoom_in: QAction
@@ -62,7 +72,7 @@ ICONS = {"new": "new", "open": "open", "save": "save", "undo": "undo", "redo": "
          "add_graph": "graph-add"}
 
 
-def _action(parent: QWidget, text: str, *keys: QKeySequence | Key | str, tip: str = "") -> QAction:
+def _action(parent: QMainWindow, text: str, *keys: QKeySequence | Key | str, tip: str = "") -> QAction:
     a = QAction(text, parent)
     if keys:
         a.setShortcuts([k if isinstance(k, QKeySequence) else QKeySequence(k) for k in keys])
@@ -73,7 +83,7 @@ def _action(parent: QWidget, text: str, *keys: QKeySequence | Key | str, tip: st
     return a
 
 
-def create_actions(window: QMainWindow, stack: QUndoStack, canvas: QWidget) -> EditorActions:
+def create_actions(window: QMainWindow, stack: QUndoStack, canvas: CanvasTabs) -> EditorActions:
     undo = stack.createUndoAction(window, "Undo")
     undo.setShortcuts([QKeySequence(Key.Undo)])
     redo = stack.createRedoAction(window, "Redo")
@@ -91,6 +101,17 @@ def create_actions(window: QMainWindow, stack: QUndoStack, canvas: QWidget) -> E
         duplicate=_action(window, "&Duplicate", "Ctrl+D", tip="Duplicate the selected blocks"),
         delete=_action(window, "De&lete", Key.Delete, "Backspace"),
         select_all=_action(window, "Select &All", Key.SelectAll),
+        group=_action(window, "&Group…", "Ctrl+G",
+                      tip="Make the selected blocks one named composite block"),
+        ungroup=_action(window, "&Ungroup", "Ctrl+Shift+G",
+                        tip="Put a composite block's blocks back in its place"),
+        open_composite=_action(window, "&Open Composite",
+                               tip="Show the graph of the selected composite block"),
+        freeze=_action(window, "&Freeze", tip="Keep the selected blocks' weights as they are "
+                                              "while training"),
+        unfreeze=_action(window, "U&nfreeze", tip="Train the selected blocks' weights again"),
+        cut_here=_action(window, "Cut &Here", tip="Replace everything after the selected "
+                                                   "block with the Output (to fit a new head)"),
         find_block=_action(window, "&Find Block", Key.Find, tip="Search the block palette"),
         fit=_action(window, "&Fit to View", "F", tip="Show the whole graph"),
         zoom_in=_action(window, "Zoom &In", Key.ZoomIn, "Ctrl+="),
@@ -116,11 +137,55 @@ def create_actions(window: QMainWindow, stack: QUndoStack, canvas: QWidget) -> E
         a.setCheckable(True)
         group.addAction(a)
     for a in (acts.cut, acts.copy, acts.paste, acts.duplicate, acts.delete, acts.select_all,
-              acts.fit):
+              acts.fit, acts.group, acts.ungroup):
         a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         canvas.addAction(a)
+    _connect_selection_actions(window, acts, canvas)
     refresh_icons(acts)
     return acts
+
+
+def ask_group_name(window: QMainWindow) -> str | None:
+    """The composite's name, asked with the default "block"; None when cancelled."""
+    text, ok = QInputDialog.getText(window, "Group", "Name of the composite block:",
+                                    QLineEdit.EchoMode.Normal, "block")
+    return text.strip() or "block" if ok else None
+
+
+def _connect_selection_actions(window: QMainWindow, acts: EditorActions,
+                               canvas: CanvasTabs) -> None:
+    """Composite and fine-tuning actions: what they do, when they are enabled, and the
+    canvas context menu that offers them."""
+
+    def group() -> None:
+        if not canvas.selection_state()["group"]:
+            canvas.message_posted.emit("Select the blocks to group first.")
+            return
+        name = ask_group_name(window)
+        if name is not None:
+            canvas.group_selection(name)
+
+    for action, slot in ((acts.group, group), (acts.ungroup, canvas.ungroup_selection),
+                         (acts.open_composite, canvas.open_selected_composite),
+                         (acts.freeze, lambda: canvas.set_selection_trainable(False)),
+                         (acts.unfreeze, lambda: canvas.set_selection_trainable(True)),
+                         (acts.cut_here, canvas.cut_after_selection)):
+        action.triggered.connect(slot)
+
+    def refresh() -> None:
+        state = canvas.selection_state()
+        for action, key in ((acts.group, "group"), (acts.ungroup, "ungroup"),
+                            (acts.open_composite, "open"), (acts.freeze, "freeze"),
+                            (acts.unfreeze, "unfreeze"), (acts.cut_here, "cut")):
+            action.setEnabled(state[key])
+
+    canvas.selection_changed.connect(refresh)
+    canvas.document.edited.connect(refresh)
+    canvas.document.project_replaced.connect(refresh)
+    refresh()
+    canvas.set_context_actions([acts.group, acts.ungroup, acts.open_composite, None,
+                                acts.freeze, acts.unfreeze, acts.cut_here, None,
+                                acts.cut, acts.copy, acts.paste, acts.duplicate, acts.delete])
 
 
 def refresh_icons(acts: EditorActions) -> None:
@@ -142,6 +207,10 @@ def fill_menus(window: QMainWindow, acts: EditorActions, menus: dict[str, QMenu]
     edit.addActions([acts.cut, acts.copy, acts.paste, acts.duplicate, acts.delete])
     edit.addSeparator()
     edit.addActions([acts.select_all, acts.find_block])
+    edit.addSeparator()
+    edit.addActions([acts.group, acts.ungroup, acts.open_composite])
+    edit.addSeparator()
+    edit.addActions([acts.freeze, acts.unfreeze, acts.cut_here])
     first = view.actions()[0] if view.actions() else None  # keep the Panels menu last
     view.insertActions(first, [acts.fit, acts.zoom_in, acts.zoom_out, acts.snap])
     theme = QMenu("&Theme", view)

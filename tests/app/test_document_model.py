@@ -63,7 +63,7 @@ def test_a_batch_reanalyses_each_touched_graph_once_at_its_end(doc, heard, monke
     runs: list[str] = []
     real = model_module.analyze_graph
     monkeypatch.setattr(model_module, "analyze_graph",
-                        lambda g, name: runs.append(name) or real(g, name))
+                        lambda g, name, **kw: runs.append(name) or real(g, name, **kw))
     m = doc.project_model
     with m.batch():
         m.set_node_field("model", "fc1", "params", {"out_features": 10, "bias": True})
