@@ -22,7 +22,7 @@ from app.document import EditError, GraphDocument
 from app.panels import dataset_jobs as jobs
 from app.panels.data_facts import DataFactsWatcher
 from app.panels.dataset_form import PrepGroup, SourceGroup, SplitGroup
-from app.panels.dataset_views import DataPreview, fill_names, fill_targets
+from app.panels.dataset_views import DataPreview, fill_names, fill_targets, fixed_norm_text
 from app.runs.jobs import Jobs, Report
 from app.widgets.labels import plain_label
 from app.widgets.scroll_panel import scroll_body
@@ -84,9 +84,12 @@ class DatasetPanel(QScrollArea):
         self.name_combo.activated.connect(self._on_name_combo_activated)
         self.path_field.committed.connect(self._on_path_field_committed)
         self.target_combo.activated.connect(self._on_target_combo_activated)
+        prep.own_stats.clicked.connect(self.use_own_statistics)
         lay.addStretch(1)
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)
+        document.graph_added.connect(self._show_fixed_norm)
+        document.graph_removed.connect(self._show_fixed_norm)
         self.catalog.finished.connect(self._on_catalog_finished)
         self.loader.finished.connect(self._on_loader_finished)
         self.loader.failed.connect(self._on_loader_failed)
@@ -225,6 +228,14 @@ class DatasetPanel(QScrollArea):
             self._set("name", next(iter(names)))
         stack.endMacro()
 
+    def use_own_statistics(self) -> None:
+        """Drop a pretrained backbone's fixed normalisation (one undo step)."""
+        stack = self.document.undo_stack
+        stack.beginMacro("Use the data's own statistics")
+        self._set("mean", None)
+        self._set("std", None)
+        stack.endMacro()
+
     def _on_name_combo_activated(self, index: int) -> None:
         self._set("name", self.name_combo.itemData(index))
 
@@ -267,9 +278,14 @@ class DatasetPanel(QScrollArea):
         del blockers
         self.source_box.show_rows(s)
         self.prep_box.show_rows(s)
+        self._show_fixed_norm()
         self.preview_button.setText("Download and preview" if s.source == "download"
                                     else "Load preview")
         self._arrange_buttons()
+
+    def _show_fixed_norm(self, *_args: object) -> None:
+        # the backbone's title comes from its graph, which may arrive after the fields
+        self.prep_box.show_fixed_norm(fixed_norm_text(self.spec, self.document.project.graphs))
 
     def _fill_names(self) -> None:
         s = self.spec

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSlider,
     QSpinBox,
     QWidget,
@@ -185,8 +186,15 @@ class PrepGroup(QGroupBox):
         self.rotate.setRange(0.0, 180.0)
         self.rotate.setSpecialValueText("off")
         self.rotate.setSuffix("°")
+        # a pretrained backbone's fixed normalisation (DatasetSpec.mean/std), when set
+        self.fixed_norm = plain_label()
+        self.own_stats = QPushButton("Use the data's own statistics")
+        self.own_stats.setToolTip("Normalise with the mean and spread of the train split "
+                                  "instead of the backbone's (one undo step).")
         f = self.form
         f.addRow(self.normalize)
+        f.addRow(self.fixed_norm)
+        f.addRow(self.own_stats)
         f.addRow("Image size", self.image_size)
         f.addRow(self.grayscale)
         f.addRow(self.flip)
@@ -207,6 +215,12 @@ class PrepGroup(QGroupBox):
         self.flip.setChecked(s.augment_flip)
         self.crop.setValue(s.augment_crop)
         self.rotate.setValue(s.augment_rotate)
+
+    def show_fixed_norm(self, text: str) -> None:
+        """Say how a pretrained backbone's normalisation applies ("" hides the rows)."""
+        self.fixed_norm.setText(text)
+        self.form.setRowVisible(self.fixed_norm, bool(text))
+        self.form.setRowVisible(self.own_stats, bool(text))
 
     def show_rows(self, s: DatasetSpec) -> None:
         """The image rows show for image data only."""

@@ -6,6 +6,7 @@ as bars, all plain text); and the lists of data set names and of a CSV file's co
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
@@ -30,7 +31,7 @@ from app.widgets.bar_chart import BarChart
 from app.widgets.images import pixmap_from_array
 from app.widgets.labels import plain_label
 from engine.files import read_error_message
-from engine.project import DatasetSpec
+from engine.project import DatasetSpec, Graph
 
 THUMB = 56
 
@@ -158,3 +159,23 @@ def csv_header(path: str, delimiter: str = "") -> list[str]:
             best = max(counts, key=lambda d: counts[d])
             delimiter = best if counts[best] else ","
     return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+
+
+def fixed_norm_text(spec: DatasetSpec, graphs: Mapping[str, Graph]) -> str:
+    """"Normalised as ResNet-18 expects: mean [...], std [...], 224×224" when the dataset
+    has a pretrained backbone's fixed normalisation ("" when it has none)."""
+    if spec.mean is None and spec.std is None:
+        return ""
+    name = "the pretrained backbone"
+    for graph_name, g in graphs.items():
+        pre = g.preprocess
+        if pre is not None and list(pre.mean) == list(spec.mean or []) and (
+                list(pre.std) == list(spec.std or [])):
+            name = g.info.title if g.info is not None and g.info.title else graph_name
+            break
+
+    def floats(values: list[float] | None) -> str:
+        return "[" + ", ".join(f"{v:.3f}" for v in values or []) + "]"
+
+    size = f", {spec.image_size}×{spec.image_size}" if spec.image_size else ""
+    return f"Normalised as {name} expects: mean {floats(spec.mean)}, std {floats(spec.std)}{size}"

@@ -1,5 +1,6 @@
 """HyperparamsPanel: the task, the optimizer, the learning-rate schedule (with a curve of
-the LR over the run), batch size, epochs, early stopping, seed and device.
+the LR over the run), batch size, epochs, early stopping, seed and device, and fine-tuning
+(``hyperparams_finetune``).
 
 Every edit goes through ``GraphDocument.set_field`` (typing into one field is one undo
 step); the widgets follow ``settings_changed`` and ``project_replaced``. The curve comes from
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.document import EditError, GraphDocument
 from app.panels import hyperparams_jobs as jobs
+from app.panels.hyperparams_finetune import FinetuneGroup
 from app.panels.param_editors import FloatSpinBox
 from app.runs.jobs import Jobs
 from app.widgets.labels import plain_label
@@ -104,9 +106,12 @@ class HyperparamsPanel(QScrollArea):
         lay.addWidget(self._optimizer_group())
         lay.addWidget(self._schedule_group())
         lay.addWidget(self._run_group())
+        self.finetune = FinetuneGroup(self._set)
+        lay.addWidget(self.finetune)
         lay.addStretch(1)
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)
+        document.edited.connect(self._on_document_edited)  # the model's blocks to unfreeze
         self.lr_jobs.finished.connect(self._on_lr_jobs_finished)
         self.device_jobs.finished.connect(self._on_device_jobs_finished)
         self._refresh()
@@ -284,6 +289,9 @@ class HyperparamsPanel(QScrollArea):
     def _on_document_project_replaced(self) -> None:
         self._refresh()
 
+    def _on_document_edited(self) -> None:
+        self.finetune.show_blocks(self.document.project)
+
     def _refresh(self) -> None:
         p = self.document.project
         losses = LOSSES.get(p.task.kind, [])
@@ -316,6 +324,7 @@ class HyperparamsPanel(QScrollArea):
         ]
         for form, section, field, visible in rows:
             form.setRowVisible(self.widgets[(section, field)], visible)
+        self.finetune.show_values(p)
         self._schedule_curve()
 
     def _schedule_curve(self) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -61,6 +63,21 @@ class InspectorPanel(QScrollArea):
         self.label_edit.setPlaceholderText("optional display name")
         identity.addRow("Id", self.id_edit)
         identity.addRow("Label", self.label_edit)
+        # fine-tuning: a frozen block keeps its weights; its LR is training.lr * multiplier
+        self.trainable_box = QCheckBox("Trainable")
+        self.trainable_box.setToolTip("Off: the block is frozen; its weights stay as they are "
+                                      "(until Unfreeze at epoch, in Hyperparameters).")
+        self.lr_mult_box = QDoubleSpinBox()
+        self.lr_mult_box.setRange(0.001, 1000.0)
+        self.lr_mult_box.setDecimals(3)
+        self.lr_mult_box.setSingleStep(0.1)
+        self.lr_mult_box.setPrefix("× ")
+        self.lr_mult_box.setToolTip("This block learns at the training learning rate times "
+                                    "this (e.g. 0.1 for a pretrained backbone under a new "
+                                    "head; a composite's applies to all its blocks).")
+        identity.addRow(self.trainable_box)
+        identity.addRow("LR multiplier", self.lr_mult_box)
+        self.identity = identity
         self.messages = plain_label(role="error")
         self.stats = plain_label()
         self.doc = plain_label(role="muted")
@@ -70,6 +87,8 @@ class InspectorPanel(QScrollArea):
         self._layout.addStretch(1)
         self.id_edit.editingFinished.connect(self._on_id_edit_editing_finished)
         self.label_edit.textEdited.connect(self._on_label_edit_text_edited)
+        self.trainable_box.toggled.connect(self._on_trainable_box_toggled)
+        self.lr_mult_box.editingFinished.connect(self._on_lr_mult_box_editing_finished)
         d = document
         d.node_changed.connect(self._on_document_node_changed)
         d.node_removed.connect(self._on_document_node_removed)
@@ -130,6 +149,15 @@ class InspectorPanel(QScrollArea):
         if self.label_edit.text() != node.label:
             with QSignalBlocker(self.label_edit):
                 self.label_edit.setText(node.label)
+        with QSignalBlocker(self.trainable_box):
+            self.trainable_box.setChecked(node.trainable)
+        if not self.lr_mult_box.hasFocus():
+            with QSignalBlocker(self.lr_mult_box):
+                self.lr_mult_box.setValue(node.lr_mult)
+        has_weights = node.type == "Group" or bool(
+            (info := self.document.analysis(self.graph).nodes.get(node.id)) and info.params)
+        self.identity.setRowVisible(self.trainable_box, has_weights)
+        self.identity.setRowVisible(self.lr_mult_box, has_weights)
         for name, editor in self.editors.items():
             block = get_block(node.type)
             default = block.param(name).default if block else None
@@ -169,6 +197,19 @@ class InspectorPanel(QScrollArea):
         if self.graph and self.node_id:
             try:
                 self.document.set_param(self.graph, self.node_id, name, value)
+            except EditError as e:
+                self.messages.setText(str(e))
+                self.messages.show()
+
+    def _on_trainable_box_toggled(self, on: bool) -> None:
+        if self.graph and self.node_id:
+            self.document.set_trainable(self.graph, [self.node_id], on)
+
+    def _on_lr_mult_box_editing_finished(self) -> None:
+        node = self.document.node(self.graph, self.node_id) if self.graph and self.node_id else None
+        if node is not None and self.lr_mult_box.value() != node.lr_mult:
+            try:
+                self.document.set_lr_mult(self.graph, [node.id], self.lr_mult_box.value())
             except EditError as e:
                 self.messages.setText(str(e))
                 self.messages.show()

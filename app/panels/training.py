@@ -32,6 +32,8 @@ from engine.train.events import (
     Resumed,
     RunStarted,
     Stopped,
+    Unfrozen,
+    WeightsLoaded,
 )
 from engine.train.events import Warning as TrainingWarning
 
@@ -95,6 +97,10 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("%p%")
         self.stats = self._label()
         self.epoch_line = self._label()
+        # where a fresh run's weights came from (WeightsLoaded), and phase 2 (Unfrozen)
+        self.init_lines: list[str] = []
+        self.init_line = self._label()
+        self.init_line.hide()
         self.message = self._label()
         self.message.hide()
         self.warnings = QListWidget()
@@ -108,6 +114,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.stats)
         layout.addWidget(self.epoch_line)
+        layout.addWidget(self.init_line)
         layout.addWidget(self.message)
         layout.addWidget(self.warnings)
         layout.addStretch(1)
@@ -131,6 +138,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         for label in (self.stats, self.epoch_line):
             label.clear()
+        self._set_init_lines([])
         self.show_message("")
         self.warnings.clear()
         self.warnings.hide()
@@ -163,6 +171,11 @@ class TrainingPanel(QWidget):
         self.message.setStyleSheet("color: #c0392b" if error else "")
         self.message.setVisible(bool(text))
 
+    def _set_init_lines(self, lines: list[str]) -> None:
+        self.init_lines = lines
+        self.init_line.setText("\n".join(lines))
+        self.init_line.setVisible(bool(lines))
+
     def warning_texts(self) -> list[str]:
         return [self.warnings.item(i).text() for i in range(self.warnings.count())]
 
@@ -188,10 +201,14 @@ class TrainingPanel(QWidget):
                 if ev.resumed_from == 0:
                     self.warnings.clear()
                     self.warnings.hide()
+                    self._set_init_lines([])
                 self._epochs = int(ev.config.get("epochs", 0) or 0)
                 self.progress.setRange(0, max(1, ev.total_steps))
                 self.progress.setValue(ev.resumed_from)
-                self.status.setText(f"Training {ev.parameters:,} parameters on {ev.device} "
+                trained = ev.trainable_parameters
+                params = (f"{trained:,} of {ev.parameters:,}" if trained is not None
+                          and trained != ev.parameters else f"{ev.parameters:,}")
+                self.status.setText(f"Training {params} parameters on {ev.device} "
                                     f"({ev.threads} thread{'s' if ev.threads != 1 else ''}) · "
                                     f"{ev.dataset}")
             case Progress():
@@ -205,6 +222,14 @@ class TrainingPanel(QWidget):
                          if isinstance(v, int | float) and not isinstance(v, bool)][:6]
                 self.epoch_line.setText(f"epoch {ev.epoch} ({fmt_duration(ev.seconds)}): "
                                         + "  ".join(shown))
+            case WeightsLoaded():
+                self._set_init_lines([*self.init_lines, ev.summary()])
+            case Unfrozen():
+                blocks = ", ".join(ev.blocks[:6]) + (" …" if len(ev.blocks) > 6 else "")
+                self._set_init_lines([*self.init_lines,
+                                      f"Epoch {ev.epoch}: unfroze {len(ev.blocks)} block(s) "
+                                      f"({blocks}); {ev.trainable_parameters:,} parameters "
+                                      "train now"])
             case TrainingWarning():
                 self.warnings.addItem(f"⚠ {ev.kind}: {ev.message}")
                 self.warnings.show()

@@ -26,11 +26,11 @@ from app.panels.inspector import InspectorPanel
 from app.panels.palette import PalettePanel
 from app.panels.problems import ProblemsPanel
 from app.settings import config_dir, setting_bool, setting_int
-from app.text import fmt_bytes, fmt_count
 from app.theme import Theme
 from app.window.actions import create_actions, fill_menus, refresh_icons
 from app.window.features.export import ExportFeature
 from app.window.features.help import HelpFeature
+from app.window.features.pretrained import PretrainedFeature
 from app.window.features.setup import SetupFeature
 from app.window.features.training import TrainingFeature
 from app.window.features.welcome import WelcomeFeature
@@ -38,6 +38,7 @@ from app.window.files import FileController, display_name
 from app.window.options import WindowOptions
 from app.window.perspectives import Perspectives
 from app.window.recovery import DEFAULT_INTERVAL_MS, AutosaveController, RecoveryStore
+from app.window.totals import totals_text
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
@@ -56,7 +57,7 @@ def open_workspace(window: MainWindow, path: str | None = None,
 
 class Workspace(QObject):
     """The editor and the window's features: ``setup``, ``export``, ``training``,
-    ``welcome``."""
+    ``welcome``, ``help``, ``pretrained``."""
 
     def __init__(self, window: MainWindow, options: WindowOptions) -> None:
         super().__init__(window)
@@ -117,6 +118,8 @@ class Workspace(QObject):
         self.problems.fix_requested.connect(self._on_problems_fix_requested)
         self.document.data_facts_changed.connect(self._on_document_changed)
         self.help = HelpFeature(window, self.actions)
+        self.pretrained = PretrainedFeature(window, self.document, self.tabs, self.palette,
+                                            before=self.actions.quit)
 
     def _connect(self) -> None:
         a, d, w = self.actions, self.document, self.window
@@ -149,6 +152,7 @@ class Workspace(QObject):
         for sig in (d.analysis_updated, d.graph_added, d.graph_removed, d.graph_renamed,
                     d.settings_changed):
             sig.connect(self._on_document_changed)
+        d.edited.connect(self._update_totals)  # a freeze changes no analysis, but the totals
         d.project_replaced.connect(self._on_document_project_replaced)
         d.dirty_changed.connect(self._update_title)
         d.path_changed.connect(self._update_title)
@@ -178,7 +182,7 @@ class Workspace(QObject):
         if self._closed:
             return
         self._closed = True
-        for feature in (self.help, self.welcome, self.training, self.export, self.setup):
+        for feature in (self.pretrained, self.help, self.welcome, self.training, self.export, self.setup):
             feature.shutdown()
         self.perspectives.save()
         self.autosave.discard()
@@ -316,18 +320,8 @@ class Workspace(QObject):
         self.fit_all_views()
 
     def _update_totals(self) -> None:
-        graph = self.graph
-        if graph not in self.document.project.graphs:
-            return
-        a = self.document.analysis(graph)
-        batch = self.document.project.training.batch_size
-        errors = sum(1 for p in self.document.problems()
-                     if p.severity == "error" and p.graph == graph)
-        state = f"{errors} error(s)" if errors else "no errors"
-        self.totals.setText(
-            f"{graph}: {fmt_count(a.total_params)} parameters · "
-            f"{fmt_count(a.total_flops)} FLOPs/sample · "
-            f"{fmt_bytes(a.activation_bytes(batch))} activations at batch {batch} · {state}")
+        if self.graph in self.document.project.graphs:
+            self.totals.setText(totals_text(self.document, self.graph))
 
     def _on_problems_counts_changed(self, errors: int, warnings: int) -> None:
         total = errors + warnings

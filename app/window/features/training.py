@@ -47,6 +47,7 @@ from engine.train.events import (
     RunStarted,
     Status,
     Stopped,
+    WeightsLoaded,
 )
 
 if TYPE_CHECKING:
@@ -303,6 +304,8 @@ class TrainingFeature(QObject):
                     view.on_event(ev)
                 if isinstance(ev, RunStarted):
                     self.refresh_runs()
+                elif isinstance(ev, WeightsLoaded):  # also in the panel, until the next run
+                    self.window.statusBar().showMessage(ev.summary(), 10000)
 
     def _on_runner_run_ended(self, ev: Event) -> None:
         finished = self.live_run
