@@ -43,14 +43,15 @@ def test_summary_json_agrees_with_compiled_module(template, tmp_path):
     summary = json.loads(buf.getvalue())
     project = load_project(path)
     for name, g in summary["graphs"].items():
-        gm = compile_graph(project.graphs[name], name)
+        gm = compile_graph(project.graphs[name], name, library=project.graphs)
         assert g["total_params"] == sum(p.numel() for p in gm.parameters())
         from torch.fx.passes.shape_prop import ShapeProp
 
         from engine.compile import example_inputs
         from engine.shapes import analyze_graph
 
-        ShapeProp(gm).propagate(*example_inputs(analyze_graph(project.graphs[name]), batch=2))
+        ShapeProp(gm).propagate(*example_inputs(
+            analyze_graph(project.graphs[name], name, project.graphs), batch=2))
         shapes = {n.name: tuple(n.meta["tensor_meta"].shape)[1:] for n in gm.graph.nodes
                   if "tensor_meta" in n.meta}
         for node in g["nodes"]:

@@ -16,9 +16,10 @@ def test_every_template_is_listed():
 
 @pytest.mark.parametrize(("template", "graph_name"), GRAPHS)
 def test_compiled_template_agrees_with_inference(template, graph_name):
-    graph = load_template(template).graphs[graph_name]
-    a = analyze_graph(graph, graph_name)
-    gm = compile_graph(graph, graph_name, analysis=a)
+    graphs = load_template(template).graphs
+    graph = graphs[graph_name]
+    a = analyze_graph(graph, graph_name, graphs)
+    gm = compile_graph(graph, graph_name, analysis=a, library=graphs)
     xs = example_inputs(a, batch=3)
     ShapeProp(gm).propagate(*xs)
     for node in gm.graph.nodes:
@@ -31,9 +32,10 @@ def test_compiled_template_agrees_with_inference(template, graph_name):
 
 @pytest.mark.parametrize(("template", "graph_name"), GRAPHS)
 def test_one_optimizer_step_runs_and_changes_weights(template, graph_name):
-    graph = load_template(template).graphs[graph_name]
-    a = analyze_graph(graph, graph_name)
-    gm = compile_graph(graph, graph_name, analysis=a)
+    graphs = load_template(template).graphs
+    graph = graphs[graph_name]
+    a = analyze_graph(graph, graph_name, graphs)
+    gm = compile_graph(graph, graph_name, analysis=a, library=graphs)
     before = [p.detach().clone() for p in gm.parameters()]
     opt = torch.optim.SGD(gm.parameters(), lr=0.1)
     out = gm(*example_inputs(a, batch=4))

@@ -115,6 +115,7 @@ COMPATIBLE = {
     "lenet5": {"shapes", "digits"},
     "mlp": {"spirals", "moons", "blobs"},
     "resnetmini": {"shapes", "digits"},
+    "transfer": {"shapes", "digits"},
 }
 PAIRS = [(t, n) for t in list_templates() for n in BUILTIN]
 
@@ -140,6 +141,8 @@ def test_every_template_fitted_to_a_built_in_set_trains_or_says_why_not(template
     from engine.train.events import Finished
 
     project = load_template(template)
+    for graph in project.graphs.values():
+        graph.weights = None  # no network here: a backbone trains from its own initialisation
     project.dataset = DatasetSpec(name=data, samples=60, seq_len=project.dataset.seq_len)
     project.training = project.training.model_copy(update={
         "epochs": 1, "batch_size": 32, "threads": 1, "device": "cpu"})
