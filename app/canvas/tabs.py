@@ -161,7 +161,7 @@ class CanvasTabs(QTabWidget):
             self.selection_changed.emit()
 
     def _on_document_graph_added(self, name: str) -> None:
-        self._add(name)
+        self._add(name).request_fit()  # fitted when its tab is first shown
 
     def _on_document_graph_removed(self, name: str) -> None:
         if name in self.views:

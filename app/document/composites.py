@@ -119,13 +119,13 @@ class CompositeEdits:
 
     def cut_at(self, graph: str, node_id: str) -> list[str]:
         """Remove everything downstream of ``node_id`` (and what fed only that part) and
-        feed the Output from it, by ``engine.train.fit.cut_graph`` (to fit a new head on a
+        feed the Output from it, by ``engine.train.head.cut_graph`` (to fit a new head on a
         backbone). Returns the removed ids. One undo step."""
         node = self._need_node(graph, node_id)
         if node.type == "Output" or not grouping.has_output(node):
             raise GroupError(f"{node_id} has no output to cut after: select the block whose "
                              "result the new Output should take.")
-        from engine.train.fit import cut_graph  # torch-free, but not needed at start
+        from engine.train.head import cut_graph  # torch-free, but not needed at start
 
         old = self.graph(graph)
         try:

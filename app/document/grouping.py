@@ -44,11 +44,6 @@ def has_output(node: Node) -> bool:
     return True if block is None else block.has_output
 
 
-def _centre(nodes: Iterable[Node]) -> tuple[float, float]:
-    xs, ys = zip(*(n.position for n in nodes), strict=True)
-    return ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
-
-
 def _beside(node: Node | None, flow: str, before: bool, shift: float = 0.0) -> tuple[float, float]:
     """A spot just before (an Input) or after (an Output) ``node`` along the flow."""
     x, y = node.position if node is not None else (0.0, 0.0)
@@ -125,7 +120,9 @@ def group_ops(project: Project, graph: str, node_ids: Iterable[str], text: str,
     definition = Graph(flow=g.flow, nodes=nodes, edges=edges)
 
     gid = make_identifier(name, {n.id for n in g.nodes} - sel, fallback="block")
-    x, y = _centre(chosen)
+    # where the first of the blocks was: the place the selection frees (its centre may sit on
+    # a block that stays)
+    x, y = chosen[0].position
     group = Node(id=gid, type=GROUP, params={"graph": name}, position=(float(x), float(y)))
     first_index = min(i for i, n in enumerate(g.nodes) if n.id in sel)
     kept_edges = sum(1 for e in g.edges if e.src not in sel and e.dst not in sel)
@@ -170,7 +167,7 @@ def ungroup_ops(project: Project, graph: str, node_id: str) -> tuple[list[Op], l
     for n in inner:
         fresh[n.id] = make_identifier(n.id, taken)
         taken.add(fresh[n.id])
-    cx, cy = _centre(inner) if inner else node.position
+    cx, cy = inner[0].position if inner else node.position  # where grouping put the node
     dx, dy = node.position[0] - cx, node.position[1] - cy
     copies = [n.model_copy(deep=True, update={
         "id": fresh[n.id], "position": (n.position[0] + dx, n.position[1] + dy)}) for n in inner]

@@ -150,7 +150,8 @@ def render_thumbnail(project: Project, size: QSize, t: Theme, ratio: float = 1.0
     clip.addRoundedRect(rect, RADIUS, RADIUS)
     p.setClipPath(clip)
     p.fillRect(rect, t.color("canvas"))
-    graphs = list(project.graphs.items())
+    top = top_level(project)  # a composite shows as its block in the graph that uses it
+    graphs = [(name, project.graphs[name]) for name in top]
     band = rect.height() / max(1, len(graphs))
     small = QFont(p.font())
     small.setPointSizeF(max(6.5, small.pointSizeF() * 0.75))

@@ -191,8 +191,21 @@ class LayerScale(Block):
         return Scale(self._channels(p, ins[0]), p["init"], p["axis"])
 
 
+class _Drop(Block):
+    """A block that drops values (or whole samples) with probability ``p`` while training
+    and passes any float tensor through unchanged at evaluation."""
+
+    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
+        x = one_input(self, ins)
+        need_float(self, x)
+        return x
+
+    def summary(self, p) -> str:
+        return f"p={p['p']:g}"
+
+
 @register
-class StochasticDepth(Block):
+class StochasticDepth(_Drop):
     type = "StochasticDepth"
     title = "Stochastic depth"
     family = "norm"
@@ -207,14 +220,6 @@ class StochasticDepth(Block):
         Param("p", "float", 0.1, "Probability of dropping the branch for a sample "
               "(0 disables it).", min=0.0, max=0.99),
     )
-
-    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
-        x = one_input(self, ins)
-        need_float(self, x)
-        return x
-
-    def summary(self, p) -> str:
-        return f"p={p['p']:g}"
 
     def build(self, p, ins):
         from engine.blocks.modules import StochasticDepth as Drop
@@ -269,7 +274,7 @@ class GroupNorm(Block):
 
 
 @register
-class Dropout(Block):
+class Dropout(_Drop):
     type = title = "Dropout"
     family = "norm"
     doc = (
@@ -281,14 +286,6 @@ class Dropout(Block):
         Param("p", "float", 0.5, "Probability of zeroing each value (0 disables dropout).",
               min=0.0, max=0.99),
     )
-
-    def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
-        x = one_input(self, ins)
-        need_float(self, x)
-        return x
-
-    def summary(self, p) -> str:
-        return f"p={p['p']:g}"
 
     def build(self, p, ins):
         from torch import nn

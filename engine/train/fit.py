@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.data.facts import DataFacts, describe_kind, facts_of
-from engine.errors import UserError
 from engine.graph import Problem
-from engine.naming import make_identifier
-from engine.project import Edge, Graph, Node, Project
+from engine.project import Graph, Project
 from engine.shapes import analyze_graph
+from engine.train.head import CutError, add_head, cut_graph, shape_text, source_of
+
+__all__ = ["FIT_MODEL", "CutError", "add_head", "check_fit", "cut_graph", "data_fit_errors",
+           "fit_project", "fitted_data", "head_linear"]
 
 if TYPE_CHECKING:
     from engine.data.core import DataBundle
@@ -29,19 +31,12 @@ _PASS_THROUGH = {"ReLU", "LeakyReLU", "GELU", "Tanh", "Sigmoid", "Dropout", "Ide
                  "ELU", "SiLU", "Softplus", "Mish"}
 
 
-def _src(graph: Graph, node_id: str) -> str | None:
-    for e in graph.edges:
-        if e.dst == node_id:
-            return e.src
-    return None
-
-
 def head_linear(graph: Graph) -> str | None:
     """The Linear that produces the (first) Output, through activations and dropout."""
     outs = [n.id for n in graph.nodes if n.type == "Output"]
     if not outs:
         return None
-    cur = _src(graph, outs[0])
+    cur = source_of(graph, outs[0])
     for _ in range(8):
         node = graph.node(cur) if cur else None
         if node is None:
@@ -50,16 +45,12 @@ def head_linear(graph: Graph) -> str | None:
             return node.id
         if node.type not in _PASS_THROUGH:
             return None
-        cur = _src(graph, node.id)
+        cur = source_of(graph, node.id)
     return None
 
 
 def _inputs(graph: Graph) -> list[str]:
     return [n.id for n in graph.nodes if n.type == "Input"]
-
-
-def _shape_text(shape: tuple | list) -> str:
-    return "[N, " + ", ".join("T" if d in (None, -1) else str(d) for d in shape) + "]"
 
 
 def _facts(data: DataBundle | DataFacts) -> DataFacts:
@@ -124,15 +115,15 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
     have = tuple(spec.shape)
     if len(have) != len(want) and spec.dtype == facts.input_dtype == "float":
         made, holds = describe_kind(have, spec.dtype), describe_kind(want, facts.input_dtype)
-        probs.append(Problem(data_graph, ins[0], f"takes {made} {_shape_text(have)} but {src} "
-                             f"gives {holds} {_shape_text(want)}: this network is made for "
+        probs.append(Problem(data_graph, ins[0], f"takes {made} {shape_text(have)} but {src} "
+                             f"gives {holds} {shape_text(want)}: this network is made for "
                              f"{made}, not {holds}; choose other data or a network made for "
                              f"{holds}"))
     elif len(have) != len(want) or any(h is not None and h != w
                                        for h, w in zip(have, want, strict=False)):
         fix = _input_fix(project, facts) if suggest else f"set shape to {list(want)}"
-        probs.append(Problem(data_graph, ins[0], f"takes {_shape_text(have)} but {src} gives "
-                             f"{_shape_text(want)}: {fix}"))
+        probs.append(Problem(data_graph, ins[0], f"takes {shape_text(have)} but {src} gives "
+                             f"{shape_text(want)}: {fix}"))
     if spec.dtype != facts.input_dtype:
         probs.append(Problem(data_graph, ins[0], f"has dtype {spec.dtype} but {src} gives "
                              f"{facts.input_dtype}: set dtype to {facts.input_dtype}"))
@@ -145,7 +136,7 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
     out = outs[0]
     if kind == "classification" and len(out.shape) != 1:
         probs.append(Problem(data_graph, a.structure.outputs[0], f"gives "
-                             f"{_shape_text(out.shape)} but a classifier gives one score per "
+                             f"{shape_text(out.shape)} but a classifier gives one score per "
                              f"class for each sample, [N, classes]: pool or flatten before the "
                              f"last layer and add a Linear head with {facts.num_classes} outputs"))
         return probs
@@ -167,11 +158,11 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
                                  "warning"))
     elif kind == "autoencoder" and out.numel() != _numel(want):
         probs.append(Problem(data_graph, a.structure.outputs[0], f"reconstructs "
-                             f"{_shape_text(out.shape)} but the input is {_shape_text(want)}: "
+                             f"{shape_text(out.shape)} but the input is {shape_text(want)}: "
                              f"change the last layers so that they give the input's shape"))
     elif kind == "regression" and facts.target_shape and out.numel() != _numel(facts.target_shape):
-        probs.append(Problem(data_graph, a.structure.outputs[0], f"gives {_shape_text(out.shape)} "
-                             f"but {src} has targets {_shape_text(facts.target_shape)}"))
+        probs.append(Problem(data_graph, a.structure.outputs[0], f"gives {shape_text(out.shape)} "
+                             f"but {src} has targets {shape_text(facts.target_shape)}"))
     elif kind == "gan":
         if out.numel() != 1:
             probs.append(Problem(data_graph, a.structure.outputs[0],
@@ -230,7 +221,7 @@ def _check_generator(project: Project, want: tuple, src: str) -> list[Problem]:
     outs = a.output_specs()
     if outs and outs[0] is not None and tuple(outs[0].shape) != want:
         probs.append(Problem("generator", a.structure.outputs[0], f"makes "
-                             f"{_shape_text(outs[0].shape)} but {src} images are {_shape_text(want)}"))
+                             f"{shape_text(outs[0].shape)} but {src} images are {shape_text(want)}"))
     return probs
 
 
@@ -389,119 +380,3 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
                 node.params = {**node.params, "shape": [project.task.latent_dim], "dtype": "float"}
                 changes.append(f"generator/{node.id}: noise set to [N, {project.task.latent_dim}]")
     return changes
-
-
-# --- cutting a network and giving it a new head ---------------------------------------------
-
-class CutError(UserError):
-    """The graph cannot be cut there; the message names the block."""
-
-
-def _step(graph: Graph) -> tuple[float, float]:
-    """One block further along the graph's flow (room for a block between two)."""
-    return (0.0, 127.0) if graph.flow == "down" else (230.0, 0.0)
-
-
-def _downstream(graph: Graph, node_id: str) -> set[str]:
-    out: set[str] = set()
-    todo = [node_id]
-    while todo:
-        cur = todo.pop()
-        for e in graph.edges:
-            if e.src == cur and e.dst not in out:
-                out.add(e.dst)
-                todo.append(e.dst)
-    return out
-
-
-def _upstream(graph: Graph, node_id: str) -> set[str]:
-    out = {node_id}
-    todo = [node_id]
-    while todo:
-        cur = todo.pop()
-        for e in graph.edges:
-            if e.dst == cur and e.src not in out:
-                out.add(e.src)
-                todo.append(e.src)
-    return out
-
-
-def cut_graph(graph: Graph, node_id: str) -> Graph:
-    """A copy of ``graph`` cut after ``node_id``: everything downstream of it is removed,
-    and so is whatever fed only that part; the (first) Output is fed from ``node_id``
-    instead (one is added when the graph had none). Input blocks all stay: they are a
-    composite's ports. Used by "Cut here" on a backbone or the model graph, before Fit
-    model to data gives it a new head."""
-    node = graph.node(node_id)
-    if node is None:
-        raise CutError(f"cannot cut at {node_id!r}: the graph has no such block")
-    if node.type == "Output":
-        return graph.model_copy(deep=True)
-    cut = graph.model_copy(deep=True)
-    below = _downstream(graph, node_id)
-    outputs = [n for n in graph.nodes if n.type == "Output"]
-    keep_out = next((o for o in outputs if o.id in below), None)
-    if keep_out is None and not outputs:
-        taken = {n.id for n in graph.nodes}
-        dx, dy = _step(graph)
-        keep_out = Node(id=make_identifier("output", taken), type="Output",
-                        position=(node.position[0] + dx, node.position[1] + dy))
-        cut.nodes.append(keep_out)
-    elif keep_out is None:
-        keep_out = outputs[0]
-    feeds = _upstream(graph, node_id)
-    other_outputs = [o.id for o in outputs if o.id not in below and o.id != keep_out.id]
-    for o in other_outputs:
-        feeds |= _upstream(graph, o)
-    keep = {n.id for n in cut.nodes if n.id in feeds or n.type == "Input"} | {keep_out.id}
-    cut.nodes = [n for n in cut.nodes if n.id in keep]
-    cut.edges = [e for e in cut.edges if e.src in keep and e.dst in keep
-                 and e.dst != keep_out.id]
-    cut.edges.append(Edge(src=node_id, dst=keep_out.id))
-    out = cut.node(keep_out.id)
-    assert out is not None
-    if keep_out.id in below:  # the Output moves next to the block that now feeds it
-        dx, dy = _step(graph)
-        out.position = (node.position[0] + dx, node.position[1] + dy)
-    return cut
-
-
-def add_head(graph: Graph, gname: str, classes: int,
-             library: dict[str, Graph] | None = None) -> list[str]:
-    """Give ``graph`` a classifier head in place when its Output gives features rather than
-    ``classes`` scores: a Linear(``classes``) before the Output, after a GlobalAvgPool for
-    an image [C, H, W] (a Flatten for other shapes). One sentence per change."""
-    outs = [n for n in graph.nodes if n.type == "Output"]
-    src = _src(graph, outs[0].id) if outs else None
-    if src is None:
-        return []
-    a = analyze_graph(graph, gname, library)
-    spec = a.nodes[src].out if src in a.nodes else None
-    if spec is None or (len(spec.shape) == 1 and spec.shape[0] == classes):
-        return []
-    out = outs[0]
-    taken = {n.id for n in graph.nodes}
-    chain: list[Node] = []
-    if len(spec.shape) == 3:
-        chain.append(Node(id=make_identifier("pool", taken), type="GlobalAvgPool"))
-    elif len(spec.shape) != 1:
-        chain.append(Node(id=make_identifier("flatten", taken), type="Flatten"))
-    taken |= {n.id for n in chain}
-    chain.append(Node(id=make_identifier("head", taken), type="Linear",
-                      params={"out_features": classes}))
-    dx, dy = _step(graph)
-    x, y = out.position
-    for node in chain:
-        node.position = (x, y)
-        x, y = x + dx, y + dy
-    out.position = (x, y)
-    graph.edges = [e for e in graph.edges if e.dst != out.id]
-    prev = src
-    for node in chain:
-        graph.nodes.insert(graph.nodes.index(out), node)
-        graph.edges.append(Edge(src=prev, dst=node.id))
-        prev = node.id
-    graph.edges.append(Edge(src=prev, dst=out.id))
-    added = " and ".join(f"{n.type} {n.id!r}" for n in chain)
-    return [f"{gname}: added {added} with {classes} outputs before {out.id!r} (the features "
-            f"were {_shape_text(spec.shape)})"]

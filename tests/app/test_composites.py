@@ -63,10 +63,10 @@ def test_group_is_one_undo_step_and_undo_redo_give_back_the_json(qapp):
     assert (name, gid) == ("hidden_block", "hidden_block")
     assert doc.undo_stack.count() == count + 1
     after = doc.to_json()
-    # the selection became one Group node at its centre, wired in their place
+    # the selection became one Group node where its first block was, wired in their place
     node = doc.node("model", gid)
     assert node.type == "Group" and node.params == {"graph": name}
-    assert node.position == (330.0, 0.0)
+    assert node.position == (220.0, 0.0)
     assert [n.id for n in doc.graph("model").nodes] == ["x", gid, "fc2", "y"]
     assert keys(doc) == {("x", "out", gid, "x"), (gid, "out", "fc2", "in"),
                          ("fc2", "out", "y", "in")}
