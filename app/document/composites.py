@@ -136,6 +136,13 @@ class CompositeEdits:
         self._push(f"Cut after {node_id}", grouping.diff_ops(graph, old, new))
         return gone
 
+    def replace_graph(self, graph: str, new: Graph, text: str = "Change the graph") -> None:
+        """Make ``graph`` equal to ``new`` (a changed copy, e.g. by Fit model to data) in
+        one undo step that keeps the blocks and wires that stay."""
+        from app.document.replace import replace_ops
+
+        self._push(text, replace_ops(graph, self.graph(graph), new))
+
     # -- fine-tuning flags -------------------------------------------------------------
     def set_trainable(self, graph: str, node_ids: Iterable[str], trainable: bool) -> int:
         """Freeze (False) or unfreeze blocks; returns how many changed. One undo step."""

@@ -60,3 +60,13 @@ class DataFit:
 
         seen = {(p.graph, p.node, p.message) for p in known}
         return [p for p in check_fit(project, facts) if (p.graph, p.node, p.message) not in seen]
+
+    def merged(self, project: Project, known: list[Problem]) -> list[Problem]:
+        """``known`` followed by the data-fit problems; a known problem that the fit check
+        repeats with a fix (the same sentence, then what Fit model to data does) is shown
+        once, with the fix."""
+        fit = self.problems(project, known)
+        better = {(p.graph, p.node): p.message for p in fit if p.fix}
+        kept = [p for p in known if not better.get((p.graph, p.node), "").startswith(
+            p.message + ";")]
+        return kept + fit

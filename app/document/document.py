@@ -123,7 +123,7 @@ class GraphDocument(DocumentSignals, CompositeEdits):
         the model does not fit its data (once the data's facts are known)."""
         ordered = {name: self.analysis(name) for name in self.project.graphs}
         found = project_problems(self.project, ordered)
-        return found + self._data_fit.problems(self.project, found)
+        return self._data_fit.merged(self.project, found)
 
     # -- the data's facts --------------------------------------------------------------
     def data_facts(self) -> DataFacts | None:

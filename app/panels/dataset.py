@@ -359,13 +359,15 @@ class DatasetPanel(QScrollArea):
 
     def _apply_fit(self, result: jobs.FitResult) -> None:
         doc = self.document
-        if result.edits or result.fields:
+        if result.edits or result.fields or result.graphs:
             doc.undo_stack.beginMacro("Fit model to data")
             try:
                 for name, value in result.fields:
                     doc.set_field("dataset", name, value)
                 for graph, node, name, value in result.edits:
                     doc.set_param(graph, node, name, value)
+                for graph, new in result.graphs:
+                    doc.replace_graph(graph, new, "Fit model to data")
             except EditError as e:
                 self._show_error(str(e))
             finally:

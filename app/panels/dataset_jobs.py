@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.project import DatasetSpec, Project
+from engine.project import DatasetSpec, Graph, Project
 
 PREVIEW_IMAGES = 24
 PREVIEW_ROWS = 8
@@ -47,6 +47,8 @@ class FitResult:
     changes: list[str]
     problems: list[str]
     fields: list[tuple[str, Any]] = field(default_factory=list)  # dataset field, value
+    #: graphs that gained or lost blocks or wires, as they should become
+    graphs: list[tuple[str, Graph]] = field(default_factory=list)
 
 
 def catalogue() -> tuple[dict[str, str], dict[str, str]]:
@@ -160,8 +162,14 @@ def fit(cache: BundleCache, project: Project, spec: DatasetSpec) -> FitResult:
     fitted = project.model_copy(deep=True)
     changes = fit_project(fitted, bundle)
     edits: list[tuple[str, str, str, Any]] = []
+    reshaped: list[tuple[str, Graph]] = []
     for gname, graph in fitted.graphs.items():
         before = project.graphs.get(gname)
+        if before is not None and (
+                [n.id for n in before.nodes] != [n.id for n in graph.nodes]
+                or before.edges != graph.edges):
+            reshaped.append((gname, graph))  # blocks added (a head, a pool): the whole graph
+            continue
         for node in graph.nodes:
             old = before.node(node.id) if before is not None else None
             if old is None:
@@ -173,4 +181,4 @@ def fit(cache: BundleCache, project: Project, spec: DatasetSpec) -> FitResult:
               if getattr(project.dataset, name) != value]
     # a resized data set is checked as it will be loaded, not as it was
     problems = [str(p) for p in check_fit(fitted, fitted_data(fitted, bundle))]
-    return FitResult(edits, changes, problems, fields)
+    return FitResult(edits, changes, problems, fields, reshaped)

@@ -15,7 +15,15 @@ from engine.data.facts import DataFacts, describe_kind, facts_of
 from engine.graph import Problem
 from engine.project import Graph, Project
 from engine.shapes import analyze_graph
-from engine.train.head import CutError, add_head, cut_graph, shape_text, source_of
+from engine.train.head import (
+    CutError,
+    add_head,
+    cut_graph,
+    image_into_head,
+    pool_before_head,
+    shape_text,
+    source_of,
+)
 
 __all__ = ["FIT_MODEL", "CutError", "add_head", "check_fit", "cut_graph", "data_fit_errors",
            "fit_project", "fitted_data", "head_linear"]
@@ -87,6 +95,19 @@ def _fits_after_fitting(project: Project, facts: DataFacts) -> bool:
     return not _errors(_check(fitted, fitted_facts, suggest=False))
 
 
+def _offer_pool(graph: Graph, a, kind: str) -> list[Problem]:
+    """The graph's errors; the classifier head's, when it gets an image because its backbone
+    was cut, says that Fit model to data pools it (and offers the button)."""
+    head = head_linear(graph) if kind == "classification" else None
+    out = []
+    for p in a.errors:
+        if head is not None and p.node == head and image_into_head(graph, head, a):
+            p = Problem(p.graph, p.node, p.message + "; Fit model to data adds a global "
+                        "average pool before it", p.severity, FIT_MODEL)
+        out.append(p)
+    return out
+
+
 def _errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
@@ -104,7 +125,7 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
         return [target]
     a = analyze_graph(graph, data_graph, project.graphs)
     if not a.ok:
-        return list(a.errors)
+        return _offer_pool(graph, a, kind)
     ins = _inputs(graph)
     if len(ins) != 1:
         return [Problem(data_graph, None, f"training on {src} needs exactly one Input block, "
@@ -365,6 +386,7 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
         if kind == "classification" and n and head is None:
             changes += add_head(graph, gname, n, project.graphs)
         elif head and n:
+            changes += pool_before_head(graph, gname, head, project.graphs)
             node = graph.node(head)
             assert node is not None
             if node.params.get("out_features") != n:

@@ -125,3 +125,35 @@ def add_head(graph: Graph, gname: str, classes: int,
     added = " and ".join(f"{n.type} {n.id!r}" for n in chain)
     return [f"{gname}: added {added} with {classes} outputs before {out.id!r} (the features "
             f"were {shape_text(spec.shape)})"]
+
+
+def image_into_head(graph: Graph, head: str, analysis) -> bool:
+    """Whether the head Linear gets an image [C, H, W] (a backbone cut before its pooling)."""
+    src = source_of(graph, head)
+    info = analysis.nodes.get(src) if src else None
+    return info is not None and info.out is not None and len(info.out.shape) == 3
+
+
+def pool_before_head(graph: Graph, gname: str, head: str,
+                     library: dict[str, Graph] | None = None) -> list[str]:
+    """A GlobalAvgPool between the head Linear and what feeds it, in place, when that is an
+    image (e.g. after "Cut Here" inside the backbone). One sentence per change."""
+    a = analyze_graph(graph, gname, library)
+    if not image_into_head(graph, head, a):
+        return []
+    src = source_of(graph, head)
+    node = graph.node(head)
+    assert src is not None and node is not None
+    pool = Node(id=make_identifier("pool", {n.id for n in graph.nodes}), type="GlobalAvgPool",
+                position=node.position)
+    dx, dy = _step(graph)
+    moved = _reach(graph, head, forward=True) | {head}
+    for n in graph.nodes:  # make room: the head and what follows move one step on
+        if n.id in moved:
+            n.position = (n.position[0] + dx, n.position[1] + dy)
+    graph.nodes.insert(graph.nodes.index(node), pool)
+    graph.edges = [e for e in graph.edges if not (e.dst == head and e.src == src)]
+    graph.edges += [Edge(src=src, dst=pool.id), Edge(src=pool.id, dst=head)]
+    shape = a.nodes[src].out.shape  # type: ignore[union-attr]
+    return [f"{gname}: added GlobalAvgPool {pool.id!r} before {head!r} (it got the image "
+            f"{shape_text(shape)})"]

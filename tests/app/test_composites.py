@@ -328,3 +328,25 @@ def test_dropping_a_composite_adds_a_use_and_a_pretrained_key_is_announced(ws, q
     entered, dropped = drop(view.viewport(), _mime(MIME_COMPOSITE, "model"), target)
     assert not dropped and ws.document.undo_stack.count() == count
     assert "cannot contain itself" in ws.window.statusBar().currentMessage()
+
+
+def test_cut_inside_a_backbone_then_fit_model_to_data_gives_a_working_head(ws, qtbot):
+    """Cut Here inside the template's ResNet-18 leaves the head an image: the problem is
+    shown once, with the fix, and Fit model to data adds a pool (one undo step)."""
+    from engine.templates import load_template
+    from tests.app.setup.test_data_fit_gui import wait_idle
+
+    doc, panel = ws.document, ws.setup.dataset_panel
+    doc.replace_project(load_template("transfer"))
+    doc.cut_at("resnet18", "s3_b1_relu")
+    errors = [p for p in doc.problems() if p.severity == "error"]
+    assert [(p.node, p.fix) for p in errors] == [("head", "fit_model")]
+    before, count = doc.to_json(), doc.undo_stack.count()
+    panel.fit_model()
+    wait_idle(qtbot, panel.loader)
+    assert [p for p in doc.problems() if p.severity == "error"] == []
+    assert doc.graph("model").node("pool").type == "GlobalAvgPool"
+    assert ws.view().graph_scene.nodes["pool"] is not None  # the canvas shows it
+    assert doc.undo_stack.count() == count + 1
+    doc.undo()
+    assert doc.to_json() == before

@@ -111,3 +111,23 @@ def _facts(project):
     from engine.data import load_dataset
 
     return load_dataset(project.dataset)
+
+
+def test_cutting_a_backbone_before_its_pooling_then_fitting_pools_into_the_head():
+    """Cut Here inside the template's ResNet-18 leaves its head an image; the problem says
+    Fit model to data repairs it, and fitting adds a GlobalAvgPool before the head."""
+    from engine.data.facts import quick_facts
+    from engine.shapes import project_problems
+    from engine.templates import load_template
+
+    project = load_template("transfer")
+    project.graphs["resnet18"] = cut_graph(project.graphs["resnet18"], "s3_b1_relu")
+    facts = quick_facts(project.dataset)
+    (problem,) = [p for p in check_fit(project, facts) if p.severity == "error"]
+    assert problem.node == "head" and problem.fix == FIT_MODEL
+    assert "Fit model to data adds a global average pool" in problem.message
+    changes = fit_project(project, facts)
+    assert changes == ["model: added GlobalAvgPool 'pool' before 'head' (it got the image "
+                       "[N, 256, 4, 4])"]
+    assert [p for p in project_problems(project) if p.severity == "error"] == []
+    assert check_fit(project, facts) == []
