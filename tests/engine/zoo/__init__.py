@@ -75,3 +75,14 @@ def assert_conventions(graph, size: int, channels: int) -> None:
     assert graph.flow == "down"
     positions = [n.position for n in graph.nodes]
     assert len(set(positions)) == len(positions), "blocks laid on top of each other"
+
+
+def assert_reproduces(zoo, hf_model, config: dict, size: int, blocks: int, batch: int = 2):
+    """Our graph of ``config`` gives ``hf_model``'s features within 1e-5, more than
+    ``blocks`` analysed shapes equal the real ones, and the parameter counts agree.
+    Returns (features, graph)."""
+    want, got, gm, graph = compare(zoo, hf_model, config, size, batch=batch)
+    assert (want - got).abs().max().item() <= 1e-5
+    assert shapes_match_analysis(gm, graph) > blocks
+    assert analyze_graph(graph).total_params == sum(p.numel() for p in hf_model.parameters())
+    return got, graph

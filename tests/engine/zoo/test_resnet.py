@@ -9,6 +9,7 @@ from engine.zoo import resnet
 from engine.zoo.common import MappingError
 from tests.engine.zoo import (
     assert_conventions,
+    assert_reproduces,
     compare,
     hf_config,
     randomize_norms,
@@ -37,10 +38,7 @@ def _model(config, seed=0):
 ], ids=["basic", "bottleneck", "stride-in-1x1", "first-stage-down", "gelu"])
 def test_tiny_variants_match_transformers(config):
     model = _model(config)
-    want, got, gm, graph = compare(resnet, model, config, 32)
-    assert (want - got).abs().max().item() <= 1e-5
-    assert shapes_match_analysis(gm, graph) > 10
-    assert analyze_graph(graph).total_params == sum(p.numel() for p in model.parameters())
+    got, graph = assert_reproduces(resnet, model, config, 32, 10)
 
 
 def test_resnet50_matches_transformers_and_its_shapes():
