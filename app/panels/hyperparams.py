@@ -16,7 +16,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, QTimer
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtGui import QShowEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -84,6 +84,7 @@ def _float(lo: float, hi: float, decimals: int = 4, step: float = 0.01) -> QDoub
 class HyperparamsPanel(QScrollArea):
     def __init__(self, document: GraphDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._blocks_stale = False  # the fine-tuning block list missed edits while hidden
         self.setObjectName("HyperparamsPanel")
         self.document = document
         self.steps_per_epoch = DEFAULT_STEPS_PER_EPOCH
@@ -290,7 +291,18 @@ class HyperparamsPanel(QScrollArea):
         self._refresh()
 
     def _on_document_edited(self) -> None:
-        self.finetune.show_blocks(self.document.project)
+        # the block list follows every edit only while it can be seen (in Design the panel
+        # is usually hidden, and a 200-block graph would relist it at each keystroke)
+        if self.isVisible():
+            self.finetune.show_blocks(self.document.project)
+        else:
+            self._blocks_stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._blocks_stale:
+            self._blocks_stale = False
+            self.finetune.show_blocks(self.document.project)
 
     def _refresh(self) -> None:
         p = self.document.project

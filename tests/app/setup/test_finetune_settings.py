@@ -71,8 +71,10 @@ def test_a_file_inside_a_run_folder_initialises_from_the_run(panel, tmp_path):
     assert panel.document.project.training.init_from == str(loose)
 
 
-def test_blocks_to_unfreeze_list_the_model_and_follow_freezing(panel):
+def test_blocks_to_unfreeze_list_the_model_and_follow_freezing(panel, qtbot):
     doc = panel.document
+    with qtbot.waitExposed(panel):
+        panel.show()
     assert _list(panel) == [("fc1", False), ("act", False), ("fc2", False)]
     assert not panel.finetune.blocks.isEnabled()  # no second phase yet
     doc.set_field("training", "unfreeze_epoch", 2)
@@ -86,6 +88,11 @@ def test_blocks_to_unfreeze_list_the_model_and_follow_freezing(panel):
     doc.undo()
     assert doc.project.training.unfreeze == []
     assert _list(panel)[0] == ("fc1", False)
+    # edits made while the panel is hidden show when it comes back
+    panel.hide()
+    doc.set_trainable("model", ["fc2"], False)
+    panel.show()
+    assert "frozen" in panel.finetune.blocks.item(2).text()
 
 
 def test_fine_tuning_settings_survive_saving_and_reopening(panel, qtbot, tmp_path):
