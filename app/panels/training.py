@@ -44,6 +44,7 @@ STATE_TEXT = {"closed": "worker not started", "starting": "starting the worker�
               "running": "training", "paused": "paused",
               "stopping": "stopping…", "connecting": "connecting…", "uploading": "uploading…",
               "reconnecting": "reconnecting…", "downloading": "downloading artifacts…",
+              "loading": "loading pretrained weights…",
               "detached": "not following the remote run", "idle": "remote host idle"}
 RUN_TEXT = {"running": "Training", "paused": "Paused", "stopping": "Stopping after this step…",
             "reconnecting": "Connection lost: reconnecting…"}

@@ -145,7 +145,7 @@ def show_events(events: Iterable[Event], live: bool, quiet: bool) -> int:
             case Warning():
                 print(f"warning: {for_terminal(ev.message, keep_lines=True)}", file=sys.stderr,
                       flush=True)
-            case Status(state="reconnecting" | "connected") if not quiet:
+            case Status(state="reconnecting" | "connected" | "loading") if not quiet:
                 print(for_terminal(ev.text), file=sys.stderr, flush=True)
             case Finished():
                 print(f"finished {ev.epochs} epochs in {ev.seconds:.1f} s; best epoch "

@@ -228,7 +228,8 @@ class Resumed(Event):
 @dataclass(frozen=True)
 class Status(Event):
     """Where the source of a run stands when that is not the run's own news: ``connecting``,
-    ``uploading``, ``reconnecting``, ``downloading``, or ``running`` again after a
+    ``uploading``, ``reconnecting``, ``downloading``, ``loading`` (a fresh run reads its
+    pretrained weights, fetched from the Hub the first time), or ``running`` again after a
     reconnect. ``text`` says it in words; ``done``/``total`` count bytes when known."""
 
     state: str = ""

@@ -149,6 +149,23 @@ def load_matching(model: nn.Module, tensors: Mapping[str, torch.Tensor], source:
     return report
 
 
+def _used(project: Project, name: str) -> list[str]:
+    """The composites graph ``name`` uses that bring pretrained weights."""
+    return [g for g in descendants(project.graphs, name)
+            if project.graphs.get(g) is not None and project.graphs[g].weights is not None]
+
+
+def pretrained_sources(project: Project, models: Mapping[str, nn.Module]) -> list[str]:
+    """"resnet18 (hf:microsoft/resnet-18)" for each pretrained composite the models use."""
+    out: list[str] = []
+    for name in models:
+        for g in _used(project, name):
+            text = f"{g} ({project.graphs[g].weights.source})"  # type: ignore[union-attr]
+            if text not in out:
+                out.append(text)
+    return out
+
+
 def pretrained(project: Project, models: Mapping[str, nn.Module],
                progress: Callable[[int, int], None] | None = None,
                cancel: Callable[[], bool] | None = None) -> list[InitReport]:
@@ -156,8 +173,7 @@ def pretrained(project: Project, models: Mapping[str, nn.Module],
     has ``weights``); one report per model that uses any."""
     reports = []
     for name, model in models.items():
-        used = [g for g in descendants(project.graphs, name)
-                if project.graphs.get(g) is not None and project.graphs[g].weights is not None]
+        used = _used(project, name)
         if not used:
             continue
         try:

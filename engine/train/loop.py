@@ -28,12 +28,13 @@ from engine.train.events import (
     Progress,
     Resumed,
     RunStarted,
+    Status,
     Stopped,
     Unfrozen,
     Warning,
 )
 from engine.train.freeze import FineTune
-from engine.train.init import initialise, write_reports
+from engine.train.init import initialise, pretrained_sources, write_reports
 from engine.train.optim import apply_lr
 from engine.train.rundir import RunDir, data_info, flat_metrics
 from engine.train.runtime import (
@@ -154,6 +155,11 @@ class _Run:
                                    self.device)
         # weights from elsewhere (a pretrained backbone, training.init_from): a fresh start
         # only, and before the run folder exists, so a bad file leaves nothing behind
+        if not self.resume:
+            used = pretrained_sources(self.project, self.models)
+            if used:
+                yield Status(state="loading", text=f"Loading the pretrained weights of "
+                             f"{', '.join(used)} (fetched once, then from the cache)")
         reports = [] if self.resume else initialise(self.project, self.models)
         self.tune = FineTune(self.project, self.models)
         self.tune.start()

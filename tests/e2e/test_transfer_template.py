@@ -44,6 +44,7 @@ def test_the_transfer_template_fetches_its_backbone_and_trains_in_two_phases(hub
     result = run_cli("train", "t.lforge", "--epochs", "3", "--out", "run")
     assert result.code == 0, result.err
     assert "loaded" in result.out.lower() and "unfroze" in result.out.lower()
+    assert "Loading the pretrained weights of resnet18 (hf:microsoft/resnet-18)" in result.err
     report = json.loads((tmp_path / "run" / "init.json").read_text())
     loaded = report["reports"][0]["loaded"]
     assert "backbone.stem_conv.weight" in loaded and len(loaded) > 100
