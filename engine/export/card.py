@@ -134,6 +134,7 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
             info = analysis.nodes[nid]
             lines.append(f"| {_name(nid)} | {md_text(s.blocks[nid].type)} | {info.out} | "
                          f"{info.params:,} |")
+    lines += _pretrained(src)
     lines += ["", "## Metrics", ""]
     metrics = flat_metrics(src.metrics)
     if metrics:
@@ -155,6 +156,35 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
         lines.append(f"- Verified against PyTorch, max absolute difference: {diffs}")
     lines += ["", "## Loading", ""] + _loading(fmt, files, analysis)
     return "\n".join(lines) + "\n"
+
+
+def _pretrained(src: Source) -> list[str]:
+    """Where the pretrained composites' starting weights came from and under which licence
+    (a fine-tuned model still carries its backbone's terms); nothing when there are none."""
+    from engine.composite import descendants
+
+    out = []
+    for name in descendants(src.project.graphs, src.graph_name):
+        graph = src.project.graphs.get(name)
+        ref = graph.weights if graph is not None else None
+        if ref is None:
+            continue
+        info = graph.info  # type: ignore[union-attr]
+        where = md_text(ref.source) + (f" at revision {md_text(ref.revision)}"
+                                       if ref.revision else "")
+        title = f"{md_text(info.title)} " if info is not None and info.title else ""
+        licence = (f"; licence: {md_text(info.licence)}" if info is not None and info.licence
+                   else "; licence: see its source")
+        out.append(f"- {_name(name)}: {title}weights from {where}{licence}")
+        if info is not None and info.source:
+            out.append(f"  - Source: {md_text(info.source, 300)}")
+    if not out:
+        return []
+    lead = ("The training started from these published weights; their terms apply to this "
+            "model too." if src.trained else
+            "Training this project starts from these published weights (this untrained "
+            "export does not hold them); their terms apply to the trained model too.")
+    return ["", "## Pretrained weights", "", lead, "", *out]
 
 
 def _loading(fmt: str, files: dict[str, str], analysis) -> list[str]:

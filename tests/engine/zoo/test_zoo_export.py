@@ -56,3 +56,22 @@ def test_a_fine_tuned_backbone_passes_every_export(tmp_path, arch):
     assert module(x).shape == (2, 4)
     pt2 = export(path, "pt2", tmp_path / "pt2")
     assert pt2.files
+
+
+def test_the_model_card_names_the_backbone_s_source_and_licence(tmp_path):
+    """A fine-tuned model keeps its backbone's terms: the card says where the starting
+    weights came from and under which licence."""
+    from engine.zoo.catalog import entry, info_of, weights_of
+
+    project = fine_tuned_project("resnet")
+    e = entry("resnet18")
+    project.graphs["backbone"].weights = weights_of(e)
+    project.graphs["backbone"].info = info_of(e)
+    path = tmp_path / "p.lforge"
+    save_project(project, path)
+    export(path, "safetensors", tmp_path / "out")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "## Pretrained weights" in card
+    assert ("- `backbone`: ResNet-18 weights from hf:microsoft/resnet-18 at revision main; "
+            "licence: Apache-2.0\n") in card
+    assert "this untrained export does not hold them" in card
