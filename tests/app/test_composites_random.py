@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.document import EditError, GraphDocument
 from tests.app.test_composites import residual_project
-from tests.app.test_document_random import N_OPS, NAMES, fresh_problems
+from tests.app.test_document_random import N_OPS, NAMES, undo_all_then_redo_all
 from tests.app.test_document_random import apply as plain_edit
 
 KINDS = N_OPS + 7
@@ -60,23 +60,7 @@ def edit(doc: GraphDocument, kind: int, a: int, b: int, c: int) -> None:
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(op, min_size=1, max_size=30))
 def test_undo_all_restores_and_redo_all_replays_with_composites(qapp, ops):
-    doc = GraphDocument(residual_project())
-    original = doc.to_json()
-    for kind, a, b, c in ops:
-        try:
-            edit(doc, kind, a, b, c)
-        except EditError:
-            pass  # a refused edit changes nothing; the sequence goes on
-    final = doc.to_json()
-    assert [str(p) for p in doc.problems()] == fresh_problems(doc)
-    while doc.undo_stack.canUndo():
-        doc.undo()
-    assert doc.to_json() == original
-    assert [str(p) for p in doc.problems()] == fresh_problems(doc)
-    while doc.undo_stack.canRedo():
-        doc.redo()
-    assert doc.to_json() == final
-    assert [str(p) for p in doc.problems()] == fresh_problems(doc)
+    undo_all_then_redo_all(GraphDocument(residual_project()), ops, edit)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

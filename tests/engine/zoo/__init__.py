@@ -86,3 +86,28 @@ def assert_reproduces(zoo, hf_model, config: dict, size: int, blocks: int, batch
     assert shapes_match_analysis(gm, graph) > blocks
     assert analyze_graph(graph).total_params == sum(p.numel() for p in hf_model.parameters())
     return got, graph
+
+
+def assert_every_shape(graph, analysis, gm, x: torch.Tensor) -> None:
+    """Run ``x`` through ``gm``: every block's real output shape is its analysed one."""
+    ShapeProp(gm).propagate(x)
+    seen = 0
+    for node in gm.graph.nodes:
+        if node.op in ("placeholder", "output"):
+            continue
+        assert tuple(node.meta["tensor_meta"].shape[1:]) == analysis.nodes[node.name].out.shape
+        seen += 1
+    assert seen == len(graph.nodes) - 2
+
+
+def assert_head_reads_the_features(zoo, hf_classifier, gm, config: dict, x: torch.Tensor) -> None:
+    """The ``...ForImageClassification`` state dict is the backbone under ``zoo.PREFIX`` plus
+    the head ``zoo.HEAD``, and that head on our features gives its logits."""
+    state = hf_classifier.state_dict()
+    backbone = {k[len(zoo.PREFIX):]: v for k, v in state.items() if k.startswith(zoo.PREFIX)}
+    assert {k for k in state if not k.startswith(zoo.PREFIX)} == {
+        f"{zoo.HEAD}.weight", f"{zoo.HEAD}.bias"}
+    gm.load_state_dict(zoo.map_keys(backbone, config), strict=True)
+    with torch.no_grad():
+        logits = gm(x) @ state[f"{zoo.HEAD}.weight"].T + state[f"{zoo.HEAD}.bias"]
+        torch.testing.assert_close(logits, hf_classifier(x).logits, atol=1e-5, rtol=0)

@@ -5,13 +5,13 @@ import re
 
 import pytest
 import torch
-from torch.fx.passes.shape_prop import ShapeProp
 from transformers import ViTConfig, ViTForImageClassification, ViTModel
 
 from engine.compile import compile_graph
 from engine.shapes import analyze_graph
 from engine.zoo import vit as z
 from engine.zoo.common import MappingError
+from tests.engine.zoo import assert_every_shape, assert_head_reads_the_features
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
         "intermediate_size": 37, "image_size": 32, "patch_size": 8}
@@ -144,29 +144,14 @@ def test_query_key_value_are_joined_in_order(tiny):
 
 def test_analysed_shapes_equal_the_real_tensors():
     graph, analysis, gm = ours(TINY)
-    ShapeProp(gm).propagate(torch.randn(2, 3, 32, 32))
-    seen = 0
-    for node in gm.graph.nodes:
-        if node.op in ("placeholder", "output"):
-            continue
-        assert tuple(node.meta["tensor_meta"].shape[1:]) == analysis.nodes[node.name].out.shape
-        seen += 1
-    assert seen == len(graph.nodes) - 2
+    assert_every_shape(graph, analysis, gm, torch.randn(2, 3, 32, 32))
 
 
 def test_classifier_head_reads_the_features_under_prefix_and_head():
     torch.manual_seed(0)
     hf = scramble_small(ViTForImageClassification(hf_config(TINY, num_labels=5)))
-    state = hf.state_dict()
-    backbone = {k[len(z.PREFIX):]: v for k, v in state.items() if k.startswith(z.PREFIX)}
-    assert {k for k in state if not k.startswith(z.PREFIX)} == {
-        f"{z.HEAD}.weight", f"{z.HEAD}.bias"}
     _, _, gm = ours(TINY)
-    gm.load_state_dict(z.map_keys(backbone, TINY), strict=True)
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        logits = gm(x) @ state[f"{z.HEAD}.weight"].T + state[f"{z.HEAD}.bias"]
-        torch.testing.assert_close(logits, hf(x).logits, atol=1e-5, rtol=0)
+    assert_head_reads_the_features(z, hf, gm, TINY, torch.randn(2, 3, 32, 32))
 
 
 def test_pooler_of_a_model_saved_with_one_is_left_out():
