@@ -66,7 +66,7 @@ DARK = Theme(
 FAMILY_ACCENTS = {
     "io": "#6e7781", "dense": "#2f81f7", "conv": "#8957e5", "pool": "#bf3989",
     "norm": "#1a7f37", "activation": "#c98f00", "recurrent": "#e16f24",
-    "attention": "#0e8a9a", "merge": "#57606a", "reshape": "#6639ba",
+    "attention": "#0e8a9a", "merge": "#57606a", "reshape": "#6639ba", "heads": "#cf222e",
 }
 
 

@@ -28,7 +28,7 @@ from engine.errors import EXIT_FAILED, UserError, os_reason
 from engine.files import read_text
 from engine.tempfiles import create_temp, sweep_once
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FILE_SUFFIX = ".lforge"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -166,7 +166,8 @@ class Graph(_Model):
         return None
 
 
-SourceKind = Literal["builtin", "folder", "idx", "csv", "text", "download"]
+SourceKind = Literal["builtin", "folder", "idx", "csv", "text", "download", "segmentation",
+                     "detection"]
 
 
 class DatasetSpec(_Model):
@@ -191,6 +192,14 @@ class DatasetSpec(_Model):
     mean: list[float] | None = None
     std: list[float] | None = None
     samples: int | None = Field(None, ge=10, le=10_000_000)  # size of generated sets
+    #: segmentation and detection files: the masks folder, a COCO JSON file, a Pascal VOC
+    #: folder of XML files or a YOLO labels folder ("" = found from the layout under ``path``)
+    annotations: str = ""
+    #: a file of class names, one per line ("" = found beside the data, or from the palette)
+    labels: str = ""
+    #: what a bad annotation does (a box outside its image, an unknown class, a mask of the
+    #: wrong size...): "stop" loading with a message naming it, or "skip" it and count it
+    bad_annotations: Literal["stop", "skip"] = "stop"
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("val_fraction", "test_fraction")
@@ -200,7 +209,7 @@ class DatasetSpec(_Model):
             raise ValueError("must be a number")
         return v
 
-    @field_validator("path")
+    @field_validator("path", "annotations", "labels")
     @classmethod
     def _no_nul(cls, v: str) -> str:
         # no file system takes a NUL in a name; os functions raise ValueError on one
@@ -215,7 +224,8 @@ class DatasetSpec(_Model):
         return f"{self.source}:{self.path}{extra}"
 
 
-TaskKind = Literal["classification", "regression", "language_model", "gan", "autoencoder"]
+TaskKind = Literal["classification", "regression", "language_model", "gan", "autoencoder",
+                   "segmentation", "detection"]
 
 
 class TaskSpec(_Model):
@@ -224,6 +234,15 @@ class TaskSpec(_Model):
     latent_dim: int = Field(64, ge=1, le=4096)  # gan
     d_steps: int = Field(1, ge=1, le=20)  # gan: discriminator steps per generator step
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    #: segmentation: the mask value that marks pixels to leave out of the loss and metrics
+    ignore_index: int = Field(255, ge=0, le=65535)
+    #: detection: weight of the box size loss against the centre heatmap's (CenterNet: 0.1)
+    size_weight: float = Field(0.1, ge=0.0, le=100.0)
+    #: detection: decoding keeps at most this many boxes per image, scoring at least
+    #: ``min_score``, after non-maximum suppression at ``nms_iou`` (boxes of one class)
+    max_detections: int = Field(100, ge=1, le=1000)
+    min_score: float = Field(0.01, ge=0.0, lt=1.0)
+    nms_iou: float = Field(0.5, gt=0.0, le=1.0)
 
 
 class TrainingConfig(_Model):
@@ -347,7 +366,17 @@ def _migrate_2_to_3(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
+def _migrate_3_to_4(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 4 added the vision tasks: task kinds segmentation and detection, dataset
+    # sources of the same names with annotations/labels/bad_annotations, and the task's
+    # ignore_index, size_weight, max_detections, min_score and nms_iou. All default to what
+    # version 3 meant.
+    raw = dict(raw)
+    raw["schema_version"] = 4
+    return raw
+
+
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def migrate(raw: dict[str, Any], source: str = "project") -> dict[str, Any]:

@@ -18,6 +18,7 @@ FAMILIES: dict[str, str] = {
     "attention": "Attention",
     "merge": "Merge",
     "reshape": "Reshape",
+    "heads": "Task heads",
     "composite": "Composite",
 }
 
@@ -50,6 +51,8 @@ from engine.blocks import (  # noqa: E402,F401
     conv,
     dense,
     group,
+    heads_det,
+    heads_seg,
     io,
     merge,
     norm,

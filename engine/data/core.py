@@ -63,9 +63,19 @@ def _num(x: float) -> str:
 
 
 class AugmentFn(Protocol):
-    """Anything that maps a batch ``x`` and a CPU generator to an augmented batch."""
+    """Anything that maps a batch ``x`` and a CPU generator to an augmented batch.
+
+    An augmentation whose ``moves_targets`` is true (masks and boxes must follow their
+    image) is called as ``augment.pair(x, y, generator)`` and returns ``(x, y)``."""
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor: ...
+
+
+def _augmented(augment: AugmentFn, x: torch.Tensor, y: torch.Tensor | None,
+               g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+    if getattr(augment, "moves_targets", False):
+        return augment.pair(x, y, g)  # type: ignore[attr-defined]
+    return augment(x, g), y
 
 
 @dataclass
@@ -220,7 +230,7 @@ def _memory(
             xb = xb.to(dev, non_blocking=True)
             yb = None if yb is None else yb.to(dev, non_blocking=True)
         if augment is not None:
-            xb = augment(xb, batch_generator(aug_seed, b))
+            xb, yb = _augmented(augment, xb, yb, batch_generator(aug_seed, b))
         yield xb, yb
 
 
@@ -256,7 +266,7 @@ def _stream(
             if split.prepare is not None:
                 xb = split.prepare(xb)
             if augment is not None:
-                xb = augment(xb, batch_generator(aug_seed, b))
+                xb, yb = _augmented(augment, xb, yb, batch_generator(aug_seed, b))
             yield xb, yb
     finally:
         # Stop the workers now when the consumer stops early or a worker failed; otherwise

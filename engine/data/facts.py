@@ -158,7 +158,7 @@ def count_classes(classes: Sequence[str] | None, target: str,
 
 
 #: sources whose data is in files the user chose (their facts need reading)
-FILE_SOURCES = ("folder", "idx", "csv", "text")
+FILE_SOURCES = ("folder", "idx", "csv", "text", "segmentation", "detection")
 
 
 def reads_files(spec: DatasetSpec) -> bool:
@@ -194,6 +194,10 @@ def data_facts(spec: DatasetSpec) -> DataFacts:
         return quick
     from engine.data.loader import load_dataset
 
+    if spec.source in ("segmentation", "detection"):
+        from engine.data.annotations import vision_facts
+
+        return vision_facts(spec)
     if spec.source == "folder":
         from engine.data import folder
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 from engine.tasks.autoencoder import AutoencoderTask
 from engine.tasks.base import SampleOut, StepFn, Task, eval_mode
 from engine.tasks.classification import ClassificationTask, classification_metrics, confusion_matrix
+from engine.tasks.detection import DetectionTask
 from engine.tasks.gan import GanTask
 from engine.tasks.language_model import LanguageModelTask, sample_logits
 from engine.tasks.regression import RegressionTask, regression_metrics
+from engine.tasks.segmentation import SegmentationTask
 
 TASKS: dict[str, type[Task]] = {
     t.kind: t
-    for t in (ClassificationTask, RegressionTask, LanguageModelTask, GanTask, AutoencoderTask)
+    for t in (ClassificationTask, RegressionTask, LanguageModelTask, GanTask, AutoencoderTask,
+              SegmentationTask, DetectionTask)
 }
 
 
@@ -25,7 +28,8 @@ def task_class(kind: str) -> type[Task]:
 
 
 __all__ = [
-    "TASKS", "AutoencoderTask", "ClassificationTask", "GanTask", "LanguageModelTask",
+    "TASKS", "AutoencoderTask", "ClassificationTask", "DetectionTask", "GanTask",
+    "LanguageModelTask", "SegmentationTask",
     "RegressionTask", "SampleOut", "StepFn", "Task", "classification_metrics",
     "confusion_matrix", "eval_mode", "regression_metrics", "sample_logits", "task_class",
 ]

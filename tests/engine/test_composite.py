@@ -12,7 +12,7 @@ from engine.compile import CompileError, compile_graph
 from engine.composite import composite_names, descendants, param_split, top_level, uses
 from engine.export import export
 from engine.export.weights import load_model
-from engine.project import Edge, Graph, Node, Project, parse_project, save_project
+from engine.project import SCHEMA_VERSION, Edge, Graph, Node, Project, parse_project, save_project
 from engine.shapes import analyze_graph, analyze_project, project_problems
 
 
@@ -162,7 +162,7 @@ def test_project_file_round_trip_keeps_composites_and_leaves_defaults_out(tmp_pa
     path = tmp_path / "c.lforge"
     save_project(p, path)
     raw = json.loads(path.read_text())
-    assert raw["schema_version"] == 3
+    assert raw["schema_version"] == SCHEMA_VERSION
     nodes = {n["id"]: n for n in raw["graphs"]["model"]["nodes"]}
     assert nodes["b2"]["trainable"] is False and "trainable" not in nodes["b1"]
     assert nodes["head"]["lr_mult"] == 10.0 and "lr_mult" not in nodes["b1"]
@@ -170,11 +170,11 @@ def test_project_file_round_trip_keeps_composites_and_leaves_defaults_out(tmp_pa
     assert parse_project(path.read_text()) == p
 
 
-def test_a_version_2_file_opens_as_version_3():
+def test_a_version_2_file_opens_as_the_current_version():
     raw = {"schema_version": 2, "graphs": {"model": {"nodes": [
         {"id": "x", "type": "Input", "params": {"shape": [2]}}], "edges": []}}}
     p = parse_project(json.dumps(raw))
-    assert p.schema_version == 3 and p.graphs["model"].nodes[0].trainable
+    assert p.schema_version == SCHEMA_VERSION and p.graphs["model"].nodes[0].trainable
 
 
 @pytest.mark.parametrize("fmt", ["python", "safetensors", "onnx"])

@@ -85,3 +85,13 @@ def test_missing_file_and_binary_file(tmp_path):
     (tmp_path / "bin.lforge").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ProjectError, match="not UTF-8"):
         load_project(tmp_path / "bin.lforge")
+
+
+def test_a_version_3_file_opens_as_version_4_with_the_vision_fields_at_their_defaults():
+    raw = {"schema_version": 3, "graphs": {"model": {"nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [2]}}], "edges": []}},
+        "dataset": {"source": "builtin", "name": "spirals"}, "task": {"kind": "classification"}}
+    p = parse_project(json.dumps(raw))
+    assert p.schema_version == 4
+    assert (p.dataset.annotations, p.dataset.labels, p.dataset.bad_annotations) == ("", "", "stop")
+    assert (p.task.ignore_index, p.task.max_detections, p.task.nms_iou) == (255, 100, 0.5)

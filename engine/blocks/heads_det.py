@@ -1,0 +1,1 @@
+"""Detection head block (being built)."""

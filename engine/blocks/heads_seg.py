@@ -1,0 +1,1 @@
+"""Segmentation head block (being built)."""
