@@ -19,6 +19,7 @@ from engine.lazy import lazy_getattr
 
 _EXPORTS = {
     "Augment": "engine.data.augment",
+    "PairAugment": "engine.data.augment",
     "BUILTIN": "engine.data.builtin",
     "DataBundle": "engine.data.core",
     "DataError": "engine.data.core",

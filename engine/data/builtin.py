@@ -2,8 +2,8 @@
 
 The generation seed is ``spec.options["seed"]`` when given, else ``spec.split_seed``.
 ``spec.samples`` sets the size of generated sets; other knobs live in ``spec.options``
-(``arms``, ``turns``, ``noise`` for spirals; ``noise`` for moons and shapes; ``centers``,
-``features``, ``spread`` for blobs; ``noise`` for sines).
+(``arms``, ``turns``, ``noise`` for spirals; ``noise`` for moons, shapes, shapes_seg and
+shapes_det; ``centers``, ``features``, ``spread`` for blobs; ``noise`` for sines).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 from engine.data.core import DataError, number_option
 from engine.data.corpus import pytext_corpus
 from engine.data.raw import Raw
+from engine.data.scenes import DET_CLASSES, MAX_SHAPES, MIN_SIZE, SEG_CLASSES, Scenes, draw_scenes
 from engine.data.shapes import SHAPE_CLASSES, draw_shapes
 from engine.project import DatasetSpec
 
@@ -28,6 +29,8 @@ BUILTIN: dict[str, str] = {
     "sines": "noisy sine waves: a window of values -> the next value (regression)",
     "digits": "scikit-learn's 8x8 handwritten digits, 1797 images, 10 classes",
     "pytext": "Python's own documentation as a character corpus (next character)",
+    "shapes_seg": "64x64 colour scenes of 1-4 shapes with a mask per pixel (segmentation)",
+    "shapes_det": "64x64 colour scenes of 1-4 shapes with a box per shape (detection)",
 }
 
 #: what a built-in image set's raw pixel values are divided by to lie in [0, 1] (sets not
@@ -35,7 +38,9 @@ BUILTIN: dict[str, str] = {
 #: (engine/export/preprocessing.py), so what it tells a user cannot drift from the data
 PIXEL_SCALE: dict[str, float] = {"digits": 16.0}  # scikit-learn's digits are 0..16
 
-_DEFAULT_SAMPLES = {"spirals": 3000, "moons": 2000, "blobs": 2000, "shapes": 6000, "sines": 2000}
+_DEFAULT_SAMPLES = {"spirals": 3000, "moons": 2000, "blobs": 2000, "shapes": 6000, "sines": 2000,
+                    "shapes_seg": 2000, "shapes_det": 2000}
+SCENE_SIZE = 64  # side of the shapes_seg / shapes_det images unless dataset.image_size sets it
 
 
 def generate(spec: DatasetSpec) -> Raw:
@@ -139,6 +144,34 @@ def _shapes(spec: DatasetSpec) -> Raw:
     return _classified(spec, images, labels, list(SHAPE_CLASSES), kind="image")
 
 
+def scenes_of(spec: DatasetSpec, count: int | None = None) -> Scenes:
+    """The numpy scenes of ``builtin:shapes_seg`` / ``shapes_det`` (images, masks and
+    boxes); ``count`` limits them to the first ``count`` images of the set (a preview)."""
+    noise = _opt(spec, "noise", 0.05, 0.0, 1.0)
+    size = spec.image_size or SCENE_SIZE
+    if size < MIN_SIZE:
+        raise DataError(f"builtin:{spec.name}: dataset.image_size must be at least {MIN_SIZE} "
+                        f"for the shapes to stay recognisable, not {size}")
+    n = _samples(spec) if count is None else min(count, _samples(spec))
+    return draw_scenes(n, size, _seed(spec), noise)
+
+
+def _scenes(spec: DatasetSpec) -> Raw:
+    """RGB scenes with their masks [N, H, W] (long) or boxes [N, MAX_SHAPES, 5]; the
+    images are drawn at ``image_size``, so the loader never resizes them away from their
+    targets."""
+    scenes = scenes_of(spec)
+    x = torch.from_numpy(scenes.images)
+    if spec.name == "shapes_seg":
+        y, target, shape = torch.from_numpy(scenes.masks).long(), "mask", scenes.masks.shape[1:]
+        classes = list(SEG_CLASSES)
+    else:
+        y, target, shape = torch.from_numpy(scenes.boxes), "boxes", (MAX_SHAPES, 5)
+        classes = list(DET_CLASSES)
+    return Raw(kind="image", x=x, y=y, target=target, source=f"builtin:{spec.name}",
+               classes=classes, target_shape=tuple(int(d) for d in shape))
+
+
 def _sines(spec: DatasetSpec) -> Raw:
     """x: a window of ``seq_len`` noisy values [T, 1]; y: the next noise-free value [1]."""
     noise = _opt(spec, "noise", 0.05, 0.0, 10.0)
@@ -186,4 +219,6 @@ _MAKERS: dict[str, Callable[[DatasetSpec], Raw]] = {
     "sines": _sines,
     "digits": _digits,
     "pytext": _pytext,
+    "shapes_seg": _scenes,
+    "shapes_det": _scenes,
 }

@@ -311,11 +311,11 @@ class DataBundle:
     """Everything a task needs to know about a loaded dataset.
 
     ``kind``: "vector", "image", "sequence" or "tokens"; ``input_shape`` is per sample;
-    ``target``: "class", "real", "next_token" or "none". ``mean``/``std`` were computed on
-    the train split only (per channel for images, per feature for vectors) and already
-    applied to every split's inputs (targets are never normalised); None when not
-    normalised. ``augment`` is meant for the train
-    split only (pass it to :func:`iter_batches`).
+    ``target``: "class", "real", "next_token", "mask", "boxes" or "none". ``mean``/``std``
+    were computed on the train split only (per channel for images, per feature for vectors)
+    and already applied to every split's inputs (targets are never normalised); None when
+    not normalised. ``augment`` is meant for the train split only (pass it to
+    :func:`iter_batches`).
     """
 
     train: AnySplit
@@ -332,6 +332,9 @@ class DataBundle:
     source: str = ""
     target_shape: tuple[int, ...] = ()
     augment: AugmentFn | None = None
+    #: segmentation and detection: the import summary (images, classes, boxes or pixels
+    #: per class, skipped bad annotations...), see ``engine.data.annotations.summary``
+    summary: dict[str, Any] | None = None
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property

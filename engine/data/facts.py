@@ -54,7 +54,9 @@ class DataFacts:
         """The facts of the same images with ``dataset.image_size`` set to ``size``."""
         if not self.resizable:
             return self
-        return replace(self, input_shape=(self.input_shape[0], size, size))
+        target_shape = (size, size) if self.target == "mask" else self.target_shape
+        return replace(self, input_shape=(self.input_shape[0], size, size),
+                       target_shape=target_shape)
 
 
 def facts_of(bundle: DataBundle) -> DataFacts:
@@ -123,6 +125,8 @@ def _builtin_facts(spec: DatasetSpec) -> DataFacts | None:
     if name == "sines":
         return DataFacts("builtin:sines", "sequence", (spec.seq_len, 1), "float", "real",
                          target_shape=(1,))
+    if name in ("shapes_seg", "shapes_det"):
+        return _scene_facts(spec)
     if name == "pytext":
         from engine.data.corpus import pytext_corpus, vocabulary
 
@@ -133,6 +137,23 @@ def _builtin_facts(spec: DatasetSpec) -> DataFacts | None:
 
 #: engine.data.shapes.SHAPE_CLASSES, without numpy (the facts test checks they agree)
 SHAPE_NAMES = ["circle", "square", "triangle", "cross", "star", "ring"]
+#: engine.data.scenes' side, most shapes per image and least side, without numpy
+_SCENE_SIZE, _SCENE_SHAPES, _SCENE_MIN_SIZE = 64, 4, 16
+
+
+def _scene_facts(spec: DatasetSpec) -> DataFacts | None:
+    """shapes_seg: a mask per pixel, "background" then the shapes; shapes_det: up to four
+    boxes per image, one class per shape. Drawn at ``image_size``, so masks follow it."""
+    side = spec.image_size or _SCENE_SIZE
+    if side < _SCENE_MIN_SIZE:
+        return None  # the loader says why
+    channels = model_channels(spec, 3)
+    source = f"builtin:{spec.name}"
+    if spec.name == "shapes_seg":
+        return DataFacts(source, "image", (channels, side, side), "float", "mask",
+                         ("background", *SHAPE_NAMES), target_shape=(side, side))
+    return DataFacts(source, "image", (channels, side, side), "float", "boxes",
+                     tuple(SHAPE_NAMES), target_shape=(_SCENE_SHAPES, 5))
 FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",

@@ -5,6 +5,9 @@ Options read from ``spec.options`` here (beyond each source's own):
 from disk, default 2 GiB), ``workers`` (DataLoader workers for streaming, default up to 4),
 ``stats_samples`` (train images sampled for a streaming set's mean/std, default 1000),
 ``mirror`` (download mirror base URL), ``timeout`` (seconds per download request), ``stride`` (text windows), ``seed`` (built-ins).
+
+Segmentation and detection files are read by :mod:`engine.data.annotations` (in memory
+only; ``stream_threshold`` bounds them) and split and normalised here like other images.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import builtin, download, folder, idx, tabular, text
-from engine.data.augment import Augment
+from engine.data.augment import Augment, PairAugment
 from engine.data.core import (
     DataBundle,
     DataError,
@@ -32,7 +35,7 @@ from engine.data.raw import Raw
 from engine.project import DatasetSpec
 
 DEFAULT_STREAM_THRESHOLD = 2 * 1024**3
-SOURCES = ("builtin", "folder", "idx", "csv", "text", "download")
+SOURCES = ("builtin", "folder", "idx", "csv", "text", "download", "segmentation", "detection")
 _ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}
 Progress = Callable[[str, int, int], None]
 
@@ -52,6 +55,10 @@ def load_dataset(
     """
     if spec.source == "folder":
         return _folder_bundle(spec, progress)
+    if spec.source in ("segmentation", "detection"):
+        from engine.data.annotations import load_vision
+
+        return load_vision(spec, progress)
     if spec.source == "builtin":
         raw = builtin.generate(spec)
     elif spec.source == "idx":
@@ -67,7 +74,12 @@ def load_dataset(
         raise DataError(f"unknown data source '{spec.source}'; use one of {', '.join(SOURCES)}")
     if raw.kind == "tokens":
         return _text_bundle(raw, spec)
-    return _bundle(raw, spec)
+    bundle = _bundle(raw, spec)
+    if raw.target in ("mask", "boxes") and raw.y is not None:
+        from engine.data.annotations.summary import summarize_targets
+
+        bundle.summary = summarize_targets(raw.y, raw.target, raw.classes)
+    return bundle
 
 
 def _path(spec: DatasetSpec) -> Path:
@@ -80,8 +92,13 @@ def _threshold(spec: DatasetSpec) -> int:
     return int(number_option(spec.options, "stream_threshold", DEFAULT_STREAM_THRESHOLD, 0, 2**62))
 
 
-def _augment(spec: DatasetSpec) -> Augment | None:
-    aug = Augment(spec.augment_flip, spec.augment_crop, spec.augment_rotate)
+def _augment(spec: DatasetSpec, target: str = "class") -> Augment | None:
+    """The spec's augmentation; masks and boxes move with their images (PairAugment)."""
+    flip, crop, rotate = spec.augment_flip, spec.augment_crop, spec.augment_rotate
+    if target in ("mask", "boxes"):
+        aug: Augment = PairAugment(flip, crop, rotate, target)
+    else:
+        aug = Augment(flip, crop, rotate)
     return aug if aug.active else None
 
 
@@ -206,7 +223,7 @@ def _bundle(raw: Raw, spec: DatasetSpec) -> DataBundle:
         std=std,
         source=raw.source,
         target_shape=raw.target_shape,
-        augment=_augment(spec) if raw.kind == "image" else None,
+        augment=_augment(spec, raw.target) if raw.kind == "image" else None,
     )
 
 
@@ -317,7 +334,9 @@ def _download_raw(spec: DatasetSpec, cache_dir: Path | None, progress: Progress 
 
 def parse_spec(spec_text: str) -> DatasetSpec:
     """A :class:`DatasetSpec` from a CLI string: ``builtin:NAME``, ``folder:PATH``,
-    ``idx:DIR``, ``csv:PATH[:target=COLUMN]``, ``text:PATH`` or ``download:NAME``."""
+    ``idx:DIR``, ``csv:PATH[:target=COLUMN]``, ``text:PATH``, ``download:NAME``,
+    ``segmentation:PATH`` or ``detection:PATH`` (an images folder; the annotations are
+    found from its layout)."""
     s = spec_text.strip()
     source, sep, rest = s.partition(":")
     examples = "builtin:spirals, folder:~/photos, csv:data.csv:target=label, download:mnist"

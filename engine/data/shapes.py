@@ -37,11 +37,18 @@ def draw_shapes(
         dx = (gx[None] - cx[sel, None, None]) / scale[sel, None, None]
         dy = (gy[None] - cy[sel, None, None]) / scale[sel, None, None]
         px, py = c * dx + s * dy, -s * dx + c * dy  # shape-local coordinates
-        dist = _SDF[name](px, py)
+        dist = signed_distance(name, px, py)
         pixel = (2.0 / size) / scale[sel, None, None]  # one pixel in local units
         out[sel] = np.clip(0.5 - dist / pixel, 0.0, 1.0) * bright[sel, None, None]
     out += rng.normal(0.0, noise, out.shape).astype(np.float32)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def signed_distance(name: str, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Signed distance to the edge of shape ``name`` (negative inside) at shape-local
+    coordinates ``px``, ``py``, in local units: a shape fits the circle of radius
+    ``SHAPE_RADIUS[name]``. Shared with the scenes of :mod:`engine.data.scenes`."""
+    return _SDF[name](px, py)
 
 
 def _box(px: np.ndarray, py: np.ndarray, bx: float, by: float) -> np.ndarray:
@@ -93,4 +100,15 @@ _SDF = {
     "cross": _cross,
     "star": _star,
     "ring": _ring,
+}
+
+#: the radius of the smallest circle about the origin that holds each shape, in local units
+#: (a square's corner, a triangle's vertex, a cross arm's corner): scenes size shapes by it
+SHAPE_RADIUS = {
+    "circle": 0.95,
+    "square": 0.75 * math.sqrt(2),
+    "triangle": 2 * 0.58,
+    "cross": math.hypot(0.95, 0.26),
+    "star": 1.0,
+    "ring": 0.98,
 }
