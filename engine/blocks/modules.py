@@ -188,3 +188,33 @@ class ClassToken(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class DetectionHead(nn.Module):
+    """CenterNet-style detection head on features [N, C, H, W], giving [N, classes + 4, H, W]:
+    per output cell the centre heatmap logits (``classes`` channels), the box size (w, h in
+    feature cells) and the centre's offset within its cell (x, y).
+
+    Each of the three parts is its own branch, a 3x3 convolution to ``width`` channels, ReLU,
+    and a 1x1 convolution. The heatmap's last bias starts at -2.19 (sigmoid 0.1, CenterNet's
+    prior) so the focal loss does not start by pushing every cell hard towards "no object".
+    """
+
+    def __init__(self, in_channels, classes, width=64):
+        super().__init__()
+        self.in_channels = in_channels
+        self.classes = classes
+        self.width = width
+
+        def branch(out):
+            return nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(width, out, 1))
+
+        self.heatmap = branch(classes)
+        self.size = branch(2)
+        self.offset = branch(2)
+        with torch.no_grad():
+            self.heatmap[2].bias.fill_(-2.19)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.heatmap(x), self.size(x), self.offset(x)], dim=1)
