@@ -156,14 +156,16 @@ def _used(project: Project, name: str) -> list[str]:
 
 
 def pretrained_sources(project: Project, models: Mapping[str, nn.Module]) -> list[str]:
-    """"resnet18 (hf:microsoft/resnet-18)" for each pretrained composite the models use."""
-    out: list[str] = []
+    """"resnet18 (hf:microsoft/resnet-18)" for each checkpoint the models' pretrained
+    composites read: composites cut from one backbone (a U-Net's encoder stages) share a
+    source and are named together, "resnet18_stem, resnet18_layer1 (hf:...)"."""
+    by_source: dict[str, list[str]] = {}
     for name in models:
         for g in _used(project, name):
-            text = f"{g} ({project.graphs[g].weights.source})"  # type: ignore[union-attr]
-            if text not in out:
-                out.append(text)
-    return out
+            users = by_source.setdefault(project.graphs[g].weights.source, [])  # type: ignore[union-attr]
+            if g not in users:
+                users.append(g)
+    return [f"{', '.join(users)} ({source})" for source, users in by_source.items()]
 
 
 def pretrained(project: Project, models: Mapping[str, nn.Module],

@@ -4,7 +4,9 @@
 ``weights`` (a :class:`~engine.project.WeightsRef`), reads the weights (from the Hugging
 Face Hub through :mod:`engine.zoo.hub`, or a local safetensors file), strips the
 checkpoint's prefix, maps the names with the architecture's ``map_keys`` and returns them as
-``<group node id>.<inner key>``, checked against the shapes the compiled model has. Never
+``<group node id>.<inner key>``, checked against the shapes the compiled model has. A
+composite that holds only some of the architecture's blocks (a backbone stage) takes only
+their tensors. Never
 pickle: only safetensors files are read. A training run calls it at a fresh start.
 """
 
@@ -61,10 +63,27 @@ def _collect(graphs: Mapping[str, Graph], graph: Graph, prefix: str,
             key = (ref.source, ref.revision, ref.file, ref.sha256, ref.arch, ref.prefix)
             if key not in loaded:
                 loaded[key] = composite_state(ref, target, progress, cancel, base)
-            for k, v in loaded[key].items():
+            for k, v in own_tensors(loaded[key], inner, target).items():
                 out[here + k] = v
         else:
             _collect(graphs, inner, here, loaded, out, progress, cancel, base, (*within, target))
+
+
+def own_tensors(state: Mapping[str, Any], graph: Graph, graph_name: str) -> dict[str, Any]:
+    """The tensors of ``state`` that belong to blocks of ``graph`` (a key's first part is
+    its node id). A composite may hold only part of the checkpoint's architecture: a stage
+    of a backbone cut for a U-Net (:mod:`engine.zoo.stages`), or a backbone whose last
+    blocks the user removed; it takes only its own blocks' tensors. Raises
+    :class:`~engine.zoo.ZooError` when none of them is for a block of ``graph``."""
+    ids = {n.id for n in graph.nodes}
+    own = {k: v for k, v in state.items() if k.partition(".")[0] in ids}
+    if state and not own:
+        first = sorted(state)[0]
+        raise ZooError(f"graph {graph_name!r}: none of the {len(state)} pretrained tensors is for "
+                       f"one of its blocks (the first, {first!r}, is for a block "
+                       f"{first.partition('.')[0]!r}, which the model does not have); the weights "
+                       "do not fit this composite (wrong architecture, prefix or configuration)")
+    return own
 
 
 def composite_state(ref: WeightsRef, graph_name: str, progress: Progress | None = None,
@@ -195,4 +214,4 @@ def _check_shapes(graphs: Mapping[str, Graph], graph: Graph, name: str,
                            "weights were chosen (restore it, or remove its weights reference)")
 
 
-__all__ = ["composite_state", "expected_shapes", "pretrained_state"]
+__all__ = ["composite_state", "expected_shapes", "own_tensors", "pretrained_state"]
