@@ -53,6 +53,7 @@ class DatasetPanel(QScrollArea):
         # silently drop the fit).
         self.fitting = False
         self._preview_waiting = False
+        self._asked: DatasetSpec | None = None  # the spec of the preview loading
         self.catalog = Jobs(self)
         self.loader = Jobs(self)
         # The data's facts are needed by the fit check even while this panel is hidden.
@@ -159,17 +160,19 @@ class DatasetPanel(QScrollArea):
         """Load the data in the background and show samples and class counts."""
         self.auto_preview = True
         spec = self.resolved_spec()
-        if spec.source in ("folder", "idx", "csv", "text") and not spec.path:
-            self._show_error("Choose a file or folder for this source.")
-            return
-        if spec.source in ("builtin", "download") and not spec.name:
-            self._show_error("Choose a data set.")
+        missing = jobs.missing_choice(spec)
+        if missing:
+            self._show_error(missing)
+            if not self.fitting:  # what is loading or shown is another data set's
+                self.loader.cancel()
+                self._show_preview(None)
             return
         self.error.hide()
         if self.fitting:  # after the fit, never instead of it
             self._preview_waiting = True
             return
         cache = self.cache
+        self._asked = spec
         self.loader.submit(lambda _report: ("preview", jobs.preview(cache, spec)))
 
     def fit_model(self) -> None:
@@ -269,7 +272,7 @@ class DatasetPanel(QScrollArea):
             self.source_combo, self.name_combo, self.path_edit, self.target_combo,
             self.samples_spin, self.seq_spin, self.val_slider, self.test_slider,
             self.split_seed, self.normalize, self.image_size, self.grayscale, self.flip,
-            self.crop, self.rotate)]
+            self.crop, self.rotate, *self.source_box.vision.widgets)]
         self.source_box.show_values(s)
         self._fill_names()
         self._fill_targets()
@@ -324,6 +327,8 @@ class DatasetPanel(QScrollArea):
             self._run_waiting_preview()
 
     def _on_loader_failed(self, message: str) -> None:
+        if not self.fitting and self._asked != self.resolved_spec():
+            return  # about a dataset since changed; the newer preview is on its way
         if self.fitting:
             self._end_fit()
             self.fit_label.hide()
@@ -334,6 +339,8 @@ class DatasetPanel(QScrollArea):
         self._run_waiting_preview()
 
     def _show_loaded(self, p: jobs.Preview) -> None:
+        if p.spec is not None and p.spec != self.resolved_spec():
+            return  # loaded for a dataset since changed; the newer preview is on its way
         self._show_preview(p)
         self.data_loaded.emit(p.train_size)
         self.preview_updated.emit()

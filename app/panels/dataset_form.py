@@ -27,16 +27,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.dataset_vision import VISION_BUILTINS, VISION_SOURCES, vision_target
+from app.panels.dataset_vision_form import VisionRows
 from app.widgets.labels import plain_label
 from app.widgets.path_field import PathField, PathMode
 from engine.project import DatasetSpec
 
 SOURCES = [("builtin", "Built-in"), ("folder", "Image folder"), ("csv", "CSV file"),
-           ("idx", "IDX files (MNIST format)"), ("text", "Text file"), ("download", "Download")]
-IMAGE_BUILTINS = {"shapes", "digits"}
+           ("idx", "IDX files (MNIST format)"), ("text", "Text file"),
+           ("segmentation", "Segmentation files"), ("detection", "Detection files"),
+           ("download", "Download")]
+IMAGE_BUILTINS = {"shapes", "digits", *VISION_BUILTINS}
 TEXT_BUILTINS = {"pytext"}
 #: the built-in sets generated on the fly, the only ones whose size "Samples" sets
-GENERATED_BUILTINS = {"spirals", "moons", "blobs", "shapes", "sines"}
+GENERATED_BUILTINS = {"spirals", "moons", "blobs", "shapes", "sines", *VISION_BUILTINS}
+#: the sources read from a folder (Browse… picks a folder)
+FOLDER_SOURCES = ("folder", "idx", *VISION_SOURCES)
+ROTATE_NOTE = "Rotation turns images and masks only: boxes are flipped and cropped, never rotated."
 
 SetField = Callable[[str, Any], None]
 
@@ -88,6 +95,7 @@ class SourceGroup(QGroupBox):
         f.addRow("Data set", self.name_combo)
         f.addRow("", self.description)
         f.addRow("Path", self.path_field)
+        self.vision = VisionRows(f, set_field)  # annotations, labels, bad annotations
         f.addRow("Target column", self.target_combo)
         f.addRow("Samples", self.samples_spin)
         f.addRow("Window length", self.seq_spin)
@@ -102,6 +110,7 @@ class SourceGroup(QGroupBox):
             self.path_edit.setText(s.path)
         self.samples_spin.setValue(s.samples or 9)
         self.seq_spin.setValue(s.seq_len)
+        self.vision.show_values(s)
 
     def show_rows(self, s: DatasetSpec) -> None:
         """The rows that the source of ``s`` uses, and what Browse… picks for it."""
@@ -110,6 +119,12 @@ class SourceGroup(QGroupBox):
         f.setRowVisible(self.name_combo, named)
         f.setRowVisible(self.description, named)
         f.setRowVisible(self.path_field, not named)
+        path_label = f.labelForField(self.path_field)
+        if isinstance(path_label, QLabel):
+            path_label.setText("Images folder" if s.source in VISION_SOURCES else "Path")
+        self.path_field.setPlaceholderText(
+            "folder of images" if s.source in VISION_SOURCES else "file or folder")
+        self.vision.show_rows(s)
         self._set_browse_mode(s.source)
         f.setRowVisible(self.target_combo, s.source == "csv")
         f.setRowVisible(self.samples_spin, s.source == "builtin" and s.name in GENERATED_BUILTINS)
@@ -118,7 +133,7 @@ class SourceGroup(QGroupBox):
 
     def _set_browse_mode(self, source: str) -> None:
         """Browse… picks a folder for image folders and IDX files, else a file."""
-        if source in ("folder", "idx"):
+        if source in FOLDER_SOURCES:
             self.path_field.set_mode(PathMode.FOLDER, "Choose the data folder",
                                      start_dir=_qt_default_dir)
         else:
@@ -186,6 +201,7 @@ class PrepGroup(QGroupBox):
         self.rotate.setRange(0.0, 180.0)
         self.rotate.setSpecialValueText("off")
         self.rotate.setSuffix("°")
+        self.rotate_note = plain_label(ROTATE_NOTE, role="muted")
         # a pretrained backbone's fixed normalisation (DatasetSpec.mean/std), when set
         self.fixed_norm = plain_label()
         self.own_stats = QPushButton("Use the data's own statistics")
@@ -200,6 +216,7 @@ class PrepGroup(QGroupBox):
         f.addRow(self.flip)
         f.addRow("Random crop", self.crop)
         f.addRow("Random rotation", self.rotate)
+        f.addRow(self.rotate_note)
         self.normalize.toggled.connect(lambda v: set_field("normalize", v))
         self.image_size.valueChanged.connect(
             lambda v: set_field("image_size", None if v < 4 else v))
@@ -224,7 +241,8 @@ class PrepGroup(QGroupBox):
 
     def show_rows(self, s: DatasetSpec) -> None:
         """The image rows show for image data only."""
-        images = s.source in ("folder", "idx", "download") or (
+        images = s.source in ("folder", "idx", "download", *VISION_SOURCES) or (
             s.source == "builtin" and s.name in IMAGE_BUILTINS)
         for w in (self.image_size, self.grayscale, self.flip, self.crop, self.rotate):
             self.form.setRowVisible(w, images)
+        self.form.setRowVisible(self.rotate_note, vision_target(s) == "boxes")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.panels import dataset_vision
 from engine.project import DatasetSpec, Graph, Project
 
 PREVIEW_IMAGES = 24
@@ -39,6 +40,10 @@ class Preview:
     point_classes: Any = None
     #: regression: the train split's target values (float [n]), for the histogram
     targets: Any = None
+    #: segmentation and detection: the summary and annotated samples (dataset_vision)
+    vision: Any = None
+    #: the (resolved) spec this shows, so that a result for a changed dataset is dropped
+    spec: DatasetSpec | None = None
 
 
 @dataclass
@@ -62,6 +67,17 @@ def resolve_spec(spec: DatasetSpec, base: str | None) -> DatasetSpec:
     if spec.path and base and not Path(spec.path).is_absolute():
         return spec.model_copy(update={"path": str(Path(base) / spec.path)})
     return spec
+
+
+def missing_choice(spec: DatasetSpec) -> str:
+    """What the user must choose before ``spec`` can be loaded ("" when nothing)."""
+    if dataset_vision.vision_target(spec) and spec.source != "builtin" and not spec.path:
+        return "Choose the images folder."
+    if spec.source in ("folder", "idx", "csv", "text") and not spec.path:
+        return "Choose a file or folder for this source."
+    if spec.source in ("builtin", "download") and not spec.name:
+        return "Choose a data set."
+    return ""
 
 
 class BundleCache:
@@ -94,11 +110,16 @@ def _label(bundle: Any, y: Any) -> str:
 
 
 def preview(cache: BundleCache, spec: DatasetSpec) -> Preview:
+    """What the panel shows of ``spec``'s data (worker thread)."""
+    if dataset_vision.vision_target(spec):  # summary and samples, not the whole set
+        data, train_size = dataset_vision.load(spec)
+        return Preview(dataset_vision.describe(spec, data, train_size), "image", train_size,
+                       vision=data, spec=spec)
     from app.widgets.images import images_to_uint8
 
     b = cache.load(spec)
     train = b.train
-    out = Preview(b.describe(), b.kind, len(train))
+    out = Preview(b.describe(), b.kind, len(train), spec=spec)
     if getattr(train, "streaming", False):
         xs, ys = [], []
         for i in range(min(PREVIEW_IMAGES, len(train))):

@@ -1,7 +1,8 @@
 """Views of the dataset panel: DataPreview, what it shows of loaded data (a labelled image
 grid, a text excerpt, or for tabular data a plot (a scatter of 2-D samples by class, a
 histogram of a regression target) with the first rows in a second tab, and the class counts
-as bars, all plain text); and the lists of data set names and of a CSV file's columns."""
+as bars, all plain text; segmentation and detection data in ``dataset_vision_views``);
+and the lists of data set names and of a CSV file's columns."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.dataset_jobs import Preview
 from app.panels.dataset_plot import DataPlot
+from app.panels.dataset_vision_views import VisionPreview
 from app.text import plain_tooltip
 from app.widgets.bar_chart import BarChart
 from app.widgets.images import pixmap_from_array
@@ -63,8 +65,9 @@ class DataPreview(QWidget):
         self.tabs.addTab(self.table, "Rows")
         self.counts_title = plain_label("Class counts (train split)", "muted")
         self.counts = BarChart()
-        for w in (self.status, self.gallery, self.excerpt, self.tabs, self.counts_title,
-                  self.counts):
+        self.vision = VisionPreview()  # segmentation and detection data
+        for w in (self.status, self.vision, self.gallery, self.excerpt, self.tabs,
+                  self.counts_title, self.counts):
             v.addWidget(w)
         self.show_preview(None)
 
@@ -96,7 +99,7 @@ class DataPreview(QWidget):
         self.counts.set_items(p.counts if p else [])
         self.counts_title.setVisible(bool(p and p.counts))
         self.counts.setVisible(bool(p and p.counts))
-
+        self.vision.show_data(p.vision if p else None)
 
     def _show_plot(self, p: Preview | None) -> None:
         if p is not None and p.points is not None:

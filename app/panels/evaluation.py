@@ -28,8 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.evaluation_det import DetectionSection
+from app.panels.evaluation_seg import SegmentationSection
 from app.panels.evaluation_views import ConfusionMatrixView, MetricsTable, SampleGallery
-from app.panels.run_results import Evaluation, RunCache, RunInfo, evaluate, read_run
+from app.panels.run_results import (
+    VISION_KINDS,
+    Evaluation,
+    RunCache,
+    RunInfo,
+    evaluate,
+    read_run,
+)
 from app.runs.jobs import Jobs
 from app.widgets.labels import plain_label
 from app.widgets.plot_style import style_plot
@@ -37,6 +46,10 @@ from engine.errors import user_message
 from engine.train.events import Event, Finished, RunStarted, Stopped
 
 NO_RUN = "No run to evaluate yet: train one, or pick a run."
+#: the figures the status line shows per task (all numbers for the other tasks)
+STATUS_FIGURES = {"classification": ("loss", "accuracy"),
+                  "segmentation": ("loss", "miou", "pixel_accuracy", "mean_dice"),
+                  "detection": ("loss", "map", "map50", "map75")}
 
 
 def _fmt_metrics(metrics: dict[str, Any]) -> str:
@@ -120,6 +133,11 @@ class EvaluationPanel(QScrollArea):
             self.splitter.setStretchFactor(index, 1)
         self.splitter.setMinimumHeight(260)
         lay.addWidget(self.splitter, 1)
+        self.segmentation = SegmentationSection()
+        self.detection = DetectionSection()
+        for section in (self.segmentation, self.detection):
+            section.setMinimumHeight(300)
+            lay.addWidget(section, 1)
         self.setWidget(body)
         self.split_combo.activated.connect(self._on_split_combo_activated)
         self.reload_button.clicked.connect(self._on_reload_button_clicked)
@@ -175,6 +193,8 @@ class EvaluationPanel(QScrollArea):
         self.gallery.clear_all()
         self.scatter.clear()
         self.residuals.clear()
+        self.segmentation.clear_all()
+        self.detection.clear_all()
         self._show_sections("")
 
     # -- public helpers ----------------------------------------------------------------
@@ -185,7 +205,7 @@ class EvaluationPanel(QScrollArea):
     def show_cell(self, true: int, predicted: int) -> list[int]:
         """Show the samples of one confusion-matrix cell; returns their split indices."""
         r = self.result
-        if r is None or not r.classes:
+        if r is None or r.kind != "classification" or not r.classes:
             return []
         idx = [i for i, (t, p) in enumerate(zip(r.true, r.pred, strict=False))
                if t == true and p == predicted]
@@ -198,6 +218,7 @@ class EvaluationPanel(QScrollArea):
         """Follow a theme change."""
         for plot in (self.scatter, self.residuals):
             style_plot(plot)
+        self.detection.restyle()
 
     def shutdown(self) -> None:
         self.jobs.cancel()
@@ -209,7 +230,7 @@ class EvaluationPanel(QScrollArea):
             return
         key = (self.run_dir, self.split)
         if not force and key in self.results:
-            self._show_result(self.results[key])
+            self.show_evaluation(self.results[key])
             return
         self.status.setText(f"Evaluating the {self.split} split…")
         cache, run_dir, split = self.cache, self.run_dir, self.split
@@ -230,7 +251,7 @@ class EvaluationPanel(QScrollArea):
         assert isinstance(result, Evaluation)
         self.results[(result.run_dir, result.split)] = result
         if result.run_dir == self.run_dir and result.split == self.split:
-            self._show_result(result)
+            self.show_evaluation(result)
 
     def _on_jobs_failed(self, message: str) -> None:
         self._fail(message)
@@ -242,18 +263,23 @@ class EvaluationPanel(QScrollArea):
 
     def _show_sections(self, kind: str) -> None:
         cls, reg = kind == "classification", kind == "regression"
+        self.splitter.setVisible(kind not in VISION_KINDS)
+        self.segmentation.setVisible(kind == "segmentation")
+        self.detection.setVisible(kind == "detection")
         self.matrix_box.setVisible(cls)
         self.gallery_box.setVisible(cls)
         self.scatter.setVisible(reg)
         self.residuals.setVisible(reg)
 
-    def _show_result(self, r: Evaluation) -> None:
+    def show_evaluation(self, r: Evaluation) -> None:
+        """Show a computed evaluation (the background job's result; tests and scripts may
+        hand one in)."""
         self.result = r
         self.error.hide()
-        n = len(r.true)
-        shown = {k: v for k, v in r.metrics.items() if k in ("loss", "accuracy")} \
-            if r.kind == "classification" else r.metrics
-        size = f", {n} samples" if n else ""
+        n = r.split_size or len(r.true)
+        keys = STATUS_FIGURES.get(r.kind)
+        shown = {k: r.metrics[k] for k in keys if k in r.metrics} if keys else r.metrics
+        size = f", {n} {'images' if r.kind in VISION_KINDS else 'samples'}" if n else ""
         self.status.setText(f"{r.describe}. {r.split} split{size}: {_fmt_metrics(shown)}")
         self._show_sections(r.kind)
         if r.kind == "classification":
@@ -269,6 +295,10 @@ class EvaluationPanel(QScrollArea):
             matrix = min(self.matrix.sizeHint().width() + 12, self.splitter.width() // 3)
             rest = max(200, self.splitter.width() - metrics - matrix)
             self.splitter.setSizes([metrics, matrix, rest, 0, 0])
+        elif r.kind == "segmentation":
+            self.segmentation.show_result(r)
+        elif r.kind == "detection":
+            self.detection.show_result(r)
         else:
             self.metrics_table.show_scalars(r.metrics)
             if r.kind == "regression":

@@ -3,6 +3,8 @@ sample gallery. They show plain values given to them and say what the user click
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -36,6 +38,24 @@ def _item(text: str, value: Any = None) -> QTableWidgetItem:
         item.setData(VALUE_ROLE, value)
         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return item
+
+
+def _number(value: Any) -> QTableWidgetItem:
+    """A cell for a metric value: three decimals, or a dash (value None) when missing or
+    not finite; an int (a count) as is."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        item = _item("–")
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return item
+    return _item(str(value) if isinstance(value, int) else f"{value:.3f}", value)
+
+
+def content_width(table: QTableWidget) -> int:
+    """The width that shows every column of ``table`` and its row names, with room for a
+    vertical scroll bar (a long class list scrolls; its columns should not)."""
+    bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, table)
+    columns = sum(table.columnWidth(c) for c in range(table.columnCount()))
+    return table.verticalHeader().sizeHint().width() + columns + 2 * table.frameWidth() + bar + 4
 
 
 class MetricsTable(QTableWidget):
@@ -72,6 +92,24 @@ class MetricsTable(QTableWidget):
         self.setItem(last, 3, _item(str(total), total))
         self.resizeColumnsToContents()
 
+    def show_per_class(self, columns: dict[str, list[Any]], classes: list[str],
+                       summary: dict[str, Any], summary_name: str = "mean") -> None:
+        """One row per class and a ``summary_name`` row; ``columns`` maps a column's
+        title to its per-class values, ``summary`` a title to the summary row's value. A
+        missing or non-finite value (a class absent from the split) shows as a dash."""
+        titles = list(columns)
+        self.clear()
+        self.setColumnCount(len(titles))
+        self.setHorizontalHeaderLabels(titles)
+        self.setRowCount(len(classes) + 1)
+        self.setVerticalHeaderLabels([*classes, summary_name])
+        for c, title in enumerate(titles):
+            values = list(columns[title] or [])
+            for r in range(len(classes)):
+                self.setItem(r, c, _number(values[r] if r < len(values) else None))
+            self.setItem(len(classes), c, _number(summary.get(title)))
+        self.resizeColumnsToContents()
+
     def show_scalars(self, metrics: dict[str, Any]) -> None:
         rows = [(k, v) for k, v in metrics.items()
                 if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -97,6 +135,15 @@ class MetricsTable(QTableWidget):
         return None if item is None else item.data(VALUE_ROLE)
 
 
+def compact_count(n: int) -> str:
+    """A count in at most five characters: 987, 12.3k, 4.56M (pixel counts are large)."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            v = n / size
+            return f"{v:.3g}{unit}" if v < 1000 else f"{v:.0f}{unit}"
+    return str(n)
+
+
 class ConfusionMatrixView(QTableWidget):
     """A heatmap of the confusion matrix (rows: true class, columns: predicted; a model
     with more outputs than the dataset has classes gets ``out N`` columns for the rest).
@@ -116,7 +163,10 @@ class ConfusionMatrixView(QTableWidget):
         self.matrix: list[list[int]] = []
         self.cellClicked.connect(self._on_self_cell_clicked)
 
-    def show_matrix(self, matrix: list[list[int]], classes: list[str]) -> None:
+    def show_matrix(self, matrix: list[list[int]], classes: list[str],
+                    fmt: Callable[[int], str] = str) -> None:
+        """Fill the heatmap; ``fmt`` writes a cell's count (pixels: compactly), its
+        tooltip has the exact one."""
         self.matrix = [list(r) for r in matrix]
         n = len(matrix)
         cols = max((len(r) for r in matrix), default=0)  # a model may have unused outputs
@@ -136,7 +186,7 @@ class ConfusionMatrixView(QTableWidget):
                 color = QColor(round(base.red() + (hot.red() - base.red()) * t),
                                round(base.green() + (hot.green() - base.green()) * t),
                                round(base.blue() + (hot.blue() - base.blue()) * t))
-                item = _item(str(v), v)
+                item = _item(fmt(v), v)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 item.setBackground(QBrush(color))
                 item.setForeground(QBrush(QColor("#ffffff") if t > 0.55

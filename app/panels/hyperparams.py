@@ -31,17 +31,23 @@ from PySide6.QtWidgets import (
 from app.document import EditError, GraphDocument
 from app.panels import hyperparams_jobs as jobs
 from app.panels.hyperparams_finetune import FinetuneGroup
+from app.panels.hyperparams_task import (
+    LOSSES,
+    TASK_ROWS,
+    combo,
+    float_box,
+    int_box,
+    kind_items,
+)
 from app.panels.param_editors import FloatSpinBox
 from app.runs.jobs import Jobs
 from app.widgets.labels import plain_label
 from app.widgets.plot_style import style_plot
 from app.widgets.scroll_panel import scroll_body
 
-LOSSES = {"classification": ["cross_entropy"], "regression": ["mse", "mae", "huber"],
-          "language_model": ["cross_entropy"], "gan": ["bce", "hinge"],
-          "autoencoder": ["mse", "bce"]}
 MONITORS = ["val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall", "val_mae",
-            "val_rmse", "val_r2", "val_perplexity", "train_loss"]
+            "val_rmse", "val_r2", "val_perplexity", "val_miou", "val_map50", "val_map",
+            "train_loss"]
 DEFAULT_STEPS_PER_EPOCH = 50
 #: the LR preview's axis ends this far above the highest rate, so a constant rate is a
 #: flat line inside the plot, not on its edge
@@ -52,33 +58,12 @@ REMOTE_TIP = ("Train on {host} over SSH: LayerForge uploads the engine and the d
               "plots follow the run live (hosts: Remote hosts…).")
 
 
-def _combo(items: list[tuple[str, str]]) -> QComboBox:
-    box = QComboBox()
-    for data, text in items:
-        box.addItem(text, data)
-    return box
-
-
 def lr_axis_range(rates: list[float]) -> tuple[float, float]:
     """The y range of the LR preview: from zero (a rate is never negative) to a margin
     above the highest rate. pyqtgraph's auto-range gives a constant rate a zero-height span
     that it widens by +-0.5, drawing 0.001 at the axis' "0"."""
     top = max((r for r in rates if math.isfinite(r)), default=0.0)
     return 0.0, (top if top > 0 else 1.0) * (1 + LR_HEADROOM)
-
-
-def _int(lo: int, hi: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    return box
-
-
-def _float(lo: float, hi: float, decimals: int = 4, step: float = 0.01) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    return box
 
 
 class HyperparamsPanel(QScrollArea):
@@ -156,28 +141,24 @@ class HyperparamsPanel(QScrollArea):
     def _task_group(self) -> QGroupBox:
         box, f = self._group("Task")
         self.task_form = f
-        kinds = [(k, k.replace("_", " ").capitalize()) for k in LOSSES]
-        self._bind(f, "Task", "task", "kind", _combo(kinds))
+        self._bind(f, "Task", "task", "kind", combo(kind_items()))
         self._bind(f, "Loss", "task", "loss", QComboBox())
-        self._bind(f, "Label smoothing", "task", "label_smoothing", _float(0.0, 0.99, 3))
-        self._bind(f, "Latent size", "task", "latent_dim", _int(1, 4096),
-                   "Noise dimensions the generator takes.")
-        self._bind(f, "D steps", "task", "d_steps", _int(1, 20),
-                   "Discriminator updates per generator update.")
+        for row in TASK_ROWS:  # each kind's own settings (hyperparams_task)
+            self._bind(f, row.label, "task", row.field, row.make(), row.tip)
         return box
 
     def _optimizer_group(self) -> QGroupBox:
         box, f = self._group("Optimizer")
         self.opt_form = f
         opts = [("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW"), ("rmsprop", "RMSprop")]
-        self._bind(f, "Optimizer", "training", "optimizer", _combo(opts))
+        self._bind(f, "Optimizer", "training", "optimizer", combo(opts))
         lr = FloatSpinBox()
         lr.setRange(1e-12, 100.0)
         self._bind(f, "Learning rate", "training", "lr", lr)
-        self._bind(f, "Momentum", "training", "momentum", _float(0.0, 0.999, 3))
+        self._bind(f, "Momentum", "training", "momentum", float_box(0.0, 0.999, 3))
         self._bind(f, "Nesterov momentum", "training", "nesterov", QCheckBox())
-        self._bind(f, "Beta 1", "training", "beta1", _float(0.0, 0.9999, 4, 0.001))
-        self._bind(f, "Beta 2", "training", "beta2", _float(0.0, 0.9999, 4, 0.001))
+        self._bind(f, "Beta 1", "training", "beta1", float_box(0.0, 0.9999, 4, 0.001))
+        self._bind(f, "Beta 2", "training", "beta2", float_box(0.0, 0.9999, 4, 0.001))
         wd = FloatSpinBox()
         wd.setRange(0.0, 10.0)
         self._bind(f, "Weight decay", "training", "weight_decay", wd)
@@ -188,13 +169,13 @@ class HyperparamsPanel(QScrollArea):
         self.sched_form = f
         kinds = [("none", "Constant"), ("step", "Step decay"), ("cosine", "Cosine"),
                  ("onecycle", "One-cycle"), ("plateau", "Reduce on plateau")]
-        self._bind(f, "Schedule", "training", "schedule", _combo(kinds))
-        self._bind(f, "Step every", "training", "step_size", _int(1, 100_000),
+        self._bind(f, "Schedule", "training", "schedule", combo(kinds))
+        self._bind(f, "Step every", "training", "step_size", int_box(1, 100_000),
                    "Epochs between decays.")
-        self._bind(f, "Gamma", "training", "gamma", _float(0.001, 1.0, 3),
+        self._bind(f, "Gamma", "training", "gamma", float_box(0.001, 1.0, 3),
                    "Factor applied at each decay.")
-        self._bind(f, "Warm-up epochs", "training", "warmup_epochs", _float(0.0, 1000.0, 2, 0.5))
-        self._bind(f, "Gradient clip", "training", "grad_clip", _float(0.0, 1e6, 3, 0.5),
+        self._bind(f, "Warm-up epochs", "training", "warmup_epochs", float_box(0.0, 1000.0, 2, 0.5))
+        self._bind(f, "Gradient clip", "training", "grad_clip", float_box(0.0, 1e6, 3, 0.5),
                    "Largest global gradient norm; 0 = off.")
         self.widgets[("training", "warmup_epochs")].setToolTip("Linear warm-up of the LR.")
         self.plot = pg.PlotWidget()
@@ -217,8 +198,8 @@ class HyperparamsPanel(QScrollArea):
     def _run_group(self) -> QGroupBox:
         box, f = self._group("Run")
         self.run_form = f
-        self._bind(f, "Batch size", "training", "batch_size", _int(1, 1_000_000))
-        self._bind(f, "Epochs", "training", "epochs", _int(1, 100_000))
+        self._bind(f, "Batch size", "training", "batch_size", int_box(1, 1_000_000))
+        self._bind(f, "Epochs", "training", "epochs", int_box(1, 100_000))
         self._bind(f, "Stop early when the monitor stalls", "training", "early_stopping",
                    QCheckBox())
         monitor = QComboBox()
@@ -226,20 +207,20 @@ class HyperparamsPanel(QScrollArea):
         monitor.addItems(MONITORS)
         self._bind(f, "Monitor", "training", "monitor", monitor,
                    "The metric early stopping, plateau and the best checkpoint watch.")
-        self._bind(f, "Patience", "training", "patience", _int(1, 10_000), "Epochs to wait.")
-        self._bind(f, "Seed", "training", "seed", _int(0, 2**31 - 1))
+        self._bind(f, "Patience", "training", "patience", int_box(1, 10_000), "Epochs to wait.")
+        self._bind(f, "Seed", "training", "seed", int_box(0, 2**31 - 1))
         self.device = QComboBox()
         self.device.setModel(QStandardItemModel(self.device))
         self._bind(f, "Device", "training", "device", self.device)
-        self._bind(f, "GPUs on the host", "training", "gpus", _int(1, 64),
+        self._bind(f, "GPUs on the host", "training", "gpus", int_box(1, 64),
                    "Processes on the remote host, one per GPU; above 1 they train together "
                    "(DistributedDataParallel).")
         self._fill_devices()
-        threads = _int(0, 1024)
+        threads = int_box(0, 1024)
         threads.setSpecialValueText("all cores but one")
         self._bind(f, "CPU threads", "training", "threads", threads)
         self._bind(f, "Mixed precision on CUDA", "training", "amp", QCheckBox())
-        self._bind(f, "Checkpoint every", "training", "checkpoint_every", _int(1, 100_000))
+        self._bind(f, "Checkpoint every", "training", "checkpoint_every", int_box(1, 100_000))
         self.widgets[("training", "checkpoint_every")].setSuffix(" epochs")  # type: ignore[attr-defined]
         return box
 
@@ -321,9 +302,8 @@ class HyperparamsPanel(QScrollArea):
                 _show(w, value)
         kind, opt, sched = p.task.kind, p.training.optimizer, p.training.schedule
         rows: list[tuple[QFormLayout, str, str, bool]] = [
-            (self.task_form, "task", "label_smoothing", kind in ("classification", "language_model")),
-            (self.task_form, "task", "latent_dim", kind == "gan"),
-            (self.task_form, "task", "d_steps", kind == "gan"),
+            (self.task_form, "task", row.field, kind in row.kinds) for row in TASK_ROWS]
+        rows += [
             (self.opt_form, "training", "momentum", opt in ("sgd", "rmsprop")),
             (self.opt_form, "training", "nesterov", opt == "sgd"),
             (self.opt_form, "training", "beta1", opt in ("adam", "adamw")),

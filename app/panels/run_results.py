@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 GALLERY_LIMIT = 5000  # samples of a split kept as thumbnails
+#: pixels of pictures a segmentation or detection evaluation keeps (with their masks):
+#: thousands of small images, fewer large ones, never gigabytes
+VISION_PIXELS = 8_000_000
+VISION_MIN = 64  # ... but at least this many images
+VISION_KINDS = ("segmentation", "detection")
 
 
 @dataclass
@@ -88,11 +93,20 @@ class Evaluation:
     images: list[Any] = field(default_factory=list)  # uint8 arrays, for image data
     texts: list[str] = field(default_factory=list)  # a short description per sample
     describe: str = ""
+    #: segmentation: each image's IoU (``true``/``pred`` hold uint8 masks [H, W])
+    image_scores: list[float] = field(default_factory=list)
+    #: detection: the matching of ``pred`` (dicts of boxes, scores, labels) with ``true``
+    #: (rows class, x0, y0, x1, y1), a detection_match.Matches; None: made when shown
+    matches: Any = None
+    #: samples in the split (vision galleries keep only the first ones); 0: ``len(true)``
+    split_size: int = 0
 
 
 def evaluate(cache: RunCache, run_dir: str, split: str) -> Evaluation:
-    """Metrics (the engine's evaluate_run) and, for classification and regression, the
-    predictions for every sample of ``split``."""
+    """Metrics (the engine's evaluate_run) and the predictions for the samples of
+    ``split``: every sample for classification and regression, the first
+    :func:`vision_limit` images (with their masks or boxes) for segmentation and
+    detection."""
     import torch
 
     from app.widgets.images import images_to_uint8
@@ -104,6 +118,8 @@ def evaluate(cache: RunCache, run_dir: str, split: str) -> Evaluation:
     data = b.val if split == "val" else b.test
     kind = loaded.project.task.kind
     ev = Evaluation(run_dir, split, kind, metrics, describe=b.describe())
+    if kind in VISION_KINDS:
+        return _vision(loaded, data, ev)
     if kind not in ("classification", "regression") or getattr(data, "streaming", False):
         return ev
     out, y = loaded.task.outputs(data, max(loaded.project.training.batch_size, 256))
@@ -125,6 +141,62 @@ def evaluate(cache: RunCache, run_dir: str, split: str) -> Evaluation:
         for row in raw:
             vals = ", ".join(f"{float(v):.3g}" for v in row[:6])
             ev.texts.append(f"({vals}{', …' if row.numel() > 6 else ''})")
+    return ev
+
+
+def vision_limit(image_shape: tuple[int, ...]) -> int:
+    """How many images of a split a vision evaluation keeps for its gallery."""
+    pixels = max(int(image_shape[-1]) * int(image_shape[-2]), 1)
+    return max(VISION_MIN, min(GALLERY_LIMIT, VISION_PIXELS // pixels))
+
+
+def _first(data: Any, limit: int, batch_size: int) -> tuple[Any, Any]:
+    """The first ``limit`` inputs and targets of a split, on the CPU (a streaming split is
+    read batch by batch up to there)."""
+    import torch
+
+    from engine.data.core import iter_batches
+
+    if not getattr(data, "streaming", False):
+        return data.x[:limit].cpu(), data.y[:limit].cpu()
+    xs, ys, n = [], [], 0
+    for x, y in iter_batches(data, batch_size, shuffle=False):
+        xs.append(x.cpu())
+        ys.append(y.cpu())
+        n += len(x)
+        if n >= limit:
+            break
+    return torch.cat(xs)[:limit], torch.cat(ys)[:limit]
+
+
+def _vision(loaded: Any, data: Any, ev: Evaluation) -> Evaluation:
+    """A segmentation or detection evaluation's gallery: pictures, true masks or boxes
+    from the split's targets, predictions from the task's ``predict``."""
+    import numpy as np
+
+    from app.panels.detection_match import Matches, prediction_arrays, true_boxes
+    from app.widgets.images import images_to_uint8
+
+    b = loaded.bundle
+    ev.classes = [str(c) for c in (ev.metrics.get("classes") or b.classes or [])]
+    if data is None or not len(data):
+        return ev
+    ev.split_size = len(data)
+    bs = max(loaded.project.training.batch_size, 256)
+    limit = min(len(data), vision_limit(tuple(b.input_shape)))
+    x, y = _first(data, limit, bs)
+    ev.images = images_to_uint8(x, b, limit)
+    if ev.kind == "segmentation":
+        masks, ious = loaded.task.predict(data, bs, limit)
+        ev.pred = list(np.asarray(masks, dtype=np.uint8)[:limit])
+        ev.true = list(y.numpy().astype(np.uint8))  # classes 0..K-1 and the ignore 255
+        ev.image_scores = [float(v) for v in list(ious)[:limit]]
+    else:
+        preds = loaded.task.predict(data, bs, limit)[:limit]
+        ev.pred = [dict(zip(("boxes", "scores", "labels"), prediction_arrays(p), strict=True))
+                   for p in preds]
+        ev.true = [true_boxes(row) for row in y.numpy()]
+        ev.matches = Matches.of(ev.true, ev.pred)
     return ev
 
 

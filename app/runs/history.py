@@ -31,7 +31,8 @@ from engine.train.events import (
 )
 
 #: Preferred headline metric per task, first one present wins.
-METRIC_ORDER = ("accuracy", "perplexity", "rmse", "mse", "mae", "r2", "g_loss", "d_loss")
+METRIC_ORDER = ("miou", "map50", "accuracy", "perplexity", "rmse", "mse", "mae", "r2",
+                "g_loss", "d_loss", "pixel_accuracy")
 LOWER_IS_BETTER = {"loss", "perplexity", "rmse", "mse", "mae", "g_loss", "d_loss"}
 
 #: the curves of a run: every step's loss, its moving average, the validation loss and the
@@ -40,6 +41,14 @@ SERIES = ("loss", "loss_ema", "val_loss", "metric", "lr")
 _ALL = frozenset(SERIES)
 _STEP = frozenset({"loss", "loss_ema", "lr"})
 _NONE: frozenset[str] = frozenset()
+#: a training figure named so is a part of the loss (loss_ce, loss_dice, loss_heatmap...):
+#: drawn per epoch beside the loss (RunHistory.parts)
+PART_PREFIX = "loss_"
+
+
+def is_loss_part(name: str) -> bool:
+    """Whether an epoch's training figure ``name`` is a part of the loss."""
+    return name.startswith(PART_PREFIX) and name not in _ALL
 
 
 def headline_metric(metrics: dict[str, Any]) -> str | None:
@@ -61,7 +70,9 @@ def _finite(v: Any) -> float | None:
 
 class RunHistory:
     """The curves of one run (see SERIES), each a GrowingBuffer with running bounds, and
-    ``metric``, the name of the headline metric once an epoch reported one.
+    ``metric``, the name of the headline metric once an epoch reported one. ``parts`` has
+    a curve per loss part the task reports in its training figures (``loss_*``), one
+    point per epoch like the validation loss; ``add`` names a changed part by its name.
 
     ``add`` takes every event and ignores those that draw nothing. A ``run_started`` that
     is not a resume (``resumed_from`` 0) starts the curves over; a resumed run continues
@@ -71,6 +82,7 @@ class RunHistory:
 
     def __init__(self) -> None:
         self.buffers = {key: GrowingBuffer() for key in SERIES}
+        self.parts: dict[str, GrowingBuffer] = {}
         self.metric: str | None = None
         self._ema = Ema()
         self._last_step: float | None = None  # the step of the latest loss
@@ -98,12 +110,18 @@ class RunHistory:
                 self._last_step = float(step)
                 return _STEP
             case EpochEnded(epoch=epoch, train=train, val=val):
-                return self._epoch_ended(epoch, val or train)
+                return self._epoch_ended(epoch, val or train, train)
         return _NONE
 
-    def _epoch_ended(self, epoch: int, figures: dict[str, Any]) -> frozenset[str]:
+    def _epoch_ended(self, epoch: int, figures: dict[str, Any],
+                     train: dict[str, Any]) -> frozenset[str]:
         x = self._last_step if self._last_step is not None else float(epoch)
         changed = set()
+        for name, v in train.items():
+            value = _finite(v) if is_loss_part(name) else None
+            if value is not None:
+                self.parts.setdefault(name, GrowingBuffer(capacity=64)).extend((x,), (value,))
+                changed.add(name)
         loss = _finite(figures.get("loss"))
         if loss is not None:
             self.buffers["val_loss"].extend((x,), (loss,))
@@ -119,13 +137,15 @@ class RunHistory:
     def clear(self) -> None:
         for b in self.buffers.values():
             b.clear()
+        self.parts.clear()
         self.metric = None
         self._ema.reset()
         self._last_step = None
 
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """The points of one curve (views: copy them to keep them past a ``clear``)."""
-        b = self.buffers[key]
+        """The points of one curve, a SERIES key or a part's name (views: copy them to keep
+        them past a ``clear``)."""
+        b = self.buffers[key] if key in self.buffers else self.parts[key]
         return b.x, b.y
 
 

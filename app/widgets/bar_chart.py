@@ -18,7 +18,7 @@ class BarChart(QWidget):
         self.items: list[tuple[str, int]] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_items(self, items: list[tuple[str, int]]) -> None:
+    def set_items(self, items: list[tuple[str, float]]) -> None:
         self.items = list(items)
         self.setFixedHeight(max(1, len(self.items)) * 18 + 6 if self.items else 0)
         self.update()

@@ -14,6 +14,9 @@ Scenes:
                lists it and the block is selected.
 ``export``     File > Export… on FILE; with a RUN_DIR, Run folder… picks it as the source and
                Export is pressed (``export FILE [RUN_DIR]``).
+``dataset``    FILE opened, the Dataset tab brought to the front (its preview loads) and,
+               once loaded, scrolled to WHAT: ``form`` (the top), ``preview`` (the summary
+               and samples) or ``bars`` (the end) (``dataset FILE [WHAT]``).
 
 Every scene only uses what a user can click; the window stays open until xshot ends it.
 
@@ -80,6 +83,27 @@ def export(run_dir: str | None):
     return act
 
 
+def dataset(where: str):
+    def act(ws) -> None:
+        panel = ws.setup.dataset_panel
+        ws.setup.docks["dataset"].raise_()
+        panel.activate()
+
+        def scroll() -> None:
+            if panel.loader.busy:
+                QTimer.singleShot(300, scroll)
+                return
+            bar = panel.verticalScrollBar()
+            if where == "preview":
+                bar.setValue(panel.view.mapTo(panel.widget(), panel.view.rect().topLeft()).y())
+            elif where == "bars":
+                bar.setValue(bar.maximum())
+        # after the preview's layout has settled (the grid sizes itself to its width)
+        QTimer.singleShot(2500, scroll)
+        QTimer.singleShot(6000, scroll)
+    return act
+
+
 def main(argv: list[str]) -> int:
     scene, rest = argv[0], argv[1:]
     app = QApplication.instance() or QApplication(["layerforge"])
@@ -88,6 +112,8 @@ def main(argv: list[str]) -> int:
         action, file = hosts_test(rest[0]), (rest[1] if len(rest) > 1 else None)
     elif scene == "problems":
         action, file = problems, rest[0]
+    elif scene == "dataset":
+        action, file = dataset(rest[1] if len(rest) > 1 else "form"), rest[0]
     elif scene == "export":
         action, file = export(rest[1] if len(rest) > 1 else None), rest[0]
     else:

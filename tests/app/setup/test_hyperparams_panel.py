@@ -81,6 +81,50 @@ def test_other_settings_go_through_the_document(panel):
     assert doc.project.task == chain_project().task
 
 
+VISION_FIELDS = {"segmentation": {"ignore_index"},
+                 "detection": {"size_weight", "max_detections", "min_score", "nms_iou"}}
+
+
+def _task_rows_shown(panel) -> set[str]:
+    every = {"label_smoothing", "latent_dim", "d_steps", *set().union(*VISION_FIELDS.values())}
+    return {f for f in every if panel.task_form.isRowVisible(panel.widgets[("task", f)])}
+
+
+def test_vision_tasks_show_only_their_own_settings(panel):
+    doc = panel.document
+    assert _task_rows_shown(panel) == {"label_smoothing"}  # classification
+    _choose(panel.widgets[("task", "kind")], "segmentation")
+    assert doc.project.task.kind == "segmentation"
+    assert _task_rows_shown(panel) == VISION_FIELDS["segmentation"]
+    losses = panel.widgets[("task", "loss")]
+    assert [losses.itemData(i) for i in range(losses.count())] == ["", "ce+dice", "ce"]
+    _choose(panel.widgets[("task", "kind")], "detection")
+    assert _task_rows_shown(panel) == VISION_FIELDS["detection"]
+    _choose(panel.widgets[("task", "kind")], "gan")
+    assert _task_rows_shown(panel) == {"latent_dim", "d_steps"}
+
+
+def test_detection_settings_go_through_the_document_and_undo(panel):
+    doc = panel.document
+    _choose(panel.widgets[("task", "kind")], "detection")
+    count = doc.undo_stack.count()
+    panel.widgets[("task", "max_detections")].setValue(20)
+    panel.widgets[("task", "min_score")].setValue(0.3)
+    panel.widgets[("task", "nms_iou")].setValue(0.6)
+    panel.widgets[("task", "size_weight")].setValue(0.25)
+    t = doc.project.task
+    assert (t.max_detections, t.min_score, t.nms_iou, t.size_weight) == (20, 0.3, 0.6, 0.25)
+    assert doc.undo_stack.count() == count + 4
+    doc.undo()
+    assert doc.project.task.size_weight == 0.1
+    assert panel.widgets[("task", "size_weight")].value() == pytest.approx(0.1)
+    _choose(panel.widgets[("task", "kind")], "segmentation")
+    panel.widgets[("task", "ignore_index")].setValue(0)
+    assert doc.project.task.ignore_index == 0
+    doc.set_field("task", "ignore_index", 254)  # e.g. a script: the field follows
+    assert panel.widgets[("task", "ignore_index")].value() == 254
+
+
 def test_lr_curve_follows_the_schedule(panel, qtbot):
     doc = panel.document
     doc.set_field("training", "epochs", 20)
