@@ -128,7 +128,7 @@ def summary(spec: DatasetSpec) -> dict[str, Any]:
     and headers (masks are read, images are not decoded); for the built-in sets from their
     generated targets."""
     if spec.source == "builtin":
-        from engine.data.annotations.preview import builtin_summary
+        from engine.data.annotations.samples import builtin_summary
 
         return builtin_summary(spec)
     from engine.data.annotations.decode import model_boxes, original_mask
@@ -155,7 +155,7 @@ def summary(spec: DatasetSpec) -> dict[str, Any]:
 def preview(spec: DatasetSpec, count: int = 12, seed: int = 0) -> list[VisionSample]:
     """Up to ``count`` images drawn at random (by ``seed``) with their masks or boxes, at
     the size the model sees them (built-in sets: from their first images)."""
-    from engine.data.annotations.preview import builtin_samples, file_samples
+    from engine.data.annotations.samples import builtin_samples, file_samples
 
     if spec.source == "builtin":
         return builtin_samples(spec, count, seed)

@@ -121,3 +121,14 @@ def test_decoded_size_above_the_memory_threshold_is_refused(tmp_path):
     s = spec("detection", coco_set(tmp_path), options={"stream_threshold": 100})
     with pytest.raises(DataError, match="not streamed from disk.*smaller dataset.image_size"):
         load_dataset(s)
+
+
+def test_the_package_functions_stay_callable_after_first_use():
+    # a submodule named like a package function would replace it on first import
+    from engine.data import annotations
+    from engine.project import DatasetSpec
+
+    spec = DatasetSpec(source="builtin", name="shapes_det", samples=20)
+    annotations.summary(spec)
+    annotations.preview(spec, count=2)
+    assert callable(annotations.summary) and callable(annotations.preview)
