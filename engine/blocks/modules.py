@@ -190,6 +190,16 @@ class ClassToken(nn.Module):
         return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
 
 
+class SegmentationHead(nn.Conv2d):
+    """A 1x1 convolution from features [N, C, H, W] to class scores [N, classes, H, W]; its
+    own class so that exported code reads as a segmentation head and imports back as one."""
+
+    def __init__(self, in_channels, classes):
+        super().__init__(in_channels, classes, 1)
+        self.in_channels = in_channels
+        self.classes = classes
+
+
 class DetectionHead(nn.Module):
     """CenterNet-style detection head on features [N, C, H, W], giving [N, classes + 4, H, W]:
     per output cell the centre heatmap logits (``classes`` channels), the box size (w, h in

@@ -272,6 +272,11 @@ def _own_self_attention(m, name: str, n) -> Rule:
                                        "dropout": m.attn.dropout, "causal": m.causal})
 
 
+@maps("SegmentationHead")
+def _own_segmentation_head(m, name: str, n) -> Rule:
+    return Rule("SegmentationHead", {"classes": m.classes})
+
+
 @maps("DetectionHead")
 def _own_detection_head(m, name: str, n) -> Rule:
     return Rule("DetectionHead", {"classes": m.classes, "width": m.width})

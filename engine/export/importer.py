@@ -95,7 +95,7 @@ def _tracer():
         def is_leaf_module(self, m, qualname: str) -> bool:
             cls = type(m)
             if cls.__name__ in ("Recurrent", "SelfAttention", "PositionalEncoding",
-                                "CausalEncoderLayer", "DetectionHead"):
+                                "CausalEncoderLayer", "DetectionHead", "SegmentationHead"):
                 mine = getattr(ours, cls.__name__)
                 if cls is mine:
                     return True

@@ -1,6 +1,8 @@
 """Fit between a project's graphs and its data: check it with messages that name the graph
 and node and what to change, and adapt the project (Input blocks, the classifier's
-out_features, or the dataset's image size when the network needs its own image size).
+out_features, a segmentation or detection head's classes, or the dataset's image size when
+the network needs its own image size). The rules of the vision tasks are in
+:mod:`engine.train.fit_vision`.
 
 Both take the data as a loaded :class:`~engine.data.DataBundle` or as its
 :class:`~engine.data.facts.DataFacts` (the editor's live check, without loading anything).
@@ -15,6 +17,7 @@ from engine.data.facts import DataFacts, describe_kind, facts_of
 from engine.graph import Problem
 from engine.project import Graph, Project
 from engine.shapes import analyze_graph
+from engine.train import fit_vision
 from engine.train.head import (
     CutError,
     add_head,
@@ -177,6 +180,9 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
             probs.append(Problem(data_graph, where, f"gives {have_n} outputs but {src} has only "
                                  f"{n} {what}; the extra outputs are wasted{fix}",
                                  "warning"))
+    elif kind in fit_vision.VISION:
+        probs += fit_vision.output_problems(graph, data_graph, kind, a.structure.outputs[0], out,
+                                            facts, src)
     elif kind == "autoencoder" and out.numel() != _numel(want):
         probs.append(Problem(data_graph, a.structure.outputs[0], f"reconstructs "
                              f"{shape_text(out.shape)} but the input is {shape_text(want)}: "
@@ -197,6 +203,7 @@ _NEEDS = {
     "classification": ("class", "classification needs class labels"),
     "regression": ("real", "regression needs numeric targets"),
     "language_model": ("next_token", "a language model needs a text corpus"),
+    **fit_vision.NEEDS,
 }
 
 
@@ -211,8 +218,11 @@ def _target_problem(kind: str, facts: DataFacts, src: str) -> Problem | None:
     if need is None or facts.target == need[0]:
         return None
     has = {"class": f"has {facts.num_classes} classes", "real": "has numeric targets",
-           "next_token": "is a text corpus"}.get(facts.target, "has no targets")
-    if kind == "regression" and facts.target == "class":
+           "next_token": "is a text corpus", **fit_vision.HAS}.get(facts.target, "has no targets")
+    vision_fix = fit_vision.target_fix(kind, facts)
+    if vision_fix is not None:
+        fix = vision_fix
+    elif kind == "regression" and facts.target == "class":
         fix = ("set task.kind to classification, or use data whose target is a number (a CSV "
                "with a numeric target column)")
     elif kind == "classification" and facts.target == "real":
@@ -241,8 +251,10 @@ def _check_generator(project: Project, want: tuple, src: str) -> list[Problem]:
                              f"(task latent_dim): set shape to [{latent}]"))
     outs = a.output_specs()
     if outs and outs[0] is not None and tuple(outs[0].shape) != want:
-        probs.append(Problem("generator", a.structure.outputs[0], f"makes "
-                             f"{shape_text(outs[0].shape)} but {src} images are {shape_text(want)}"))
+        made = shape_text(outs[0].shape)
+        probs.append(Problem("generator", a.structure.outputs[0], f"makes {made} but {src} "
+                             f"images are {shape_text(want)}: change the generator's last "
+                             f"layers to make {shape_text(want)}, or choose images of {made}"))
     return probs
 
 
@@ -256,10 +268,11 @@ def _numel(shape: tuple) -> int:
 def fit_project(project: Project, data: DataBundle | DataFacts) -> list[str]:
     """Adapt ``project`` in place to ``data``: the Input's shape, dtype and vocab from the
     data, the out_features of the Linear feeding the Output for classifiers and language
-    models, a GAN generator's noise. When the network cannot take the data's image size
-    (a convolution would shrink 8x8 digits to nothing) but takes its own, square one, the
-    dataset's image size is set to that instead, so the data is resized to what the network
-    was made for. Returns one sentence per change."""
+    models, the classes of a segmentation or detection head, a GAN generator's noise.
+    When the network cannot take the data's image size (a convolution would shrink 8x8
+    digits to nothing; a U-Net's skip connections need sides its poolings halve evenly) but
+    takes its own, square one, the dataset's image size is set to that instead, so the data
+    is resized to what the network was made for. Returns one sentence per change."""
     fitted, _facts_after, changes = _plan(project, _facts(data))
     project.graphs = fitted.graphs
     project.dataset = fitted.dataset
@@ -382,6 +395,8 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
                 changes.append(f"{gname}/{node.id}: set {', '.join(said)}")
                 node.params = params
         n = facts.num_classes
+        if kind in fit_vision.VISION:
+            changes += fit_vision.fit_head(graph, gname, kind, n)
         head = head_linear(graph) if kind in ("classification", "language_model") else None
         if kind == "classification" and n and head is None:
             changes += add_head(graph, gname, n, project.graphs)

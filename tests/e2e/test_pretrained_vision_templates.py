@@ -78,7 +78,9 @@ def test_the_pretrained_unet_fetches_its_encoder_and_trains_offline(hub, tmp_pat
     assert run_cli("validate", "u.lforge").code == 0
     result = run_cli("train", "u.lforge", "--out", "run")
     assert result.code == 0, result.err
-    assert "Loading the pretrained weights of resnet18_stem (hf:microsoft/resnet-18)" in result.err
+    # the five stages read one checkpoint: named together, once
+    assert ("Loading the pretrained weights of resnet18_stem, resnet18_layer1, resnet18_layer2, "
+            "resnet18_layer3, resnet18_layer4 (hf:microsoft/resnet-18)") in result.err
     report = json.loads((tmp_path / "run" / "init.json").read_text())
     loaded = report["reports"][0]["loaded"]
     assert "stem.stem_conv.weight" in loaded and "layer4.s4_b1_conv2.weight" in loaded

@@ -116,6 +116,10 @@ COMPATIBLE = {
     "mlp": {"spirals", "moons", "blobs"},
     "resnetmini": {"shapes", "digits"},
     "transfer": {"shapes", "digits"},
+    "unet": {"shapes_seg"},
+    "unet_resnet18": {"shapes_seg"},
+    "detector": {"shapes_det"},
+    "detector_resnet18": {"shapes_det"},
 }
 PAIRS = [(t, n) for t in list_templates() for n in BUILTIN]
 
