@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import signal
 import sys
 from pathlib import Path
 
-from engine.cli.running import metrics_table, prepare_job, show_events
+from engine.cli.running import prepare_job, show_events
 from engine.cli.terminal import for_terminal
 from engine.errors import UsageError
 from engine.project import ProjectError
@@ -134,26 +133,17 @@ def with_finetune_lines(events, quiet: bool):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from engine.cli.evaluation import as_json, print_evaluation
     from engine.train.inference import evaluate_run, open_run
 
     loaded = open_run(args.run_dir)
     metrics = evaluate_run(loaded, args.split)
     if args.json:
-        print(json.dumps(metrics))
+        print(as_json(metrics))
         return 0
     print(f"{for_terminal(loaded.run.path)} ({args.split}, "
           f"{for_terminal(loaded.bundle.describe())})")
-    metrics_table(metrics)
-    cm = metrics.get("confusion_matrix")
-    if cm:
-        from engine.tasks.classification import confusion_lines
-
-        print("  confusion matrix (rows: true class, columns: predicted)")
-        classes = metrics.get("classes") or loaded.bundle.classes
-        # class names come from folder names or a CSV column: escaped before the layout
-        names = [for_terminal(c) for c in classes] if classes else classes
-        for line in confusion_lines(cm, names):
-            print("   " + line)
+    print_evaluation(metrics, loaded.project.task.kind, loaded.bundle.classes)
     return 0
 
 

@@ -51,11 +51,16 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
     verified with onnx.checker and onnxruntime; a difference from PyTorch above
     ``atol + rtol * max|output|`` fails the export. Raises :class:`ExportError` with a
     message for the user; nothing is left on disk then.
+
+    The vision tasks (see :mod:`engine.export.vision`): a segmentation ONNX export must
+    also give PyTorch's argmax masks; a detector is exported with its decoder (ONNX, pt2,
+    and model.py's ``load_detector``), returning boxes, scores and labels, which must match
+    PyTorch's within ``atol``. Their metadata names the task (``layerforge.task``).
     """
     import torch
 
     from engine import naming
-    from engine.export import card, pycode
+    from engine.export import card, pycode, vision
     from engine.export.common import (
         build_module,
         missing_data_warning,
@@ -74,9 +79,13 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
         report.warnings.append(untrained_warning(src))
     elif src.data is None:
         report.warnings.append(missing_data_warning(src))
-    meta = metadata(src.data)
     analysis = analyze_graph(src.graph, src.graph_name, src.project.graphs)
+    kind = src.project.task.kind
+    task_meta = vision.task_metadata(src.project, analysis, src.data)
+    meta = {**metadata(src.data), **task_meta}
     module = build_module(src)
+    # what ONNX and pt2 export: the graph, or for detection the graph with its decoder
+    exported, output_names = vision.export_module(kind, module, src.project, analysis)
     stem = src.graph_name if _SAFE_STEM.match(src.graph_name) else naming.make_identifier(
         src.graph_name)
     folder, main, card_name = _destination(fmt, Path(out), stem)
@@ -86,31 +95,42 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
             from engine.export.onnx_export import verify_onnx, write_onnx
 
             report.opset, report.tolerance = opset, atol
-            write_onnx(stage.path(main), module, analysis, src.graph, opset, progress,
-                       src.graph_name, meta)
-            report.max_abs_diff = verify_onnx(stage.tmp / main, module, analysis, atol, rtol,
-                                              progress)
+            write_onnx(stage.path(main), exported, analysis, src.graph, opset, progress,
+                       src.graph_name, meta, output_names)
+            check = vision.onnx_check(kind, src.project, atol, rtol)
+            report.max_abs_diff = verify_onnx(stage.tmp / main, exported, analysis, atol, rtol,
+                                              progress, check)
+            if check is not None:
+                report.checks.append(check.summary())
             files[main] = f"ONNX model (opset {opset}, dynamic batch), one file"
         elif fmt == "safetensors":
             write_weights(stage.path(main), module, src.graph, src.graph_name, analysis,
-                          src.trained, src.data, src.project.graphs)
+                          src.trained, src.data, src.project.graphs, task_meta)
             report.max_abs_diff = _check_reload(stage.tmp / main, module, analysis)
             files[main] = "weights, with the graph in the metadata"
         elif fmt == "python":
-            code = pycode.generate(module, src.graph_name, analysis, data=src.data)
+            decoder = vision.decoder_settings(src.project, analysis) \
+                if kind == "detection" else None
+            code = pycode.generate(module, src.graph_name, analysis, data=src.data,
+                                   decoder=decoder)
             stage.path(main).write_text(code, encoding="utf-8")
             write_weights(stage.path(pycode.WEIGHTS_NAME), module, src.graph, src.graph_name,
-                          analysis, src.trained, src.data, src.project.graphs)
+                          analysis, src.trained, src.data, src.project.graphs, task_meta)
             if progress:
                 progress("checking model.py in a fresh Python process")
             pycode.verify_in_subprocess(stage.tmp / main, stage.tmp / ".check.safetensors",
                                         module, analysis)
+            if decoder is not None:
+                pycode.verify_in_subprocess(stage.tmp / main, stage.tmp / ".check.safetensors",
+                                            exported, analysis, loader="load_detector")
+                report.checks.append("model.py's load_detector() decodes the same boxes, "
+                                     "scores and labels")
             files[main] = "standalone PyTorch code (torch only)"
             files[pycode.WEIGHTS_NAME] = "weights for model.py (safetensors)"
         else:
             from engine.export.pt2 import CAVEAT, write_pt2
 
-            report.max_abs_diff = write_pt2(stage.path(main), module, analysis, progress,
+            report.max_abs_diff = write_pt2(stage.path(main), exported, analysis, progress,
                                             src.graph_name, meta)
             files[main] = "torch.export program"
             report.warnings.append(CAVEAT.format(version=torch.__version__))
@@ -124,6 +144,7 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
     if report.max_abs_diff:
         diffs = ", ".join(f"{k}: {v:.2g}" for k, v in report.max_abs_diff.items())
         report.messages.append(f"verified: max absolute difference from PyTorch {diffs}")
+    report.messages += [f"verified: {c}" for c in report.checks]
     return report
 
 

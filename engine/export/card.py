@@ -134,6 +134,9 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
             info = analysis.nodes[nid]
             lines.append(f"| {_name(nid)} | {md_text(s.blocks[nid].type)} | {info.out} | "
                          f"{info.params:,} |")
+    from engine.export.vision_card import task_section
+
+    lines += task_section(src, analysis, fmt)
     lines += _pretrained(src)
     lines += ["", "## Metrics", ""]
     metrics = flat_metrics(src.metrics)
@@ -154,7 +157,8 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
     if report.max_abs_diff:
         diffs = ", ".join(f"{k}: {v:.2g}" for k, v in report.max_abs_diff.items())
         lines.append(f"- Verified against PyTorch, max absolute difference: {diffs}")
-    lines += ["", "## Loading", ""] + _loading(fmt, files, analysis)
+    lines += [f"- Verified: {c}" for c in report.checks]  # the exporter's own sentences
+    lines += ["", "## Loading", ""] + _loading(fmt, files, analysis, src.project.task.kind)
     return "\n".join(lines) + "\n"
 
 
@@ -187,7 +191,7 @@ def _pretrained(src: Source) -> list[str]:
     return ["", "## Pretrained weights", "", lead, "", *out]
 
 
-def _loading(fmt: str, files: dict[str, str], analysis) -> list[str]:
+def _loading(fmt: str, files: dict[str, str], analysis, kind: str = "") -> list[str]:
     main = json.dumps(next(iter(files)))  # a Python string literal, whatever --out was
     shape = []
     for spec in analysis.input_specs():
@@ -198,17 +202,23 @@ def _loading(fmt: str, files: dict[str, str], analysis) -> list[str]:
             shape.append(f"np.random.randn(1, {dims}).astype(np.float32)")
     if fmt == "onnx":
         feeds = ", ".join(f"inputs[{i}].name: {x}" for i, x in enumerate(shape))
+        outputs = "boxes, scores, labels" if kind == "detection" else "outputs"
         return ["```python", "import numpy as np", "import onnxruntime as ort", "",
                 f"session = ort.InferenceSession({main})", "inputs = session.get_inputs()",
-                f"outputs = session.run(None, {{{feeds}}})", "```"]
+                f"{outputs} = session.run(None, {{{feeds}}})", "```"]
     if fmt == "safetensors":
         return ["With LayerForge installed (the graph is stored in the file's metadata):", "",
                 "```python", "from engine.export import load_model", "",
                 f"model = load_model({main})  # an nn.Module in eval mode", "```", "",
                 "Or with the standalone code from `layerforge export --format python`."]
     if fmt == "python":
-        return ["Needs only torch and safetensors:", "", "```python", "from model import load",
-                "", "model = load()  # reads weights.safetensors next to model.py", "```"]
+        lines = ["Needs only torch and safetensors:", "", "```python", "from model import load",
+                 "", "model = load()  # reads weights.safetensors next to model.py", "```"]
+        if kind == "detection":
+            lines += ["", "A detector with its decoder (images in, boxes out):", "",
+                      "```python", "from model import load_detector", "",
+                      "boxes, scores, labels = load_detector()(x)", "```"]
+        return lines
     return ["```python", "import torch", "",
             f"program = torch.export.load({main})  # same torch version; trusted files only",
             "model = program.module()", "```"]

@@ -50,6 +50,8 @@ class ExportReport:
     tolerance: float | None = None
     opset: int | None = None
     trained: bool = False
+    #: further checks passed, one sentence each (a segmentation export's argmax masks...)
+    checks: list[str] = field(default_factory=list)
 
     @property
     def worst_diff(self) -> float | None:

@@ -10,7 +10,9 @@ import io
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from engine.export.common import ExportError, Progress
 from engine.project import Graph
@@ -24,6 +26,10 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 DEFAULT_OPSET = 18
 #: verification cases: (batch size, length of variable dimensions)
 CASES = ((1, 5), (3, 11))
+
+
+#: a custom comparison of PyTorch's outputs with onnxruntime's (see verify_onnx)
+Compare = Callable[[list[Any], list[Any], str], float]
 
 
 def onnx_problems(graph: Graph, analysis: GraphAnalysis | None = None) -> list[tuple[str, str]]:
@@ -95,9 +101,12 @@ def quiet():
 
 
 def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress: Progress,
-               graph_name: str, metadata: dict[str, str] | None = None) -> None:
+               graph_name: str, metadata: dict[str, str] | None = None,
+               output_names: list[str] | None = None) -> None:
     """Export ``module`` to ``path`` as a single ONNX file (raises ExportError on failure).
-    ``metadata`` goes into the model's metadata_props (the graph is not changed)."""
+    ``metadata`` goes into the model's metadata_props (the graph is not changed).
+    ``output_names``: the outputs' names when ``module`` is more than the graph (a detector
+    with its decoder); by default the graph's Output blocks."""
     from engine.compile import example_inputs
 
     problems = onnx_problems(graph, analysis)
@@ -115,7 +124,8 @@ def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress:
             program = torch.onnx.export(module, xs, dynamo=True, opset_version=opset,
                                         dynamic_shapes=dynamic_shapes(analysis),
                                         input_names=names,
-                                        output_names=list(analysis.structure.outputs),
+                                        output_names=output_names
+                                        or list(analysis.structure.outputs),
                                         verbose=False, report=False)
             program.save(str(path), external_data=False)
     except OSError:
@@ -146,13 +156,14 @@ def add_metadata(path: Path, metadata: dict[str, str]) -> None:
 
 
 def verify_onnx(path: Path, module, analysis, atol: float, rtol: float,
-                progress: Progress) -> dict[str, float]:
+                progress: Progress, compare: Compare | None = None) -> dict[str, float]:
     """Run onnx.checker and onnxruntime on random inputs at two batch sizes.
 
     Returns the largest absolute difference from PyTorch per case; raises ExportError when
     the model is invalid, is refused by onnxruntime, or differs beyond the tolerance.
+    ``compare(refs, gots, label)`` replaces the element-wise comparison of the outputs
+    (numpy arrays, same shapes): it raises ExportError or returns the difference to report.
     """
-    import numpy as np
     import onnx
     import onnxruntime as ort
     import torch
@@ -191,18 +202,30 @@ def verify_onnx(path: Path, module, analysis, atol: float, rtol: float,
             raise ExportError(f"onnxruntime cannot run the exported model on {label} (the "
                               f"exporter may have fixed a dimension that should vary): {first}"
                               ) from None
-        worst = 0.0
-        for r, g in zip(refs, got, strict=True):
-            r_np = r.detach().cpu().numpy()
+        refs_np = [r.detach().cpu().numpy() for r in refs]
+        for r_np, g in zip(refs_np, got, strict=True):
             if r_np.shape != g.shape:
                 raise ExportError(f"the ONNX model returns shape {list(g.shape)} on {label} "
                                   f"but PyTorch returns {list(r_np.shape)}")
-            diff = float(np.max(np.abs(r_np.astype(np.float64) - g))) if r_np.size else 0.0
-            scale = float(np.max(np.abs(r_np))) if r_np.size else 0.0
-            if not diff <= tolerance_for(scale, atol, rtol):
-                raise ExportError(f"the ONNX model differs from PyTorch by up to {diff:.3g} on "
-                                  f"{label}, more than the tolerance "
-                                  f"{tolerance_for(scale, atol, rtol):.3g}")
-            worst = max(worst, diff)
-        diffs[label] = worst
+        if compare is not None:
+            diffs[label] = compare(refs_np, got, label)
+        else:
+            diffs[label] = compare_close(refs_np, got, label, atol, rtol)
     return diffs
+
+
+def compare_close(refs, gots, label: str, atol: float, rtol: float) -> float:
+    """The largest |onnxruntime - PyTorch| over the outputs (numpy arrays of equal shapes);
+    ExportError when one exceeds ``atol + rtol * max|output|``."""
+    import numpy as np
+
+    worst = 0.0
+    for r, g in zip(refs, gots, strict=True):
+        diff = float(np.max(np.abs(r.astype(np.float64) - g))) if r.size else 0.0
+        scale = float(np.max(np.abs(r))) if r.size else 0.0
+        if not diff <= tolerance_for(scale, atol, rtol):
+            raise ExportError(f"the ONNX model differs from PyTorch by up to {diff:.3g} on "
+                              f"{label}, more than the tolerance "
+                              f"{tolerance_for(scale, atol, rtol):.3g}")
+        worst = max(worst, diff)
+    return worst

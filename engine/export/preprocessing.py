@@ -200,7 +200,7 @@ def python_constants(info: dict[str, Any] | None, literal) -> list[str]:
         *note,
         f"MEAN = {literal(mean)}  # per {axis}; None: inputs are not normalised",
         f"STD = {literal(std)}",
-        f"CLASSES = {literal(classes)}  # output index -> class name (classification)",
+        f"CLASSES = {literal(classes)}  # class index -> name (output index, mask value, box label)",
         f"VOCAB = {literal(vocab)}  # token id -> character (text models)",
         "",
         "",

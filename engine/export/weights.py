@@ -35,9 +35,11 @@ def spec_json(spec) -> dict[str, Any]:
 
 def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
                   trained: bool, data: dict[str, Any] | None = None,
-                  library: Mapping[str, Graph] | None = None) -> None:
+                  library: Mapping[str, Graph] | None = None,
+                  extra: Mapping[str, str] | None = None) -> None:
     """Write ``module``'s state dict with the graph in the metadata, and ``data`` (how the
-    inputs were prepared, see :mod:`engine.export.preprocessing`) when known."""
+    inputs were prepared, see :mod:`engine.export.preprocessing`) when known. ``extra``:
+    more metadata entries (a vision task's ``layerforge.task``)."""
     from safetensors.torch import save
 
     from engine.export.preprocessing import metadata
@@ -52,6 +54,7 @@ def write_weights(path: Path, module, graph: Graph, graph_name: str, analysis,
         META_OUTPUTS: json.dumps([spec_json(s) for s in analysis.output_specs()]),
         META_TRAINED: "true" if trained else "false",
         **metadata(data),
+        **(extra or {}),
     }
     used = descendants(library, graph_name) if library else []
     if used:

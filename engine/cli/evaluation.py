@@ -1,0 +1,88 @@
+"""What `layerforge evaluate` prints: the metrics table, and for the tasks that have them
+the per-class figures (segmentation's IoU and Dice, detection's AP) and the confusion
+matrix; or, with ``--json``, everything the task's evaluation returns as one JSON object.
+
+Class names come from folder names, label files and annotation files: every one is
+escaped with :func:`for_terminal` before it reaches the layout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from engine.cli.running import metrics_table
+from engine.cli.terminal import for_terminal
+
+NAME_WIDTH = 24
+
+
+def as_json(metrics: dict[str, Any]) -> str:
+    """``metrics`` as strict JSON: a figure that is not a number (NaN, infinite: a class
+    the split never holds) becomes null, which every JSON reader accepts."""
+    def plain(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        return v
+
+    return json.dumps(plain(metrics), allow_nan=False)
+
+
+def print_evaluation(metrics: dict[str, Any], kind: str, classes: Sequence[str] | None) -> None:
+    """The figures of one evaluation as text: headline metrics first, with their names as
+    the user knows them (mIoU, mAP@0.5), then the per-class table and the confusion
+    matrix when the task has them."""
+    from engine.export.vision_card import HEADLINE, PER_CLASS
+
+    names = [for_terminal(c) for c in (metrics.get("classes") or classes or [])]
+    if kind in HEADLINE:
+        shown = {label: metrics[key] for label, key in HEADLINE[kind] if key in metrics}
+        keys = {key for _, key in HEADLINE[kind]}
+        shown.update({k: v for k, v in metrics.items() if k not in keys})
+        metrics_table(shown)
+        cols = [(heading, metrics[key]) for heading, key in PER_CLASS[kind]
+                if isinstance(metrics.get(key), list)]
+        if cols:
+            print("  per class")
+            for line in per_class_lines(names, cols):
+                print("   " + line)
+    else:
+        metrics_table(metrics)
+    cm = metrics.get("confusion_matrix")
+    if cm:
+        from engine.tasks.classification import confusion_lines
+
+        what = "pixels; " if kind == "segmentation" else ""
+        print(f"  confusion matrix ({what}rows: true class, columns: predicted)")
+        for line in confusion_lines(cm, names or None):
+            print("   " + line)
+
+
+def per_class_lines(names: Sequence[str], cols: Sequence[tuple[str, Sequence[Any]]]
+                    ) -> list[str]:
+    """A table with a row per class and a column per figure; a class with no figure (not
+    in the split: None, NaN or COCO's -1) shows a dash. ``names`` are already escaped;
+    long ones lose their end."""
+    from engine.export.vision_card import figure
+
+    rows = max(len(v) for _, v in cols)
+    labels = [_short(names[i]) if i < len(names) else str(i) for i in range(rows)]
+    cells = [[figure(v[i] if i < len(v) else None) for _, v in cols] for i in range(rows)]
+    loc = max([len("class"), *(len(x) for x in labels)])
+    widths = [max(len(h), 6) for h, _ in cols]
+    out = ["class".ljust(loc) + "  " + "  ".join(h.rjust(w) for (h, _), w in
+                                                 zip(cols, widths, strict=True))]
+    for label, row in zip(labels, cells, strict=True):
+        out.append(label.ljust(loc) + "  " + "  ".join(c.rjust(w) for c, w in
+                                                      zip(row, widths, strict=True)))
+    return out
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_WIDTH else name[:NAME_WIDTH - 2] + ".."
