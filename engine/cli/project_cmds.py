@@ -21,7 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one of: " + ", ".join(list_templates()))
     p.add_argument("--dataset", metavar="SPEC",
                    help="builtin:NAME, folder:PATH, idx:DIR, csv:PATH[:target=COLUMN], "
-                        "text:PATH or download:NAME")
+                        "text:PATH, download:NAME, segmentation:PATH (images and masks, or "
+                        "COCO) or detection:PATH (COCO, Pascal VOC or YOLO)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting for the new project, applied before it is fitted to the "
+                        "data, e.g. dataset.bad_annotations=skip or dataset.image_size=96")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_new)
 
@@ -46,12 +50,19 @@ def cmd_new(args: argparse.Namespace) -> int:
     project = load_template(args.template)
     project.name = out.stem
     if args.dataset:
-        from engine.data import DataError, load_dataset, parse_spec
+        project.dataset = _parsed_dataset(args.dataset)
+    if args.set:
+        from engine.train.overrides import apply_overrides, parse_assignment
+
+        project = apply_overrides(project, dict(parse_assignment(s) for s in args.set))
+    if args.dataset:
+        from engine.data import DataError
+        from engine.data.facts import data_facts
         from engine.train.fit import fit_project
 
         try:
-            project.dataset = parse_spec(args.dataset)
-            changes = fit_project(project, load_dataset(project.dataset))
+            # the facts, not the data: what the network must fit, read cheaply
+            changes = fit_project(project, data_facts(project.dataset))
         except DataError as e:
             raise ProjectError(f"--dataset {args.dataset}: {e}") from None
         for change in changes:
@@ -60,6 +71,15 @@ def cmd_new(args: argparse.Namespace) -> int:
     print(f"created {for_terminal(out)} from template {args.template} "
           f"({for_terminal(project.dataset.describe())})")
     return 0
+
+
+def _parsed_dataset(text: str):
+    from engine.data import DataError, parse_spec
+
+    try:
+        return parse_spec(text)
+    except DataError as e:
+        raise ProjectError(f"--dataset {text}: {e}") from None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -389,4 +389,9 @@ class DataBundle:
         what = f"{self.num_classes} classes" if self.classes else self.target
         if self.target == "next_token":
             what = f"{len(self.vocab or [])} characters"
+        elif self.target in ("mask", "boxes"):
+            what += " (masks)" if self.target == "mask" else " (boxes)"
+        skipped = int((self.summary or {}).get("skipped") or 0)
+        if skipped:
+            what += f", {skipped} bad annotation{'s' if skipped != 1 else ''} skipped"
         return f"{self.source}: {sizes}, {shape} {self.kind}, {what}"
