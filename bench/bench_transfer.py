@@ -17,13 +17,14 @@ and the medians are compared.
 from __future__ import annotations
 
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+
+from bench.interleaved import engine_vs_handwritten
 
 BUDGETS = (10, 20, 30)  # epochs; the same for fine-tuning and scratch
 PER_CLASS = 20
@@ -165,17 +166,8 @@ def throughput(tmp: Path, rounds: int = 7, batch: int = 32, samples: int = 512) 
             opt.step()
         return time.perf_counter() - t0
 
-    times: dict[str, list[float]] = {"engine": [], "hand": []}
-    for ev in train(project, tmp / "throughput", bundle=bundle):
-        if ev.type == "failed":
-            raise RuntimeError(ev.message)
-        if ev.type != "epoch_ended":
-            continue
-        t = hand_epoch()
-        if ev.epoch > 1:  # the first epoch of each warms up
-            times["engine"].append(ev.seconds)
-            times["hand"].append(t)
-    eng, hand = (samples / statistics.median(times[k]) for k in ("engine", "hand"))
+    eng, hand = engine_vs_handwritten(train(project, tmp / "throughput", bundle=bundle), hand_epoch,
+                                      samples)
     return {"finetune_engine_samples_per_s": eng, "finetune_handwritten_samples_per_s": hand,
             "finetune_vs_handwritten": eng / hand}
 

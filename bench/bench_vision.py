@@ -24,7 +24,6 @@ on that command line run only those parts.
 from __future__ import annotations
 
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from bench.interleaved import engine_vs_handwritten
 
 ROUNDS = 5
 THROUGHPUT_SAMPLES = 640  # a short epoch: each round costs one engine and one hand epoch
@@ -145,17 +146,8 @@ def throughput(template: str, tmp: Path, rounds: int = ROUNDS,
             opt.step()
         return time.perf_counter() - t0
 
-    times: dict[str, list[float]] = {"engine": [], "hand": []}
-    for ev in train(project, tmp / f"{template}-throughput", bundle=bundle):
-        if ev.type == "failed":
-            raise RuntimeError(ev.message)
-        if ev.type != "epoch_ended":
-            continue
-        t = hand_epoch()
-        if ev.epoch > 1:  # the first epoch of each warms up
-            times["engine"].append(ev.seconds)
-            times["hand"].append(t)
-    eng, hand = (n / statistics.median(times[k]) for k in ("engine", "hand"))
+    eng, hand = engine_vs_handwritten(train(project, tmp / f"{template}-throughput", bundle=bundle), hand_epoch,
+                                      n)
     return {f"{template}_engine_samples_per_s": eng,
             f"{template}_handwritten_samples_per_s": hand,
             f"{template}_vs_handwritten": eng / hand}

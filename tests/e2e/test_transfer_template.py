@@ -8,26 +8,15 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file
 
 from engine.project import load_project, save_project
 from engine.templates import load_template
-from engine.zoo.catalog import entry, entry_config
 from tests.engine.cli_helpers import run_cli
-from tests.engine.zoo.hubserver import hub_fixture  # noqa: F401 - the hub fixture
+from tests.engine.zoo.hubserver import hub_fixture, publish_resnet18  # noqa: F401 - the hub fixture
 
 transformers = pytest.importorskip("transformers")
 
-
-def publish_resnet18(hub) -> dict[str, torch.Tensor]:
-    """A random ResNet-18 classifier in the Hub's layout, published as microsoft/resnet-18."""
-    config = {k: v for k, v in entry_config(entry("resnet18")).items()
-              if k not in ("model_type", "architectures")}
-    torch.manual_seed(0)
-    model = transformers.ResNetForImageClassification(transformers.ResNetConfig(**config))
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    hub.add("microsoft/resnet-18", {"model.safetensors": save(state)})
-    return state
 
 
 def test_the_transfer_template_fetches_its_backbone_and_trains_in_two_phases(hub, tmp_path,

@@ -115,6 +115,15 @@ def test_tensor_nms_equals_plain_greedy_nms(seed):
     assert torch.nonzero(keep).flatten().tolist() == _reference_nms(boxes, scores, labels, 0.3)
 
 
+def test_nms_keeps_a_box_whose_only_suppressor_was_suppressed():
+    # A overlaps B, B overlaps C (IoU 0.6 each), A and C by 1/3 only: greedy keeps A and C;
+    # the eager rounds must not stop before C comes back
+    boxes = torch.tensor([[[0.0, 0, 10, 10], [2.5, 0, 12.5, 10], [5.0, 0, 15, 10]]])
+    keep = greedy_nms(boxes, torch.tensor([[0.9, 0.8, 0.7]]), torch.zeros(1, 3, dtype=torch.long),
+                      0.5)
+    assert keep.tolist() == [[1.0, 0.0, 1.0]]
+
+
 # -- training through the real loop ------------------------------------------------------
 
 

@@ -72,3 +72,39 @@ def gan_run(runs_root) -> Path:
 def wait_idle(qtbot, *runners, timeout: int = 60000) -> None:
     """Wait until every ``Jobs`` has delivered its results in the GUI thread."""
     qtbot.waitUntil(lambda: not any(r.busy for r in runners), timeout=timeout)
+
+
+@pytest.fixture
+def dataset_panel(qtbot):
+    """A Dataset panel on a small chain project, shut down after the test."""
+    from app.document import GraphDocument
+    from app.panels.dataset import DatasetPanel
+    from tests.app.conftest import chain_project
+
+    p = DatasetPanel(GraphDocument(chain_project()))
+    p.resize(420, 900)
+    qtbot.addWidget(p)
+    yield p
+    p.shutdown()
+
+
+def choose(combo, data) -> None:
+    """Pick the entry holding ``data`` as a user does (the activated signal included)."""
+    i = combo.findData(data)
+    assert i >= 0, data
+    combo.setCurrentIndex(i)
+    combo.activated.emit(i)
+
+
+@pytest.fixture
+def evaluation_panel(qtbot):
+    """An Evaluation panel shown at a desktop size, shut down after the test."""
+    from app.panels.evaluation import EvaluationPanel
+
+    p = EvaluationPanel()
+    p.resize(1280, 640)
+    qtbot.addWidget(p)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.shutdown()

@@ -8,24 +8,12 @@ from app.document import GraphDocument
 from app.panels.dataset import DatasetPanel
 from engine.project import DatasetSpec
 from tests.app.conftest import chain_project
-from tests.app.setup.conftest import wait_idle
+from tests.app.setup.conftest import choose, wait_idle
 
 
 @pytest.fixture
-def panel(qtbot):
-    doc = GraphDocument(chain_project())
-    p = DatasetPanel(doc)
-    p.resize(420, 900)
-    qtbot.addWidget(p)
-    yield p
-    p.shutdown()
-
-
-def _choose(combo, data) -> None:
-    i = combo.findData(data)
-    assert i >= 0, data
-    combo.setCurrentIndex(i)
-    combo.activated.emit(i)
+def panel(dataset_panel):
+    return dataset_panel
 
 
 def _set_source(panel, **fields) -> None:
@@ -41,11 +29,11 @@ def test_builtin_choice_and_split_edits_go_through_the_document(panel, qtbot):
     wait_idle(qtbot, panel.catalog)
     start = doc.project.dataset.model_copy()
     count = doc.undo_stack.count()
-    _choose(panel.source_combo, "builtin")
+    choose(panel.source_combo, "builtin")
     assert doc.project.dataset.source == "builtin"
     assert doc.project.dataset.name == "spirals"  # the first built-in set, same undo step
     assert doc.undo_stack.count() == count + 1
-    _choose(panel.name_combo, "moons")
+    choose(panel.name_combo, "moons")
     assert doc.project.dataset.name == "moons"
     assert "half circles" in panel.description.text()
     for v in (25, 30, 35):  # one drag of the slider
@@ -77,7 +65,7 @@ def test_csv_column_picker_reads_the_header(panel, tmp_path):
     assert panel.document.project.dataset.path == str(path)
     names = [panel.target_combo.itemData(i) for i in range(panel.target_combo.count())]
     assert names == ["", "rooms", "area", "price"]
-    _choose(panel.target_combo, "area")
+    choose(panel.target_combo, "area")
     assert panel.document.project.dataset.target == "area"
 
 
@@ -190,7 +178,7 @@ def test_fit_right_after_typing_a_path_is_not_dropped_by_the_debounced_preview(
     wait_idle(qtbot, panel.loader)
     # The source change schedules a preview (of no path yet): let it come and go.
     with qtbot.waitSignal(panel._debounce.timeout, timeout=5000):
-        _choose(panel.source_combo, "folder")
+        choose(panel.source_combo, "folder")
     wait_idle(qtbot, panel.loader)
     real_fit = dataset_jobs.fit
 
@@ -238,7 +226,7 @@ def test_an_image_folder_keeps_its_own_size_as_the_cli_does(lenet_panel, qtbot, 
     folder = _image_folder(tmp_path / "pictures", size=20)
     assert doc.project.dataset.image_size == 28
     count = doc.undo_stack.count()
-    _choose(panel.source_combo, "folder")
+    choose(panel.source_combo, "folder")
     assert doc.undo_stack.count() == count + 1  # still one undo step
     assert doc.project.dataset.image_size is None
     assert panel.image_size.value() == panel.image_size.minimum()  # shows "original"

@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.document import GraphDocument
-from app.panels.dataset import DatasetPanel
 from tests.app.conftest import chain_project
-from tests.app.setup.conftest import wait_idle
+from tests.app.setup.conftest import choose, wait_idle
 
 
 @pytest.fixture
-def panel(qtbot):
-    doc = GraphDocument(chain_project())
-    p = DatasetPanel(doc)
-    p.resize(420, 900)
-    qtbot.addWidget(p)
-    yield p
-    p.shutdown()
-
-
-def _choose(combo, data) -> None:
-    i = combo.findData(data)
-    assert i >= 0, data
-    combo.setCurrentIndex(i)
-    combo.activated.emit(i)
+def panel(dataset_panel):
+    return dataset_panel
 
 
 def _type(field, text: str) -> None:
@@ -43,7 +29,7 @@ def test_a_vision_source_asks_for_images_annotations_labels_and_bad_entries(pane
     rows = panel.source_box.vision
     assert not _shown(panel, rows.annotations)  # built-in: none of these
     count = doc.undo_stack.count()
-    _choose(panel.source_combo, source)
+    choose(panel.source_combo, source)
     assert doc.project.dataset.source == source
     assert all(_shown(panel, w) for w in (panel.path_field, rows.annotations, rows.labels,
                                           rows.bad))
@@ -54,7 +40,7 @@ def test_a_vision_source_asks_for_images_annotations_labels_and_bad_entries(pane
     _type(panel.path_field, "/data/pets/images")
     _type(rows.annotations, "/data/pets/instances.json")
     _type(rows.labels, "/data/pets/classes.txt")
-    _choose(rows.bad, "skip")
+    choose(rows.bad, "skip")
     panel.image_size.setValue(96)
     d = doc.project.dataset
     assert (d.path, d.annotations, d.labels, d.bad_annotations, d.image_size) == (
@@ -94,7 +80,7 @@ def test_the_built_in_scene_sets_are_listed_and_generated(panel, qtbot):
     wait_idle(qtbot, panel.catalog)
     names = [panel.name_combo.itemData(i) for i in range(panel.name_combo.count())]
     assert {"shapes_seg", "shapes_det"} <= set(names)
-    _choose(panel.name_combo, "shapes_det")
+    choose(panel.name_combo, "shapes_det")
     assert doc.project.dataset.name == "shapes_det"
     assert "box" in panel.description.text()
     assert _shown(panel, panel.samples_spin)  # generated: its size can be set

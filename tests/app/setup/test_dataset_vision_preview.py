@@ -10,20 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.document import GraphDocument
-from app.panels.dataset import DatasetPanel
-from tests.app.conftest import chain_project
 from tests.app.setup.conftest import wait_idle
 
 
 @pytest.fixture
-def panel(qtbot):
-    doc = GraphDocument(chain_project())
-    p = DatasetPanel(doc)
-    p.resize(420, 900)
-    qtbot.addWidget(p)
-    yield p
-    p.shutdown()
+def panel(dataset_panel):
+    return dataset_panel
 
 
 def _set(panel, **fields) -> None:

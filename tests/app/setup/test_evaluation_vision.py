@@ -10,7 +10,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.detection_match import Matches, match_image
-from app.panels.evaluation import EvaluationPanel
 from app.panels.run_results import Evaluation
 from tests.app.setup.vision_evaluations import (
     DET_CLASSES,
@@ -21,14 +20,8 @@ from tests.app.setup.vision_evaluations import (
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = EvaluationPanel()
-    p.resize(1280, 640)
-    qtbot.addWidget(p)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown()
+def panel(evaluation_panel):
+    return evaluation_panel
 
 
 # -- segmentation ----------------------------------------------------------------------

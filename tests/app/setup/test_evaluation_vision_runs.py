@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.panels.evaluation import EvaluationPanel
 from app.panels.run_results import RunCache, evaluate
 from tests.app.setup.conftest import _train, wait_idle
 
@@ -32,14 +31,8 @@ def det_run(runs_root):
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = EvaluationPanel()
-    p.resize(1280, 640)
-    qtbot.addWidget(p)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown()
+def panel(evaluation_panel):
+    return evaluation_panel
 
 
 def _split_targets(run_dir):

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from app.document import GraphDocument
 from app.panels.hyperparams import HyperparamsPanel
 from tests.app.conftest import chain_project
-from tests.app.setup.conftest import wait_idle
+from tests.app.setup.conftest import choose, wait_idle
 
 
 @pytest.fixture
@@ -20,13 +20,6 @@ def panel(qtbot):
     p.activate()
     yield p
     p.shutdown()
-
-
-def _choose(combo, data) -> None:
-    i = combo.findData(data)
-    assert i >= 0, data
-    combo.setCurrentIndex(i)
-    combo.activated.emit(i)
 
 
 def _visible(panel, form, field: str) -> bool:
@@ -49,7 +42,7 @@ def test_typing_a_learning_rate_is_one_undo_step(panel, qtbot):
 def test_optimizer_shows_only_its_own_settings_and_undo_restores_it(panel):
     doc, form = panel.document, panel.opt_form
     assert _visible(panel, form, "beta1") and not _visible(panel, form, "momentum")
-    _choose(panel.widgets[("training", "optimizer")], "sgd")
+    choose(panel.widgets[("training", "optimizer")], "sgd")
     assert doc.project.training.optimizer == "sgd"
     assert _visible(panel, form, "momentum") and _visible(panel, form, "nesterov")
     assert not _visible(panel, form, "beta1") and not _visible(panel, form, "beta2")
@@ -68,8 +61,8 @@ def test_other_settings_go_through_the_document(panel):
     panel.widgets[("training", "batch_size")].setValue(32)
     panel.widgets[("training", "early_stopping")].setChecked(True)
     assert panel.run_form.isRowVisible(panel.widgets[("training", "patience")])
-    _choose(panel.widgets[("task", "kind")], "regression")
-    _choose(panel.widgets[("task", "loss")], "huber")
+    choose(panel.widgets[("task", "kind")], "regression")
+    choose(panel.widgets[("task", "loss")], "huber")
     p = doc.project
     assert (p.training.epochs, p.training.batch_size, p.training.early_stopping) == (25, 32, True)
     assert (p.task.kind, p.task.loss) == ("regression", "huber")
@@ -93,20 +86,20 @@ def _task_rows_shown(panel) -> set[str]:
 def test_vision_tasks_show_only_their_own_settings(panel):
     doc = panel.document
     assert _task_rows_shown(panel) == {"label_smoothing"}  # classification
-    _choose(panel.widgets[("task", "kind")], "segmentation")
+    choose(panel.widgets[("task", "kind")], "segmentation")
     assert doc.project.task.kind == "segmentation"
     assert _task_rows_shown(panel) == VISION_FIELDS["segmentation"]
     losses = panel.widgets[("task", "loss")]
     assert [losses.itemData(i) for i in range(losses.count())] == ["", "ce+dice", "ce"]
-    _choose(panel.widgets[("task", "kind")], "detection")
+    choose(panel.widgets[("task", "kind")], "detection")
     assert _task_rows_shown(panel) == VISION_FIELDS["detection"]
-    _choose(panel.widgets[("task", "kind")], "gan")
+    choose(panel.widgets[("task", "kind")], "gan")
     assert _task_rows_shown(panel) == {"latent_dim", "d_steps"}
 
 
 def test_detection_settings_go_through_the_document_and_undo(panel):
     doc = panel.document
-    _choose(panel.widgets[("task", "kind")], "detection")
+    choose(panel.widgets[("task", "kind")], "detection")
     count = doc.undo_stack.count()
     panel.widgets[("task", "max_detections")].setValue(20)
     panel.widgets[("task", "min_score")].setValue(0.3)
@@ -118,7 +111,7 @@ def test_detection_settings_go_through_the_document_and_undo(panel):
     doc.undo()
     assert doc.project.task.size_weight == 0.1
     assert panel.widgets[("task", "size_weight")].value() == pytest.approx(0.1)
-    _choose(panel.widgets[("task", "kind")], "segmentation")
+    choose(panel.widgets[("task", "kind")], "segmentation")
     panel.widgets[("task", "ignore_index")].setValue(0)
     assert doc.project.task.ignore_index == 0
     doc.set_field("task", "ignore_index", 254)  # e.g. a script: the field follows
@@ -132,11 +125,11 @@ def test_lr_curve_follows_the_schedule(panel, qtbot):
     wait_idle(qtbot, panel.lr_jobs)
     flat = list(panel.curve_y)
     assert flat and max(flat) == pytest.approx(min(flat)) == pytest.approx(1e-3)
-    _choose(panel.widgets[("training", "schedule")], "cosine")
+    choose(panel.widgets[("training", "schedule")], "cosine")
     qtbot.waitUntil(lambda: panel.curve_y != flat and not panel.lr_jobs.busy, timeout=10000)
     cosine = list(panel.curve_y)
     assert cosine[0] == pytest.approx(1e-3) and cosine[-1] < 1e-5
-    _choose(panel.widgets[("training", "schedule")], "step")
+    choose(panel.widgets[("training", "schedule")], "step")
     assert panel.sched_form.isRowVisible(panel.widgets[("training", "step_size")])
     panel.widgets[("training", "step_size")].setValue(5)
     qtbot.waitUntil(lambda: panel.curve_y not in (flat, cosine) and not panel.lr_jobs.busy,
@@ -165,7 +158,7 @@ def test_device_list_has_auto_and_cpu(panel, qtbot):
     box = panel.device
     data = [box.itemData(i) for i in range(box.count())]
     assert data[:2] == ["auto", "cpu"]
-    _choose(box, "cpu")
+    choose(box, "cpu")
     assert panel.document.project.training.device == "cpu"
     assert box.currentData() == "cpu"
 

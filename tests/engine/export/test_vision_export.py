@@ -26,7 +26,7 @@ from engine.train.inference import open_run
 from tests.engine.cli_helpers import train_in_process
 from tests.engine.vision_projects import tiny_detector, tiny_segmenter
 
-MAX_DETECTIONS = 20  # the decoder's NMS unrolls one step per slot: a small D exports fast
+MAX_DETECTIONS = 20  # a barely trained heatmap is nearly flat: fewer slots, fewer near-ties
 
 
 @pytest.fixture(scope="module")

@@ -177,3 +177,21 @@ def hub_fixture(tmp_path, monkeypatch):
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def publish_resnet18(hub):
+    """A random ResNet-18 classifier in the Hub's layout (transformers builds it), published
+    as microsoft/resnet-18; returns its state dict."""
+    import torch
+    import transformers
+    from safetensors.torch import save
+
+    from engine.zoo.catalog import entry, entry_config
+
+    config = {k: v for k, v in entry_config(entry("resnet18")).items()
+              if k not in ("model_type", "architectures")}
+    torch.manual_seed(0)
+    model = transformers.ResNetForImageClassification(transformers.ResNetConfig(**config))
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    hub.add("microsoft/resnet-18", {"model.safetensors": save(state)})
+    return state
