@@ -108,6 +108,7 @@ def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress:
     ``output_names``: the outputs' names when ``module`` is more than the graph (a detector
     with its decoder); by default the graph's Output blocks."""
     from engine.compile import example_inputs
+    from engine.vision.onnx_nms import onnx_translations  # a detector's NMS node
 
     problems = onnx_problems(graph, analysis)
     if problems:
@@ -126,7 +127,8 @@ def write_onnx(path: Path, module, analysis, graph: Graph, opset: int, progress:
                                         input_names=names,
                                         output_names=output_names
                                         or list(analysis.structure.outputs),
-                                        verbose=False, report=False)
+                                        verbose=False, report=False,
+                                        custom_translation_table=onnx_translations())
             program.save(str(path), external_data=False)
     except OSError:
         raise  # the disk's failure (full, read-only), not the exporter's: the stage says so

@@ -62,9 +62,11 @@ def export_module(kind: str, module, project, analysis) -> tuple[Any, list[str] 
     detection: the graph with its decoder, returning boxes, scores, labels."""
     if kind != "detection":
         return module, None
-    from engine.vision.decode import Decoder, DetectorWithDecoder
+    from engine.vision.decode import DetectorWithDecoder
+    from engine.vision.onnx_nms import ExportDecoder
 
-    wrapped = DetectorWithDecoder(module, Decoder(**decoder_settings(project, analysis)))
+    # ExportDecoder: the Decoder, with ONNX's NonMaxSuppression in an ONNX export
+    wrapped = DetectorWithDecoder(module, ExportDecoder(**decoder_settings(project, analysis)))
     return wrapped.eval(), list(DETECTION_OUTPUTS)
 
 

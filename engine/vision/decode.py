@@ -4,8 +4,10 @@
 peaks of the class heatmaps (cells equal to their 3x3 max-pool), the best ``max_detections``
 peaks over all classes, boxes from their size and offset, then class-aware greedy
 non-maximum suppression. Everything is tensor operations with shapes fixed by the input's
-shape, no Python branch on values and no torchvision, so the same code runs in training's
-evaluation and in the exported ONNX model (opset 18), where decoding is part of the graph.
+shape and no torchvision, so the same code runs in training's evaluation, in the generated
+model.py (which copies this file's functions: torch only) and in torch.export. LayerForge's
+ONNX export swaps the suppression for ONNX's own NonMaxSuppression operator
+(engine.vision.onnx_nms), which keeps the same boxes.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ def greedy_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
                iou: float) -> torch.Tensor:
     """Which boxes greedy class-aware NMS keeps, as a float mask [B, N] (1 kept).
 
-    ``scores`` must be sorted high to low along N. A box is kept when no kept box before it
-    (scoring higher) of its class overlaps it by more than ``iou``. The greedy rule is
-    sequential, but box i depends only on boxes before it; so starting from "keep all" and
-    applying the rule to every box at once N - 1 times gives exactly the greedy result (after
-    t rounds the first t + 1 boxes are final), with a loop whose length is a shape, not a
-    value, and that unrolls in ONNX.
+    ``scores`` must be sorted high to low along N; boxes scoring 0 are never kept. A box is
+    kept when no kept box before it (scoring higher) of its class overlaps it by more than
+    ``iou``. The greedy rule is sequential, but box i depends only on boxes before it; so
+    starting from "keep all" and applying the rule to every box at once reaches the greedy
+    result (after t rounds the first t + 1 boxes are final), and that result is the only
+    mask the rule leaves unchanged. Run eagerly, the rounds stop as soon as nothing changes
+    (a few rounds: as many as the longest chain of boxes suppressing each other); traced
+    (torch.export), there is no branch on values, so all N - 1 rounds are recorded.
     """
     n = boxes.shape[1]
     order = torch.arange(n, device=boxes.device)
@@ -44,11 +48,15 @@ def greedy_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
     same = labels[:, :, None] == labels[:, None, :]
     overlap = ((box_iou(boxes, boxes) > iou) & same & earlier).float()
     live = (scores > 0).float().unsqueeze(-1)  # [B, N, 1]
+    traced = torch.jit.is_tracing() or torch.compiler.is_compiling()
     keep = live
     for _ in range(n - 1):
         # live minus the number of kept boxes that suppress it, floored at 0: 1 or 0 (few
-        # operations per round, as each round is unrolled in the exported graph)
-        keep = (live - torch.bmm(overlap, keep)).clamp(min=0)
+        # operations per round, as each round is unrolled in a traced graph)
+        new = (live - torch.bmm(overlap, keep)).clamp(min=0)
+        if not traced and torch.equal(new, keep):
+            break
+        keep = new
     return keep.squeeze(-1)
 
 
@@ -84,7 +92,7 @@ class Decoder(nn.Module):
         half_h = size_off[:, 1].clamp(min=0) * self.stride / 2
         boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=-1)
         scores = scores * (scores >= self.min_score).float()
-        keep = greedy_nms(boxes, scores, labels, self.nms_iou)
+        keep = self.suppress(boxes, scores, labels)
         scores, order = (scores * keep).topk(top, dim=1)  # kept boxes first, still by score
         labels = labels.gather(1, order)
         boxes = boxes.gather(1, order.unsqueeze(-1).expand(b, top, 4))
@@ -96,6 +104,11 @@ class Decoder(nn.Module):
             scores = F.pad(scores, (0, d - top))
             labels = F.pad(labels, (0, d - top))
         return boxes, scores, labels
+
+    def suppress(self, boxes: torch.Tensor, scores: torch.Tensor,
+                 labels: torch.Tensor) -> torch.Tensor:
+        """The keep mask [B, N] of class-aware greedy NMS over candidates sorted by score."""
+        return greedy_nms(boxes, scores, labels, self.nms_iou)
 
 
 class DetectorWithDecoder(nn.Module):
