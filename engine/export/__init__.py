@@ -54,8 +54,10 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
 
     The vision tasks (see :mod:`engine.export.vision`): a segmentation ONNX export must
     also give PyTorch's argmax masks; a detector is exported with its decoder (ONNX, pt2,
-    and model.py's ``load_detector``), returning boxes, scores and labels, which must match
-    PyTorch's within ``atol``. Their metadata names the task (``layerforge.task``).
+    and model.py's ``load_detector``), returning boxes, scores, labels and the raw maps;
+    the check compares the maps with PyTorch's, then decodes onnxruntime's maps in PyTorch
+    and requires its boxes (within 1e-4) and labels. Their metadata names the task
+    (``layerforge.task``).
     """
     import torch
 

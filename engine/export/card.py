@@ -202,7 +202,7 @@ def _loading(fmt: str, files: dict[str, str], analysis, kind: str = "") -> list[
             shape.append(f"np.random.randn(1, {dims}).astype(np.float32)")
     if fmt == "onnx":
         feeds = ", ".join(f"inputs[{i}].name: {x}" for i, x in enumerate(shape))
-        outputs = "boxes, scores, labels" if kind == "detection" else "outputs"
+        outputs = "boxes, scores, labels, maps" if kind == "detection" else "outputs"
         return ["```python", "import numpy as np", "import onnxruntime as ort", "",
                 f"session = ort.InferenceSession({main})", "inputs = session.get_inputs()",
                 f"{outputs} = session.run(None, {{{feeds}}})", "```"]
@@ -217,7 +217,7 @@ def _loading(fmt: str, files: dict[str, str], analysis, kind: str = "") -> list[
         if kind == "detection":
             lines += ["", "A detector with its decoder (images in, boxes out):", "",
                       "```python", "from model import load_detector", "",
-                      "boxes, scores, labels = load_detector()(x)", "```"]
+                      "boxes, scores, labels, maps = load_detector()(x)", "```"]
         return lines
     return ["```python", "import torch", "",
             f"program = torch.export.load({main})  # same torch version; trusted files only",

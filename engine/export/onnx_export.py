@@ -29,7 +29,7 @@ CASES = ((1, 5), (3, 11))
 
 
 #: a custom comparison of PyTorch's outputs with onnxruntime's (see verify_onnx)
-Compare = Callable[[list[Any], list[Any], str], float]
+Compare = Callable[[list[Any], list[Any], str, Any], float]
 
 
 def onnx_problems(graph: Graph, analysis: GraphAnalysis | None = None) -> list[tuple[str, str]]:
@@ -163,8 +163,9 @@ def verify_onnx(path: Path, module, analysis, atol: float, rtol: float,
 
     Returns the largest absolute difference from PyTorch per case; raises ExportError when
     the model is invalid, is refused by onnxruntime, or differs beyond the tolerance.
-    ``compare(refs, gots, label)`` replaces the element-wise comparison of the outputs
-    (numpy arrays, same shapes): it raises ExportError or returns the difference to report.
+    ``compare(refs, gots, label, module)`` replaces the element-wise comparison of the
+    outputs (numpy arrays, same shapes): it raises ExportError or returns the difference to
+    report. It gets ``module`` too (a detector's check runs its decoder on onnxruntime's maps).
     """
     import onnx
     import onnxruntime as ort
@@ -210,7 +211,7 @@ def verify_onnx(path: Path, module, analysis, atol: float, rtol: float,
                 raise ExportError(f"the ONNX model returns shape {list(g.shape)} on {label} "
                                   f"but PyTorch returns {list(r_np.shape)}")
         if compare is not None:
-            diffs[label] = compare(refs_np, got, label)
+            diffs[label] = compare(refs_np, got, label, module)
         else:
             diffs[label] = compare_close(refs_np, got, label, atol, rtol)
     return diffs

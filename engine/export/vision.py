@@ -3,10 +3,18 @@
 Segmentation exports the logits graph unchanged ([N, K, H, W], one score per class and
 pixel); its ONNX check adds that the argmax masks of onnxruntime and PyTorch are equal.
 Detection exports the graph followed by its decoder (``engine.vision.decode``): the
-exported ONNX model returns ``boxes`` [N, D, 4] in input pixels, ``scores`` [N, D] and
-``labels`` [N, D] (class indices) rather than raw maps, so a user needs no LayerForge code
-to read it. The decoding settings come from the project's task (``max_detections`` = D,
-``min_score``, ``nms_iou``), the stride from the shapes (input size / feature map size).
+exported model (ONNX, pt2, model.py's ``load_detector``) returns ``boxes`` [N, D, 4] in
+input pixels, ``scores`` [N, D] and ``labels`` [N, D] (class indices), so a user needs no
+LayerForge code to read it, and then ``maps``, the network's raw output [N, K + 4, h, w].
+The decoding settings come from the project's task (``max_detections`` = D, ``min_score``,
+``nms_iou``), the stride from the shapes (input size / feature map size).
+
+A detector's ONNX check has two parts, so that float rounding cannot fail a correct
+export: the network (onnxruntime's ``maps`` against PyTorch's, element-wise within the
+tolerance), then the decoder (PyTorch's decoder run on onnxruntime's own ``maps`` must give
+onnxruntime's boxes, scores and labels). Comparing decoded boxes of the two runtimes
+directly is not rigorous: where two neighbouring heatmap cells differ by ~1e-8 (an untrained
+model, flat background), rounding makes a cell a peak in one runtime and not the other.
 """
 
 from __future__ import annotations
@@ -17,8 +25,11 @@ from typing import Any
 from engine.export.common import ExportError
 
 META_TASK = "layerforge.task"
-#: the names of a detector's exported outputs, in the order the decoder returns them
-DETECTION_OUTPUTS = ("boxes", "scores", "labels")
+#: the names of a detector's exported outputs, in the order DetectorWithDecoder returns them
+DETECTION_OUTPUTS = ("boxes", "scores", "labels", "maps")
+#: how closely PyTorch's decoder, run on onnxruntime's maps, must give onnxruntime's boxes
+#: and scores (the same maps: only the runtimes' arithmetic differs)
+DECODER_TOLERANCE = 1e-4
 #: what a detector's model.py copies from engine.vision.decode, in order: the decoder the
 #: ONNX export runs, so the generated code decodes boxes the same way
 DECODE_PARTS = ("box_iou", "greedy_nms", "Decoder", "DetectorWithDecoder")
@@ -59,7 +70,7 @@ def decoder_settings(project, analysis) -> dict[str, Any]:
 
 def export_module(kind: str, module, project, analysis) -> tuple[Any, list[str] | None]:
     """The module a format exports and its output names (None: the graph's own). For
-    detection: the graph with its decoder, returning boxes, scores, labels."""
+    detection: the graph with its decoder, returning boxes, scores, labels, maps."""
     if kind != "detection":
         return module, None
     from engine.vision.decode import DetectorWithDecoder
@@ -112,9 +123,10 @@ def compare_masks(refs, gots, label: str, tol: float) -> int:
 
 
 def compare_detections(refs, gots, label: str, tol: float, min_score: float) -> float:
-    """Require onnxruntime's decoded detections to be PyTorch's within ``tol`` (boxes and
-    scores; labels equal). Slots are matched as sets per image: two detections whose
-    scores tie within float rounding may come out in either order. A detection is allowed
+    """Require onnxruntime's detections ``gots`` to be the reference ``refs`` (PyTorch's
+    decoder on the same maps) within ``tol`` (boxes and scores; labels equal), each
+    (boxes, scores, labels) as numpy arrays. Slots are matched as sets per image: two
+    detections whose scores tie within float rounding may come out in either order. A detection is allowed
     on one side only if its score is within ``tol`` of a cut (``min_score``, or the lowest
     score kept when all D slots are full), where rounding decides whether it is kept.
     Returns the largest difference of matched boxes and scores."""
@@ -158,7 +170,7 @@ class OnnxCheck:
         self.pixels = 0
         self.boxes = 0
 
-    def __call__(self, refs, gots, label: str) -> float:
+    def __call__(self, refs, gots, label: str, module=None) -> float:
         from engine.export.onnx_export import compare_close, tolerance_for
 
         if self.kind == "segmentation":
@@ -167,14 +179,30 @@ class OnnxCheck:
             self.pixels += compare_masks(refs, gots, label,
                                          tolerance_for(scale, self.atol, self.rtol))
             return worst
-        self.boxes += int((refs[1] > 0).sum())
-        return compare_detections(refs, gots, label, self.atol, self.min_score)
+        # (a) the network: the raw maps, element-wise
+        worst = compare_close(refs[3:], gots[3:], f"{label} (maps)", self.atol, self.rtol)
+        # (b) the decoder: PyTorch's, eager, on onnxruntime's own maps
+        decoded = decode_maps(module.decoder, gots[3])
+        compare_detections(decoded, gots[:3], f"{label} (decoding onnxruntime's maps)",
+                           DECODER_TOLERANCE, self.min_score)
+        self.boxes += int((gots[1] > 0).sum())
+        return worst
 
     def summary(self) -> str:
         if self.kind == "segmentation":
             return f"argmax masks equal to PyTorch's ({self.pixels:,} pixels compared)"
-        return (f"decoded boxes and scores within {self.atol:g} of PyTorch's, labels equal "
+        return (f"maps within the tolerance of PyTorch's; PyTorch's decoder on onnxruntime's "
+                f"maps gives its boxes and scores within {DECODER_TOLERANCE:g}, labels equal "
                 f"({self.boxes:,} detections compared)")
+
+
+def decode_maps(decoder, maps) -> list:
+    """(boxes, scores, labels) as numpy arrays: ``decoder`` (a Decoder, run eagerly: its own
+    greedy NMS) on ``maps`` (numpy)."""
+    import torch
+
+    with torch.no_grad():
+        return [t.numpy() for t in decoder(torch.tensor(maps))]
 
 
 def onnx_check(kind: str, project, atol: float, rtol: float) -> OnnxCheck | None:
@@ -187,10 +215,11 @@ def onnx_check(kind: str, project, atol: float, rtol: float) -> OnnxCheck | None
 
 DECODER_USAGE = [
     "",
-    "    # a detector: boxes [N, D, 4] in input pixels (x0, y0, x1, y1), scores [N, D] and",
-    "    # labels [N, D] (class indices; CLASSES names them); empty slots score 0",
+    "    # a detector: boxes [N, D, 4] in input pixels (x0, y0, x1, y1), scores [N, D],",
+    "    # labels [N, D] (class indices; CLASSES names them; empty slots score 0) and the",
+    "    # raw maps [N, classes + 4, h, w] they were decoded from",
     "    from model import load_detector",
-    "    boxes, scores, labels = load_detector()(preprocess(x))",
+    "    boxes, scores, labels, maps = load_detector()(preprocess(x))",
 ]
 
 
@@ -219,7 +248,8 @@ def decoder_code(settings: dict[str, Any], literal) -> list[str]:
         "",
         "",
         'def load_detector(path=None, device="cpu"):',
-        '    """load() followed by the decoder: images in, (boxes, scores, labels) out."""',
+        '    """load() followed by the decoder: images in, (boxes, scores, labels, maps) out',
+        '    (maps: load()\'s own output)."""',
         "    net = DetectorWithDecoder(load(path, device), Decoder(**DECODER))",
         "    return net.to(device).eval()",
         "",

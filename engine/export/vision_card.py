@@ -73,9 +73,15 @@ def _outputs(src: Source, analysis, fmt: str) -> list[str]:
             "(one per class), then box width and height in map cells, then the centre's "
             "offset in its cell")
     if fmt in ("onnx", "pt2"):
-        return [f"- Outputs (the decoder is part of the exported model): {decoded}"]
+        nms = (" Non-maximum suppression is ONNX's NonMaxSuppression operator inside the graph."
+               if fmt == "onnx" else "")
+        return [f"- Outputs (the decoder is part of the exported model): {decoded}{nms}",
+                f"- Last, `maps`: the network's raw output before decoding, {maps}; the "
+                f"metadata key {md_text('`layerforge.task`')} (`decoder`) holds the settings "
+                "above, for decoding it yourself."]
     if fmt == "python":
-        return [f"- `load_detector()` in model.py returns {decoded}",
+        return [f"- `load_detector()` in model.py returns {decoded} Last, `maps`: the raw "
+                "maps they were decoded from.",
                 f"- `load()` returns the raw maps {maps}; `decode(maps)` turns them into "
                 "boxes, scores and labels as above."]
     return [f"- The weights compute the raw maps {maps}. Decode them with the settings in the "

@@ -3,7 +3,12 @@
 :class:`Decoder` turns the maps [B, K + 4, h, w] into a fixed number of boxes per image:
 peaks of the class heatmaps (cells equal to their 3x3 max-pool), the best ``max_detections``
 peaks over all classes, boxes from their size and offset, then class-aware greedy
-non-maximum suppression. Everything is tensor operations with shapes fixed by the input's
+non-maximum suppression. Peaks and their order are found on the heatmap logits, and the
+sigmoid is taken only of the chosen peaks' scores: sigmoid is monotonic, so the result is
+the same, but which cells are peaks then depends on the maps alone, not on how a runtime
+rounds its sigmoid (two neighbouring cells 1e-8 apart would otherwise be a peak in one
+runtime and not in another). That is what lets the ONNX export's check decode
+onnxruntime's own maps with this decoder and require the very boxes onnxruntime returns. Everything is tensor operations with shapes fixed by the input's
 shape and no torchvision, so the same code runs in training's evaluation, in the generated
 model.py (which copies this file's functions: torch only) and in torch.export. LayerForge's
 ONNX export swaps the suppression for ONNX's own NonMaxSuppression operator
@@ -78,10 +83,13 @@ class Decoder(nn.Module):
         k, d = self.num_classes, self.max_detections
         b, _, h, w = maps.shape
         maps = maps.float()
-        heat = maps[:, :k].sigmoid()
-        peaks = heat * (F.max_pool2d(heat, 3, stride=1, padding=1) == heat).float()
+        logits = maps[:, :k]
+        peak = F.max_pool2d(logits, 3, stride=1, padding=1) == logits
+        # not a peak: -inf, whose sigmoid is 0 (below any min_score)
+        peaks = logits.masked_fill(~peak, float("-inf"))
         top = min(d, k * h * w)  # from shapes: a constant in the exported graph
-        scores, flat = peaks.reshape(b, -1).topk(top, dim=1)
+        best, flat = peaks.reshape(b, -1).topk(top, dim=1)
+        scores = best.sigmoid()
         labels = flat // (h * w)
         cell = flat % (h * w)
         rest = maps[:, k:k + 4].reshape(b, 4, h * w)
@@ -112,13 +120,17 @@ class Decoder(nn.Module):
 
 
 class DetectorWithDecoder(nn.Module):
-    """A detector and its decoder as one module: images in, (boxes, scores, labels) out.
-    Export uses it so that the exported model returns boxes, not maps."""
+    """A detector and its decoder as one module: images in, (boxes, scores, labels, maps)
+    out, ``maps`` being the network's own output [B, K + 4, h, w] before decoding (for
+    users who decode themselves, and for the ONNX export's check of the network alone).
+    Export uses it so that the exported model returns boxes, not only maps."""
 
     def __init__(self, model: nn.Module, decoder: Decoder) -> None:
         super().__init__()
         self.model = model
         self.decoder = decoder
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.decoder(self.model(x))
+    def forward(self, x: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        maps = self.model(x)
+        return (*self.decoder(maps), maps)

@@ -76,10 +76,11 @@ def test_a_yolo_folder_trains_evaluates_and_exports_a_detector_that_returns_boxe
     assert metrics["classes"] == DET_CLASSES
     assert {"map", "map50", "map75", "ap_per_class", "pr_curves"} <= set(metrics)
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-    assert [o.name for o in session.get_outputs()] == ["boxes", "scores", "labels"]
+    assert [o.name for o in session.get_outputs()] == ["boxes", "scores", "labels", "maps"]
     x = np.zeros((2, 3, 32, 32), dtype=np.float32)
-    boxes, scores, labels = session.run(None, {session.get_inputs()[0].name: x})
+    boxes, scores, labels, maps = session.run(None, {session.get_inputs()[0].name: x})
     assert boxes.shape[:2] == scores.shape == labels.shape and boxes.shape[2] == 4
+    assert maps.shape[:2] == (2, len(DET_CLASSES) + 4)
 
 
 def test_an_image_and_mask_folder_trains_evaluates_and_exports_a_unet(tmp_path, monkeypatch):

@@ -42,16 +42,16 @@ def exported(tmp_path_factory):
     model = DetectorWithDecoder(net, decoder).eval()
     path = tmp_path_factory.mktemp("onnx") / "detector.onnx"
     session = _export(model, (torch.randn(2, 3, 32, 32),), path, ["image"],
-                      ["boxes", "scores", "labels"])
+                      ["boxes", "scores", "labels", "maps"])
     return model, path, session
 
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_onnxruntime_gives_the_boxes_pytorch_gives(exported, batch):
     model, _, session = exported
-    assert [o.name for o in session.get_outputs()] == ["boxes", "scores", "labels"]
+    assert [o.name for o in session.get_outputs()] == ["boxes", "scores", "labels", "maps"]
     x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(batch))
-    boxes, scores, labels = session.run(None, {"image": x.numpy()})
+    boxes, scores, labels, maps = session.run(None, {"image": x.numpy()})
     with torch.no_grad():
         want = model(x)
     assert boxes.shape == (batch, 100, 4) and labels.dtype == np.int64
@@ -59,6 +59,22 @@ def test_onnxruntime_gives_the_boxes_pytorch_gives(exported, batch):
     np.testing.assert_allclose(boxes, want[0].numpy(), atol=1e-4)
     np.testing.assert_allclose(scores, want[1].numpy(), atol=1e-5)
     np.testing.assert_array_equal(labels, want[2].numpy())
+    np.testing.assert_allclose(maps, want[3].numpy(), atol=1e-5)
+
+
+def test_peaks_are_found_on_the_logits_so_a_1e_8_step_is_a_peak_in_every_runtime():
+    """Two neighbouring heatmap logits 1e-8 apart (around 0.3) are distinct float32 values
+    but round to the same sigmoid: the higher one must be the only peak, as its logit says,
+    with the sigmoid of its logit as score."""
+    maps = torch.zeros(1, 5, 4, 4)
+    maps[:, 0] = -10.0
+    maps[0, 0, 1, 1] = 0.3
+    maps[0, 0, 1, 2] = torch.nextafter(torch.tensor(0.3), torch.tensor(1.0))
+    assert maps[0, 0, 1, 1].sigmoid() == maps[0, 0, 1, 2].sigmoid()
+    boxes, scores, labels = ExportDecoder(1, stride=4, max_detections=5)(maps)
+    assert (scores > 0).sum() == 1
+    assert scores[0, 0] == maps[0, 0, 1, 2].sigmoid()
+    assert boxes[0, 0].tolist() == [8.0, 4.0, 8.0, 4.0]  # cell (1, 2), size 0, offset 0
 
 
 def test_the_onnx_graph_suppresses_with_one_nonmaxsuppression_node(exported):
