@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.plot_data import BoundsSource, LivePlotItem, LiveViewBox, PlainAxis, window_bounds
+from app.panels.plot_parts import LossPartCurves
 from app.runs.history import SERIES, RunHistory, is_loss_part
 from app.runs.series import Bounds
 from app.theme import Theme
@@ -50,8 +51,6 @@ RECENT_STEPS = 2000
 RECENT_EPOCHS = 20
 LEGEND_COLUMNS = 6  # legend entries per row: the live curves and a few overlays on one line
 OVERLAY_COLORS = ("#e67e22", "#8e44ad", "#16a085", "#c0392b", "#7f8c8d", "#d35400", "#2c3e50")
-#: the loss parts' curves (loss_ce, loss_heatmap...): dotted, one point per epoch
-PART_COLORS = ("#b07aa1", "#9c755f", "#76b7b2", "#edc948", "#ff9da7", "#59a14f")
 
 
 class PlotsPanel(QWidget):
@@ -119,7 +118,7 @@ class PlotsPanel(QWidget):
         self.recent_steps = float(RECENT_STEPS)
         self.history = RunHistory()
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self._parts: dict[str, pg.PlotDataItem] = {}  # a curve per loss part, made as seen
+        self._parts = LossPartCurves(self.loss_plot, self.history)
         self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self._dirty: set[str] = set()
         self._lines = [pg.InfiniteLine(angle=90, movable=False) for _ in self.plots]
@@ -155,17 +154,7 @@ class PlotsPanel(QWidget):
             vb.lead_sources = live  # a recent window follows the live run, not an overlay
             vb.y_sources = [self._live_bounds(k) for k, q in plot_of.items() if q is p]
             vb.y_sources.append(self._overlay_bounds_of(p))
-        self.loss_plot.getViewBox().y_sources.append(self._parts_bounds)
-
-    def _parts_bounds(self, window: tuple[float, float] | None) -> Bounds:
-        """The bounds of the loss parts' curves shown (a part hidden from the legend no
-        longer stretches the loss axis)."""
-        out = Bounds()
-        for name, b in self.history.parts.items():
-            curve = self._parts.get(name)
-            if curve is not None and curve.isVisible():
-                out.merge(window_bounds(b.x, b.y, window, b.bounds))
-        return out
+        self.loss_plot.getViewBox().y_sources.append(self._parts.bounds)
 
     def _live_bounds(self, key: str) -> BoundsSource:
         empty = Bounds()
@@ -306,8 +295,6 @@ class PlotsPanel(QWidget):
         self.readout.setText("")
 
     def _show_cleared(self) -> None:
-        for curve in self._parts.values():
-            self.loss_plot.removeItem(curve)  # and from the legend
         self._parts.clear()
         # a part of the previous run may still wait for a frame: it has no points now
         self._dirty = {k for k in self._dirty if k in self._curves or k in self.history.parts}
@@ -322,22 +309,9 @@ class PlotsPanel(QWidget):
         self._dirty.clear()
 
     def _curve(self, key: str) -> pg.PlotDataItem:
-        """The curve drawing ``key``: a SERIES key's, or a loss part's (the parts' curves
-        are made as the parts are first drawn, in the order the run reported them, each in
-        the legend under the part's name)."""
-        curve = self._curves.get(key, self._parts.get(key))
-        if curve is not None:
-            return curve
-        for name in self.history.parts:
-            if name not in self._parts:
-                color = PART_COLORS[len(self._parts) % len(PART_COLORS)]
-                curve = self.loss_plot.plot(
-                    [], [], pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine),
-                    symbol="s", symbolSize=5, symbolBrush=color, symbolPen=None, name=name)
-                for part in (curve.curve, curve.scatter):  # changes once an epoch
-                    part.setCacheMode(CACHED)
-                self._parts[name] = curve
-        return self._parts[key]
+        """The curve drawing ``key``: a SERIES key's, or a loss part's."""
+        curve = self._curves.get(key)
+        return curve if curve is not None else self._parts.curve(key)
 
     def _on_timer_timeout(self) -> None:
         if not self._dirty:
@@ -354,7 +328,9 @@ class PlotsPanel(QWidget):
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The points a live curve holds: ``loss``, ``loss_ema``, ``val_loss``, ``metric``,
         ``lr`` or a loss part's name (as given to the PlotDataItem)."""
-        curve = self._curves.get(key, self._parts.get(key))
+        curve = self._curves.get(key)
+        if curve is None:
+            curve = self._parts.get(key)
         if curve is None:
             return np.zeros(0), np.zeros(0)
         x, y = curve.getOriginalDataset()
@@ -366,7 +342,7 @@ class PlotsPanel(QWidget):
 
     def part_names(self) -> list[str]:
         """The loss parts drawn, in the order they appeared."""
-        return list(self._parts)
+        return self._parts.names()
 
     # -- overlays ---------------------------------------------------------------------
     def set_overlays(self, runs: dict[str, RunHistory]) -> None:
