@@ -85,10 +85,11 @@ def coco_metrics(truth: torch.Tensor | np.ndarray, predictions: Sequence[dict[st
             continue
         ap.append(_mean_valid(p))
         ap50.append(_mean_valid(p[0]))
-        curves.append([max(0.0, float(v)) for v in p[0]])
+        # four decimals are more than a plot shows, and keep every epoch's event small
+        curves.append([round(max(0.0, float(v)), 4) for v in p[0]])
     return {"map": stats[0], "map50": stats[1], "map75": stats[2], "ap_per_class": ap,
             "ap50_per_class": ap50,
-            "pr_curves": {"recall": [float(r) for r in recall], "precision": curves}}
+            "pr_curves": {"recall": [round(float(r), 4) for r in recall], "precision": curves}}
 
 
 def _mean_valid(p: np.ndarray) -> float:
