@@ -7,9 +7,8 @@ from typing import Any
 
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
-#: a categorical palette (Tableau 10) whose colours read on light and dark backgrounds
-CLASS_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-                "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+# a categorical palette (Tableau 10) whose colours read on light and dark backgrounds
+from engine.palette import CLASS_COLORS
 
 
 def class_color(index: int) -> QColor:

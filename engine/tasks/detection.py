@@ -14,12 +14,17 @@ from typing import Any, ClassVar
 import torch
 
 from engine.errors import UserError
-from engine.tasks.base import Task, eval_mode
+from engine.tasks.base import SampleOut, Task, eval_mode
+from engine.tasks.images import draw_boxes, first_samples, rgb_images, tile_png, upscale_factor
 from engine.vision.centernet import centernet_loss
 from engine.vision.coco import coco_metrics
 from engine.vision.decode import Decoder
 
 LOSS_PARTS = ("loss", "loss_heatmap", "loss_size", "loss_offset")
+SHOWN = 8  # validation images in the per-epoch sample
+SAMPLE_SCORE = 0.3  # boxes drawn in it score at least this
+SAMPLE_SIDE = 192  # its pictures are enlarged to about this many pixels a side
+SAMPLE_COLUMNS = 4
 
 
 def stride_of(input_hw: tuple[int, ...], maps_hw: tuple[int, ...]) -> int:
@@ -107,6 +112,36 @@ class DetectionTask(Task):
         labels), best first, at most ``limit`` images."""
         preds = self._run(split, batch_size, limit)[1]
         return preds if limit is None else preds[:limit]
+
+    # --- samples -------------------------------------------------------------------------
+    _shown: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+    def sample(self, epoch: int) -> SampleOut | None:
+        """The first SHOWN validation images (the same every epoch, so epochs compare) with
+        the boxes scoring at least SAMPLE_SCORE, decoded as evaluation does, outlined in
+        their class colours and named."""
+        if self._shown is None:
+            self._shown = first_samples(self.bundle.val, SHOWN, self.device)
+        if self._shown is None:
+            return None
+        x = self._shown[0]
+        with torch.no_grad(), eval_mode(self.models):
+            with self.autocast():
+                out = self.forward(x).float()
+            found = self.decoder(stride_of(tuple(x.shape), tuple(out.shape)))(out)
+        images = rgb_images(self.bundle.denormalize(x.float()))
+        scale = upscale_factor(*images.shape[1:3], SAMPLE_SIDE)
+        names = list(self.bundle.classes or [])
+        tiles, total = [], 0
+        for image, pred in zip(images, _as_lists(*found), strict=True):
+            keep = [i for i, s in enumerate(pred["scores"]) if s >= SAMPLE_SCORE]
+            total += len(keep)
+            tiles.append(draw_boxes(image, [pred["boxes"][i] for i in keep],
+                                    [int(pred["labels"][i]) for i in keep], names, scale))
+        png = tile_png(tiles, nrow=SAMPLE_COLUMNS)
+        caption = (f"epoch {epoch}: {total} boxes scoring at least {SAMPLE_SCORE} on "
+                   f"{len(tiles)} validation images")
+        return SampleOut("image", png=png, caption=caption)
 
 
 def _as_lists(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor) -> list[dict[str, list]]:

@@ -19,12 +19,15 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import UserError
-from engine.tasks.base import Task, eval_mode
+from engine.tasks.base import SampleOut, Task, eval_mode
 from engine.tasks.classification import confusion_matrix
+from engine.tasks.images import first_samples, overlay_masks, rgb_images, tile_png, upscale_factor
 
 LOSSES = ("ce+dice", "ce")
 _ALIASES = {"": "ce+dice", "cross_entropy": "ce", "dice": "ce+dice", "ce_dice": "ce+dice"}
 _NO_TARGET = -100  # F.cross_entropy's own ignore value: where left-out pixels are moved
+SHOWN = 8  # validation images in the per-epoch sample
+SAMPLE_SIDE = 128  # their pictures are enlarged to about this many pixels a side
 
 
 def valid_pixels(y: torch.Tensor, ignore_index: int, outputs: int) -> torch.Tensor:
@@ -211,3 +214,31 @@ class SegmentationTask(Task):
         count = seen.sum(1)
         mean = torch.where(count > 0, iou.sum(1) / count.clamp(min=1), torch.ones_like(iou[:, 0]))
         return mean.tolist()
+
+    # --- samples -------------------------------------------------------------------------
+    _shown: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+    def sample(self, epoch: int) -> SampleOut | None:
+        """The first SHOWN validation images (the same every epoch, so epochs compare) above
+        their predicted masks, in the class colours of the evaluation gallery, with the
+        mean IoU over those images."""
+        if self._shown is None:
+            self._shown = first_samples(self.bundle.val, SHOWN, self.device)
+        if self._shown is None:
+            return None
+        x, y = self._shown
+        with torch.no_grad(), eval_mode(self.models), self.autocast():
+            out = self.forward(x).float()
+        pred = out.argmax(1)
+        images = rgb_images(self.bundle.denormalize(x.float()))
+        names = list(self.bundle.classes or [str(i) for i in range(out.shape[1])])
+        masks = overlay_masks(images, pred.clamp(max=255).cpu().numpy(), names)
+        scale = upscale_factor(*images.shape[1:3], SAMPLE_SIDE)
+        png = tile_png([*images, *masks], nrow=len(images), scale=scale)
+        caption = f"epoch {epoch}: predicted masks (bottom) on {len(images)} validation images"
+        if y is not None:
+            classes = self._classes(out.shape[1])
+            valid = valid_pixels(y, self.spec.ignore_index, classes)
+            cm = confusion_matrix(pred[valid], y[valid], max(classes, out.shape[1]))
+            caption += f", mIoU {segmentation_metrics(cm, classes)['miou']:.2f} on these"
+        return SampleOut("image", png=png, caption=caption)
