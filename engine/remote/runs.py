@@ -24,7 +24,16 @@ from pathlib import Path
 from engine.errors import UserError
 from engine.project import Project, atomic_write_text
 from engine.remote.agent import CONTROL, EXIT, JOB, LOG
-from engine.remote.bundle import dataset_files, engine_bundle, file_sha256, files_digest
+from engine.remote.bundle import (
+    DatasetUpload,
+    dataset_upload,
+    engine_bundle,
+    file_sha256,
+    files_digest,
+    local_dataset_meta,
+    relocate,
+    restore_dataset,
+)
 from engine.remote.config import (
     RemoteError,
     RunRecord,
@@ -66,12 +75,15 @@ def push_engine(host: RemoteHost, info: HostInfo) -> str:
 
 
 def push_dataset(host: RemoteHost, info: HostInfo, project: Project,
-                 progress: BytesProgress | None = None) -> str | None:
+                 progress: BytesProgress | None = None,
+                 upload: DatasetUpload | None = None) -> str | None:
     """Upload the project's dataset files (skipped when the same content is there); the
-    remote path to use, or None for sources that need no files."""
-    root, files = dataset_files(project.dataset)
-    if not files:
+    remote path of the uploaded folder (``upload.root``'s copy), or None for sources that
+    need no files."""
+    upload = upload or dataset_upload(project.dataset)
+    if upload is None:
         return None
+    root, files = upload.root, upload.files
     dest = f"{info.base_dir}/data/{files_digest(files)}"
     remote_path = f"{dest}/{root.name}"
     if host.exists(f"{dest}/.complete"):
@@ -126,7 +138,7 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     the local folder's name plus a random tail (so the folder name is a prefix
     ``runs attach`` takes)."""
     say = say or (lambda s: None)
-    dataset_files(project.dataset)  # a bad dataset folder is refused before connecting
+    upload = dataset_upload(project.dataset)  # a bad dataset is refused before connecting
     info = host.probe()
     problem = info.problem(host.cfg.python)
     if problem:
@@ -137,10 +149,10 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     engine_dir = push_engine(host, info)
     say(f"engine on {host.cfg.name}: {engine_dir}")
     project = host_project(project)
-    local_data = project.dataset.path
-    remote_data = push_dataset(host, info, project, progress)
-    if remote_data:
-        project.dataset.path = remote_data
+    local_data = {"path": project.dataset.path}
+    remote_data = push_dataset(host, info, project, progress, upload)
+    if remote_data and upload is not None:
+        local_data = relocate(project.dataset, upload, remote_data)
         say(f"dataset on {host.cfg.name}: {remote_data}")
     from engine.remote.init_upload import push_init
 
@@ -163,7 +175,7 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     rec = RunRecord(id=run_id, host=host.cfg.name, local_dir=str(local), remote_dir=remote_dir,
                     project=project.name, started=now_stamp(), gpus=gpus, pid=int(out.split()[-1]))
     atomic_write_text(local / META, json.dumps(rec.model_dump(mode="json") |
-                                               {"local_dataset": local_data}, indent=2) + "\n")
+                                               local_dataset_meta(local_data), indent=2) + "\n")
     record_run(rec)
     return rec
 
@@ -339,15 +351,15 @@ def download_artifacts(host: RemoteHost, rec: RunRecord) -> list[str]:
     meta_path = local / META
     snap = local / "project.lforge"
     if snap.is_file() and meta_path.is_file():
-        # the snapshot names the host's dataset path; point it back at the local data
+        # the snapshot names the host's dataset paths; point them back at the local data
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             data = json.loads(snap.read_text(encoding="utf-8"))
         except (OSError, ValueError):  # left as it came: loading it says what is wrong
             return got
-        if (isinstance(meta, dict) and isinstance(data, dict) and meta.get("local_dataset")
-                and isinstance(data.get("dataset"), dict)):
-            data["dataset"]["path"] = meta["local_dataset"]
+        if (isinstance(meta, dict) and isinstance(data, dict)
+                and isinstance(data.get("dataset"), dict)
+                and restore_dataset(data["dataset"], meta)):
             atomic_write_text(snap, json.dumps(data, indent=2) + "\n")
     return got
 

@@ -37,8 +37,8 @@ from engine.project import DatasetSpec
 if TYPE_CHECKING:
     from engine.data.core import DataBundle
 
-__all__ = ["VisionSample", "load_vision", "preview", "read", "summarize_targets", "summary",
-           "vision_facts"]
+__all__ = ["SetPaths", "VisionSample", "load_vision", "preview", "read", "set_paths",
+           "summarize_targets", "summary", "vision_facts"]
 
 Progress = Callable[[str, int, int], None]
 VISION_SOURCES = ("segmentation", "detection")
@@ -62,6 +62,38 @@ def _target(spec: DatasetSpec) -> str:
     return "mask" if spec.source == "segmentation" else "boxes"
 
 
+def _images_path(spec: DatasetSpec) -> Path:
+    if not spec.path.strip():
+        raise DataError(f"{spec.source}: no images folder is set; choose the folder of images")
+    return Path(spec.path).expanduser()
+
+
+@dataclass
+class SetPaths:
+    """Every place a segmentation or detection set is read from: ``path`` (dataset.path,
+    expanded), the ``images`` folder under it, the ``annotations`` (a folder, or a COCO
+    .json file) and the class-names file (None when none is read)."""
+
+    path: Path
+    images: Path
+    annotations: Path
+    labels: Path | None
+
+
+def set_paths(spec: DatasetSpec) -> SetPaths:
+    """Where the set of ``spec`` is read from, found as :func:`read` finds it (annotations
+    from the layout unless given; the labels file given, else detected in the folders its
+    format's reader looks in), without reading the annotations. A remote run uploads these
+    and nothing else."""
+    from engine.data.annotations.labels import layout_labels
+    from engine.data.annotations.layout import find_layout
+
+    path = _images_path(spec)
+    layout = find_layout(path, spec.annotations, _target(spec))
+    labels = layout_labels(spec.labels, path, layout)
+    return SetPaths(path, layout.images, layout.annotations, labels.path if labels else None)
+
+
 def read(spec: DatasetSpec, progress: Progress | None = None) -> Parsed:
     """Parse the annotations of ``spec`` and check them against the image headers."""
     from engine.data.annotations.coco import parse_coco
@@ -71,9 +103,7 @@ def read(spec: DatasetSpec, progress: Progress | None = None) -> Parsed:
     from engine.data.annotations.yolo import parse_yolo
 
     target = _target(spec)
-    if not spec.path.strip():
-        raise DataError(f"{spec.source}: no images folder is set; choose the folder of images")
-    path = Path(spec.path).expanduser()
+    path = _images_path(spec)
     layout = find_layout(path, spec.annotations, target)
     problems = Problems(spec.bad_annotations)
     masks = None

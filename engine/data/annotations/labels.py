@@ -118,6 +118,21 @@ def _yaml_names(path: Path) -> list[str]:
     return [str(n) for n in names]
 
 
+def layout_labels(explicit: str, base: Path, layout) -> Labels | None:
+    """The labels file of a set in ``layout`` (a :class:`~engine.data.annotations.layout.
+    Layout`): ``explicit``, else the first file of class names in the folders its format
+    keeps one in; None for COCO (its categories name the classes) or when there is none.
+    The readers and a remote run's upload both ask here, so they cannot disagree."""
+    ann, images = layout.annotations, layout.images
+    folders = {"masks": [ann, images, images.parent, ann.parent],
+               "voc": [ann.parent, images, ann],
+               "yolo": [ann, ann.parent, images, images.parent]}.get(layout.fmt)
+    if folders is None:
+        return None
+    names = TEXT_NAMES + YAML_NAMES if layout.fmt == "yolo" else TEXT_NAMES
+    return find_labels(explicit, base, folders, names)
+
+
 def find_labels(explicit: str, base: Path, folders: list[Path], names: tuple[str, ...]) -> Labels | None:
     """The labels file ``explicit`` (relative to ``base`` when not absolute), else the first
     of ``names`` found in ``folders``; None when there is none."""

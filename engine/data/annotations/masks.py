@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.data.annotations.labels import TEXT_NAMES, find_labels
+from engine.data.annotations.labels import layout_labels
 from engine.data.annotations.layout import key_of, list_files, list_images
 from engine.data.annotations.records import IGNORE, Entry, Layout, Problems
 from engine.data.core import DataError
@@ -84,8 +84,7 @@ def parse_masks(spec_labels: str, base: Path, layout: Layout,
     1", ... up to the largest value found in the masks, or one per colour found in colour
     masks (so the masks are read only when there is no labels file)."""
     root = layout.annotations
-    labels = find_labels(spec_labels, base, [root, layout.images, layout.images.parent, root.parent],
-                         TEXT_NAMES)
+    labels = layout_labels(spec_labels, base, layout)
     images = list_images(layout.images, skip=(root,))
     masks = list_files(root, {".png"})
     by_key = {key_of(m, root): m for m in masks}

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from engine.data import limits
-from engine.data.annotations.labels import TEXT_NAMES, find_labels, read_text
+from engine.data.annotations.labels import layout_labels, read_text
 from engine.data.annotations.layout import list_files
 from engine.data.annotations.records import Box, Entry, Layout, Problems
 from engine.data.core import DataError
@@ -29,8 +29,7 @@ MAX_XML_BYTES = 16 * 1024**2
 def parse_voc(spec_labels: str, base: Path, layout: Layout,
               problems: Problems) -> tuple[list[Entry], list[str]]:
     """The entries (one per XML file) and class names of a VOC annotations folder."""
-    labels = find_labels(spec_labels, base, [layout.annotations.parent, layout.images,
-                                             layout.annotations], TEXT_NAMES)
+    labels = layout_labels(spec_labels, base, layout)
     found: list[tuple[Entry, list[tuple[str, Box]]]] = []
     for xml in list_files(layout.annotations, {".xml"}):
         parsed = _read(xml, layout, problems)

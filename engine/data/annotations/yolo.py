@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from engine.data import limits
-from engine.data.annotations.labels import TEXT_NAMES, YAML_NAMES, find_labels, read_text
+from engine.data.annotations.labels import TEXT_NAMES, layout_labels, read_text
 from engine.data.annotations.layout import key_of, list_files, list_images
 from engine.data.annotations.records import Box, Entry, Layout, Problems
 from engine.data.core import DataError
@@ -24,8 +24,7 @@ def parse_yolo(spec_labels: str, base: Path, layout: Layout,
                problems: Problems) -> tuple[list[Entry], list[str]]:
     """The entries (one per image) and class names of a YOLO labels folder."""
     root = layout.annotations
-    folders = [root, root.parent, layout.images, layout.images.parent]
-    labels = find_labels(spec_labels, base, folders, TEXT_NAMES + YAML_NAMES)
+    labels = layout_labels(spec_labels, base, layout)
     known = len(labels.names) if labels else limits.MAX_CLASSES
     texts = {key_of(p, root): p for p in list_files(root, {".txt"}) if p.name not in TEXT_NAMES}
     entries = []
