@@ -216,14 +216,20 @@ def _sorted_by_median(h: Hierarchy, members: list[int], pos: list[float],
     return sorted(members, key=lambda v: (keys[v], pos[v]))
 
 
-def _pair_crossings(h: Hierarchy, a: int, b: int, pos: list[float]) -> int:
-    """Crossings among the wires of a and b (a placed left of b), above and below."""
-    count = 0
+def _pair_crossings(h: Hierarchy, a: int, b: int, pos: list[float]) -> tuple[int, int]:
+    """Crossings among the wires of a and b, above and below: with a placed left of b,
+    and with b placed left of a (one pass over the pairs of wires gives both)."""
+    ab = ba = 0
     for side in (0, 1):
         na = [pos[u] for u in h.up[a]] if side == 0 else [pos[w] + o for w, o in h.down[a]]
         nb = [pos[u] for u in h.up[b]] if side == 0 else [pos[w] + o for w, o in h.down[b]]
-        count += sum(1 for p in na for q in nb if p > q)
-    return count
+        for p in na:
+            for q in nb:
+                if p > q:
+                    ab += 1
+                elif q > p:
+                    ba += 1
+    return ab, ba
 
 
 def _transpose(h: Hierarchy) -> None:
@@ -236,7 +242,8 @@ def _transpose(h: Hierarchy) -> None:
         for members in h.layers:
             for i in range(len(members) - 1):
                 a, b = members[i], members[i + 1]
-                if _pair_crossings(h, b, a, pos) < _pair_crossings(h, a, b, pos):
+                kept, swapped = _pair_crossings(h, a, b, pos)
+                if swapped < kept:
                     members[i], members[i + 1] = b, a
                     pos[a], pos[b] = pos[b], pos[a]
                     improved = True

@@ -160,10 +160,14 @@ def _pretrained_project(base: Project, title: str, b: GraphBuilder, stages: Sequ
     """``base`` with the new model graph, the stage composites, the backbone's
     normalisation and the two-phase fine-tuning of the transfer template."""
     graph = b.graph(layout=False)
-    from engine.layout import apply_layout
-
-    apply_layout(graph)
     graphs = {"model": graph, **{s.name: s.graph for s in stages}}
+    from engine.layout import apply_layout
+    from engine.layout.ushape import apply_u_layout
+    from engine.shapes import analyze_graph
+
+    # encoder down the left, decoder up the right, one row per resolution
+    if not apply_u_layout(graph, analyze_graph(graph, "model", graphs)):
+        apply_layout(graph)
     pre = stages[0].graph.preprocess
     assert pre is not None  # the catalog fills it in
     side = next(n for n in graph.nodes if n.type == "Input").params["shape"][1]
