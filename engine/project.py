@@ -26,9 +26,9 @@ from pydantic import (
 
 from engine.errors import EXIT_FAILED, UserError, os_reason
 from engine.files import read_text
+from engine.migrations import MIGRATIONS, SCHEMA_VERSION
 from engine.tempfiles import create_temp, sweep_once
 
-SCHEMA_VERSION = 4
 FILE_SUFFIX = ".lforge"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -334,49 +334,6 @@ def _drop_defaults(raw: dict[str, Any], defaults: dict[str, Any]) -> None:
     for key, value in defaults.items():
         if key in raw and raw[key] == value and type(raw[key]) is type(value):
             del raw[key]
-
-
-# --- migrations -------------------------------------------------------------------------
-# Each entry upgrades a raw dict from version k to k + 1. Version 0 was the pre-release
-# format with a single top-level "graph".
-
-
-def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
-    raw = dict(raw)
-    if "graph" in raw and "graphs" not in raw:
-        raw["graphs"] = {"model": raw.pop("graph")}
-    raw["schema_version"] = 1
-    return raw
-
-
-def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
-    # Version 2 added Graph.flow; every earlier graph read left to right, the default. The
-    # bump itself is the point: an older LayerForge then says a newer one wrote the file.
-    raw = dict(raw)
-    raw["schema_version"] = 2
-    return raw
-
-
-def _migrate_2_to_3(raw: dict[str, Any]) -> dict[str, Any]:
-    # Version 3 added composites and fine-tuning: Node.trainable/lr_mult, Graph.weights/
-    # preprocess/info, dataset mean/std and training init_from/freeze_bn/unfreeze*. All
-    # default to what version 2 meant.
-    raw = dict(raw)
-    raw["schema_version"] = 3
-    return raw
-
-
-def _migrate_3_to_4(raw: dict[str, Any]) -> dict[str, Any]:
-    # Version 4 added the vision tasks: task kinds segmentation and detection, dataset
-    # sources of the same names with annotations/labels/bad_annotations, and the task's
-    # ignore_index, size_weight, max_detections, min_score and nms_iou. All default to what
-    # version 3 meant.
-    raw = dict(raw)
-    raw["schema_version"] = 4
-    return raw
-
-
-MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def migrate(raw: dict[str, Any], source: str = "project") -> dict[str, Any]:

@@ -126,6 +126,12 @@ def _ssh_config() -> list[str]:
     return [str(path)] if path.is_file() else []
 
 
+async def _closed(conn: asyncssh.SSHClientConnection) -> None:
+    """Close ``conn`` and wait until it is closed."""
+    conn.close()
+    await conn.wait_closed()
+
+
 class RemoteHost:
     """A synchronous connection to one configured host.
 
@@ -165,9 +171,10 @@ class RemoteHost:
         """Close the connection (remote runs keep going)."""
         conn, self._conn, self._sftp = self._conn, None, None
         if conn is not None:
-            conn.close()
             try:
-                self._loop.run(conn.wait_closed(), 5)
+                # on the loop's thread: asyncssh is not thread-safe, and a close from here
+                # raced the connection's own clean-up when the host had just ended it
+                self._loop.run(_closed(conn), 5)
             except (RemoteError, OSError, asyncssh.Error):
                 pass
 

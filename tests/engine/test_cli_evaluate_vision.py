@@ -20,26 +20,25 @@ def _strict(text: str) -> dict:
     return json.loads(text, parse_constant=refuse)
 
 
-@pytest.fixture(scope="module")
-def seg_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("seg") / "run"
-    train_in_process(tiny_segmenter(), folder)
+def _evaluated(tmp_path_factory, project, name: str) -> tuple[str, dict]:
+    """A tiny trained run's `layerforge evaluate` text and its --json, checked strict."""
+    folder = tmp_path_factory.mktemp(name) / "run"
+    train_in_process(project, folder)
     text = run_cli("evaluate", str(folder))
     assert text.code == 0, text.text
     js = run_cli("evaluate", str(folder), "--json")
     assert js.code == 0, js.text
     return text.out, _strict(js.out)
+
+
+@pytest.fixture(scope="module")
+def seg_run(tmp_path_factory):
+    return _evaluated(tmp_path_factory, tiny_segmenter(), "seg")
 
 
 @pytest.fixture(scope="module")
 def det_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("det") / "run"
-    train_in_process(tiny_detector(), folder)
-    text = run_cli("evaluate", str(folder))
-    assert text.code == 0, text.text
-    js = run_cli("evaluate", str(folder), "--json")
-    assert js.code == 0, js.text
-    return text.out, _strict(js.out)
+    return _evaluated(tmp_path_factory, tiny_detector(), "det")
 
 
 def _figure(out: str, name: str) -> float:

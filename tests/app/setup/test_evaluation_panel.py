@@ -7,20 +7,13 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
-from app.panels.evaluation import EvaluationPanel
 from engine.train.events import Finished, RunStarted
 from tests.app.setup.conftest import wait_idle
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = EvaluationPanel()
-    p.resize(1300, 600)
-    qtbot.addWidget(p)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown()
+def panel(evaluation_panel):
+    return evaluation_panel
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,50 @@
+"""The project file's versions: ``SCHEMA_VERSION`` and one function per version step.
+
+Each entry of ``MIGRATIONS`` upgrades a raw project dict (parsed JSON, not yet validated)
+from version k to k + 1; ``engine.project.migrate`` applies them in order. Version 0 was
+the pre-release format with a single top-level "graph".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_VERSION = 4
+
+
+def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
+    raw = dict(raw)
+    if "graph" in raw and "graphs" not in raw:
+        raw["graphs"] = {"model": raw.pop("graph")}
+    raw["schema_version"] = 1
+    return raw
+
+
+def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 added Graph.flow; every earlier graph read left to right, the default. The
+    # bump itself is the point: an older LayerForge then says a newer one wrote the file.
+    raw = dict(raw)
+    raw["schema_version"] = 2
+    return raw
+
+
+def _migrate_2_to_3(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 3 added composites and fine-tuning: Node.trainable/lr_mult, Graph.weights/
+    # preprocess/info, dataset mean/std and training init_from/freeze_bn/unfreeze*. All
+    # default to what version 2 meant.
+    raw = dict(raw)
+    raw["schema_version"] = 3
+    return raw
+
+
+def _migrate_3_to_4(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 4 added the vision tasks: task kinds segmentation and detection, dataset
+    # sources of the same names with annotations/labels/bad_annotations, and the task's
+    # ignore_index, size_weight, max_detections, min_score and nms_iou. All default to what
+    # version 3 meant.
+    raw = dict(raw)
+    raw["schema_version"] = 4
+    return raw
+
+
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
