@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
@@ -47,4 +47,21 @@ def _migrate_3_to_4(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+def _migrate_4_to_5(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 5 added language and speech: sources texts, pairs, audio and speech, task
+    # kinds seq2seq and speech, the tokenizer and audio fields and the task's beam_width.
+    # dataset.bad_annotations became dataset.bad_entries (it now covers text rows and
+    # sound files too); its value is kept.
+    raw = dict(raw)
+    data = raw.get("dataset")
+    if isinstance(data, dict) and "bad_annotations" in data:
+        data = dict(data)
+        data.setdefault("bad_entries", data.pop("bad_annotations"))
+        data.pop("bad_annotations", None)
+        raw["dataset"] = data
+    raw["schema_version"] = 5
+    return raw
+
+
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
+              4: _migrate_4_to_5}

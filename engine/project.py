@@ -167,7 +167,7 @@ class Graph(_Model):
 
 
 SourceKind = Literal["builtin", "folder", "idx", "csv", "text", "download", "segmentation",
-                     "detection"]
+                     "detection", "texts", "pairs", "audio", "speech"]
 
 
 class DatasetSpec(_Model):
@@ -175,8 +175,10 @@ class DatasetSpec(_Model):
 
     source: SourceKind = "builtin"
     name: str = ""  # built-in or download set name (spirals, shapes, digits, mnist...)
-    path: str = ""  # file or folder for folder/idx/csv/text
-    target: str = ""  # csv target column
+    path: str = ""  # file or folder for folder/idx/csv/text/texts/pairs/audio/speech
+    #: csv: the target column; texts: the label column; pairs: the target-text column
+    #: ("" = found from the header)
+    target: str = ""
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     test_fraction: float = Field(0.0, ge=0.0, lt=1.0)
     split_seed: int = 0
@@ -197,9 +199,34 @@ class DatasetSpec(_Model):
     annotations: str = ""
     #: a file of class names, one per line ("" = found beside the data, or from the palette)
     labels: str = ""
-    #: what a bad annotation does (a box outside its image, an unknown class, a mask of the
-    #: wrong size...): "stop" loading with a message naming it, or "skip" it and count it
-    bad_annotations: Literal["stop", "skip"] = "stop"
+    #: what a bad entry does (a box outside its image, an unknown class, a mask of the
+    #: wrong size, a row without text, an unreadable WAV, a transcript character outside
+    #: the vocabulary...): "stop" loading with a message naming it, or "skip" it and count it
+    bad_entries: Literal["stop", "skip"] = "stop"
+    #: texts and pairs: the column holding the text (pairs: the source text; "" = found)
+    text_column: str = ""
+    #: pairs from two aligned files: the target side (``path`` is the source side);
+    #: speech: the transcripts file ("" = found: a CSV beside the clips or a .txt per .wav)
+    target_path: str = ""
+    #: texts and pairs: how text becomes token ids; the tokenizer is trained on the
+    #: training split (``vocab_size`` caps words and BPE merges) and saved with the run
+    tokenizer: Literal["char", "word", "bpe"] = "word"
+    vocab_size: int = Field(8000, ge=16, le=1_000_000)
+    lowercase: bool = True
+    #: pairs: one tokenizer for both sides (False: one per side)
+    shared_vocab: bool = True
+    #: pairs: most target tokens per sample, with the start and end tokens (``seq_len``
+    #: caps the source side, and the text of texts)
+    target_len: int = Field(32, ge=3, le=4096)
+    #: audio and speech: clips are resampled to this rate and padded or cut to this length
+    sample_rate: int = Field(16000, ge=4000, le=96000)
+    clip_seconds: float = Field(1.0, gt=0.0, le=60.0)
+    #: audio augmentation (training split only): a random shift of up to this many
+    #: seconds, and background noise mixed in at up to this level (peak ratio)
+    augment_shift: float = Field(0.0, ge=0.0, le=10.0)
+    augment_noise: float = Field(0.0, ge=0.0, le=1.0)
+    #: a folder of background WAVs for the noise mix ("" = generated noise)
+    noise_path: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("val_fraction", "test_fraction")
@@ -209,7 +236,7 @@ class DatasetSpec(_Model):
             raise ValueError("must be a number")
         return v
 
-    @field_validator("path", "annotations", "labels")
+    @field_validator("path", "annotations", "labels", "target_path", "noise_path")
     @classmethod
     def _no_nul(cls, v: str) -> str:
         # no file system takes a NUL in a name; os functions raise ValueError on one
@@ -225,7 +252,7 @@ class DatasetSpec(_Model):
 
 
 TaskKind = Literal["classification", "regression", "language_model", "gan", "autoencoder",
-                   "segmentation", "detection"]
+                   "segmentation", "detection", "seq2seq", "speech"]
 
 
 class TaskSpec(_Model):
@@ -243,6 +270,8 @@ class TaskSpec(_Model):
     max_detections: int = Field(100, ge=1, le=1000)
     min_score: float = Field(0.01, ge=0.0, lt=1.0)
     nms_iou: float = Field(0.5, gt=0.0, le=1.0)
+    #: seq2seq and speech: the beam width at evaluation (1 = greedy decoding)
+    beam_width: int = Field(1, ge=1, le=64)
 
 
 class TrainingConfig(_Model):

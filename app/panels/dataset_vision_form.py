@@ -87,7 +87,7 @@ class VisionRows:
         form.addRow("Bad annotations", self.bad)
         self.annotations.committed.connect(lambda path: set_field("annotations", path))
         self.labels.committed.connect(lambda path: set_field("labels", path))
-        self.bad.activated.connect(lambda i: set_field("bad_annotations", self.bad.itemData(i)))
+        self.bad.activated.connect(lambda i: set_field("bad_entries", self.bad.itemData(i)))
 
     @property
     def widgets(self) -> list[Any]:
@@ -99,7 +99,7 @@ class VisionRows:
             self.annotations.setText(s.annotations)
         if self.labels.text() != s.labels:
             self.labels.setText(s.labels)
-        self.bad.setCurrentIndex(max(0, self.bad.findData(s.bad_annotations)))
+        self.bad.setCurrentIndex(max(0, self.bad.findData(s.bad_entries)))
 
     def show_rows(self, s: DatasetSpec) -> None:
         files = s.source in VISION_SOURCES

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "COCO) or detection:PATH (COCO, Pascal VOC or YOLO)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a setting for the new project, applied before it is fitted to the "
-                        "data, e.g. dataset.bad_annotations=skip or dataset.image_size=96")
+                        "data, e.g. dataset.bad_entries=skip or dataset.image_size=96")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_new)
 

@@ -31,6 +31,10 @@ BUILTIN: dict[str, str] = {
     "pytext": "Python's own documentation as a character corpus (next character)",
     "shapes_seg": "64x64 colour scenes of 1-4 shapes with a mask per pixel (segmentation)",
     "shapes_det": "64x64 colour scenes of 1-4 shapes with a box per shape (detection)",
+    "sentiment": "generated product reviews, positive or negative, negations included (text)",
+    "dates": "dates written many ways -> the same date in ISO form (sequence to sequence)",
+    "keywords": "spoken command words (yes, no, up, down...) by espeak-ng voices (sound)",
+    "spoken_digits": "digit strings spoken by espeak-ng voices -> their words (speech to text)",
 }
 
 #: what a built-in image set's raw pixel values are divided by to lie in [0, 1] (sets not

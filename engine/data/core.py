@@ -310,8 +310,10 @@ def _part(n: int, fraction: float) -> int:
 class DataBundle:
     """Everything a task needs to know about a loaded dataset.
 
-    ``kind``: "vector", "image", "sequence" or "tokens"; ``input_shape`` is per sample;
-    ``target``: "class", "real", "next_token", "mask", "boxes" or "none". ``mean``/``std``
+    ``kind``: "vector", "image", "sequence", "tokens" or "audio" (waveforms [1, samples]);
+    ``input_shape`` is per sample; ``target``: "class", "real", "next_token", "mask",
+    "boxes", "sequence" (seq2seq: target token ids [N, target_len], padded with 0) or
+    "transcript" (speech: character ids [N, U] into ``target_vocab``, padded with -1). ``mean``/``std``
     were computed on the train split only (per channel for images, per feature for vectors)
     and already applied to every split's inputs (targets are never normalised); None when
     not normalised. ``augment`` is meant for the train split only (pass it to
@@ -333,14 +335,28 @@ class DataBundle:
     target_shape: tuple[int, ...] = ()
     augment: AugmentFn | None = None
     #: segmentation and detection: the import summary (images, classes, boxes or pixels
-    #: per class, skipped bad annotations...), see ``engine.data.annotations.summary``
+    #: per class, skipped bad annotations...), see ``engine.data.annotations.summary``;
+    #: texts, pairs, audio and speech: theirs (rows, label counts, lengths, skipped entries)
     summary: dict[str, Any] | None = None
+    #: texts and pairs: the tokenizer of the inputs (``engine.data.texts.TextTokenizer``),
+    #: trained on the training split or given back from a run; pairs: the target side's
+    #: (the same object when ``dataset.shared_vocab``)
+    tokenizer: Any = None
+    target_tokenizer: Any = None
+    #: pairs and speech: the target side's tokens in id order (``vocab`` is the input's)
+    target_vocab: list[str] | None = None
+    #: texts, pairs and speech: the original text of each sample per split ("train", "val",
+    #: "test"), in split order, for showing; pairs and speech: the targets' in target_texts
+    texts: dict[str, list[str]] | None = None
+    target_texts: dict[str, list[str]] | None = None
+    #: audio and speech: the clips' sample rate (Hz)
+    sample_rate: int | None = None
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def num_classes(self) -> int:
         """Output classes: the class count, the vocabulary size for tokens, else 0."""
-        return count_classes(self.classes, self.target, self.vocab)
+        return count_classes(self.classes, self.target, self.target_vocab or self.vocab)
 
     def encode(self, text: str) -> torch.Tensor:
         """Character ids (long) of ``text`` for a text bundle."""
@@ -389,9 +405,18 @@ class DataBundle:
         what = f"{self.num_classes} classes" if self.classes else self.target
         if self.target == "next_token":
             what = f"{len(self.vocab or [])} characters"
+        elif self.kind == "tokens" and self.vocab:
+            what += f", {len(self.vocab)} tokens"
+            if self.target_vocab is not None and self.target_vocab is not self.vocab:
+                what += f" in, {len(self.target_vocab)} out"
+        elif self.sample_rate:
+            what += f", {self.sample_rate} Hz"
         elif self.target in ("mask", "boxes"):
             what += " (masks)" if self.target == "mask" else " (boxes)"
         skipped = int((self.summary or {}).get("skipped") or 0)
         if skipped:
-            what += f", {skipped} bad annotation{'s' if skipped != 1 else ''} skipped"
+            entry = "annotation" if self.target in ("mask", "boxes") else "entr"
+            plural = ("ies" if entry == "entr" else "s") if skipped != 1 else (
+                "y" if entry == "entr" else "")
+            what += f", {skipped} bad {entry}{plural} skipped"
         return f"{self.source}: {sizes}, {shape} {self.kind}, {what}"

@@ -39,11 +39,15 @@ class DataFacts:
     classes: tuple[str, ...] | None = None
     vocab: tuple[str, ...] | None = None
     target_shape: tuple[int, ...] = ()
+    #: pairs and speech: the output side's tokens (``vocab`` is the input's)
+    target_vocab: tuple[str, ...] | None = None
+    #: audio and speech: the clips' sample rate (Hz), which the front-end blocks need
+    sample_rate: int | None = None
 
     @property
     def num_classes(self) -> int:
         """Output classes: the class count, the vocabulary size for tokens, else 0."""
-        return count_classes(self.classes, self.target, self.vocab)
+        return count_classes(self.classes, self.target, self.target_vocab or self.vocab)
 
     @property
     def resizable(self) -> bool:
@@ -127,6 +131,14 @@ def _builtin_facts(spec: DatasetSpec) -> DataFacts | None:
                          target_shape=(1,))
     if name in ("shapes_seg", "shapes_det"):
         return _scene_facts(spec)
+    if name in TEXT_BUILTINS:
+        from engine.data.texts.facts import text_facts
+
+        return text_facts(spec)
+    if name in AUDIO_BUILTINS:
+        from engine.data.audio.facts import audio_facts
+
+        return audio_facts(spec)
     if name == "pytext":
         from engine.data.corpus import pytext_corpus, vocabulary
 
@@ -134,6 +146,10 @@ def _builtin_facts(spec: DatasetSpec) -> DataFacts | None:
                          vocab=tuple(vocabulary(pytext_corpus())), target_shape=(spec.seq_len,))
     return None
 
+
+#: the built-in language and sound sets, loaded by engine.data.texts and engine.data.audio
+TEXT_BUILTINS = ("sentiment", "dates")
+AUDIO_BUILTINS = ("keywords", "spoken_digits")
 
 #: engine.data.shapes.SHAPE_CLASSES, without numpy (the facts test checks they agree)
 SHAPE_NAMES = ["circle", "square", "triangle", "cross", "star", "ring"]
@@ -170,16 +186,18 @@ _DOWNLOAD_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-
 def count_classes(classes: Sequence[str] | None, target: str,
                   vocab: Sequence[str] | None) -> int:
     """A data set's output classes: the class count, the vocabulary size when the target is
-    the next token, else 0 (shared by :class:`DataFacts` and ``DataBundle``)."""
+    tokens (the next token, a target sequence, a transcript: pass the output side's
+    vocabulary), else 0 (shared by :class:`DataFacts` and ``DataBundle``)."""
     if classes:
         return len(classes)
-    if target == "next_token" and vocab:
+    if target in ("next_token", "sequence", "transcript") and vocab:
         return len(vocab)
     return 0
 
 
 #: sources whose data is in files the user chose (their facts need reading)
-FILE_SOURCES = ("folder", "idx", "csv", "text", "segmentation", "detection")
+FILE_SOURCES = ("folder", "idx", "csv", "text", "segmentation", "detection", "texts", "pairs",
+                "audio", "speech")
 
 
 def reads_files(spec: DatasetSpec) -> bool:
@@ -219,6 +237,14 @@ def data_facts(spec: DatasetSpec) -> DataFacts:
         from engine.data.annotations import vision_facts
 
         return vision_facts(spec)
+    if spec.source in ("texts", "pairs"):
+        from engine.data.texts.facts import text_facts
+
+        return text_facts(spec)
+    if spec.source in ("audio", "speech"):
+        from engine.data.audio.facts import audio_facts
+
+        return audio_facts(spec)
     if spec.source == "folder":
         from engine.data import folder
 

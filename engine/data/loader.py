@@ -35,13 +35,15 @@ from engine.data.raw import Raw
 from engine.project import DatasetSpec
 
 DEFAULT_STREAM_THRESHOLD = 2 * 1024**3
-SOURCES = ("builtin", "folder", "idx", "csv", "text", "download", "segmentation", "detection")
+SOURCES = ("builtin", "folder", "idx", "csv", "text", "download", "segmentation", "detection",
+           "texts", "pairs", "audio", "speech")
 _ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}
 Progress = Callable[[str, int, int], None]
 
 
 def load_dataset(
-    spec: DatasetSpec, *, cache_dir: Path | None = None, progress: Progress | None = None
+    spec: DatasetSpec, *, cache_dir: Path | None = None, progress: Progress | None = None,
+    tokenizers: dict[str, str] | None = None,
 ) -> DataBundle:
     """Load, split and normalise the data set ``spec`` describes; deterministic for a spec.
 
@@ -52,7 +54,22 @@ def load_dataset(
     with them instead of the training split's statistics, and greyscale images going into a
     three-value normalisation get their one channel repeated (an RGB backbone). Raises
     :class:`DataError` with a sentence for the user when the data cannot be used.
+
+    Texts and pairs train their tokenizer on the training split, unless ``tokenizers``
+    gives it back (a run's data.json: ``{"tokenizer": JSON, "target_tokenizer": JSON}``),
+    so a run is evaluated and resumed with the ids it trained on.
     """
+    from engine.data.facts import AUDIO_BUILTINS, TEXT_BUILTINS
+
+    builtin_name = spec.name if spec.source == "builtin" else ""
+    if spec.source in ("texts", "pairs") or builtin_name in TEXT_BUILTINS:
+        from engine.data.texts import load_text_data
+
+        return load_text_data(spec, progress=progress, tokenizers=tokenizers)
+    if spec.source in ("audio", "speech") or builtin_name in AUDIO_BUILTINS:
+        from engine.data.audio import load_audio_data
+
+        return load_audio_data(spec, progress=progress, cache_dir=cache_dir)
     if spec.source == "folder":
         return _folder_bundle(spec, progress)
     if spec.source in ("segmentation", "detection"):

@@ -11,11 +11,13 @@ from engine.tasks.gan import GanTask
 from engine.tasks.language_model import LanguageModelTask, sample_logits
 from engine.tasks.regression import RegressionTask, regression_metrics
 from engine.tasks.segmentation import SegmentationTask
+from engine.tasks.seq2seq import Seq2SeqTask
+from engine.tasks.speech import SpeechTask
 
 TASKS: dict[str, type[Task]] = {
     t.kind: t
     for t in (ClassificationTask, RegressionTask, LanguageModelTask, GanTask, AutoencoderTask,
-              SegmentationTask, DetectionTask)
+              SegmentationTask, DetectionTask, Seq2SeqTask, SpeechTask)
 }
 
 
@@ -29,7 +31,7 @@ def task_class(kind: str) -> type[Task]:
 
 __all__ = [
     "TASKS", "AutoencoderTask", "ClassificationTask", "DetectionTask", "GanTask",
-    "LanguageModelTask", "SegmentationTask",
+    "LanguageModelTask", "SegmentationTask", "Seq2SeqTask", "SpeechTask",
     "RegressionTask", "SampleOut", "StepFn", "Task", "classification_metrics",
     "confusion_matrix", "eval_mode", "regression_metrics", "sample_logits", "task_class",
 ]

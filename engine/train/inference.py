@@ -12,7 +12,7 @@ from engine.data import DataBundle, DataError, load_dataset
 from engine.project import Project, ProjectError
 from engine.tasks import Task, task_class
 from engine.train import checkpoint as ckpt
-from engine.train.rundir import RunDir
+from engine.train.rundir import RunDir, saved_tokenizers
 from engine.train.runtime import autocast_factory, resolve_device
 from engine.train.setup import SetupError, build_models
 
@@ -35,7 +35,8 @@ def open_run(path: str | Path, device: str = "cpu") -> LoadedRun:
         raise ProjectError(f"{run.path}: no trained weights yet ({run.weights.name} is missing)")
     dev = resolve_device(device)
     try:
-        bundle = load_dataset(project.dataset)
+        # the tokenizer the run trained with, not one trained again on today's files
+        bundle = load_dataset(project.dataset, tokenizers=saved_tokenizers(run))
     except DataError as e:
         raise ProjectError(f"{run.path}: the run's data cannot be loaded: {e}") from None
     from engine.train.fit import check_fit

@@ -36,7 +36,7 @@ from engine.train.events import (
 from engine.train.freeze import FineTune
 from engine.train.init import initialise, pretrained_sources, write_reports
 from engine.train.optim import apply_lr
-from engine.train.rundir import RunDir, data_info, flat_metrics
+from engine.train.rundir import RunDir, data_info, flat_metrics, saved_tokenizers
 from engine.train.runtime import (
     autocast_factory,
     make_scaler,
@@ -148,7 +148,9 @@ class _Run:
             torch.utils.deterministic.fill_uninitialized_memory = False
         seed_everything(cfg.seed)
         self.t0 = time.perf_counter()
-        self.bundle = bundle or load_dataset(self.project.dataset)
+        # a resumed run keeps the tokenizer its first part trained on the data
+        self.bundle = bundle or load_dataset(
+            self.project.dataset, tokenizers=saved_tokenizers(self.run) if self.resume else None)
         yield from check_project(self.project, self.bundle)
         self.bundle.to(self.device)
         self.models = build_models(self.project, task_class(self.project.task.kind), cfg.seed,

@@ -160,6 +160,17 @@ def data_info(bundle: Any, spec: Any | None = None) -> dict[str, Any]:
         "normalization": ("fixed" if spec is not None and spec.mean is not None
                           else "train" if bundle.mean is not None else "none"),
     }
+    # language and speech: what turns text into ids and back, and the clips' rate; a
+    # tokenizer is Hugging Face tokenizers' JSON, so an export takes the same text
+    if getattr(bundle, "tokenizer", None) is not None:
+        info["tokenizer"] = bundle.tokenizer.to_json()
+        target = getattr(bundle, "target_tokenizer", None)
+        if target is not None and target is not bundle.tokenizer:
+            info["target_tokenizer"] = target.to_json()
+    if getattr(bundle, "target_vocab", None):
+        info["target_vocab"] = list(bundle.target_vocab)
+    if getattr(bundle, "sample_rate", None):
+        info["sample_rate"] = int(bundle.sample_rate)
     if kind == "image":
         info["pixel_range"] = [0.0, 1.0]  # 8-bit pixels divided by 255, before normalising
         if spec is not None:
@@ -210,3 +221,16 @@ def record(events: Iterable[Event], run: RunDir, out: TextIO | None = None) -> I
                 yield ev
     finally:
         runlock.release(key)
+
+
+def saved_tokenizers(run: RunDir) -> dict[str, str] | None:
+    """The tokenizers a run trained with (data.json's), for ``load_dataset(tokenizers=)``;
+    None when the run has none or no data.json."""
+    try:
+        info = json.loads(run.data_info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    found = {k: info[k] for k in ("tokenizer", "target_tokenizer") if isinstance(info.get(k), str)}
+    return found or None

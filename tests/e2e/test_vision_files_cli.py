@@ -105,7 +105,7 @@ def test_a_bad_yolo_row_stops_with_its_file_and_line_or_is_skipped_on_request(
     assert stopped.code == 2 and "s005.txt" in stopped.err and "Skip" in stopped.err
     assert "Traceback" not in stopped.err and not (tmp_path / "p.lforge").exists()
     made = run_cli("new", "p.lforge", "--template", "detector", "--dataset", spec,
-                   "--set", "dataset.bad_annotations=skip", "--set", "dataset.image_size=32")
+                   "--set", "dataset.bad_entries=skip", "--set", "dataset.image_size=32")
     assert made.code == 0, made.err
     trained = run_cli("train", "p.lforge", "--epochs", "1", "--out", "run")
     assert trained.code == 0, trained.err

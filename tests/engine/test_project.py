@@ -87,11 +87,21 @@ def test_missing_file_and_binary_file(tmp_path):
         load_project(tmp_path / "bin.lforge")
 
 
-def test_a_version_3_file_opens_as_version_4_with_the_vision_fields_at_their_defaults():
+def test_a_version_3_file_opens_with_the_vision_fields_at_their_defaults():
     raw = {"schema_version": 3, "graphs": {"model": {"nodes": [
         {"id": "x", "type": "Input", "params": {"shape": [2]}}], "edges": []}},
         "dataset": {"source": "builtin", "name": "spirals"}, "task": {"kind": "classification"}}
     p = parse_project(json.dumps(raw))
-    assert p.schema_version == 4
-    assert (p.dataset.annotations, p.dataset.labels, p.dataset.bad_annotations) == ("", "", "stop")
+    assert p.schema_version == SCHEMA_VERSION
+    assert (p.dataset.annotations, p.dataset.labels, p.dataset.bad_entries) == ("", "", "stop")
     assert (p.task.ignore_index, p.task.max_detections, p.task.nms_iou) == (255, 100, 0.5)
+
+
+def test_a_version_4_file_keeps_its_bad_annotations_choice_as_bad_entries():
+    raw = {"schema_version": 4, "graphs": {"model": {"nodes": [], "edges": []}},
+           "dataset": {"source": "detection", "path": "d", "bad_annotations": "skip"},
+           "task": {"kind": "detection"}}
+    p = parse_project(json.dumps(raw))
+    assert p.schema_version == SCHEMA_VERSION == 5
+    assert p.dataset.bad_entries == "skip"
+    assert (p.dataset.tokenizer, p.dataset.sample_rate, p.task.beam_width) == ("word", 16000, 1)

@@ -11,7 +11,7 @@ summary (:func:`summary`) come without decoding the images.
 Bad annotations (a box outside its image or of zero size, an unknown class, a mask of
 another size than its image or holding a value of no class, a missing image or mask file,
 an unreadable file or line) stop loading with a message naming the file and the entry,
-or with ``dataset.bad_annotations = "skip"`` are left out and counted.
+or with ``dataset.bad_entries = "skip"`` are left out and counted.
 
 Tensors follow the vision contract: images [N, C, H, W]; masks long [N, H, W] with 255
 for pixels of no class; boxes float32 [N, M, 5] rows (class, x0, y0, x1, y1) in model
@@ -105,7 +105,7 @@ def read(spec: DatasetSpec, progress: Progress | None = None) -> Parsed:
     target = _target(spec)
     path = _images_path(spec)
     layout = find_layout(path, spec.annotations, target)
-    problems = Problems(spec.bad_annotations)
+    problems = Problems(spec.bad_entries)
     masks = None
     if layout.fmt == "masks":
         entries, classes, masks = parse_masks(spec.labels, path, layout, problems)

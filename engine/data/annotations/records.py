@@ -2,7 +2,7 @@
 met on the way, and the :class:`Parsed` set they make together.
 
 Readers never raise on a bad entry themselves: they report it to :class:`Problems`, which
-stops with a :class:`DataError` naming the file and the entry (``bad_annotations="stop"``)
+stops with a :class:`DataError` naming the file and the entry (``bad_entries="stop"``)
 or leaves the entry out and counts it (``"skip"``). So both modes go through one path and
 one message.
 """
@@ -17,7 +17,7 @@ from engine.data.core import DataError
 
 #: how many problems a summary lists (the count covers them all)
 SHOWN_PROBLEMS = 20
-STOP_HINT = "fix it, or set Bad annotations (dataset.bad_annotations) to Skip to leave such entries out"
+STOP_HINT = "fix it, or set Bad annotations (dataset.bad_entries) to Skip to leave such entries out"
 #: the mask value of pixels that count for no class (loss and metrics leave them out)
 IGNORE = 255
 

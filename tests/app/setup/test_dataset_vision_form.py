@@ -43,12 +43,12 @@ def test_a_vision_source_asks_for_images_annotations_labels_and_bad_entries(pane
     choose(rows.bad, "skip")
     panel.image_size.setValue(96)
     d = doc.project.dataset
-    assert (d.path, d.annotations, d.labels, d.bad_annotations, d.image_size) == (
+    assert (d.path, d.annotations, d.labels, d.bad_entries, d.image_size) == (
         "/data/pets/images", "/data/pets/instances.json", "/data/pets/classes.txt", "skip", 96)
     assert doc.undo_stack.count() == count + 6
     doc.undo()
     doc.undo()
-    assert doc.project.dataset.bad_annotations == "stop"
+    assert doc.project.dataset.bad_entries == "stop"
     assert rows.bad.currentData() == "stop"
     doc.undo()
     assert rows.labels.text() == "" and doc.project.dataset.labels == ""

@@ -90,7 +90,7 @@ def test_a_bad_box_stops_with_the_engines_message_or_is_skipped_and_listed(panel
     assert "Traceback" not in text and "skip" in text.lower()
     assert not panel.view.vision.isVisibleTo(panel)
     assert panel.document.project.dataset.path == str(tmp_path / "images")  # nothing lost
-    _set(panel, bad_annotations="skip")
+    _set(panel, bad_entries="skip")
     _load(panel, qtbot)
     view = panel.view.vision
     assert not panel.error.isVisibleTo(panel)

@@ -20,7 +20,7 @@ DET_SUMMARY = {
     "images_without_boxes": 1, "box_sizes": {"edges": [0, 8, 16, 32], "counts": [1, 2, 1]},
     "skipped": 2,
     "problems": ["instances.json: annotation 7: box outside image b.png; set "
-                 "dataset.bad_annotations to skip to leave such entries out",
+                 "dataset.bad_entries to skip to leave such entries out",
                  "instances.json: annotation 9: unknown class 12"],
 }
 SEG_SUMMARY = {"images": 2, "classes": ["background", "road", "car"],

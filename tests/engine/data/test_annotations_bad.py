@@ -16,7 +16,7 @@ from tests.engine.data import annotation_files as af
 
 def spec(source, path, mode, **kw) -> DatasetSpec:
     kw.setdefault("val_fraction", 0.0)
-    return DatasetSpec(source=source, path=str(path), normalize=False, bad_annotations=mode, **kw)
+    return DatasetSpec(source=source, path=str(path), normalize=False, bad_entries=mode, **kw)
 
 
 def stopped(source, path, *needles, **kw) -> str:
@@ -26,7 +26,7 @@ def stopped(source, path, *needles, **kw) -> str:
     msg = str(info.value)
     for needle in needles:
         assert str(needle) in msg, msg
-    assert "set Bad annotations (dataset.bad_annotations) to Skip" in msg
+    assert "set Bad annotations (dataset.bad_entries) to Skip" in msg
     return msg
 
 
