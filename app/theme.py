@@ -67,6 +67,7 @@ FAMILY_ACCENTS = {
     "io": "#6e7781", "dense": "#2f81f7", "conv": "#8957e5", "pool": "#bf3989",
     "norm": "#1a7f37", "activation": "#c98f00", "recurrent": "#e16f24",
     "attention": "#0e8a9a", "merge": "#57606a", "reshape": "#6639ba", "heads": "#cf222e",
+    "audio": "#3a5a8c",
 }
 
 

@@ -154,6 +154,10 @@ def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None
         for needed in ("generator", "discriminator"):
             if needed not in project.graphs:
                 out.append(Problem(needed, None, f"a GAN project needs a graph named {needed!r}"))
+    elif kind == "seq2seq":
+        from engine.train.fit_text import seq2seq_structure  # torch-free, like freeze's
+
+        out += seq2seq_structure(project, analyses)
     elif "model" not in project.graphs:
         out.append(Problem("model", None, f"a {kind} project needs a graph named 'model'"))
     out += memory_problems(project, analyses)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian libraries Qt loads (offscreen and under Xvfb), and the OpenSSH server
-# the remote tests use, when any is missing.
+# Installs the Debian libraries Qt loads (offscreen and under Xvfb), the sound libraries and
+# espeak-ng (the built-in spoken data sets), and the OpenSSH server the remote tests use,
+# when any is missing.
 set -eu
 need=()
 have() { ldconfig -p | grep -q "$1"; }
@@ -10,6 +11,10 @@ have libfontconfig.so.1 || need+=(libfontconfig1)
 have libxkbcommon.so.0 || need+=(libxkbcommon0)
 have libdbus-1.so.3 || need+=(libdbus-1-3)
 fc-list 2>/dev/null | grep -q . || need+=(fonts-dejavu-core fontconfig)
+# soundfile reads WAV clips through libsndfile; espeak-ng speaks the built-in keywords and
+# spoken_digits sets
+have libsndfile.so.1 || need+=(libsndfile1)
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
 # the remote-run tests start a real OpenSSH server on 127.0.0.1
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)

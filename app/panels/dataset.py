@@ -202,6 +202,7 @@ class DatasetPanel(QScrollArea):
     def shutdown(self) -> None:
         self._debounce.stop()
         self.facts_watcher.shutdown()
+        self.view.shutdown()
         for background in (self.catalog, self.loader):
             background.cancel()
             background.wait()
@@ -299,6 +300,8 @@ class DatasetPanel(QScrollArea):
         s = self.spec
         path = self.resolved_spec().path if s.source == "csv" and s.path else ""
         problem = fill_targets(self.target_combo, path, s)
+        # texts and pairs: the text and label columns, from the file's header
+        problem = problem or self.source_box.text.fill_columns(self.resolved_spec())
         if problem:
             self._show_error(problem)
 

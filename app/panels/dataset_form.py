@@ -27,6 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels import dataset_audio_form, dataset_text_form
+from app.panels.dataset_audio import AUDIO_SOURCES, audio_kind
+from app.panels.dataset_audio_form import AudioRows, SoundRows
+from app.panels.dataset_text import TEXT_SOURCES, text_kind
+from app.panels.dataset_text_form import TextRows, TokenizerRows
 from app.panels.dataset_vision import VISION_BUILTINS, VISION_SOURCES, vision_target
 from app.panels.dataset_vision_form import VisionRows
 from app.widgets.labels import plain_label
@@ -36,13 +41,18 @@ from engine.project import DatasetSpec
 SOURCES = [("builtin", "Built-in"), ("folder", "Image folder"), ("csv", "CSV file"),
            ("idx", "IDX files (MNIST format)"), ("text", "Text file"),
            ("segmentation", "Segmentation files"), ("detection", "Detection files"),
+           ("texts", "Labelled texts"), ("pairs", "Text pairs (sequence to sequence)"),
+           ("audio", "Sound clips by class"), ("speech", "Speech with transcripts"),
            ("download", "Download")]
 IMAGE_BUILTINS = {"shapes", "digits", *VISION_BUILTINS}
 TEXT_BUILTINS = {"pytext"}
 #: the built-in sets generated on the fly, the only ones whose size "Samples" sets
-GENERATED_BUILTINS = {"spirals", "moons", "blobs", "shapes", "sines", *VISION_BUILTINS}
+GENERATED_BUILTINS = {"spirals", "moons", "blobs", "shapes", "sines", *VISION_BUILTINS,
+                      "sentiment", "dates", "keywords", "spoken_digits"}
 #: the sources read from a folder (Browse… picks a folder)
-FOLDER_SOURCES = ("folder", "idx", *VISION_SOURCES)
+FOLDER_SOURCES = ("folder", "idx", *VISION_SOURCES, *AUDIO_SOURCES)
+#: the Path row's label and placeholder of the language and sound sources
+PATH_HINTS = {**dataset_text_form.PATHS, **dataset_audio_form.PATHS}
 ROTATE_NOTE = "Rotation turns images and masks only: boxes are flipped and cropped, never rotated."
 
 SetField = Callable[[str, Any], None]
@@ -96,6 +106,8 @@ class SourceGroup(QGroupBox):
         f.addRow("", self.description)
         f.addRow("Path", self.path_field)
         self.vision = VisionRows(f, set_field)  # annotations, labels, bad annotations
+        self.text = TextRows(f, set_field, self.path_field)  # columns, bad entries
+        self.audio = AudioRows(f, set_field)  # transcripts, bad clips
         f.addRow("Target column", self.target_combo)
         f.addRow("Samples", self.samples_spin)
         f.addRow("Window length", self.seq_spin)
@@ -111,6 +123,8 @@ class SourceGroup(QGroupBox):
         self.samples_spin.setValue(s.samples or 9)
         self.seq_spin.setValue(s.seq_len)
         self.vision.show_values(s)
+        self.text.show_values(s)
+        self.audio.show_values(s)
 
     def show_rows(self, s: DatasetSpec) -> None:
         """The rows that the source of ``s`` uses, and what Browse… picks for it."""
@@ -120,11 +134,15 @@ class SourceGroup(QGroupBox):
         f.setRowVisible(self.description, named)
         f.setRowVisible(self.path_field, not named)
         path_label = f.labelForField(self.path_field)
+        label, hint = PATH_HINTS.get(s.source, (
+            ("Images folder", "folder of images") if s.source in VISION_SOURCES
+            else ("Path", "file or folder")))
         if isinstance(path_label, QLabel):
-            path_label.setText("Images folder" if s.source in VISION_SOURCES else "Path")
-        self.path_field.setPlaceholderText(
-            "folder of images" if s.source in VISION_SOURCES else "file or folder")
+            path_label.setText(label)
+        self.path_field.setPlaceholderText(hint)
         self.vision.show_rows(s)
+        self.text.show_rows(s)
+        self.audio.show_rows(s)
         self._set_browse_mode(s.source)
         f.setRowVisible(self.target_combo, s.source == "csv")
         f.setRowVisible(self.samples_spin, s.source == "builtin" and s.name in GENERATED_BUILTINS)
@@ -138,6 +156,7 @@ class SourceGroup(QGroupBox):
                                      start_dir=_qt_default_dir)
         else:
             filt = "CSV files (*.csv *.tsv *.txt);;All files (*)" if source == "csv" else \
+                dataset_text_form.TEXT_FILES if source in TEXT_SOURCES else \
                 "Text files (*.txt *.md *.py);;All files (*)"
             self.path_field.set_mode(PathMode.OPEN_FILE, "Choose the data file",
                                      name_filter=filt, start_dir=_qt_default_dir)
@@ -217,6 +236,8 @@ class PrepGroup(QGroupBox):
         f.addRow("Random crop", self.crop)
         f.addRow("Random rotation", self.rotate)
         f.addRow(self.rotate_note)
+        self.tokens = TokenizerRows(f, set_field)  # text: tokenizer and lengths
+        self.sound = SoundRows(f, set_field)  # sound: rate, length, augmentation
         self.normalize.toggled.connect(lambda v: set_field("normalize", v))
         self.image_size.valueChanged.connect(
             lambda v: set_field("image_size", None if v < 4 else v))
@@ -232,6 +253,8 @@ class PrepGroup(QGroupBox):
         self.flip.setChecked(s.augment_flip)
         self.crop.setValue(s.augment_crop)
         self.rotate.setValue(s.augment_rotate)
+        self.tokens.show_values(s)
+        self.sound.show_values(s)
 
     def show_fixed_norm(self, text: str) -> None:
         """Say how a pretrained backbone's normalisation applies ("" hides the rows)."""
@@ -246,3 +269,7 @@ class PrepGroup(QGroupBox):
         for w in (self.image_size, self.grayscale, self.flip, self.crop, self.rotate):
             self.form.setRowVisible(w, images)
         self.form.setRowVisible(self.rotate_note, vision_target(s) == "boxes")
+        # token ids and raw sound are never normalised
+        self.form.setRowVisible(self.normalize, not (text_kind(s) or audio_kind(s)))
+        self.tokens.show_rows(s)
+        self.sound.show_rows(s)

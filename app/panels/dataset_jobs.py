@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.panels import dataset_vision
+from app.panels import dataset_audio, dataset_text, dataset_vision
 from engine.project import DatasetSpec, Graph, Project
 
 PREVIEW_IMAGES = 24
@@ -42,6 +42,10 @@ class Preview:
     targets: Any = None
     #: segmentation and detection: the summary and annotated samples (dataset_vision)
     vision: Any = None
+    #: labelled texts and pairs: rows, label counts and token lengths (dataset_text)
+    texts: Any = None
+    #: sound classes and speech: clips, the first one drawn, class counts (dataset_audio)
+    audio: Any = None
     #: the (resolved) spec this shows, so that a result for a changed dataset is dropped
     spec: DatasetSpec | None = None
 
@@ -73,6 +77,9 @@ def missing_choice(spec: DatasetSpec) -> str:
     """What the user must choose before ``spec`` can be loaded ("" when nothing)."""
     if dataset_vision.vision_target(spec) and spec.source != "builtin" and not spec.path:
         return "Choose the images folder."
+    language = dataset_text.missing(spec) or dataset_audio.missing(spec)
+    if language:
+        return language
     if spec.source in ("folder", "idx", "csv", "text") and not spec.path:
         return "Choose a file or folder for this source."
     if spec.source in ("builtin", "download") and not spec.name:
@@ -115,6 +122,14 @@ def preview(cache: BundleCache, spec: DatasetSpec) -> Preview:
         data, train_size = dataset_vision.load(spec)
         return Preview(dataset_vision.describe(spec, data, train_size), "image", train_size,
                        vision=data, spec=spec)
+    if dataset_text.text_kind(spec):  # rows and counts, not the tokenized set
+        texts, train_size = dataset_text.load(spec)
+        return Preview(dataset_text.describe(spec, texts, train_size), "tokens", train_size,
+                       texts=texts, spec=spec)
+    if dataset_audio.audio_kind(spec):  # a few clips, not the decoded set
+        audio, train_size = dataset_audio.load(spec)
+        return Preview(dataset_audio.describe(spec, audio, train_size), "audio", train_size,
+                       audio=audio, spec=spec)
     from app.widgets.images import images_to_uint8
 
     b = cache.load(spec)

@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.dataset_audio_views import AudioPreview
 from app.panels.dataset_jobs import Preview
 from app.panels.dataset_plot import DataPlot
+from app.panels.dataset_text_views import TextPreview
 from app.panels.dataset_vision_views import VisionPreview
 from app.text import plain_tooltip
 from app.widgets.bar_chart import BarChart
@@ -66,8 +68,10 @@ class DataPreview(QWidget):
         self.counts_title = plain_label("Class counts (train split)", "muted")
         self.counts = BarChart()
         self.vision = VisionPreview()  # segmentation and detection data
-        for w in (self.status, self.vision, self.gallery, self.excerpt, self.tabs,
-                  self.counts_title, self.counts):
+        self.texts = TextPreview()  # labelled texts and pairs
+        self.audio = AudioPreview()  # sound classes and speech
+        for w in (self.status, self.vision, self.texts, self.audio, self.gallery, self.excerpt,
+                  self.tabs, self.counts_title, self.counts):
             v.addWidget(w)
         self.show_preview(None)
 
@@ -100,6 +104,12 @@ class DataPreview(QWidget):
         self.counts_title.setVisible(bool(p and p.counts))
         self.counts.setVisible(bool(p and p.counts))
         self.vision.show_data(p.vision if p else None)
+        self.texts.show_data(p.texts if p else None)
+        self.audio.show_data(p.audio if p else None)
+
+    def shutdown(self) -> None:
+        """Stop a clip playing or loading (the panel's shutdown calls it)."""
+        self.audio.shutdown()
 
     def _show_plot(self, p: Preview | None) -> None:
         if p is not None and p.points is not None:

@@ -2,9 +2,10 @@
 
 Classification: the metrics table (precision, recall, F1 per class and macro), the
 confusion-matrix heatmap (click a cell to see those samples) and a gallery of the
-misclassified samples with predicted and true labels and the confidence. Regression:
-predicted against true, and residuals. Other tasks: their metrics. The run's final metrics
-(evaluation.json) are shown on top.
+misclassified samples with predicted and true labels and the confidence (texts and clips
+for text and sound classifiers, with a Try box). Regression: predicted against true, and
+residuals. Segmentation, detection, sequence to sequence and speech: sections of their own.
+Other tasks: their metrics. The run's final metrics (evaluation.json) are shown on top.
 
 ``show_run(run_dir)`` loads a run folder; ``on_event(event)`` takes engine.train.events
 (RunStarted remembers the folder, Finished reloads it). Predictions are computed with the
@@ -15,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -28,9 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.evaluation_audio import SoundSamplesSection, SpeechSection
 from app.panels.evaluation_det import DetectionSection
+from app.panels.evaluation_regression import plot_regression, regression_plots
 from app.panels.evaluation_seg import SegmentationSection
+from app.panels.evaluation_seq2seq import Seq2SeqSection
+from app.panels.evaluation_text import TextSamplesSection
 from app.panels.evaluation_views import ConfusionMatrixView, MetricsTable, SampleGallery
+from app.panels.lang_results import view_of
 from app.panels.run_results import (
     VISION_KINDS,
     Evaluation,
@@ -49,7 +54,11 @@ NO_RUN = "No run to evaluate yet: train one, or pick a run."
 #: the figures the status line shows per task (all numbers for the other tasks)
 STATUS_FIGURES = {"classification": ("loss", "accuracy"),
                   "segmentation": ("loss", "miou", "pixel_accuracy", "mean_dice"),
-                  "detection": ("loss", "map", "map50", "map75")}
+                  "detection": ("loss", "map", "map50", "map75"),
+                  "seq2seq": ("loss", "exact_match", "bleu", "chrf"),
+                  "speech": ("loss", "cer", "wer")}
+#: kinds whose own section replaces the metrics | matrix | gallery row
+SECTION_KINDS = (*VISION_KINDS, "seq2seq", "speech")
 
 
 def _fmt_metrics(metrics: dict[str, Any]) -> str:
@@ -70,7 +79,9 @@ class EvaluationPanel(QScrollArea):
         self.info: RunInfo | None = None
         self.result: Evaluation | None = None
         self.cache = RunCache()
-        self.results: dict[tuple[str, str], Evaluation] = {}
+        #: (run folder, split, beam width asked for or None) -> its evaluation
+        self.results: dict[tuple[str, str, int | None], Evaluation] = {}
+        self.beam: int | None = None  # the beam width the user chose for this run
         self.jobs = Jobs(self)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -115,14 +126,13 @@ class EvaluationPanel(QScrollArea):
         gv.setContentsMargins(0, 0, 0, 0)
         gv.addWidget(self.gallery_title)
         gv.addWidget(self.gallery)
-        self.scatter = pg.PlotWidget(title="Predicted against true")
-        self.residuals = pg.PlotWidget(title="Residuals (predicted - true)")
-        for plot, left_label in ((self.scatter, "predicted"), (self.residuals, "residual")):
-            plot.setLabel("bottom", "true")
-            plot.setLabel("left", left_label)
-            plot.setMenuEnabled(False)
-            plot.setMinimumHeight(220)
-            style_plot(plot)
+        # text and sound classifiers list texts and clips where images have the gallery
+        # (a sound classifier's clip plots and Try box are a row of their own below)
+        self.text_samples = TextSamplesSection(self.cache)
+        self.sound_samples = SoundSamplesSection(self.cache)
+        gv.addWidget(self.text_samples, 1)
+        gv.addWidget(self.sound_samples.table, 1)
+        self.scatter, self.residuals = regression_plots()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for w in (left, self.matrix_box, self.gallery_box, self.scatter, self.residuals):
             self.splitter.addWidget(w)
@@ -135,13 +145,18 @@ class EvaluationPanel(QScrollArea):
         lay.addWidget(self.splitter, 1)
         self.segmentation = SegmentationSection()
         self.detection = DetectionSection()
-        for section in (self.segmentation, self.detection):
+        self.seq2seq = Seq2SeqSection(self.cache)
+        self.speech = SpeechSection(self.cache)
+        lay.addWidget(self.sound_samples, 1)
+        for section in (self.segmentation, self.detection, self.seq2seq, self.speech):
             section.setMinimumHeight(300)
             lay.addWidget(section, 1)
         self.setWidget(body)
         self.split_combo.activated.connect(self._on_split_combo_activated)
         self.reload_button.clicked.connect(self._on_reload_button_clicked)
         self.matrix.cell_chosen.connect(self._on_matrix_cell_chosen)
+        self.seq2seq.beam_chosen.connect(self._on_beam_chosen)
+        self.speech.beam_chosen.connect(self._on_beam_chosen)
         self.jobs.finished.connect(self._on_jobs_finished)
         self.jobs.failed.connect(self._on_jobs_failed)
         self._show_sections("")
@@ -150,6 +165,10 @@ class EvaluationPanel(QScrollArea):
     def show_run(self, run_dir: str) -> None:
         """Show a finished or in-progress run folder: its final metrics, and predictions
         for the chosen split computed in the background."""
+        if str(run_dir) != self.run_dir:
+            self.beam = None  # another run decodes with its own width
+        if self.result is not None and self.result.run_dir != str(run_dir):
+            self._clear_views()  # nothing of the other run under this one's title
         self.run_dir = str(run_dir)
         self.error.hide()
         try:
@@ -182,17 +201,25 @@ class EvaluationPanel(QScrollArea):
         """Show no run (another project): its metrics, tables, gallery and plots go, and an
         evaluation still computing for it reports nothing."""
         self.jobs.cancel()
-        self.run_dir, self.info, self.result = None, None, None
+        self.run_dir, self.info, self.result, self.beam = None, None, None, None
         self.results.clear()
         self.title.setText(NO_RUN)
-        for label in (self.final, self.status, self.error, self.gallery_title):
+        for label in (self.final, self.status, self.error):
             label.clear()
         self.error.hide()
+        self._clear_views()
+
+    def _clear_views(self) -> None:
+        """No result shown: every table, gallery, plot and Try box empty."""
+        self.result = None
+        self.gallery_title.clear()
         self.metrics_table.clear_all()
         self.matrix.clear_all()
         self.gallery.clear_all()
         self.scatter.clear()
         self.residuals.clear()
+        for section in self._lang_sections():
+            section.clear_all()
         self.segmentation.clear_all()
         self.detection.clear_all()
         self._show_sections("")
@@ -219,22 +246,36 @@ class EvaluationPanel(QScrollArea):
         for plot in (self.scatter, self.residuals):
             style_plot(plot)
         self.detection.restyle()
+        for section in (self.sound_samples, self.speech):
+            section.restyle()
 
     def shutdown(self) -> None:
         self.jobs.cancel()
         self.jobs.wait()
+        for section in self._lang_sections():
+            section.shutdown()
 
     # -- internals ---------------------------------------------------------------------
     def _evaluate(self, force: bool) -> None:
         if not self.run_dir:
             return
-        key = (self.run_dir, self.split)
+        key = (self.run_dir, self.split, self.beam)
         if not force and key in self.results:
             self.show_evaluation(self.results[key])
             return
-        self.status.setText(f"Evaluating the {self.split} split…")
-        cache, run_dir, split = self.cache, self.run_dir, self.split
-        self.jobs.submit(lambda _report: evaluate(cache, run_dir, split))
+        width = f" with beam width {self.beam}" if self.beam else ""
+        self.status.setText(f"Evaluating the {self.split} split{width}…")
+        cache, run_dir, split, beam = self.cache, self.run_dir, self.split, self.beam
+        self.jobs.submit(lambda _report: evaluate(cache, run_dir, split, beam))
+
+    def _lang_sections(self) -> tuple[Any, ...]:
+        return (self.text_samples, self.sound_samples, self.seq2seq, self.speech)
+
+    def _on_beam_chosen(self, width: int) -> None:
+        """Decode the split again with another beam width (the project keeps its own)."""
+        own = self.results.get((self.run_dir or "", self.split, None))
+        self.beam = None if own is not None and own.beam_width == width else width
+        self._evaluate(force=False)
 
     def _on_split_combo_activated(self, _index: int) -> None:
         self._evaluate(force=False)
@@ -249,8 +290,8 @@ class EvaluationPanel(QScrollArea):
 
     def _on_jobs_finished(self, result: object) -> None:
         assert isinstance(result, Evaluation)
-        self.results[(result.run_dir, result.split)] = result
-        if result.run_dir == self.run_dir and result.split == self.split:
+        self.results[(result.run_dir, result.split, result.beam)] = result
+        if (result.run_dir, result.split, result.beam) == (self.run_dir, self.split, self.beam):
             self.show_evaluation(result)
 
     def _on_jobs_failed(self, message: str) -> None:
@@ -261,13 +302,19 @@ class EvaluationPanel(QScrollArea):
         self.error.setText(message)
         self.error.show()
 
-    def _show_sections(self, kind: str) -> None:
+    def _show_sections(self, kind: str, view: str = "") -> None:
         cls, reg = kind == "classification", kind == "regression"
-        self.splitter.setVisible(kind not in VISION_KINDS)
+        self.splitter.setVisible(kind not in SECTION_KINDS)
         self.segmentation.setVisible(kind == "segmentation")
         self.detection.setVisible(kind == "detection")
+        self.seq2seq.setVisible(kind == "seq2seq")
+        self.speech.setVisible(kind == "speech")
         self.matrix_box.setVisible(cls)
         self.gallery_box.setVisible(cls)
+        self.gallery.setVisible(cls and view == "")
+        self.text_samples.setVisible(view == "text")
+        self.sound_samples.setVisible(view == "sound")
+        self.sound_samples.table.setVisible(view == "sound")
         self.scatter.setVisible(reg)
         self.residuals.setVisible(reg)
 
@@ -279,10 +326,19 @@ class EvaluationPanel(QScrollArea):
         n = r.split_size or len(r.true)
         keys = STATUS_FIGURES.get(r.kind)
         shown = {k: r.metrics[k] for k in keys if k in r.metrics} if keys else r.metrics
-        size = f", {n} {'images' if r.kind in VISION_KINDS else 'samples'}" if n else ""
+        view = view_of(r.kind, r.input_kind)
+        noun = {"sound": "clips", "speech": "clips", "text": "texts", "seq2seq": "pairs"}.get(
+            view, "images" if r.kind in VISION_KINDS else "samples")
+        size = f", {n} {noun}" if n else ""
         self.status.setText(f"{r.describe}. {r.split} split{size}: {_fmt_metrics(shown)}")
-        self._show_sections(r.kind)
+        for section in self._lang_sections():  # nothing of another run stays behind
+            section.clear_all()
+        self._show_sections(r.kind, view)
         if r.kind == "classification":
+            if view == "text":
+                self.text_samples.show_result(r)
+            elif view == "sound":
+                self.sound_samples.show_result(r)
             self.metrics_table.show_classes(r.metrics, r.classes)
             self.matrix.show_matrix(r.metrics.get("confusion_matrix") or [], r.classes)
             wrong = [i for i, (t, p) in enumerate(zip(r.true, r.pred, strict=False)) if t != p]
@@ -290,39 +346,41 @@ class EvaluationPanel(QScrollArea):
             self.gallery_title.setText(f"Misclassified: {len(wrong)} of {n} "
                                        "(most confident first)")
             self._fill_gallery(wrong)
-            # the metrics and the matrix as wide as they need, the gallery the rest
-            metrics = self.metrics_table.sizeHint().width() + 12
-            matrix = min(self.matrix.sizeHint().width() + 12, self.splitter.width() // 3)
-            rest = max(200, self.splitter.width() - metrics - matrix)
-            self.splitter.setSizes([metrics, matrix, rest, 0, 0])
+            self._size_classification()
+            QTimer.singleShot(0, self._size_classification)  # once the views are laid out
         elif r.kind == "segmentation":
             self.segmentation.show_result(r)
         elif r.kind == "detection":
             self.detection.show_result(r)
+        elif r.kind == "seq2seq":
+            self.seq2seq.show_result(r)
+        elif r.kind == "speech":
+            self.speech.show_result(r)
         else:
             self.metrics_table.show_scalars(r.metrics)
             if r.kind == "regression":
-                self._plot_regression(r)
+                plot_regression(self.scatter, self.residuals, r)
                 self.splitter.setSizes([260, 0, 0, 420, 420])
         self.evaluated.emit(r)
+
+    def _size_classification(self) -> None:
+        """The metrics and the matrix as wide as they need, the gallery the rest."""
+        if self.result is None or self.result.kind != "classification":
+            return
+        metrics = self.metrics_table.sizeHint().width() + 12
+        matrix = min(self.matrix.sizeHint().width() + 12, self.splitter.width() // 3)
+        rest = max(200, self.splitter.width() - metrics - matrix)
+        self.splitter.setSizes([metrics, matrix, rest, 0, 0])
 
     def _fill_gallery(self, indices: list[int]) -> None:
         r = self.result
         assert r is not None
+        view = view_of(r.kind, r.input_kind)
+        if view == "text":
+            self.text_samples.show_samples(indices)
+            return
+        if view == "sound":
+            self.sound_samples.show_samples(indices)
+            return
         self.gallery.show_samples(indices, r.classes, r.pred, r.true, r.confidence,
                                   r.images, r.texts)
-
-    def _plot_regression(self, r: Evaluation) -> None:
-        self.scatter.clear()
-        self.residuals.clear()
-        if not r.true:
-            return
-        brush = pg.mkBrush(47, 111, 222, 140)
-        self.scatter.plot(r.true, r.pred, pen=None, symbol="o", symbolSize=5,
-                          symbolBrush=brush, symbolPen=None)
-        lo, hi = min(r.true + r.pred), max(r.true + r.pred)
-        self.scatter.plot([lo, hi], [lo, hi], pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
-        res = [p - t for p, t in zip(r.pred, r.true, strict=False)]
-        self.residuals.plot(r.true, res, pen=None, symbol="o", symbolSize=5,
-                            symbolBrush=brush, symbolPen=None)
-        self.residuals.addLine(y=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))

@@ -47,7 +47,8 @@ from app.widgets.scroll_panel import scroll_body
 
 MONITORS = ["val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall", "val_mae",
             "val_rmse", "val_r2", "val_perplexity", "val_miou", "val_map50", "val_map",
-            "train_loss"]
+            "val_exact_match", "val_bleu", "val_chrf", "val_token_accuracy", "val_cer",
+            "val_wer", "train_loss"]
 DEFAULT_STEPS_PER_EPOCH = 50
 #: the LR preview's axis ends this far above the highest rate, so a constant rate is a
 #: flat line inside the plot, not on its edge

@@ -16,7 +16,9 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QWidget
 LOSSES = {"classification": ["cross_entropy"], "regression": ["mse", "mae", "huber"],
           "language_model": ["cross_entropy"], "gan": ["bce", "hinge"],
           "autoencoder": ["mse", "bce"], "segmentation": ["ce+dice", "ce"],
-          "detection": ["centernet"]}
+          "detection": ["centernet"], "seq2seq": ["cross_entropy"], "speech": ["ctc"]}
+#: the names the task combo shows where "language_model" -> "Language model" would not do
+KIND_NAMES = {"seq2seq": "Sequence to sequence", "speech": "Speech to text"}
 
 
 def int_box(lo: int, hi: int) -> QSpinBox:
@@ -42,7 +44,7 @@ def combo(items: list[tuple[str, str]]) -> QComboBox:
 
 def kind_items() -> list[tuple[str, str]]:
     """The task kinds as (value, shown name): "language_model" -> "Language model"."""
-    return [(k, k.replace("_", " ").capitalize()) for k in LOSSES]
+    return [(k, KIND_NAMES.get(k) or k.replace("_", " ").capitalize()) for k in LOSSES]
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def _row(field: str, label: str, make: Callable[[], QWidget], kinds: set[str],
 
 TASK_ROWS: tuple[TaskRow, ...] = (
     _row("label_smoothing", "Label smoothing", lambda: float_box(0.0, 0.99, 3),
-         {"classification", "language_model"}),
+         {"classification", "language_model", "seq2seq"}),
     _row("latent_dim", "Latent size", lambda: int_box(1, 4096), {"gan"},
          "Noise dimensions the generator takes."),
     _row("d_steps", "D steps", lambda: int_box(1, 20), {"gan"},
@@ -82,4 +84,8 @@ TASK_ROWS: tuple[TaskRow, ...] = (
          {"detection"},
          "A box overlapping a higher-scoring box of its class by more than this is "
          "suppressed (non-maximum suppression)."),
+    _row("beam_width", "Beam width", lambda: int_box(1, 64), {"seq2seq", "speech"},
+         "Outputs decoded at evaluation keep this many best partial outputs at each step "
+         "(1 = greedy: the likeliest token each time). Wider is slower and often a little "
+         "better; the Evaluation panel can try other widths on a trained run."),
 )

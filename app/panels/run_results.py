@@ -63,6 +63,9 @@ class RunCache:
 
     def __init__(self) -> None:
         self._runs: dict[tuple[str, float], Any] = {}
+        #: held while a job uses a loaded run (the evaluation's and the Try boxes' jobs
+        #: run on different threads)
+        self.lock = threading.RLock()
 
     def open(self, run_dir: str) -> Any:
         from engine.train.inference import open_run
@@ -100,26 +103,44 @@ class Evaluation:
     matches: Any = None
     #: samples in the split (vision galleries keep only the first ones); 0: ``len(true)``
     split_size: int = 0
+    #: the data's kind ("tokens", "audio", "image"...): text and sound classifiers get
+    #: their own views (app.panels.lang_results.view_of)
+    input_kind: str = ""
+    #: audio: the first clips of the split (float32 [L]) at ``sample_rate``
+    clips: list[Any] = field(default_factory=list)
+    sample_rate: int = 0
+    #: seq2seq and speech: the decoded samples ({source, reference, output}), the beam
+    #: width they were decoded with, and the width asked for (None: the run's own)
+    samples: list[dict[str, str]] = field(default_factory=list)
+    beam_width: int = 1
+    beam: int | None = None
 
 
-def evaluate(cache: RunCache, run_dir: str, split: str) -> Evaluation:
+def evaluate(cache: RunCache, run_dir: str, split: str, beam: int | None = None) -> Evaluation:
     """Metrics (the engine's evaluate_run) and the predictions for the samples of
     ``split``: every sample for classification and regression, the first
     :func:`vision_limit` images (with their masks or boxes) for segmentation and
-    detection."""
+    detection, texts, clips and decoded samples for the language and speech tasks
+    (decoded with the beam width ``beam``; None: the run's own)."""
+    with cache.lock:
+        return _evaluate(cache.open(run_dir), run_dir, split, beam)
+
+
+def _evaluate(loaded: Any, run_dir: str, split: str, beam: int | None) -> Evaluation:
     import torch
 
+    from app.panels import lang_results
     from app.widgets.images import images_to_uint8
-    from engine.train.inference import evaluate_run
 
-    loaded = cache.open(run_dir)
-    metrics = evaluate_run(loaded, split)
+    metrics = lang_results.evaluate_with_beam(loaded, split, beam)
     b = loaded.bundle
     data = b.val if split == "val" else b.test
     kind = loaded.project.task.kind
-    ev = Evaluation(run_dir, split, kind, metrics, describe=b.describe())
+    ev = Evaluation(run_dir, split, kind, metrics, describe=b.describe(), beam=beam)
     if kind in VISION_KINDS:
         return _vision(loaded, data, ev)
+    if kind in ("seq2seq", "speech"):
+        return lang_results.fill(loaded, data, ev)
     if kind not in ("classification", "regression") or getattr(data, "streaming", False):
         return ev
     out, y = loaded.task.outputs(data, max(loaded.project.training.batch_size, 256))
@@ -136,6 +157,8 @@ def evaluate(cache: RunCache, run_dir: str, split: str) -> Evaluation:
     x = data.x.cpu()
     if b.kind == "image":
         ev.images = images_to_uint8(x, b, GALLERY_LIMIT)
+    elif b.kind in ("tokens", "audio"):
+        lang_results.fill(loaded, data, ev)
     else:
         raw = b.denormalize(x.float()).reshape(len(x), -1)[:GALLERY_LIMIT]
         for row in raw:

@@ -31,9 +31,9 @@ from engine.train.events import (
 )
 
 #: Preferred headline metric per task, first one present wins.
-METRIC_ORDER = ("miou", "map50", "accuracy", "perplexity", "rmse", "mse", "mae", "r2",
-                "g_loss", "d_loss", "pixel_accuracy")
-LOWER_IS_BETTER = {"loss", "perplexity", "rmse", "mse", "mae", "g_loss", "d_loss"}
+METRIC_ORDER = ("miou", "map50", "accuracy", "exact_match", "bleu", "cer", "wer", "perplexity",
+                "rmse", "mse", "mae", "r2", "g_loss", "d_loss", "pixel_accuracy")
+LOWER_IS_BETTER = {"loss", "perplexity", "rmse", "mse", "mae", "g_loss", "d_loss", "cer", "wer"}
 
 #: the curves of a run: every step's loss, its moving average, the validation loss and the
 #: headline metric per epoch (at the step the epoch ended), the learning rate per report

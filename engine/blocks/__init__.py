@@ -9,6 +9,7 @@ CATALOG: dict[str, Block] = {}
 #: Family ids in palette order, with their display titles.
 FAMILIES: dict[str, str] = {
     "io": "Input / output",
+    "audio": "Audio front end",
     "dense": "Dense & embedding",
     "conv": "Convolution",
     "pool": "Pooling",
@@ -48,6 +49,7 @@ def by_family() -> dict[str, list[Block]]:
 from engine.blocks import (  # noqa: E402,F401
     activation,
     attention,
+    audio,
     conv,
     dense,
     group,
@@ -59,6 +61,7 @@ from engine.blocks import (  # noqa: E402,F401
     pool,
     recurrent,
     reshape,
+    sequence,
 )
 
 __all__ = ["CATALOG", "FAMILIES", "Block", "Param", "ParamError", "ShapeError", "TensorSpec",

@@ -74,10 +74,14 @@ class Embedding(Block):
     title = "Embedding"
     doc = (
         "Looks up a learned vector for each token id: [N, T] ids become [N, T, D] vectors. The "
-        "number of ids (the vocabulary) comes from the input; you choose the vector size D."
+        "number of ids (the vocabulary) comes from the input; you choose the vector size D. "
+        "Turn on padding for text batches padded with id 0: the padding token's vector is "
+        "then zero and never trained, so padding adds nothing to what follows."
     )
     params = (
         Param("embedding_dim", "int", 64, "Size of each token's vector.", min=1, max=100_000),
+        Param("padding", "bool", False, "Id 0 is padding: its vector is zero and never "
+              "trained (padding_idx=0)."),
     )
 
     def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
@@ -95,9 +99,10 @@ class Embedding(Block):
         return 0
 
     def summary(self, p) -> str:
-        return str(p["embedding_dim"])
+        return str(p["embedding_dim"]) + (", padding 0" if p["padding"] else "")
 
     def build(self, p, ins):
         from torch import nn
 
-        return nn.Embedding(ins[0].vocab, p["embedding_dim"])
+        return nn.Embedding(ins[0].vocab, p["embedding_dim"],
+                            padding_idx=0 if p["padding"] else None)

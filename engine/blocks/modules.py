@@ -21,10 +21,18 @@ class Recurrent(nn.Module):
     returns the final hidden state of the top layer, [N, H * directions]: the forward
     direction's last step and, when bidirectional, the backward direction's output at the
     first step (where the backward pass ends).
+
+    ``masked=True``: ``forward(x, ids)`` also takes the token ids [N, T] of the sequence,
+    right-padded with 0. Each sequence then ends at its last real step: "last" reads the
+    state there, "sequence" returns zeros at the padded steps, and the backward direction
+    starts there. Packed sequences would do the same but cannot be exported to ONNX, so a
+    masked bidirectional layer runs each layer and direction on its own, the backward one
+    on each sequence reversed within its length; a unidirectional one needs no change, as
+    the forward pass never sees the padding before a real step.
     """
 
     def __init__(self, kind, input_size, hidden_size, num_layers=1, bidirectional=False,
-                 dropout=0.0, output="sequence", nonlinearity="tanh"):
+                 dropout=0.0, output="sequence", nonlinearity="tanh", masked=False):
         super().__init__()
         if kind not in ("RNN", "LSTM", "GRU"):
             raise ValueError(f"kind must be RNN, LSTM or GRU, not {kind!r}")
@@ -33,44 +41,93 @@ class Recurrent(nn.Module):
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
         self.output = output
+        self.masked = masked
         options = {"nonlinearity": nonlinearity} if kind == "RNN" else {}
         layer = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}[kind]
+        if masked and bidirectional:
+            self.kind = kind
+            self.input_size = input_size
+            self.num_layers = num_layers
+            self.dropout = dropout
+            self.nonlinearity = nonlinearity
+            sizes = [input_size] + [2 * hidden_size] * (num_layers - 1)
+            self.forward_layers = nn.ModuleList(
+                layer(n, hidden_size, batch_first=True, **options) for n in sizes)
+            self.backward_layers = nn.ModuleList(
+                layer(n, hidden_size, batch_first=True, **options) for n in sizes)
+            return
         # PyTorch applies dropout between stacked layers only; with one layer it would warn.
         self.rnn = layer(input_size, hidden_size, num_layers=num_layers, batch_first=True,
                          bidirectional=bidirectional,
                          dropout=dropout if num_layers > 1 else 0.0, **options)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, _ = self.rnn(x)
+    def forward(self, x: torch.Tensor, ids=None) -> torch.Tensor:
+        if not self.masked:
+            y, _ = self.rnn(x)
+            if self.output == "sequence":
+                return y
+            if not self.bidirectional:
+                return y[:, -1]
+            h = self.hidden_size
+            return torch.cat([y[:, -1, :h], y[:, 0, h:]], dim=-1)
+        steps = torch.arange(x.shape[1], device=x.device)
+        # each sequence's length: one past its last real step (0 when all padding)
+        length = ((ids != 0).long() * (steps + 1)).amax(dim=1, keepdim=True)
+        if self.bidirectional:
+            # reverses each sequence within its length and leaves its padding in place
+            flip = torch.where(steps < length, length - 1 - steps, steps).unsqueeze(-1)
+            y = x
+            for i, (ahead, back) in enumerate(
+                    zip(self.forward_layers, self.backward_layers, strict=True)):
+                if i:
+                    y = nn.functional.dropout(y, self.dropout, self.training)
+                forward_out, _ = ahead(y)
+                backward_out, _ = back(y.gather(1, flip.expand(-1, -1, y.shape[-1])))
+                backward_out = backward_out.gather(1, flip.expand(-1, -1, self.hidden_size))
+                y = torch.cat([forward_out, backward_out], dim=-1)
+        else:
+            y, _ = self.rnn(x)
         if self.output == "sequence":
-            return y
+            return y * (steps < length).unsqueeze(-1).to(y.dtype)
+        last = (length - 1).clamp(min=0).unsqueeze(-1).expand(-1, -1, y.shape[-1])
+        y_last = y.gather(1, last).squeeze(1)
         if not self.bidirectional:
-            return y[:, -1]
+            return y_last
         h = self.hidden_size
-        return torch.cat([y[:, -1, :h], y[:, 0, h:]], dim=-1)
+        return torch.cat([y_last[:, :h], y[:, 0, h:]], dim=-1)
 
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention on [N, T, D] (query = key = value = x), returning [N, T, D].
 
     With ``causal=True`` each position attends only to itself and earlier positions, as a
-    language model needs.
+    language model needs. With ``masked=True``, ``forward(x, ids)`` also takes the token ids
+    [N, T]: no position attends to padding (id 0), and the padded positions' outputs are
+    zero (a sequence of padding only attends to all of it rather than to nothing, which
+    would give NaN).
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, causal=False):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, causal=False, masked=False):
         super().__init__()
         self.causal = causal
+        self.masked = masked
         self.attn = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout,
                                           batch_first=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, ids=None) -> torch.Tensor:
         mask = None
         if self.causal:
             t = x.shape[1]
             # True marks a position that may not be attended to: everything after the query.
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-        y, _ = self.attn(x, x, x, attn_mask=mask, need_weights=False, is_causal=self.causal)
-        return y
+        if not self.masked:
+            y, _ = self.attn(x, x, x, attn_mask=mask, need_weights=False, is_causal=self.causal)
+            return y
+        pad = ids == 0
+        keys = pad & ~pad.all(dim=1, keepdim=True)
+        y, _ = self.attn(x, x, x, attn_mask=mask, key_padding_mask=keys, need_weights=False,
+                         is_causal=self.causal)
+        return y.masked_fill(pad.unsqueeze(-1), 0.0)
 
 
 class PositionalEncoding(nn.Module):
@@ -118,6 +175,33 @@ class CausalEncoderLayer(nn.TransformerEncoderLayer):
         mask = torch.ones(t, t, dtype=torch.bool, device=src.device).triu(1)
         return super().forward(src, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                                is_causal=True)
+
+
+class MaskedEncoderLayer(nn.TransformerEncoderLayer):
+    """nn.TransformerEncoderLayer whose ``forward(src, ids)`` also takes the token ids [N, T]
+    of the sequence: no position attends to padding (id 0) and the padded positions'
+    outputs are zero. ``causal=True`` adds the look-back-only mask of CausalEncoderLayer.
+    Construct it with ``batch_first=True``.
+    """
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=True, norm_first=False, causal=False):
+        super().__init__(d_model, nhead, dim_feedforward=dim_feedforward, dropout=dropout,
+                         activation=activation, layer_norm_eps=layer_norm_eps,
+                         batch_first=batch_first, norm_first=norm_first)
+        self.causal = causal
+
+    def forward(self, src: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        mask = None
+        if self.causal:
+            t = src.shape[1] if self.self_attn.batch_first else src.shape[0]
+            mask = torch.ones(t, t, dtype=torch.bool, device=src.device).triu(1)
+        pad = ids == 0
+        # a sequence of padding only attends to all of it rather than to nothing (NaN)
+        keys = pad & ~pad.all(dim=1, keepdim=True)
+        y = super().forward(src, src_mask=mask, src_key_padding_mask=keys,
+                            is_causal=self.causal)
+        return y.masked_fill(pad.unsqueeze(-1), 0.0)
 
 
 class ChannelLayerNorm(nn.LayerNorm):

@@ -14,6 +14,7 @@ from engine.blocks.base import (
     need_known,
     one_input,
 )
+from engine.blocks.masks import check_mask, masked_param, with_mask
 
 
 def need_sequence(block: Block, x: TensorSpec, feature: str = "F") -> int:
@@ -50,12 +51,20 @@ class _Recurrent(Block):
         Param("output", "choice", "sequence", "sequence returns every step [N, T, H]; last "
               "returns only the final hidden state [N, H], e.g. to classify a whole sequence.",
               choices=("sequence", "last")),
+        masked_param("with output 'last' each sequence's state at its last real step (the "
+                     "backward direction also starts there); with 'sequence' the padded "
+                     "steps' outputs are zero."),
     )
     params = _common
 
+    def input_ports(self, p: dict[str, Any]) -> tuple[str, ...]:
+        return with_mask(p, ("in",))
+
     def infer(self, p: dict[str, Any], ins: list[TensorSpec]) -> TensorSpec:
-        x = one_input(self, ins)
+        x = ins[0] if p["masked"] else one_input(self, ins)
         need_sequence(self, x)
+        if p["masked"]:
+            check_mask(self, ins[1], x.shape[0])
         h = p["hidden_size"] * (2 if p["bidirectional"] else 1)
         if p["output"] == "last":
             return TensorSpec((h,))
@@ -88,6 +97,8 @@ class _Recurrent(Block):
             parts.append("bi")
         if p["output"] == "last":
             parts.append("last")
+        if p["masked"]:
+            parts.append("masked")
         return ", ".join(parts)
 
     def build(self, p, ins):
@@ -95,13 +106,15 @@ class _Recurrent(Block):
 
         return Recurrent(self.kind, ins[0].shape[-1], p["hidden_size"], p["num_layers"],
                          p["bidirectional"], p["dropout"], p["output"],
-                         nonlinearity=p.get("nonlinearity", "tanh"))
+                         nonlinearity=p.get("nonlinearity", "tanh"), masked=p["masked"])
 
 
 _OUTPUT_DOC = (
     " The input is a sequence [N, T, F] of real vectors (put an Embedding before it for token "
     "ids); F is taken from the input. With output 'sequence' it returns [N, T, H] (2H when "
-    "bidirectional), with 'last' the final hidden state [N, H]."
+    "bidirectional), with 'last' the final hidden state [N, H]. For padded text, turn on "
+    "masked and connect the token ids to the mask input, so that padding does not blur "
+    "the result."
 )
 
 

@@ -8,6 +8,7 @@ escaped with :func:`for_terminal` before it reaches the layout.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Sequence
@@ -15,8 +16,39 @@ from typing import Any
 
 from engine.cli.running import metrics_table
 from engine.cli.terminal import for_terminal
+from engine.errors import UsageError
 
 NAME_WIDTH = 24
+MAX_BEAM = 64
+SHOWN_SAMPLES = 5
+#: seq2seq and speech: the headline figures, (name as the user knows it, evaluation key)
+LANGUAGE_HEADLINE = {
+    "seq2seq": (("exact match", "exact_match"), ("BLEU", "bleu"), ("chrF", "chrf"),
+                ("ROUGE-1", "rouge1"), ("ROUGE-2", "rouge2"), ("ROUGE-L", "rougeL"),
+                ("token accuracy", "token_accuracy")),
+    "speech": (("CER", "cer"), ("WER", "wer")),
+}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`layerforge evaluate RUN [--split] [--beam N] [--json]`."""
+    from engine.train.inference import evaluate_run, open_run
+
+    beam = getattr(args, "beam", None)
+    if beam is not None and not 1 <= beam <= MAX_BEAM:
+        raise UsageError(f"--beam must be between 1 and {MAX_BEAM}")
+    loaded = open_run(args.run_dir)
+    kind = loaded.project.task.kind
+    if beam is not None and kind not in LANGUAGE_HEADLINE:
+        raise UsageError(f"--beam is for seq2seq and speech runs; this is a {kind} run")
+    metrics = evaluate_run(loaded, args.split, beam_width=beam)
+    if args.json:
+        print(as_json(metrics))
+        return 0
+    print(f"{for_terminal(loaded.run.path)} ({args.split}, "
+          f"{for_terminal(loaded.bundle.describe())})")
+    print_evaluation(metrics, kind, loaded.bundle.classes)
+    return 0
 
 
 def as_json(metrics: dict[str, Any]) -> str:
@@ -41,6 +73,9 @@ def print_evaluation(metrics: dict[str, Any], kind: str, classes: Sequence[str] 
     from engine.export.vision_card import HEADLINE, PER_CLASS
 
     names = [for_terminal(c) for c in (metrics.get("classes") or classes or [])]
+    if kind in LANGUAGE_HEADLINE:
+        print_language(metrics, kind)
+        return
     if kind in HEADLINE:
         shown = {label: metrics[key] for label, key in HEADLINE[kind] if key in metrics}
         keys = {key for _, key in HEADLINE[kind]}
@@ -86,3 +121,24 @@ def per_class_lines(names: Sequence[str], cols: Sequence[tuple[str, Sequence[Any
 
 def _short(name: str) -> str:
     return name if len(name) <= NAME_WIDTH else name[:NAME_WIDTH - 2] + ".."
+
+
+def print_language(metrics: dict[str, Any], kind: str) -> None:
+    """Seq2seq and speech: the text metrics, how the outputs were decoded, and the first
+    outputs against their references (texts from the data: escaped)."""
+    shown = {label: metrics[key] for label, key in LANGUAGE_HEADLINE[kind] if key in metrics}
+    keys = {key for _, key in LANGUAGE_HEADLINE[kind]} | {"beam_width"}
+    shown.update({k: v for k, v in metrics.items() if k not in keys})
+    metrics_table(shown)
+    width = metrics.get("beam_width")
+    if isinstance(width, int):
+        print("  decoding: " + ("greedy" if width == 1 else f"beam search, width {width}"))
+    samples = metrics.get("samples") or []
+    if samples:
+        print(f"  first {min(len(samples), SHOWN_SAMPLES)} of {len(samples)} "
+              "(= right, x wrong):")
+    for s in samples[:SHOWN_SAMPLES]:
+        mark = "=" if s.get("output") == s.get("reference") else "x"
+        head = f"{for_terminal(str(s['source']))} -> " if "source" in s else ""
+        print(f"   {mark} {head}{for_terminal(str(s.get('output')))}"
+              f"  (reference: {for_terminal(str(s.get('reference')))})")

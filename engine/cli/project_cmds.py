@@ -22,10 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", metavar="SPEC",
                    help="builtin:NAME, folder:PATH, idx:DIR, csv:PATH[:target=COLUMN], "
                         "text:PATH, download:NAME, segmentation:PATH (images and masks, or "
-                        "COCO) or detection:PATH (COCO, Pascal VOC or YOLO)")
+                        "COCO), detection:PATH (COCO, Pascal VOC or YOLO), texts:PATH "
+                        "(labelled texts: CSV/TSV/JSONL or a folder per class), pairs:PATH "
+                        "(source and target texts), audio:DIR (a folder of clips per class) "
+                        "or speech:DIR (clips with transcripts)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a setting for the new project, applied before it is fitted to the "
-                        "data, e.g. dataset.bad_entries=skip or dataset.image_size=96")
+                        "data, e.g. dataset.bad_entries=skip, dataset.image_size=96 or "
+                        "dataset.tokenizer=bpe")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_new)
 

@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir")
     p.add_argument("--split", choices=("val", "test"), default="val")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--beam", type=int, metavar="N",
+                   help="seq2seq and speech runs: decode with a beam of N (default: the "
+                        "task's beam_width; 1 is greedy)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("sample", help="text from a language model, an image grid from a GAN "
@@ -133,18 +136,9 @@ def with_finetune_lines(events, quiet: bool):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from engine.cli.evaluation import as_json, print_evaluation
-    from engine.train.inference import evaluate_run, open_run
+    from engine.cli.evaluation import cmd_evaluate as evaluate
 
-    loaded = open_run(args.run_dir)
-    metrics = evaluate_run(loaded, args.split)
-    if args.json:
-        print(as_json(metrics))
-        return 0
-    print(f"{for_terminal(loaded.run.path)} ({args.split}, "
-          f"{for_terminal(loaded.bundle.describe())})")
-    print_evaluation(metrics, loaded.project.task.kind, loaded.bundle.classes)
-    return 0
+    return evaluate(args)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

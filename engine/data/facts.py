@@ -74,6 +74,8 @@ def facts_of(bundle: DataBundle) -> DataFacts:
         classes=tuple(bundle.classes) if bundle.classes else None,
         vocab=tuple(bundle.vocab) if bundle.vocab else None,
         target_shape=tuple(int(d) for d in bundle.target_shape),
+        target_vocab=tuple(bundle.target_vocab) if bundle.target_vocab else None,
+        sample_rate=int(bundle.sample_rate) if bundle.sample_rate else None,
     )
 
 
@@ -258,8 +260,11 @@ def data_facts(spec: DatasetSpec) -> DataFacts:
     return facts_of(load_dataset(spec))
 
 
-def describe_kind(shape: tuple[Any, ...], dtype: str) -> str:
-    """What a per-sample shape holds, in words: images, vectors, sequences or text."""
+def describe_kind(shape: tuple[Any, ...], dtype: str, kind: str = "") -> str:
+    """What a per-sample shape holds, in words: images, vectors, sequences, text or sound
+    clips (``kind`` "audio": waveforms look like sequences by their shape alone)."""
     if dtype == "long":
         return "text"
+    if kind == "audio":
+        return "sound clips"
     return {1: "vectors", 2: "sequences", 3: "images"}.get(len(shape), f"{len(shape)}-D tensors")

@@ -353,7 +353,8 @@ def parse_spec(spec_text: str) -> DatasetSpec:
     """A :class:`DatasetSpec` from a CLI string: ``builtin:NAME``, ``folder:PATH``,
     ``idx:DIR``, ``csv:PATH[:target=COLUMN]``, ``text:PATH``, ``download:NAME``,
     ``segmentation:PATH`` or ``detection:PATH`` (an images folder; the annotations are
-    found from its layout)."""
+    found from its layout), ``texts:PATH``, ``pairs:PATH``, ``audio:DIR`` or ``speech:DIR``
+    (columns and transcripts are found; ``--set`` names them otherwise)."""
     s = spec_text.strip()
     source, sep, rest = s.partition(":")
     examples = "builtin:spirals, folder:~/photos, csv:data.csv:target=label, download:mnist"

@@ -58,6 +58,13 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
     the check compares the maps with PyTorch's, then decodes onnxruntime's maps in PyTorch
     and requires its boxes (within 1e-4) and labels. Their metadata names the task
     (``layerforge.task``).
+
+    Text and sound (see :mod:`engine.export.text`): a run with a tokenizer writes
+    ``tokenizer.json`` (and ``target_tokenizer.json``) beside the model in every format;
+    its ONNX export is also run in a fresh Python process (onnxruntime, numpy, tokenizers
+    only) on texts or clips and must match PyTorch. A seq2seq run's ONNX export (no
+    ``graph``) writes ``encoder.onnx`` and ``decoder.onnx``, and greedy decoding in the
+    fresh process must give PyTorch's texts.
     """
     import torch
 
@@ -70,11 +77,19 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
         untrained_warning,
     )
     from engine.export.preprocessing import metadata
+    from engine.export.text import fresh_check, write_tokenizers
     from engine.export.weights import write_weights
     from engine.shapes import analyze_graph
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt == "onnx" and graph is None and not isinstance(source, Source):
+        from engine.export.text import export_seq2seq_onnx, seq2seq_sources
+
+        pair = seq2seq_sources(source)  # a seq2seq run: both graphs, two files
+        if pair is not None:
+            return export_seq2seq_onnx(*pair, Path(out), opset=opset, atol=atol, rtol=rtol,
+                                       progress=progress)
     src = source if isinstance(source, Source) else load_source(source, graph)
     report = ExportReport(fmt, src.graph_name, trained=src.trained)
     if not src.trained:
@@ -93,6 +108,7 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
     folder, main, card_name = _destination(fmt, Path(out), stem)
     files: dict[str, str] = {}
     with staged(folder) as stage, torch.no_grad():
+        beside = write_tokenizers(stage, src.data)  # every format takes the same text
         if fmt == "onnx":
             from engine.export.onnx_export import verify_onnx, write_onnx
 
@@ -104,6 +120,10 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
                                               progress, check)
             if check is not None:
                 report.checks.append(check.summary())
+            fresh = fresh_check(src)  # text and sound: the folder run as its user will
+            if fresh is not None:
+                report.checks.append(fresh(stage.tmp, main, exported, analysis, src, atol,
+                                           rtol, progress))
             files[main] = f"ONNX model (opset {opset}, dynamic batch), one file"
         elif fmt == "safetensors":
             write_weights(stage.path(main), module, src.graph, src.graph_name, analysis,
@@ -136,6 +156,7 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
                                             src.graph_name, meta)
             files[main] = "torch.export program"
             report.warnings.append(CAVEAT.format(version=torch.__version__))
+        files.update(beside)
         text = card.model_card(src, analysis, fmt, files, report)
         stage.path(card_name).write_text(text, encoding="utf-8")
         report.files = [stage.final(n) for n in stage.names]

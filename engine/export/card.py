@@ -110,10 +110,13 @@ def project_title(src: Source) -> str:
     return name
 
 
-def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -> str:
-    """Markdown describing the exported model and how to load it."""
+def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report,
+               more: list[tuple[str, Any]] = ()) -> str:
+    """Markdown describing the exported model and how to load it. ``more``: (graph name,
+    analysis) of further graphs exported with it (a seq2seq model's decoder)."""
     s = analysis.structure
-    lines = [f"# {md_text(project_title(src))}: graph {_name(src.graph_name)}", ""]
+    names = ", ".join(_name(n) for n in [src.graph_name, *(n for n, _ in more)])
+    lines = [f"# {md_text(project_title(src))}: graph{'s' if more else ''} {names}", ""]
     if not src.trained:
         lines += ["> **Untrained weights.** This was exported from a project file, not from a "
                   "training run: the weights are the seeded initial values "
@@ -122,21 +125,25 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
     ins = ", ".join(f"{_name(n)} {analysis.nodes[n].out}" for n in s.inputs)
     outs = ", ".join(f"{_name(n)} {analysis.nodes[n].out}" for n in s.outputs)
     lines += [
-        "## Architecture", "",
+        "## Architecture" + (f" of {_name(src.graph_name)}" if more else ""), "",
         f"- Inputs: {ins} (N is the batch size, T a variable length)",
         f"- Outputs: {outs}",
         f"- Parameters: {analysis.total_params:,}",
         f"- Task: {src.project.task.kind}; dataset: {md_text(src.project.dataset.describe())}",
-        "", "| block | type | output | parameters |", "|---|---|---|---|",
+        "", *_blocks(analysis),
     ]
-    for nid in s.order:
-        if nid in s.live:
-            info = analysis.nodes[nid]
-            lines.append(f"| {_name(nid)} | {md_text(s.blocks[nid].type)} | {info.out} | "
-                         f"{info.params:,} |")
+    for name, other in more:
+        o = other.structure
+        lines += ["", f"## Architecture of {_name(name)}", "",
+                  "- Inputs: " + ", ".join(f"{_name(n)} {other.nodes[n].out}" for n in o.inputs),
+                  "- Outputs: " + ", ".join(f"{_name(n)} {other.nodes[n].out}"
+                                            for n in o.outputs),
+                  f"- Parameters: {other.total_params:,}", "", *_blocks(other)]
+    from engine.export.text import card_section
     from engine.export.vision_card import task_section
 
     lines += task_section(src, analysis, fmt)
+    lines += card_section(src, fmt, files)
     lines += _pretrained(src)
     lines += ["", "## Metrics", ""]
     metrics = flat_metrics(src.metrics)
@@ -160,6 +167,18 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report) -
     lines += [f"- Verified: {c}" for c in report.checks]  # the exporter's own sentences
     lines += ["", "## Loading", ""] + _loading(fmt, files, analysis, src.project.task.kind)
     return "\n".join(lines) + "\n"
+
+
+def _blocks(analysis) -> list[str]:
+    """The table of a graph's live blocks: id, type, output shape, parameters."""
+    s = analysis.structure
+    lines = ["| block | type | output | parameters |", "|---|---|---|---|"]
+    for nid in s.order:
+        if nid in s.live:
+            info = analysis.nodes[nid]
+            lines.append(f"| {_name(nid)} | {md_text(s.blocks[nid].type)} | {info.out} | "
+                         f"{info.params:,} |")
+    return lines
 
 
 def _pretrained(src: Source) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from torch import fx, nn
 
+from engine.blocks import get_block
 from engine.export.common import ExportError
 
 
@@ -55,6 +56,11 @@ def maps(*layers: type[nn.Module] | str) -> Callable[[LayerRule], LayerRule]:
             table[layer] = rule
         return rule
     return register
+
+
+def own_layers() -> frozenset[str]:
+    """The names of LayerForge's own classes that have a rule (the tracer keeps them whole)."""
+    return frozenset(_BY_NAME)
 
 
 def map_module(m: nn.Module, name: str, n: fx.Node) -> Rule:
@@ -208,9 +214,11 @@ def _upsample(m, name: str, n) -> Rule:
 
 @maps(nn.Embedding)
 def _embedding(m, name: str, n) -> Rule:
-    if m.padding_idx is not None or m.max_norm is not None:
-        raise _refuse(name, m, "padding_idx and max_norm have no block")
-    return Rule("Embedding", {"embedding_dim": m.embedding_dim})
+    if m.padding_idx not in (None, 0) or m.max_norm is not None:
+        raise _refuse(name, m, "only padding_idx=0 (the padding id of LayerForge's "
+                      "tokenizers) has a block, and max_norm has none")
+    return Rule("Embedding", {"embedding_dim": m.embedding_dim,
+                              "padding": m.padding_idx == 0})
 
 
 def _rnn_params(r, output: str) -> dict[str, Any]:
@@ -245,17 +253,19 @@ def _attention(m, name: str, n) -> Rule:
                                        "causal": False}, suffix=".attn", returns_tuple=True)
 
 
-@maps(nn.TransformerEncoderLayer, "CausalEncoderLayer")
+@maps(nn.TransformerEncoderLayer, "CausalEncoderLayer", "MaskedEncoderLayer")
 def _encoder_layer(m, name: str, n) -> Rule:
     act = {1: "relu", 2: "gelu"}.get(getattr(m, "activation_relu_or_gelu", 0))
+    masked = type(m).__name__ == "MaskedEncoderLayer"  # forward(src, ids)
     if not m.self_attn.batch_first or act is None or m.norm1.eps != 1e-5 \
-            or m.linear1.bias is None or len(n.args) > 1 or n.kwargs:
+            or m.linear1.bias is None or len(n.args) > 1 + masked or n.kwargs:
         raise _refuse(name, m, "only batch_first=True, relu or gelu, default eps and bias, "
                       "without masks, has a block")
+    causal = type(m).__name__ == "CausalEncoderLayer" or (masked and m.causal)
     return Rule("TransformerEncoderLayer", {
         "nhead": m.self_attn.num_heads, "dim_feedforward": m.linear1.out_features,
         "dropout": m.dropout.p, "activation": act, "norm_first": m.norm_first,
-        "causal": type(m).__name__ == "CausalEncoderLayer"})
+        "causal": causal, "masked": masked})
 
 
 # LayerForge's own modules, as written into generated model.py files
@@ -263,13 +273,40 @@ def _encoder_layer(m, name: str, n) -> Rule:
 
 @maps("Recurrent")
 def _own_recurrent(m, name: str, n) -> Rule:
-    return Rule(type(m.rnn).__name__, _rnn_params(m.rnn, m.output))
+    masked = {"masked": True} if getattr(m, "masked", False) else {}
+    if hasattr(m, "rnn"):
+        return Rule(type(m.rnn).__name__, {**_rnn_params(m.rnn, m.output), **masked})
+    # masked and bidirectional: one torch layer per layer and direction, so the settings
+    # are attributes of the module itself
+    p = {"hidden_size": m.hidden_size, "num_layers": m.num_layers,
+         "bidirectional": m.bidirectional, "dropout": m.dropout, "output": m.output}
+    if m.kind == "RNN":
+        p["nonlinearity"] = m.nonlinearity
+    return Rule(m.kind, {**p, **masked})
 
 
 @maps("SelfAttention")
 def _own_self_attention(m, name: str, n) -> Rule:
     return Rule("MultiheadAttention", {"num_heads": m.attn.num_heads,
-                                       "dropout": m.attn.dropout, "causal": m.causal})
+                                       "dropout": m.attn.dropout, "causal": m.causal,
+                                       "masked": bool(getattr(m, "masked", False))})
+
+
+@maps("CausalDecoderLayer")
+def _own_decoder_layer(m, name: str, n) -> Rule:
+    if m.norm1.eps != 1e-5 or m.linear1.bias is None:
+        raise _refuse(name, m, "only the default eps, with biases, has a block")
+    return Rule("TransformerDecoderLayer", {
+        "nhead": m.self_attn.num_heads, "dim_feedforward": m.linear1.out_features,
+        "dropout": m.dropout.p, "activation": m.activation_name, "norm_first": m.norm_first,
+        "masked": m.masked})
+
+
+@maps("SequencePool", "CrossAttention", "Spectrogram", "LogMel", "MFCC", "SpecAugment")
+def _own_by_attributes(m, name: str, n) -> Rule:
+    # these modules keep each of their block's params as an attribute of the same name
+    block = get_block(type(m).__name__)
+    return Rule(block.type, {p.name: getattr(m, p.name) for p in block.params})
 
 
 @maps("SegmentationHead")

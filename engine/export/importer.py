@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.blocks import get_block
 from engine.blocks.base import TensorSpec
 from engine.export.common import ExportError
 from engine.export.import_ops import FUNCTIONS, METHODS
-from engine.export.import_rules import map_module
+from engine.export.import_rules import map_module, own_layers
+from engine.export.pycode_modules import CUSTOM_MODULES, custom_class
 from engine.layout import apply_layout
 from engine.naming import make_identifier
 from engine.project import Edge, Graph, Node, Project
@@ -84,25 +86,39 @@ def load_callable(spec: str):
     return made
 
 
+def _same_class(cls: type, mine: type) -> bool:
+    """Whether ``cls`` is LayerForge's class ``mine`` or an exact copy of it (as written into
+    a generated model.py): the same source for it and each of LayerForge's classes it
+    extends, and the very same torch bases."""
+    if cls is mine:
+        return True
+    if len(cls.__mro__) != len(mine.__mro__):
+        return False
+    for theirs, ours in zip(cls.__mro__, mine.__mro__, strict=True):
+        if ours.__module__ not in CUSTOM_MODULES:
+            if theirs is not ours:
+                return False
+            continue
+        try:
+            if inspect.getsource(theirs) != inspect.getsource(ours):
+                return False
+        except (OSError, TypeError):
+            return False
+    return True
+
+
 def _tracer():
     from torch import fx
 
-    from engine.blocks import modules as ours
+    own = {name: custom_class(name) for name in own_layers()}
 
     class Tracer(fx.Tracer):
-        # torch.nn layers stay whole (default), and so do exact copies of LayerForge's own
-        # modules (as written into generated model.py files).
+        # torch.nn layers stay whole (default), and so do LayerForge's own modules that have
+        # an import rule, or exact copies of them (as written into generated model.py files).
         def is_leaf_module(self, m, qualname: str) -> bool:
-            cls = type(m)
-            if cls.__name__ in ("Recurrent", "SelfAttention", "PositionalEncoding",
-                                "CausalEncoderLayer", "DetectionHead", "SegmentationHead"):
-                mine = getattr(ours, cls.__name__)
-                if cls is mine:
-                    return True
-                try:
-                    return inspect.getsource(cls) == inspect.getsource(mine)
-                except (OSError, TypeError):
-                    return False
+            mine = own.get(type(m).__name__)
+            if mine is not None:
+                return _same_class(type(m), mine)
             return super().is_leaf_module(m, qualname)
 
     return Tracer()
@@ -142,11 +158,14 @@ class _Builder:
         self.value: dict[Any, Any] = {}  # fx node -> graph node id, or a tagged tuple
         self.sources: dict[str, tuple[Any, str]] = {}  # graph id -> (module, weight suffix)
 
-    def add(self, hint: str, type_: str, params: dict[str, Any], inputs: list[str]) -> str:
+    def add(self, hint: str, type_: str, params: dict[str, Any], inputs: list[str],
+            ports: tuple[str, ...] | None = None) -> str:
+        """A node fed by ``inputs`` at ``ports`` (default: ``in``, or ``in0``, ``in1``...)."""
         nid = make_identifier(hint, self.taken, fallback="node")
         self.taken.add(nid)
         self.nodes.append(Node(id=nid, type=type_, params=params))
-        ports = ["in"] if len(inputs) == 1 else [f"in{i}" for i in range(len(inputs))]
+        if ports is None:
+            ports = ("in",) if len(inputs) == 1 else tuple(f"in{i}" for i in range(len(inputs)))
         for src, port in zip(inputs, ports, strict=False):
             self.edges.append(Edge(src=src, dst=nid, dst_port=port))
         return nid
@@ -255,20 +274,32 @@ def import_module(module, inputs: list[TensorSpec], *, name: str = "imported",
 def _call_module(b: _Builder, n) -> None:
     m = b.gm.get_submodule(n.target)
     rule = map_module(m, str(n.target), n)
-    args = [a for a in n.args]
-    src = b.tensor(args[0] if args else None, n.target)
-    for extra in args[1:]:  # attention may be called as attn(x, x, x)
-        if extra is not args[0]:
+    block = get_block(rule.block)
+    ports = block.input_ports(block.resolve(rule.params).values)
+    args = list(n.args)
+    if len(ports) > 1:
+        # e.g. a masked layer's (x, ids) or cross-attention's (x, memory, ids): in port order
+        if len(args) != len(ports) or n.kwargs:
             raise ExportError(f"layer `{n.target}` ({type(m).__name__}) is called with "
-                              "different query, key and value; only self-attention has a block")
+                              f"{len(args) + len(n.kwargs)} arguments but its block "
+                              f"{rule.block} takes {len(ports)}: {', '.join(ports)}, in that "
+                              "order and by position")
+        srcs = [b.tensor(a, n.target) for a in args]
+    else:
+        srcs = [b.tensor(args[0] if args else None, n.target)]
+        for extra in args[1:]:  # attention may be called as attn(x, x, x)
+            if extra is not args[0]:
+                raise ExportError(f"layer `{n.target}` ({type(m).__name__}) is called with "
+                                  "different query, key and value; only self-attention has "
+                                  "a block")
     if rule.block == "Embedding":
-        feed = next(x for x in b.nodes if x.id == src)
+        feed = next(x for x in b.nodes if x.id == srcs[0])
         vocab = feed.params.get("vocab") if feed.type == "Input" else None
         if vocab != m.num_embeddings:
             raise ExportError(f"layer `{n.target}` (Embedding) has {m.num_embeddings} token "
                               f"ids but its input's vocab is {vocab}: pass --vocab "
                               f"{m.num_embeddings} (an Embedding must read an Input directly)")
-    nid = b.add(str(n.target), rule.block, rule.params, [src])
+    nid = b.add(str(n.target), rule.block, rule.params, srcs, ports)
     b.sources[nid] = (rule.weights_from or m, rule.suffix)
     b.value[n] = ("tuple", nid, rule.block) if rule.returns_tuple else nid
 

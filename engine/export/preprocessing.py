@@ -65,6 +65,17 @@ def check_info(info: Any, where: str) -> dict[str, Any]:
         raise ExportError(f"{where}: field 'std' holds a zero; retrain the run to write it again")
     out["classes"] = _strings(info.get("classes"), where, "classes")
     out["vocab"] = _strings(info.get("vocab"), where, "vocab")
+    out["target_vocab"] = _strings(info.get("target_vocab"), where, "target_vocab")
+    from engine.export.text import TOKENIZER_FIELDS, check_tokenizer
+
+    for key in TOKENIZER_FIELDS:
+        if info.get(key) is not None:
+            out[key] = check_tokenizer(info[key], where, key)
+    rate = info.get("sample_rate")
+    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool)
+                             or not 1 <= rate <= 1_000_000):
+        raise ExportError(f"{where}: field 'sample_rate' must be a whole number of Hz; "
+                          "retrain the run to write it again")
     if out.get("normalize_axis") not in ("channel", "feature"):
         out["normalize_axis"] = "channel" if out.get("kind") == "image" else "feature"
     return out
@@ -97,7 +108,11 @@ def metadata(info: dict[str, Any] | None) -> dict[str, str]:
     """String metadata for safetensors / ONNX: the whole description plus handy keys."""
     if info is None:
         return {}
-    meta = {META_PREPROCESSING: json.dumps(info, ensure_ascii=False),
+    from engine.export.text import slim_info, text_metadata
+
+    # the tokenizers themselves are files beside the model, named by layerforge.tokenizer
+    meta = {META_PREPROCESSING: json.dumps(slim_info(info), ensure_ascii=False),
+            **text_metadata(info),
             META_MEAN: json.dumps(info["mean"]), META_STD: json.dumps(info["std"])}
     if info.get("classes"):
         meta[META_CLASSES] = json.dumps(info["classes"], ensure_ascii=False)
@@ -137,6 +152,13 @@ def describe(info: dict[str, Any]) -> list[str]:
         colour = "greyscale" if c == 1 else ("RGB" if c == 3 else f"{c} channels")
         lines.append(f"- Images: {colour}, {h}x{w} pixels, as a float tensor [N, {c}, {h}, {w}] "
                      f"with values in [0, 1] ({pixel_scaling(info)}).")
+    elif kind == "tokens" and info.get("tokenizer"):
+        lines.append(f"- Token ids (int64) [N, {_shape_hint(info) or 'T'}]: the text tokenized "
+                     "with `tokenizer.json` (see Text and sound below; "
+                     f"{len(info.get('vocab') or [])} tokens).")
+    elif kind == "audio":
+        lines.append(f"- Sound: mono float32 samples [N, {', '.join(map(str, shape))}] at "
+                     f"{info.get('sample_rate')} Hz (see Text and sound below).")
     elif kind == "tokens":
         lines.append(f"- Token ids (int64) [N, {_shape_hint(info) or 'T'}]: each character's "
                      f"index in the vocabulary ({len(info.get('vocab') or [])} characters; the "
@@ -150,7 +172,7 @@ def describe(info: dict[str, Any]) -> list[str]:
         lines.append(f"- Normalised as in training: subtract the mean and divide by the standard "
                      f"deviation {whose}, per {per}:")
         lines.append(f"  mean = {info['mean']!r}, std = {info['std']!r}")
-    elif kind != "tokens":
+    elif kind not in ("tokens", "audio"):
         lines.append("- Not normalised (`dataset.normalize` was off): feed the values as they are.")
     classes = info.get("classes")
     if classes:

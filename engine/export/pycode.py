@@ -3,10 +3,12 @@ to load its weights).
 
 The code is printed from the compiled fx graph with a fixed vocabulary: every name in it is
 a node id (already checked by the one sanitizer, engine.naming), a torch/nn name from the
-tables below, or a class copied from engine.blocks.modules. Labels and other free text never
-reach the code as code; the class name is the graph name passed through ``make_identifier``.
-A run's class names and vocabulary appear only as ``repr`` string literals (``CLASSES``,
-``VOCAB``), next to its normalisation ``MEAN``/``STD`` and a ``preprocess`` helper.
+tables below, or a class copied from engine.blocks.modules (or modules_text, modules_audio).
+Labels and other free text never reach the code as code; the class name is the graph name
+passed through ``make_identifier``. A run's class names and vocabulary appear only as
+``repr`` string literals (``CLASSES``, ``VOCAB``), next to its normalisation ``MEAN``/``STD``
+and a ``preprocess`` helper. Each module's constructor expression comes from
+:mod:`engine.export.pycode_modules`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.export.common import ExportError
+from engine.export.pycode_modules import CUSTOM, CUSTOM_MODULES, constructor, custom_classes
+from engine.export.pycode_modules import literal as _lit
 from engine.export.vision import DECODE_PARTS
 from engine.naming import RESERVED, make_identifier
 
@@ -27,124 +31,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: names the generated module uses itself; a variable must never shadow them
 _TAKEN = frozenset({"self", "torch", "nn", "math", "super", "load", "path", "device", "model",
                     "Path", "load_file"})
-#: names of the classes in engine.blocks.modules, in the order they are defined
-CUSTOM = ("Recurrent", "SelfAttention", "PositionalEncoding", "CausalEncoderLayer",
-          "ChannelLayerNorm", "LayerScale", "StochasticDepth", "ClassToken", "DetectionHead",
-          "SegmentationHead")
-
-
-def _lit(v: Any) -> str:
-    """A Python literal for a constructor or call argument; anything else is refused."""
-    if v is None or isinstance(v, bool | int | str):
-        return repr(v)
-    if isinstance(v, float):
-        if v != v or v in (float("inf"), float("-inf")):
-            raise ExportError(f"cannot write the number {v} in generated code")
-        return repr(v)
-    if isinstance(v, tuple | list):
-        inner = ", ".join(_lit(x) for x in v)
-        if isinstance(v, tuple):
-            return f"({inner},)" if len(v) == 1 else f"({inner})"
-        return f"[{inner}]"
-    raise ExportError(f"cannot write a {type(v).__name__} value in generated code")
-
-
-def _call(func: str, args: list[Any], kwargs: dict[str, Any]) -> str:
-    parts = [_lit(a) for a in args] + [f"{k}={_lit(v)}" for k, v in kwargs.items()]
-    return f"{func}({', '.join(parts)})"
-
-
-def constructor(m) -> str:
-    """The expression that builds a module equal in structure to ``m`` (weights aside)."""
-    from torch import nn
-
-    cls = type(m).__name__
-    if type(m).__module__ == "engine.blocks.modules":
-        return _custom_constructor(m, cls)
-    if type(m).__module__.startswith("torch.nn") is False or getattr(nn, cls, None) is not type(m):
-        raise ExportError(f"no code generator for module type {cls}")
-    a: list[Any] = []
-    kw: dict[str, Any] = {}
-    if isinstance(m, nn.Linear):
-        a, kw = [m.in_features, m.out_features], {"bias": m.bias is not None}
-    elif isinstance(m, nn.Conv1d | nn.Conv2d | nn.ConvTranspose2d):
-        if m.padding_mode != "zeros":
-            raise ExportError(f"no code generator for padding_mode {m.padding_mode}")
-        a = [m.in_channels, m.out_channels]
-        kw = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding}
-        if isinstance(m, nn.ConvTranspose2d):
-            kw["output_padding"] = m.output_padding
-        kw.update(dilation=m.dilation, groups=m.groups, bias=m.bias is not None)
-    elif isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.AvgPool2d):
-        kw = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
-              "ceil_mode": m.ceil_mode}
-    elif isinstance(m, nn.AdaptiveAvgPool2d):
-        a = [m.output_size]
-    elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-        a, kw = [m.num_features], {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
-    elif isinstance(m, nn.LayerNorm):
-        a = [tuple(m.normalized_shape)]
-        kw = {"eps": m.eps, "elementwise_affine": m.elementwise_affine}
-    elif isinstance(m, nn.GroupNorm):
-        a, kw = [m.num_groups, m.num_channels], {"eps": m.eps, "affine": m.affine}
-    elif isinstance(m, nn.Dropout):
-        a = [m.p]
-    elif isinstance(m, nn.Upsample):
-        kw = {"scale_factor": m.scale_factor, "mode": m.mode}
-        if m.align_corners is not None:
-            kw["align_corners"] = m.align_corners
-    elif isinstance(m, nn.Embedding):
-        a = [m.num_embeddings, m.embedding_dim]
-    elif isinstance(m, nn.LeakyReLU):
-        kw = {"negative_slope": m.negative_slope}
-    elif isinstance(m, nn.GELU):
-        kw = {"approximate": m.approximate}
-    elif isinstance(m, nn.Softmax | nn.LogSoftmax):
-        kw = {"dim": m.dim}
-    elif isinstance(m, nn.ZeroPad2d):
-        a = [tuple(m.padding)]
-    elif isinstance(m, nn.TransformerEncoderLayer):
-        return _call(f"nn.{cls}", *_encoder_args(m))
-    elif not isinstance(m, nn.ReLU | nn.ReLU6 | nn.Hardswish | nn.SiLU | nn.Sigmoid | nn.Tanh):
-        raise ExportError(f"no code generator for module type {cls}")
-    return _call(f"nn.{cls}", a, kw)
-
-
-def _encoder_args(m) -> tuple[list[Any], dict[str, Any]]:
-    act = {1: "relu", 2: "gelu"}.get(getattr(m, "activation_relu_or_gelu", 0))
-    if act is None:
-        raise ExportError("no code generator for this transformer activation")
-    return [m.self_attn.embed_dim, m.self_attn.num_heads], {
-        "dim_feedforward": m.linear1.out_features, "dropout": m.dropout.p, "activation": act,
-        "batch_first": m.self_attn.batch_first, "norm_first": m.norm_first,
-        "layer_norm_eps": m.norm1.eps}
-
-
-def _custom_constructor(m, cls: str) -> str:
-    if cls == "Recurrent":
-        r = m.rnn
-        kind = type(r).__name__
-        opts = {"nonlinearity": r.nonlinearity} if kind == "RNN" else {}
-        return _call(cls, [kind, r.input_size, r.hidden_size],
-                     {"num_layers": r.num_layers, "bidirectional": r.bidirectional,
-                      "dropout": r.dropout, "output": m.output, **opts})
-    if cls == "SelfAttention":
-        return _call(cls, [m.attn.embed_dim, m.attn.num_heads],
-                     {"dropout": m.attn.dropout, "causal": m.causal})
-    if cls == "PositionalEncoding":
-        from torch import nn
-
-        return _call(cls, [int(m.pe.shape[1])],
-                     {"max_len": m.max_len, "learned": isinstance(m.pe, nn.Parameter),
-                      "dropout": m.dropout.p})
-    if cls == "CausalEncoderLayer":
-        return _call(cls, *_encoder_args(m))
-    if cls in ("ChannelLayerNorm", "LayerScale", "StochasticDepth", "ClassToken",
-               "DetectionHead", "SegmentationHead"):
-        # these keep each constructor argument as an attribute of the same name
-        names = [n for n in inspect.signature(type(m).__init__).parameters if n != "self"]
-        return _call(cls, [getattr(m, n) for n in names], {})
-    raise ExportError(f"no code generator for module type {cls}")
 
 
 def class_name(graph_name: str) -> str:
@@ -266,13 +152,14 @@ def generate(gm, graph_name: str, analysis, weights_name: str = WEIGHTS_NAME,
     preparation, see engine.export.preprocessing) becomes ``MEAN``, ``STD``, ``CLASSES``,
     ``VOCAB`` and ``preprocess``. ``decoder`` (a detector's Decoder settings) adds the
     decoder, ``decode(maps)`` and ``load_detector()`` (see engine.export.vision)."""
-    from engine.blocks import modules as custom_modules
     from engine.export.preprocessing import python_constants
 
     cls = class_name(graph_name)
-    used = {type(m).__name__ for m in gm.modules()
-            if type(m).__module__ == "engine.blocks.modules"}
-    copied = [inspect.getsource(getattr(custom_modules, c)) for c in CUSTOM if c in used]
+    used = custom_classes(gm)
+    unknown = sorted(set(used) - set(CUSTOM))
+    if unknown:
+        raise ExportError(f"no code generator for module type {unknown[0]}")
+    copied = [inspect.getsource(used[c]) for c in CUSTOM if c in used]
     composites = _Composites({cls})
     init = composites.init_lines(gm)
     params, body = forward_lines(gm)
@@ -362,6 +249,15 @@ print(json.dumps({"equal": same and worst <= 1e-5 * max(1.0, scale), "worst": wo
 """
 
 
+def _check_length(module) -> int:
+    """The length of the check's variable dimensions: short (5), but at least each audio
+    front end's window, as its reflection padding needs more samples than half a window."""
+    windows = [m.n_fft for m in module.modules()
+               if any(k.__name__ == "Spectrogram" and k.__module__ in CUSTOM_MODULES
+                      for k in type(m).__mro__)]
+    return max([5, *windows])
+
+
 def verify_in_subprocess(model_py, io_file, module, analysis, timeout: float = 120.0,
                          loader: str = "load") -> None:
     """Run ``model_py`` in a fresh Python process on random inputs and require outputs
@@ -378,7 +274,7 @@ def verify_in_subprocess(model_py, io_file, module, analysis, timeout: float = 1
 
     from engine.compile import example_inputs
 
-    xs = example_inputs(analysis, batch=2, var_len=5)
+    xs = example_inputs(analysis, batch=2, var_len=_check_length(module))
     with torch.no_grad():
         out = module(*xs)
     outs = out if isinstance(out, tuple) else (out,)
@@ -402,3 +298,7 @@ def verify_in_subprocess(model_py, io_file, module, analysis, timeout: float = 1
         worst = result.get("worst")
         detail = f" (largest difference {worst:.3g})" if isinstance(worst, float) else ""
         raise ExportError(f"the generated model.py does not reproduce the graph's outputs{detail}")
+
+
+__all__ = ["CUSTOM", "CUSTOM_MODULES", "WEIGHTS_NAME", "class_name", "constructor",
+           "forward_lines", "generate", "verify_in_subprocess"]

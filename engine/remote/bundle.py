@@ -18,6 +18,8 @@ from engine.remote.config import RemoteError
 
 ENGINE_ROOT = Path(__file__).resolve().parents[1]  # the `engine` package folder
 VISION_SOURCES = ("segmentation", "detection")
+#: dataset fields naming a second file or folder a set reads (``engine.data.paths``)
+SECOND_PATHS = ("target_path", "noise_path")
 
 
 def engine_files() -> list[Path]:
@@ -65,8 +67,9 @@ def dataset_upload(spec: DatasetSpec) -> DatasetUpload | None:
     folder is no licence to upload ``~/.ssh`` or the rest of the disk to a host."""
     if spec.source not in FILE_SOURCES:
         return None
-    if spec.source in VISION_SOURCES:
-        return _vision_upload(spec)
+    reads = _second_paths(spec)
+    if reads is not None:
+        return _parts_upload(spec, reads)
     root = Path(spec.path).expanduser()
     if not root.exists():
         raise RemoteError(f"{spec.source}: {root} does not exist")
@@ -85,18 +88,31 @@ def dataset_files(spec: DatasetSpec) -> tuple[Path, list[tuple[Path, str]]]:
     return (Path(), []) if upload is None else (upload.root, upload.files)
 
 
-def _vision_upload(spec: DatasetSpec) -> DatasetUpload:
-    """A segmentation or detection set reads its annotations and class-names file from
-    beside or under the images as well: the upload is the folder holding all three (the
-    images folder, the annotations and the labels file in it, nothing else), so their
-    relative positions, and so the layout the host finds them by, stay as they are."""
-    from engine.data.annotations import set_paths
+def _second_paths(spec: DatasetSpec) -> dict[str, Path] | None:
+    """The places a data set reads besides ``dataset.path``, by field, when it has any: a
+    segmentation or detection set's annotations and class-names file (found from the
+    layout when not named), aligned pairs' target file, a speech set's transcripts file and
+    the background noise folder (``engine.data.paths``); None when ``path`` is all."""
+    if spec.source in VISION_SOURCES:
+        from engine.data.annotations import set_paths
 
-    found = set_paths(spec)
-    reads = {"path": found.path, "annotations": found.annotations, "labels": found.labels}
+        found = set_paths(spec)
+        reads = {"path": found.path, "annotations": found.annotations, "labels": found.labels}
+        return {k: v for k, v in reads.items() if v is not None}
+    from engine.data.paths import beside
+
+    extra = {k: beside(spec, getattr(spec, k)) for k in SECOND_PATHS
+             if getattr(spec, k).strip()}
+    return {"path": Path(spec.path).expanduser(), **extra} if extra else None
+
+
+def _parts_upload(spec: DatasetSpec, reads: dict[str, Path]) -> DatasetUpload:
+    """A data set that reads files beside ``dataset.path`` (annotations, a labels file,
+    transcripts, noise clips) is uploaded as the folder holding them all (those parts,
+    nothing else), so their relative positions, and so the layout the host finds them by,
+    stay as they are."""
     # absolute but not resolved: a link is judged by the walk, as in any dataset folder
-    reads = {k: Path(os.path.abspath(v)) for k, v in reads.items()  # noqa: PTH100
-             if v is not None}
+    reads = {k: Path(os.path.abspath(v)) for k, v in reads.items()}  # noqa: PTH100
     top = Path(os.path.commonpath(list(reads.values())))
     _refuse_too_wide(spec.source, top, reads)
     parts = sorted(set(reads.values()))
@@ -104,7 +120,7 @@ def _vision_upload(spec: DatasetSpec) -> DatasetUpload:
              if not any(p.is_relative_to(q) for q in parts[:i])]  # not under another part
     files = _DatasetWalk(top, spec.source).run(parts)
     if not files:
-        raise RemoteError(f"{spec.source}: {found.path} holds no files")
+        raise RemoteError(f"{spec.source}: {reads['path']} holds no files")
     places = {k: "" if p == top else p.relative_to(top).as_posix() for k, p in reads.items()
               if k == "path" or getattr(spec, k).strip()}
     return DatasetUpload(top, files, places)
@@ -125,10 +141,10 @@ def _refuse_too_wide(source: str, top: Path, reads: dict[str, Path]) -> None:
             continue
         names = ", ".join(f"{p} (dataset.{k})" for k, p in reads.items())
         raise RemoteError(
-            f"{source} dataset: the images, annotations and labels file ({names}) have no "
-            f"folder in common but {where}, {folder}: too much to upload to a host. Put the "
-            "annotations and the labels file beside the images, together in one folder of "
-            "their own, and choose them from there")
+            f"{source} dataset: its files ({names}) have no folder in common but {where}, "
+            f"{folder}: too much to upload to a host. Put them together in one folder of "
+            "their own (the annotations, labels, transcripts or noise beside the data), and "
+            "choose them from there")
 
 
 def relocate(spec: DatasetSpec, upload: DatasetUpload, remote_root: str) -> dict[str, str]:
@@ -161,7 +177,7 @@ def restore_dataset(dataset: dict, meta: dict) -> bool:
     fields = meta.get("local_dataset_fields")
     if isinstance(fields, dict):
         local |= {k: v for k, v in fields.items()
-                  if k in ("annotations", "labels") and isinstance(v, str)}
+                  if k in ("annotations", "labels", *SECOND_PATHS) and isinstance(v, str)}
     dataset.update(local)
     return bool(local)
 

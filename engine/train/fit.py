@@ -17,7 +17,8 @@ from engine.data.facts import DataFacts, describe_kind, facts_of
 from engine.graph import Problem
 from engine.project import Graph, Project
 from engine.shapes import analyze_graph
-from engine.train import fit_vision
+from engine.train import fit_text, fit_vision
+from engine.train.fit_targets import target_problem, token_word
 from engine.train.head import (
     CutError,
     add_head,
@@ -118,12 +119,15 @@ def _errors(problems: list[Problem]) -> list[Problem]:
 def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem]:
     kind = project.task.kind
     src = facts.source or project.dataset.describe()
+    if kind == "seq2seq":  # two graphs: engine.train.fit_text
+        target = target_problem(kind, facts, src)
+        return [target] if target else fit_text.seq2seq_problems(project, facts, src)
     probs: list[Problem] = []
     data_graph = _data_graph(project)
     graph = project.graphs.get(data_graph)
     if graph is None:
         return [Problem(data_graph, None, f"a {kind} project needs a graph named {data_graph!r}")]
-    target = _target_problem(kind, facts, src)
+    target = target_problem(kind, facts, src)
     if target is not None:  # the rest would only echo it as shape errors
         return [target]
     a = analyze_graph(graph, data_graph, project.graphs)
@@ -137,8 +141,10 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
     assert spec is not None
     want = tuple(facts.input_shape)
     have = tuple(spec.shape)
-    if len(have) != len(want) and spec.dtype == facts.input_dtype == "float":
-        made, holds = describe_kind(have, spec.dtype), describe_kind(want, facts.input_dtype)
+    other_dtype = spec.dtype != facts.input_dtype
+    if other_dtype or (len(have) != len(want) and spec.dtype == "float"):
+        made = describe_kind(have, spec.dtype, "audio" if fit_text.has_front_end(graph) else "")
+        holds = describe_kind(want, facts.input_dtype, facts.kind)
         probs.append(Problem(data_graph, ins[0], f"takes {made} {shape_text(have)} but {src} "
                              f"gives {holds} {shape_text(want)}: this network is made for "
                              f"{made}, not {holds}; choose other data or a network made for "
@@ -148,12 +154,11 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
         fix = _input_fix(project, facts) if suggest else f"set shape to {list(want)}"
         probs.append(Problem(data_graph, ins[0], f"takes {shape_text(have)} but {src} gives "
                              f"{shape_text(want)}: {fix}"))
-    if spec.dtype != facts.input_dtype:
-        probs.append(Problem(data_graph, ins[0], f"has dtype {spec.dtype} but {src} gives "
-                             f"{facts.input_dtype}: set dtype to {facts.input_dtype}"))
-    elif spec.dtype == "long" and facts.vocab and (spec.vocab or 0) < len(facts.vocab):
+    if spec.dtype == "long" and not other_dtype and facts.vocab and (spec.vocab or 0) < len(facts.vocab):
         probs.append(Problem(data_graph, ins[0], f"has vocab {spec.vocab} but {src} has "
-                             f"{len(facts.vocab)} characters: set vocab to {len(facts.vocab)}"))
+                             f"{len(facts.vocab)} {token_word(facts)}: set vocab to "
+                             f"{len(facts.vocab)}"))
+    probs += fit_text.front_end_problems(graph, data_graph, facts)
     outs = [o for o in a.output_specs() if o is not None]
     if not outs:
         return probs
@@ -180,6 +185,9 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
             probs.append(Problem(data_graph, where, f"gives {have_n} outputs but {src} has only "
                                  f"{n} {what}; the extra outputs are wasted{fix}",
                                  "warning"))
+    elif kind == "speech":
+        probs += fit_text.speech_output_problems(graph, data_graph, a.structure.outputs[0], out,
+                                                 facts, src)
     elif kind in fit_vision.VISION:
         probs += fit_vision.output_problems(graph, data_graph, kind, a.structure.outputs[0], out,
                                             facts, src)
@@ -196,43 +204,6 @@ def _check(project: Project, facts: DataFacts, *, suggest: bool) -> list[Problem
                                  "the discriminator must give one logit per sample"))
         probs += _check_generator(project, want, src)
     return probs
-
-
-# What each task needs of the data's targets (DataBundle.target), and how to say it.
-_NEEDS = {
-    "classification": ("class", "classification needs class labels"),
-    "regression": ("real", "regression needs numeric targets"),
-    "language_model": ("next_token", "a language model needs a text corpus"),
-    **fit_vision.NEEDS,
-}
-
-
-def _target_problem(kind: str, facts: DataFacts, src: str) -> Problem | None:
-    """An error when the task cannot use the data's targets (regression on classes...)."""
-    if kind == "gan" and facts.kind != "image":
-        return Problem("task.kind", None, f"a GAN learns to make images, but {src} holds "
-                       f"{describe_kind(facts.input_shape, facts.input_dtype)}: choose image "
-                       f"data (builtin:shapes, builtin:digits, an image folder or a download) "
-                       f"or another task.kind")
-    need = _NEEDS.get(kind)
-    if need is None or facts.target == need[0]:
-        return None
-    has = {"class": f"has {facts.num_classes} classes", "real": "has numeric targets",
-           "next_token": "is a text corpus", **fit_vision.HAS}.get(facts.target, "has no targets")
-    vision_fix = fit_vision.target_fix(kind, facts)
-    if vision_fix is not None:
-        fix = vision_fix
-    elif kind == "regression" and facts.target == "class":
-        fix = ("set task.kind to classification, or use data whose target is a number (a CSV "
-               "with a numeric target column)")
-    elif kind == "classification" and facts.target == "real":
-        fix = ("set task.kind to regression, or set dataset.options.task to 'class' to treat "
-               "each distinct number as a class")
-    elif kind == "language_model":
-        fix = "use a text data set (text:FILE or builtin:pytext)"
-    else:
-        fix = "choose a data set that has them, or another task.kind"
-    return Problem("task.kind", None, f"{need[1]}, but {src} {has}: {fix}")
 
 
 def _check_generator(project: Project, want: tuple, src: str) -> list[Problem]:
@@ -291,7 +262,7 @@ def _plan(project: Project, facts: DataFacts) -> tuple[Project, DataFacts, list[
     """The fitted copy of ``project``, the data's facts as it will see them, and the
     sentences saying what changed: the first way that leaves no error (keep the data and
     take its shape; else resize the images to the network's own size), else the first."""
-    if _target_problem(project.task.kind, facts, facts.source) is not None:
+    if target_problem(project.task.kind, facts, facts.source) is not None:
         return project.model_copy(deep=True), facts, []  # no shape helps: the check says why
     tries: list[tuple[Project, DataFacts, list[str]]] = []
     for size in (None, _own_image_size(project, facts)):
@@ -354,8 +325,10 @@ def _rank_differs(project: Project, facts: DataFacts) -> bool:
     node = found[0].node(found[1])
     assert node is not None
     shape = _shape_param(node.params)
-    float_in = node.params.get("dtype", "float") == "float" == facts.input_dtype
-    return float_in and len(shape) != len(facts.input_shape)
+    dtype = node.params.get("dtype", "float")
+    if dtype != facts.input_dtype:  # token ids for a network of real values, or the reverse
+        return True
+    return dtype == "float" and len(shape) != len(facts.input_shape)
 
 
 def _input_fix(project: Project, facts: DataFacts) -> str:
@@ -372,10 +345,15 @@ def _fit_graphs(project: Project, facts: DataFacts, *, inputs: bool = True) -> l
     """Fit the graphs of ``project`` in place to ``facts``; one sentence per change."""
     changes: list[str] = []
     kind = project.task.kind
+    if kind == "seq2seq":
+        return fit_text.fit_seq2seq(project, facts)
     for gname in (_data_graph(project),):
         graph = project.graphs.get(gname)
         if graph is None:
             continue
+        changes += fit_text.fit_front_ends(graph, gname, facts)
+        if kind == "speech":
+            changes += fit_text.fit_speech_head(graph, gname, facts)
         ins = _inputs(graph)
         if inputs and len(ins) == 1:
             node = graph.node(ins[0])

@@ -64,11 +64,15 @@ def open_run(path: str | Path, device: str = "cpu") -> LoadedRun:
     return LoadedRun(run, project, bundle, task)
 
 
-def evaluate_run(loaded: LoadedRun, split: str = "val") -> dict:
-    """Metrics of the run's model on ``split`` ("val" or "test")."""
+def evaluate_run(loaded: LoadedRun, split: str = "val", beam_width: int | None = None) -> dict:
+    """Metrics of the run's model on ``split`` ("val" or "test"); seq2seq and speech
+    decode with ``beam_width`` (None: the task's)."""
     data = loaded.bundle.val if split == "val" else loaded.bundle.test
     if data is None or len(data) == 0:
         raise ProjectError(f"{loaded.run.path}: the dataset has no {split} split "
                            f"(set dataset.{split}_fraction)")
     with torch.no_grad():
-        return loaded.task.evaluate(data, max(loaded.project.training.batch_size, 256))
+        batch = max(loaded.project.training.batch_size, 256)
+        if beam_width is not None:
+            return loaded.task.evaluate(data, batch, beam_width=beam_width)
+        return loaded.task.evaluate(data, batch)

@@ -120,6 +120,11 @@ COMPATIBLE = {
     "unet_resnet18": {"shapes_seg"},
     "detector": {"shapes_det"},
     "detector_resnet18": {"shapes_det"},
+    "sentiment_lstm": {"sentiment"},
+    "text_transformer": {"sentiment"},
+    "translator": {"dates"},
+    "keyword_cnn": {"keywords"},
+    "speech_ctc": {"spoken_digits"},
 }
 PAIRS = [(t, n) for t in list_templates() for n in BUILTIN]
 

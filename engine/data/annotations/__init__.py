@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.data.annotations.check import check_images
-from engine.data.annotations.records import Parsed, Problems
+from engine.data.annotations.records import Parsed, annotation_problems
 from engine.data.annotations.summary import box_summary, mask_summary, summarize_targets
 from engine.data.core import DataError
 from engine.data.facts import DataFacts, model_channels
@@ -105,7 +105,7 @@ def read(spec: DatasetSpec, progress: Progress | None = None) -> Parsed:
     target = _target(spec)
     path = _images_path(spec)
     layout = find_layout(path, spec.annotations, target)
-    problems = Problems(spec.bad_entries)
+    problems = annotation_problems(spec.bad_entries)
     masks = None
     if layout.fmt == "masks":
         entries, classes, masks = parse_masks(spec.labels, path, layout, problems)

@@ -21,8 +21,9 @@ from PIL import Image, ImageDraw
 
 from engine.data import limits
 from engine.data.annotations.labels import read_text
-from engine.data.annotations.records import Box, Entry, Layout, Problems, Shape
+from engine.data.annotations.records import Box, Entry, Layout, Shape
 from engine.data.core import DataError
+from engine.data.problems import Problems
 
 MAX_JSON_BYTES = 2 * 1024**3
 

@@ -16,9 +16,10 @@ from PIL import Image
 
 from engine.data.annotations.labels import layout_labels
 from engine.data.annotations.layout import key_of, list_files, list_images
-from engine.data.annotations.records import IGNORE, Entry, Layout, Problems
+from engine.data.annotations.records import IGNORE, Entry, Layout
 from engine.data.core import DataError
 from engine.data.folder import _PIL_ERRORS, _reason
+from engine.data.problems import Problems
 
 _INDEX_MODES = {"1", "L", "P", "I", "I;16", "I;16B", "I;16L", "LA", "PA"}
 #: a mask pixel whose colour is in no class

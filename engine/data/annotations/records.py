@@ -1,10 +1,6 @@
-"""What the annotation readers hand on: one :class:`Entry` per image, the :class:`Problems`
-met on the way, and the :class:`Parsed` set they make together.
-
-Readers never raise on a bad entry themselves: they report it to :class:`Problems`, which
-stops with a :class:`DataError` naming the file and the entry (``bad_entries="stop"``)
-or leaves the entry out and counts it (``"skip"``). So both modes go through one path and
-one message.
+"""What the annotation readers hand on: one :class:`Entry` per image, the
+:class:`~engine.data.problems.Problems` met on the way (stop or skip, as every reader), and
+the :class:`Parsed` set they make together.
 """
 
 from __future__ import annotations
@@ -13,32 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.data.core import DataError
+from engine.data.problems import Problems
 
-#: how many problems a summary lists (the count covers them all)
-SHOWN_PROBLEMS = 20
-STOP_HINT = "fix it, or set Bad annotations (dataset.bad_entries) to Skip to leave such entries out"
 #: the mask value of pixels that count for no class (loss and metrics leave them out)
 IGNORE = 255
+#: the vision form calls ``dataset.bad_entries`` "Bad annotations"; its summary lists 20
+SETTING = "Bad annotations"
+SHOWN_PROBLEMS = 20
 
 
-class Problems:
-    """Bad annotations met while reading: raised at once (``mode="stop"``) or counted."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.skipped = 0
-        self.shown: list[str] = []
-
-    def add(self, file: str | Path, entry: str, what: str) -> None:
-        """Report one bad entry: ``file`` holds it, ``entry`` says which one (``"line 3"``,
-        ``"object 2 ('dog')"``), ``what`` is a sentence on what is wrong."""
-        text = f"{file}: {entry}: {what}"
-        if self.mode == "stop":
-            raise DataError(f"{text}; {STOP_HINT}")
-        self.skipped += 1
-        if len(self.shown) < SHOWN_PROBLEMS:
-            self.shown.append(text)
+def annotation_problems(mode: str) -> Problems:
+    """The :class:`~engine.data.problems.Problems` of an annotated image set, worded as
+    the vision dataset form names the setting."""
+    return Problems(mode, setting=SETTING, keep=SHOWN_PROBLEMS)
 
 
 @dataclass

@@ -19,9 +19,10 @@ from pathlib import Path
 from engine.data import limits
 from engine.data.annotations.labels import layout_labels, read_text
 from engine.data.annotations.layout import list_files
-from engine.data.annotations.records import Box, Entry, Layout, Problems
+from engine.data.annotations.records import Box, Entry, Layout
 from engine.data.core import DataError
 from engine.data.folder import IMAGE_SUFFIXES
+from engine.data.problems import Problems
 
 MAX_XML_BYTES = 16 * 1024**2
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from engine.data import limits
 from engine.data.annotations.labels import TEXT_NAMES, layout_labels, read_text
 from engine.data.annotations.layout import key_of, list_files, list_images
-from engine.data.annotations.records import Box, Entry, Layout, Problems
+from engine.data.annotations.records import Box, Entry, Layout
 from engine.data.core import DataError
+from engine.data.problems import Problems
 
 MAX_TXT_BYTES = 16 * 1024**2
 

@@ -74,6 +74,29 @@ def wait_idle(qtbot, *runners, timeout: int = 60000) -> None:
     qtbot.waitUntil(lambda: not any(r.busy for r in runners), timeout=timeout)
 
 
+def set_dataset(panel, **fields) -> None:
+    """Set ``fields`` of a Dataset panel's project dataset, as edits through its document."""
+    for k, v in fields.items():
+        panel.document.set_field("dataset", k, v)
+
+
+def load_preview(panel, qtbot) -> None:
+    """Load a Dataset panel's preview and wait until it is shown."""
+    panel.refresh_preview()
+    wait_idle(qtbot, panel.loader)
+
+
+def type_path(field, text: str) -> None:
+    """Type ``text`` in a PathField and leave it, as a user does (the edit commits)."""
+    field.edit.setText(text)
+    field.edit.editingFinished.emit()
+
+
+def cells(table, column: int) -> list[str]:
+    """The texts of a table's ``column``, top to bottom."""
+    return [table.item(r, column).text() for r in range(table.rowCount())]
+
+
 @pytest.fixture
 def dataset_panel(qtbot):
     """A Dataset panel on a small chain project, shut down after the test."""

@@ -6,17 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tests.app.conftest import chain_project
-from tests.app.setup.conftest import choose, wait_idle
+from tests.app.setup.conftest import choose, type_path, wait_idle
 
 
 @pytest.fixture
 def panel(dataset_panel):
     return dataset_panel
-
-
-def _type(field, text: str) -> None:
-    field.edit.setText(text)
-    field.edit.editingFinished.emit()
 
 
 def _shown(panel, widget) -> bool:
@@ -37,9 +32,9 @@ def test_a_vision_source_asks_for_images_annotations_labels_and_bad_entries(pane
     assert panel.source_form.labelForField(panel.path_field).text() == "Images folder"
     assert rows.annotations.edit.placeholderText() == "detected"  # empty: found by layout
     assert panel.prep_form.isRowVisible(panel.image_size)
-    _type(panel.path_field, "/data/pets/images")
-    _type(rows.annotations, "/data/pets/instances.json")
-    _type(rows.labels, "/data/pets/classes.txt")
+    type_path(panel.path_field, "/data/pets/images")
+    type_path(rows.annotations, "/data/pets/instances.json")
+    type_path(rows.labels, "/data/pets/classes.txt")
     choose(rows.bad, "skip")
     panel.image_size.setValue(96)
     d = doc.project.dataset

@@ -10,22 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app.setup.conftest import wait_idle
+from tests.app.setup.conftest import load_preview, set_dataset
 
 
 @pytest.fixture
 def panel(dataset_panel):
     return dataset_panel
-
-
-def _set(panel, **fields) -> None:
-    for k, v in fields.items():
-        panel.document.set_field("dataset", k, v)
-
-
-def _load(panel, qtbot) -> None:
-    panel.refresh_preview()
-    wait_idle(qtbot, panel.loader)
 
 
 def _coco_set(root, boxes: list[tuple[int, int, list[float]]]) -> None:
@@ -47,8 +37,8 @@ def _coco_set(root, boxes: list[tuple[int, int, list[float]]]) -> None:
 @pytest.mark.parametrize(("name", "target"), [("shapes_seg", "mask"), ("shapes_det", "boxes")])
 def test_a_built_in_scene_set_shows_its_summary_and_annotated_samples(panel, qtbot, name,
                                                                       target):
-    _set(panel, source="builtin", name=name, samples=200, val_fraction=0.25)
-    _load(panel, qtbot)
+    set_dataset(panel, source="builtin", name=name, samples=200, val_fraction=0.25)
+    load_preview(panel, qtbot)
     view = panel.view.vision
     assert not panel.error.isVisibleTo(panel), panel.error.text()
     assert view.isVisibleTo(panel) and not panel.gallery.isVisibleTo(panel)
@@ -70,8 +60,8 @@ def test_detection_files_show_boxes_per_class_and_images_without_boxes(panel, qt
                                                                        tmp_path):
     _coco_set(tmp_path, [(1, 1, [2, 2, 10, 12]), (1, 2, [14, 10, 16, 16]),
                          (2, 1, [4, 4, 20, 20])])
-    _set(panel, source="detection", path=str(tmp_path / "images"))
-    _load(panel, qtbot)
+    set_dataset(panel, source="detection", path=str(tmp_path / "images"))
+    load_preview(panel, qtbot)
     assert not panel.error.isVisibleTo(panel), panel.error.text()
     view = panel.view.vision
     assert view.class_bars.items == [("cat", 2), ("dog", 1)]
@@ -83,15 +73,15 @@ def test_detection_files_show_boxes_per_class_and_images_without_boxes(panel, qt
 def test_a_bad_box_stops_with_the_engines_message_or_is_skipped_and_listed(panel, qtbot,
                                                                           tmp_path):
     _coco_set(tmp_path, [(1, 1, [2, 2, 10, 12]), (2, 2, [20, 20, 30, 30])])  # past the edge
-    _set(panel, source="detection", path=str(tmp_path / "images"))
-    _load(panel, qtbot)
+    set_dataset(panel, source="detection", path=str(tmp_path / "images"))
+    load_preview(panel, qtbot)
     text = panel.error.text()
     assert panel.error.isVisibleTo(panel) and "instances.json" in text
     assert "Traceback" not in text and "skip" in text.lower()
     assert not panel.view.vision.isVisibleTo(panel)
     assert panel.document.project.dataset.path == str(tmp_path / "images")  # nothing lost
-    _set(panel, bad_entries="skip")
-    _load(panel, qtbot)
+    set_dataset(panel, bad_entries="skip")
+    load_preview(panel, qtbot)
     view = panel.view.vision
     assert not panel.error.isVisibleTo(panel)
     assert "Entries skipped: 1" in view.facts.text()
@@ -108,9 +98,9 @@ def test_segmentation_masks_with_a_labels_file(panel, qtbot, tmp_path):
         mask[12:, :4] = 2
         Image.fromarray(mask, mode="L").save(tmp_path / "masks" / f"{name}.png")
     (tmp_path / "classes.txt").write_text("background\nroad\ncar\n", encoding="utf-8")
-    _set(panel, source="segmentation", path=str(tmp_path / "images"),
+    set_dataset(panel, source="segmentation", path=str(tmp_path / "images"),
          labels=str(tmp_path / "classes.txt"), val_fraction=0.5)
-    _load(panel, qtbot)
+    load_preview(panel, qtbot)
     assert not panel.error.isVisibleTo(panel), panel.error.text()
     view = panel.view.vision
     shares = dict(view.class_bars.items)
@@ -120,13 +110,13 @@ def test_segmentation_masks_with_a_labels_file(panel, qtbot, tmp_path):
 
 
 def test_a_missing_folder_is_named_and_a_stale_preview_never_shows(panel, qtbot, tmp_path):
-    _set(panel, source="segmentation", path=str(tmp_path / "nowhere"))
-    _load(panel, qtbot)
+    set_dataset(panel, source="segmentation", path=str(tmp_path / "nowhere"))
+    load_preview(panel, qtbot)
     assert "nowhere" in panel.error.text() and "Traceback" not in panel.error.text()
     # a preview still loading when the dataset changes is dropped, not shown
-    _set(panel, source="builtin", name="shapes_det", samples=100)
+    set_dataset(panel, source="builtin", name="shapes_det", samples=100)
     panel.refresh_preview()
-    _set(panel, source="detection", path="")
+    set_dataset(panel, source="detection", path="")
     panel.refresh_preview()  # the debounce's call: nothing to load yet
     panel.loader.wait()
     assert panel.error.text() == "Choose the images folder."

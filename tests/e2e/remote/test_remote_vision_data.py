@@ -122,7 +122,7 @@ def test_a_common_parent_that_is_the_home_folder_is_refused(tmp_path, monkeypatc
     with pytest.raises(RemoteError) as e:
         dataset_upload(DatasetSpec(source="detection", path=str(images), labels=str(labels)))
     message = str(e.value)
-    assert f"your home folder, {home}" in message and "beside the images" in message
+    assert f"your home folder, {home}" in message and "beside the data" in message
     # a folder holding the home folder is as wide
     monkeypatch.setenv("HOME", str(home / "a" / "user"))
     with pytest.raises(RemoteError, match="a folder that holds your home folder"):

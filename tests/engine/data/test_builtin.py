@@ -21,12 +21,14 @@ def spec(name: str, **kw) -> DatasetSpec:
     return DatasetSpec(source="builtin", name=name, seq_len=32, **kw)
 
 
-# the scene sets (masks and boxes as targets) are covered in test_scenes.py
+# the scene sets (masks and boxes as targets) are covered in test_scenes.py, the language
+# and sound sets in test_texts_builtin.py and test_audio_builtin.py
 SCENES = {"shapes_seg", "shapes_det"}
+LANGUAGE = {"sentiment", "dates", "keywords", "spoken_digits"}
 
 
 def test_every_builtin_is_covered():
-    assert set(EXPECTED) | SCENES == set(BUILTIN)
+    assert set(EXPECTED) | SCENES | LANGUAGE == set(BUILTIN)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

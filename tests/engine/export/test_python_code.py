@@ -18,7 +18,7 @@ from engine.export.pycode import class_name, generate
 from engine.naming import make_identifier
 from engine.project import Edge, Graph, Node
 from engine.shapes import analyze_graph
-from tests.engine.export.helpers import make_run, save_graph_project, sequence_zoo
+from tests.engine.export.helpers import chain, make_run, save_graph_project, sequence_zoo
 
 RUN_IN_FRESH_PROCESS = """
 import importlib.util, sys
@@ -204,4 +204,13 @@ def test_the_fresh_process_check_runs_with_the_exporters_thread_count(tmp_path):
         export(project, "python", tmp_path / "out")
     finally:
         torch.set_num_threads(before)
+    assert (tmp_path / "out" / "model.py").is_file()
+
+
+def test_python_export_checks_variable_length_audio_at_a_length_it_accepts(tmp_path):
+    # clips of any length: the check must give the STFT more than half a window of samples
+    graph = chain({"shape": [1, -1]}, [("mel", "LogMel", {"n_fft": 64, "hop_length": 16,
+                                                          "n_mels": 8})])
+    project = save_graph_project(tmp_path / "audio.lforge", graph)
+    export(project, "python", tmp_path / "out")  # raises unless model.py passes its check
     assert (tmp_path / "out" / "model.py").is_file()
