@@ -177,8 +177,6 @@ def run(quick: bool = False, only: set[str] | None = None) -> dict[str, float]:
                 if quick:
                     traceback.print_exc()
                 continue
-            for k, v in got.items():
-                print(f"   {k} = {v:.4g}", flush=True)
             figures.update(got)
     figures["language_parts_failed"] = float(failed)
     return figures
@@ -186,4 +184,6 @@ def run(quick: bool = False, only: set[str] | None = None) -> dict[str, float]:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    run(quick="--quick" in args, only={a for a in args if not a.startswith("-")} or None)
+    for key, value in run(quick="--quick" in args,
+                          only={a for a in args if not a.startswith("-")} or None).items():
+        print(f"{key} = {value:.4g}")
