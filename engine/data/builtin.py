@@ -14,11 +14,13 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from engine.data.audio.sets import DEFAULT_SAMPLES as SOUND_SAMPLES
 from engine.data.core import DataError, number_option
 from engine.data.corpus import pytext_corpus
 from engine.data.raw import Raw
 from engine.data.scenes import DET_CLASSES, MAX_SHAPES, MIN_SIZE, SEG_CLASSES, Scenes, draw_scenes
 from engine.data.shapes import SHAPE_CLASSES, draw_shapes
+from engine.data.texts.generate import DEFAULT_SAMPLES as TEXT_SAMPLES
 from engine.project import DatasetSpec
 
 BUILTIN: dict[str, str] = {
@@ -43,7 +45,9 @@ BUILTIN: dict[str, str] = {
 PIXEL_SCALE: dict[str, float] = {"digits": 16.0}  # scikit-learn's digits are 0..16
 
 _DEFAULT_SAMPLES = {"spirals": 3000, "moons": 2000, "blobs": 2000, "shapes": 6000, "sines": 2000,
-                    "shapes_seg": 2000, "shapes_det": 2000}
+                    "shapes_seg": 2000, "shapes_det": 2000,
+                    # the language and sound sets are made by their own packages
+                    **TEXT_SAMPLES, **SOUND_SAMPLES}
 SCENE_SIZE = 64  # side of the shapes_seg / shapes_det images unless dataset.image_size sets it
 
 
