@@ -34,6 +34,8 @@ from pathlib import Path
 
 import torch
 
+from bench.runs import timed_run
+
 #: template -> (figure key in the validation metrics, name in the results)
 QUALITY = {
     "sentiment_lstm": (("accuracy", "val_accuracy"),),
@@ -50,7 +52,6 @@ BATCH = 64
 def quality(template: str, tmp: Path, quick: bool = False) -> dict[str, float]:
     """Train the template as shipped on the CPU; its last epoch's validation figures."""
     from engine.templates import load_template
-    from engine.train import train
     from engine.train.runtime import resolve_threads
 
     project = load_template(template)
@@ -59,17 +60,7 @@ def quality(template: str, tmp: Path, quick: bool = False) -> dict[str, float]:
     cfg.threads = resolve_threads(cfg.threads)
     if quick:
         project.dataset.samples, cfg.epochs = 200, 1
-    train_s, last = 0.0, None
-    t0 = time.perf_counter()
-    for ev in train(project, tmp / template):
-        if ev.type == "failed":
-            raise RuntimeError(ev.message)
-        if ev.type == "epoch_ended":
-            train_s += ev.seconds
-            last = ev
-    wall = time.perf_counter() - t0
-    if last is None:
-        raise RuntimeError(f"{template}: no epoch finished")
+    last, train_s, wall = timed_run(project, tmp / template)
     out = {f"{template}_{name}": float(last.val[key]) for key, name in QUALITY[template]}
     out.update({f"{template}_epochs": float(last.epoch), f"{template}_train_seconds": train_s,
                 f"{template}_wall_seconds": wall})

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.interleaved import engine_vs_handwritten
+from bench.runs import timed_run
 
 ROUNDS = 5
 THROUGHPUT_SAMPLES = 640  # a short epoch: each round costs one engine and one hand epoch
@@ -55,19 +56,8 @@ def _cpu_project(template: str, quick: bool):
 
 def quality(template: str, tmp: Path, quick: bool = False) -> dict[str, float]:
     """Train the template as shipped (CPU); its last epoch's validation headline figure."""
-    from engine.train import train
-
     project = _cpu_project(template, quick)
-    train_s, last = 0.0, None
-    t0 = time.perf_counter()
-    for ev in train(project, tmp / template):
-        if ev.type == "failed":
-            raise RuntimeError(ev.message)
-        if ev.type == "epoch_ended":
-            train_s += ev.seconds
-            last = ev
-    wall = time.perf_counter() - t0
-    assert last is not None
+    last, train_s, wall = timed_run(project, tmp / template)
     return {NAMES[template]: float(last.val[HEADLINE[template]]),
             f"{template}_epochs": float(last.epoch),
             f"{template}_train_seconds": train_s,
