@@ -1,4 +1,5 @@
-"""The project file: pydantic models, schema migrations and atomic load/save.
+"""The project file: pydantic models, schema migrations and atomic load/save
+(the writing itself is :mod:`engine.writes`).
 
 A project is JSON with a ``schema_version``. Loading is parse -> migrate -> validate; any
 problem raises :class:`ProjectError` with a sentence that names the file and the field.
@@ -8,7 +9,6 @@ the folder, so a crash never leaves a half-written project behind.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -24,31 +24,20 @@ from pydantic import (
     field_validator,
 )
 
-from engine.errors import EXIT_FAILED, UserError, os_reason
 from engine.files import read_text
 from engine.migrations import MIGRATIONS, SCHEMA_VERSION
-from engine.tempfiles import create_temp, sweep_once
+
+# re-exported: the rest of the engine and the app import them from here
+from engine.writes import ProjectError as ProjectError
+from engine.writes import WriteFailed as WriteFailed
+from engine.writes import atomic_write_bytes as atomic_write_bytes
+from engine.writes import atomic_write_text as atomic_write_text
 
 FILE_SUFFIX = ".lforge"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 # training.device naming a configured SSH host (host names as engine.remote.config allows)
 _REMOTE_DEVICE = re.compile(r"^remote:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class ProjectError(UserError):
-    """A project file cannot be read, understood or written. The message is for the user."""
-
-
-class WriteFailed(ProjectError):
-    """A file could not be written for a reason of the machine, not of the input (a full or
-    read-only disk, an I/O error): a failure at run time, exit code 1."""
-
-    exit_code = EXIT_FAILED
-
-
-#: OS errors that say the path itself is wrong (bad input, exit 2), not the machine
-_BAD_PATH = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EINVAL)
 
 
 # Seeds reach torch.manual_seed (which takes -2**63 .. 2**64-1) with small offsets added per
@@ -441,67 +430,6 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     p = Path(path)
     text = read_text(p, ProjectError, what="a project file", max_bytes=MAX_FILE_BYTES)
     return parse_project(text, str(p))
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` so that ``path`` holds either the old or the new content, never a mix."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
-    torn one: temp file in the same folder, fsync, replace, fsync the folder.
-
-    A new file gets the permissions the process umask gives (0666 & ~umask); a replaced
-    file keeps its mode. Temp files that killed writers left in the folder are removed
-    on this process's first write there (see :func:`engine.tempfiles.sweep_once`). Every OS failure is a :class:`ProjectError`
-    naming ``path``, and the temp file is gone."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path()
-    sweep_once(folder)
-    tmp: Path | None = None
-    try:
-        fd, tmp = create_temp(folder, target.name)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = target.stat().st_mode
-        except FileNotFoundError:
-            mode = None  # a new file: create_temp already applied the umask
-        if mode is not None:
-            try:
-                os.chmod(tmp, mode & 0o777)
-            except OSError:
-                pass  # not ours to chmod (another user's file we may replace): umask mode
-        os.replace(tmp, target)
-    except BaseException as e:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        if isinstance(e, OSError):
-            error = ProjectError if e.errno in _BAD_PATH else WriteFailed
-            raise error(_write_failure(e, target, folder)) from None
-        raise
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass  # some file systems cannot fsync a folder; the replace is still atomic
-
-
-def _write_failure(e: OSError, target: Path, folder: Path) -> str:
-    """The sentence for an OS error while writing ``target`` (the temp file's own name in
-    the error means nothing to the user)."""
-    if isinstance(e, FileNotFoundError) and not folder.is_dir():
-        return f"cannot write {target}: the folder {folder} does not exist"
-    return f"cannot write {target}: {os_reason(e)}"
 
 
 def save_project(project: Project, path: str | os.PathLike[str]) -> None:
