@@ -34,7 +34,7 @@ from pathlib import Path
 
 import torch
 
-from bench.runs import timed_run
+from bench.runs import cpu_project, timed_run
 
 #: template -> (figure key in the validation metrics, name in the results)
 QUALITY = {
@@ -51,15 +51,7 @@ BATCH = 64
 
 def quality(template: str, tmp: Path, quick: bool = False) -> dict[str, float]:
     """Train the template as shipped on the CPU; its last epoch's validation figures."""
-    from engine.templates import load_template
-    from engine.train.runtime import resolve_threads
-
-    project = load_template(template)
-    cfg = project.training
-    cfg.device = "cpu"
-    cfg.threads = resolve_threads(cfg.threads)
-    if quick:
-        project.dataset.samples, cfg.epochs = 200, 1
+    project = cpu_project(template, quick, samples=200, epochs=1)
     last, train_s, wall = timed_run(project, tmp / template)
     out = {f"{template}_{name}": float(last.val[key]) for key, name in QUALITY[template]}
     out.update({f"{template}_epochs": float(last.epoch), f"{template}_train_seconds": train_s,

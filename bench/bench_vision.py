@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.interleaved import engine_vs_handwritten
-from bench.runs import timed_run
+from bench.runs import cpu_project, timed_run
 
 ROUNDS = 5
 THROUGHPUT_SAMPLES = 640  # a short epoch: each round costs one engine and one hand epoch
@@ -41,22 +41,9 @@ NAMES = {"unet": "unet_val_miou", "detector": "detector_val_map50"}
 HEADLINE = {"unet": "miou", "detector": "map50"}
 
 
-def _cpu_project(template: str, quick: bool):
-    from engine.templates import load_template
-    from engine.train.runtime import resolve_threads
-
-    project = load_template(template)
-    cfg = project.training
-    cfg.device = "cpu"
-    cfg.threads = resolve_threads(cfg.threads)
-    if quick:
-        project.dataset.samples, cfg.epochs = 160, 2
-    return project
-
-
 def quality(template: str, tmp: Path, quick: bool = False) -> dict[str, float]:
     """Train the template as shipped (CPU); its last epoch's validation headline figure."""
-    project = _cpu_project(template, quick)
+    project = cpu_project(template, quick)
     last, train_s, wall = timed_run(project, tmp / template)
     return {NAMES[template]: float(last.val[HEADLINE[template]]),
             f"{template}_epochs": float(last.epoch),
@@ -106,7 +93,7 @@ def throughput(template: str, tmp: Path, rounds: int = ROUNDS,
     from engine.data.core import batch_generator
     from engine.train import train
 
-    project = _cpu_project(template, quick=False)
+    project = cpu_project(template)
     project.dataset.samples = samples
     cfg = project.training
     cfg.epochs = 1 + rounds

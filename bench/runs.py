@@ -7,6 +7,21 @@ from pathlib import Path
 from typing import Any
 
 
+def cpu_project(template: str, quick: bool = False, samples: int = 160, epochs: int = 2) -> Any:
+    """The template ``template`` as shipped, on the CPU with the benchmark's threads; with
+    ``quick`` (checking the script, figures mean nothing) ``samples`` and ``epochs``."""
+    from engine.templates import load_template
+    from engine.train.runtime import resolve_threads
+
+    project = load_template(template)
+    cfg = project.training
+    cfg.device = "cpu"
+    cfg.threads = resolve_threads(cfg.threads)
+    if quick:
+        project.dataset.samples, cfg.epochs = samples, epochs
+    return project
+
+
 def timed_run(project: Any, folder: Path) -> tuple[Any, float, float]:
     """Train ``project`` into ``folder``: the last ``epoch_ended`` event, the seconds spent
     in the epochs' training parts and the whole run's wall time. A failed run raises."""
