@@ -33,9 +33,16 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 
 def _modules() -> list:
-    from engine.cli import export_cmds, predict, project_cmds, remote_cmds, train_cmds
+    from engine.cli import (
+        export_cmds,
+        predict,
+        project_cmds,
+        remote_cmds,
+        serve_cmds,
+        train_cmds,
+    )
 
-    return [project_cmds, train_cmds, predict, export_cmds, remote_cmds]
+    return [project_cmds, train_cmds, predict, export_cmds, serve_cmds, remote_cmds]
 
 
 #: adds subcommands to the parser's subparsers (the app adds ``gui``)

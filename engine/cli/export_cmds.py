@@ -12,10 +12,11 @@ from engine.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.export import DEFAULT_OPSET, FORMATS
+    from engine.export import DEFAULT_CALIBRATION, DEFAULT_OPSET, FORMATS
 
-    p = sub.add_parser("export", help="export a trained run (or a project, untrained) to ONNX, "
-                       "safetensors, standalone PyTorch code or torch.export")
+    p = sub.add_parser("export", help="export a trained run (or a project, untrained) to ONNX "
+                       "(fp32 or int8), safetensors, standalone PyTorch code, torch.export, or "
+                       "a prediction server folder")
     p.add_argument("source", metavar="RUN_DIR|FILE",
                    help="a run folder (trained weights) or a .lforge project (untrained)")
     p.add_argument("--format", required=True, choices=FORMATS)
@@ -24,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         ".safetensors, .pt2)")
     p.add_argument("--graph", metavar="NAME", help="which graph (e.g. generator in a GAN)")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset version")
+    p.add_argument("--calibration", type=int, default=DEFAULT_CALIBRATION, metavar="N",
+                   help="onnx-int8 (and server --int8): training samples that calibrate the "
+                        f"activation ranges (default {DEFAULT_CALIBRATION})")
+    p.add_argument("--int8", action="store_true",
+                   help="server: serve the int8 model instead of the fp32 one")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="turn a PyTorch nn.Module (traced with torch.fx) or a "
@@ -59,9 +65,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"  {for_terminal(msg)}", file=sys.stderr)
 
+    if args.int8 and args.format != "server":
+        raise UsageError("--int8 is for --format server (onnx-int8 is always int8)")
+    if args.calibration < 1:
+        raise UsageError("--calibration must be at least 1")
     # an ExportError is a UserError: exit 2 for what the user can fix, 1 for a full disk
     report = export(args.source, args.format, args.out, graph=args.graph, opset=args.opset,
-                    progress=progress)
+                    progress=progress, calibration=args.calibration, int8=args.int8)
     for w in report.warnings:
         print(f"warning: {for_terminal(w)}", file=sys.stderr)  # one line each
     for m in report.messages:

@@ -16,11 +16,13 @@ from engine.export.common import ExportError, ExportReport, Progress, Source, lo
 from engine.export.onnx_export import DEFAULT_OPSET, onnx_problems
 from engine.export.weights import load_model
 
-FORMATS = ("onnx", "safetensors", "python", "pt2")
+FORMATS = ("onnx", "onnx-int8", "safetensors", "python", "pt2", "server")
+#: calibration samples an int8 export draws from the run's training data unless told
+DEFAULT_CALIBRATION = 256
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-SUFFIX = {"onnx": ".onnx", "safetensors": ".safetensors", "pt2": ".pt2"}
+SUFFIX = {"onnx": ".onnx", "onnx-int8": ".onnx", "safetensors": ".safetensors", "pt2": ".pt2"}
 
-__all__ = ["DEFAULT_OPSET", "FORMATS", "ExportError", "ExportReport", "export",
+__all__ = ["DEFAULT_CALIBRATION", "DEFAULT_OPSET", "FORMATS", "ExportError", "ExportReport", "export",
            "import_module", "load_model", "load_source", "onnx_problems"]
 
 
@@ -41,7 +43,8 @@ def _destination(fmt: str, out: Path, graph_name: str) -> tuple[Path, str, str]:
 
 def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.PathLike[str], *,
            graph: str | None = None, opset: int = DEFAULT_OPSET, atol: float = 1e-4,
-           rtol: float = 1e-4, progress: Progress = None) -> ExportReport:
+           rtol: float = 1e-4, progress: Progress = None,
+           calibration: int = DEFAULT_CALIBRATION, int8: bool = False) -> ExportReport:
     """Export one graph of a run folder (trained weights) or project file (untrained).
 
     ``fmt`` is one of :data:`FORMATS`. ``out`` is a folder (created with any missing parent
@@ -65,6 +68,13 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
     only) on texts or clips and must match PyTorch. A seq2seq run's ONNX export (no
     ``graph``) writes ``encoder.onnx`` and ``decoder.onnx``, and greedy decoding in the
     fresh process must give PyTorch's texts.
+
+    Deployment (see :mod:`engine.deploy`): ``onnx-int8`` quantizes the verified ONNX model
+    with ONNX Runtime (static, per-channel weights, ``calibration`` samples of the run's
+    training data) and reports the blocks flagged, a per-block sensitivity table and
+    fp32/int8 size, metric and latency (``report.details``); ``server`` writes a folder
+    that serves the model over HTTP without LayerForge (the ONNX model, fp32 or with
+    ``int8`` quantized, its preprocessing, the server, pinned requirements, a Dockerfile).
     """
     import torch
 
@@ -83,6 +93,16 @@ def export(source: str | os.PathLike[str] | Source, fmt: str, out: str | os.Path
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt == "onnx-int8":
+        from engine.deploy.quantize import export_int8
+
+        return export_int8(source, Path(out), graph=graph, opset=opset,
+                           calibration=calibration, progress=progress)
+    if fmt == "server":
+        from engine.deploy.bundle import export_server
+
+        return export_server(source, Path(out), graph=graph, opset=opset, int8=int8,
+                             calibration=calibration, progress=progress)
     if fmt == "onnx" and graph is None and not isinstance(source, Source):
         from engine.export.text import export_seq2seq_onnx, seq2seq_sources
 

@@ -52,6 +52,8 @@ class ExportReport:
     trained: bool = False
     #: further checks passed, one sentence each (a segmentation export's argmax masks...)
     checks: list[str] = field(default_factory=list)
+    #: tables for the report (int8: "flags", "sensitivity", "comparison"), rows of plain dicts
+    details: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def worst_diff(self) -> float | None:
