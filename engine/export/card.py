@@ -111,9 +111,10 @@ def project_title(src: Source) -> str:
 
 
 def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report,
-               more: list[tuple[str, Any]] = ()) -> str:
+               more: list[tuple[str, Any]] = (), extra: list[str] = ()) -> str:
     """Markdown describing the exported model and how to load it. ``more``: (graph name,
-    analysis) of further graphs exported with it (a seq2seq model's decoder)."""
+    analysis) of further graphs exported with it (a seq2seq model's decoder). ``extra``:
+    Markdown lines of a further section, placed before Loading (an int8 export's tables)."""
     s = analysis.structure
     names = ", ".join(_name(n) for n in [src.graph_name, *(n for n, _ in more)])
     lines = [f"# {md_text(project_title(src))}: graph{'s' if more else ''} {names}", ""]
@@ -165,6 +166,7 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report,
         diffs = ", ".join(f"{k}: {v:.2g}" for k, v in report.max_abs_diff.items())
         lines.append(f"- Verified against PyTorch, max absolute difference: {diffs}")
     lines += [f"- Verified: {c}" for c in report.checks]  # the exporter's own sentences
+    lines += list(extra)
     lines += ["", "## Loading", ""] + _loading(fmt, files, analysis, src.project.task.kind)
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,8 @@
 """Run an exported text or audio model the way its user will: in a fresh ``python -I``
 process that imports only onnxruntime, numpy and tokenizers, with the files written beside
-the model. This file is executed as a script by :mod:`engine.export.text_check`, never
+the model. It decodes with the model folder's runtime (``engine/deploy/runtime.py``:
+token ids, greedy seq2seq), copied beside this script, so the check tests the code that
+serves the model. This file is executed as a script by :mod:`engine.export.text_check`, never
 imported by LayerForge, so that nothing of LayerForge (torch included) can leak into the
 check.
 
@@ -19,10 +21,16 @@ results are written to the job's ``out`` (an .npz), and one line of JSON goes to
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
+
+# runtime.py (engine/deploy/runtime.py, the model folder's standalone runtime) is copied
+# beside this file: -I leaves the script's folder off sys.path, so put it there
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from runtime import greedy_seq2seq, token_ids  # noqa: E402
 
 
 def session(path):
@@ -30,15 +38,6 @@ def session(path):
     options.log_severity_level = 3
     options.intra_op_num_threads = 1
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def token_ids(tokenizer, texts, length):
-    """[N, length] int64: each text's ids, cut to ``length`` and padded with 0 ([PAD])."""
-    out = np.zeros((len(texts), length), dtype=np.int64)
-    for i, text in enumerate(texts):
-        ids = tokenizer.encode(text).ids[:length]
-        out[i, :len(ids)] = ids
-    return out
 
 
 def classify(job):
@@ -61,28 +60,11 @@ def seq2seq(job):
     target = Tokenizer.from_file(job["target_tokenizer"])
     src = token_ids(source, job["texts"], job["seq_len"])
     encoder, decoder = session(job["encoder"]), session(job["decoder"])
-    memory = encoder.run(None, {encoder.get_inputs()[0].name: src})[0]
-    n, steps = len(src), job["target_len"] - 1
-    tokens = np.zeros((n, steps), dtype=np.int64)
-    tokens[:, 0] = job["bos"]
-    feeds = {"tokens": tokens, "memory": memory, "source": src}
-    names = [i.name for i in decoder.get_inputs()]
-    out = np.full((n, steps), -1, dtype=np.int64)
-    done = np.zeros(n, dtype=bool)
-    for t in range(steps):
-        scores = decoder.run(None, {k: feeds[k] for k in names})[0][:, t]
-        scores[:, [0, job["bos"]]] = -np.inf  # [PAD] and [BOS] are never generated
-        best = scores.argmax(-1)
-        for i in range(n):
-            if not done[i]:
-                if best[i] == job["eos"]:
-                    done[i] = True
-                else:
-                    out[i, t] = best[i]
-        if done.all():
-            break
-        if t + 1 < steps:
-            tokens[:, t + 1] = np.where(done, 0, best)
+    source_name = encoder.get_inputs()[0].name
+    out = greedy_seq2seq(lambda ids: encoder.run(None, {source_name: ids})[0],
+                         lambda feeds: decoder.run(None, feeds)[0], src,
+                         job["target_len"] - 1, job["bos"], job["eos"],
+                         [i.name for i in decoder.get_inputs()])
     texts = [target.decode([int(v) for v in row if v >= 0], skip_special_tokens=False)
              for row in out]
     np.savez(job["out"], ids=out)

@@ -7,7 +7,8 @@ fresh ``python -I`` process with onnxruntime, numpy and tokenizers only
 - Sound (keywords, speech): the fresh process reads a batch of clips from a .npy file; its
   logits must be PyTorch's within the tolerance.
 - Sequence to sequence: the fresh process decodes fixed sentences greedily with
-  ``encoder.onnx`` and ``decoder.onnx``; its texts must be exactly PyTorch's greedy texts
+  ``encoder.onnx`` and ``decoder.onnx`` (the decoder of the model folder's runtime,
+  :mod:`engine.deploy.runtime`, copied beside the script); its texts must be exactly PyTorch's greedy texts
   (the same loop over the exported modules, decoded with LayerForge's tokenizer).
 
 The sentences are the first validation texts of the run's data when it still loads (else
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +30,8 @@ from engine.export.common import ExportError, Progress
 from engine.export.text import BOS, EOS, PAD, TARGET_TOKENIZER_FILE, TOKENIZER_FILE
 
 SCRIPT = Path(__file__).with_name("fresh_check.py")
+#: the model folder's standalone runtime, whose decoders the fresh process runs
+RUNTIME = Path(__file__).parents[1] / "deploy" / "runtime.py"
 TIMEOUT_S = 300
 SENTENCES = 5  # validation sentences a check decodes
 PROBES = ("This was NOT bad at all!", "terrible... truly, utterly terrible", "",
@@ -42,11 +46,15 @@ def run_fresh(job: dict[str, Any], stage_dir: Path, progress: Progress) -> dict[
         progress("running the exported files in a fresh Python process")
     scratch = stage_dir / SCRATCH
     scratch.mkdir(exist_ok=True)
+    # the script and runtime.py side by side, away from LayerForge, as a served folder has it
+    for source in (SCRIPT, RUNTIME):
+        shutil.copyfile(source, scratch / source.name)
     job = {**job, "out": str(scratch / "result.npz")}
     (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
     env = {**os.environ, "ORT_DISABLE_TELEMETRY": "1"}
     try:
-        done = subprocess.run([sys.executable, "-I", str(SCRIPT), str(scratch / "job.json")],
+        done = subprocess.run([sys.executable, "-I", str(scratch / SCRIPT.name),
+                               str(scratch / "job.json")],
                               capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
                               cwd=stage_dir, check=False)
     except subprocess.TimeoutExpired:

@@ -1,117 +1,114 @@
-"""A trained language or sound model on the user's own input: typed texts or WAV files.
+"""A trained run on the user's own input: "Try it" in the app and ``layerforge predict``.
 
-One function, :func:`predict`, answers for every kind it covers, so ``layerforge predict``
-and the app's "Try" boxes give the same answer for the same input:
+One function, :func:`predict`, answers for every kind a run can be tried on, so the
+command line and the app give the same answer for the same input. The kinds
+(:func:`predict_kind`, table in :mod:`engine.train.predict_facts`) and their inputs:
 
-- text classification: texts -> the ``top`` likeliest classes with their probabilities;
-- sequence to sequence: texts -> the output text (greedy, or beam search);
-- sound classification (keyword spotting): WAV files -> the ``top`` likeliest classes;
-- speech to text: WAV files -> the transcript.
+- image classification, and regression, segmentation and detection on images: image
+  files, raw image bytes (a paste) or uint8 drawings [H, W] / [H, W, C], prepared as the
+  run's data were (:mod:`engine.train.predict_images`);
+- vector classification and regression on rows of numbers: one sequence of floats per
+  sample, in the data's column order, normalised with the run's mean/std
+  (:mod:`engine.train.predict_values`);
+- regression values, segmentation masks and detection boxes are read from the model's
+  outputs by :mod:`engine.train.predict_answers`;
+- text, seq2seq, sound, speech and language models: texts, WAV files, prompts
+  (:mod:`engine.train.predict_lang`).
 
-The input is read as the run's data was: texts with the tokenizer the run trained with
-(:func:`engine.train.inference.open_run` loads it), clips at the data's sample rate and
-length (centred for a classifier; from the start for speech, where a longer clip is
-refused rather than cut: a transcript of half the words would mislead).
+A run is opened for this with :func:`engine.train.inference.open_model` (its data.json
+and weights, no data set needed); one opened with ``open_run`` answers the same.
 
-Importing this module loads no torch (the command line checks its options with
-:func:`predict_kind` before it loads a run, and the app picks its views with it).
+Importing this module loads no torch: :func:`input_facts` and :func:`predict_kind` let the
+app and the command line pick their inputs before a run is loaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import UserError
+from engine.train.predict_facts import KINDS, a_task, input_facts, predict_kind
 
 if TYPE_CHECKING:
-    import numpy as np
     import torch
 
     from engine.train.inference import LoadedRun
 
-#: the kinds :func:`predict` covers, as :func:`predict_kind` names them
-KINDS = ("text", "seq2seq", "sound", "speech")
+__all__ = ["BATCH", "KINDS", "TOP", "input_facts", "predict", "predict_kind"]
+
 #: how many classes a classifier's answer lists unless told
 TOP = 5
-#: inputs one forward pass of a classifier takes
+#: inputs one forward pass takes
 BATCH = 256
 
 
-def predict_kind(task_kind: str, data_kind: str) -> str:
-    """"text", "seq2seq", "sound", "speech", or "" for runs :func:`predict` does not
-    cover, from the task kind and the data's kind ("tokens", "audio", ...)."""
-    if task_kind in ("seq2seq", "speech"):
-        return task_kind
-    if task_kind == "classification":
-        return {"tokens": "text", "audio": "sound"}.get(data_kind, "")
-    return ""
+def predict(loaded: LoadedRun, inputs: Sequence[Any], *, beam_width: int | None = None,
+            top: int = TOP, length: int = 100, temperature: float = 0.0,
+            seed: int = 0) -> list[dict[str, Any]]:
+    """One answer per input, in order, each with ``"input"`` (a path, "pasted image",
+    "drawing", the numbers, the text) and, by kind:
 
+    - classifiers: ``"top"``: [{"class", "probability"}] likeliest first (at most ``top``);
+      image ones also ``"image"``: uint8 [C, H, W] as the model saw it before
+      normalisation; sound ones ``"clip"``: the float32 samples the model heard;
+    - regression: ``"values"`` (floats) and ``"names"`` (the targets', or "y");
+    - segmentation: ``"image"``, ``"mask"`` (uint8 [H, W] class ids) and ``"shares"``
+      ({class name: fraction of the pixels}, every class);
+    - detection: ``"image"`` and ``"boxes"``: [{"class", "score", "box": [x0, y0, x1, y1]}]
+      in input pixels, best first, after the task's decoder (its score threshold and NMS);
+    - seq2seq, speech, language: ``"output"`` (a language model's: the prompt and its
+      continuation of ``length`` tokens at ``temperature``, 0 greedy, with ``seed``).
 
-def read_wave(path: str | Path, rate: int, length: int, where: str = "center") -> np.ndarray:
-    """The clip at ``path`` as a model of ``length`` samples at ``rate`` Hz takes it:
-    float32 mono, padded or cut in the ``where`` ("center") or padded at the end
-    (``"end"``, speech: a longer clip raises a DataError saying so)."""
-    from engine.data import DataError
-    from engine.data.audio.wav import ClipError, fit_length, read_clip
-
-    try:
-        clip = read_clip(path, rate)
-    except ClipError as e:
-        raise DataError(f"{path}: {e}") from None
-    if where == "end" and clip.shape[0] > length:
-        raise DataError(f"{path}: is {clip.shape[0] / rate:.2f} s long, but the model reads "
-                        f"at most {length / rate:.2f} s; choose a shorter clip or cut it")
-    return fit_length(clip, length, where)
-
-
-def predict(loaded: LoadedRun, inputs: Sequence[str | Path], *, beam_width: int | None = None,
-            top: int = TOP) -> list[dict[str, Any]]:
-    """One answer per input, in order: ``{"input", "top": [{"class", "probability"}]}``
-    (likeliest first) for the classifiers, ``{"input", "output"}`` for seq2seq and speech.
-    Texts for text runs, WAV file paths for sound runs; the answers of sound runs also
-    hold ``"clip"``: the float32 samples the model heard. ``beam_width`` (seq2seq and
-    speech) None: the task's own."""
-    import numpy as np
+    ``beam_width`` (seq2seq and speech) None: the task's own. Bad input raises a
+    DataError naming it and saying what to do.
+    """
     import torch
 
     from engine.tasks.base import eval_mode
 
-    task, bundle = loaded.task, loaded.bundle
-    what = predict_kind(loaded.project.task.kind, bundle.kind)
+    task_kind = loaded.project.task.kind
+    what = predict_kind(task_kind, loaded.bundle.kind)
     if not what:
-        raise UserError(f"{loaded.run.path}: predictions are made for text, seq2seq, sound and "
-                        f"speech runs; this {loaded.project.task.kind} run reads "
-                        f"{bundle.kind} data")
-    beam = int(beam_width or loaded.project.task.beam_width or 1)
-    names = [str(i) for i in inputs]
-    if not names:
+        raise UserError(f"{loaded.run.path}: {a_task(task_kind)} on "
+                        f"{loaded.bundle.kind} data takes no input to try; predictions are "
+                        "made for classification, regression, segmentation, detection, "
+                        "language model, seq2seq and speech runs")
+    if not inputs:
         return []
-    with torch.no_grad(), eval_mode(task.models):
-        if what == "seq2seq":
-            outputs = task.translate(names, beam)
-            return [{"input": i, "output": o} for i, o in zip(names, outputs, strict=True)]
-        if what == "text":
-            if bundle.tokenizer is None:
-                raise UserError("this run's data has no tokenizer, so typed text cannot be read")
-            x = bundle.tokenizer.encode_batch(names, int(bundle.input_shape[-1]))
-            return _top(loaded, x, names, top)
-        where = "end" if what == "speech" else "center"
-        rate, length = int(bundle.sample_rate or 16000), int(bundle.input_shape[-1])
-        clips = [read_wave(i, rate, length, where) for i in inputs]
-        x = torch.from_numpy(np.stack(clips)[:, None, :])
-        if what == "speech":
-            outputs = task.transcribe(x.to(task.device), beam)
-            answers = [{"input": i, "output": o} for i, o in zip(names, outputs, strict=True)]
+    beam = int(beam_width or loaded.project.task.beam_width or 1)
+    with torch.no_grad(), eval_mode(loaded.task.models):
+        if what in ("text", "seq2seq", "sound", "speech", "language"):
+            from engine.train import predict_lang as lang
+
+            if what == "language":
+                return lang.continued(loaded, [str(i) for i in inputs], length, temperature,
+                                      seed)
+            if what in ("text", "seq2seq"):
+                return lang.texts(loaded, what, [str(i) for i in inputs], beam, top, ranked)
+            return lang.clips(loaded, what, inputs, beam, top, ranked)
+        if what == "vector" or (what == "regression" and loaded.bundle.kind != "image"):
+            from engine.train.predict_values import describe, read_rows
+
+            x, names, images = read_rows(loaded, inputs), [describe(i) for i in inputs], None
         else:
-            answers = _top(loaded, x, names, top)
-    for answer, clip in zip(answers, clips, strict=True):
-        answer["clip"] = clip
+            from engine.train.predict_images import describe, model_input, read_images
+
+            images = read_images(loaded, inputs)
+            x, names = model_input(loaded, images), [describe(i) for i in inputs]
+        if what in ("image", "vector"):
+            answers = ranked(loaded, x, names, top)
+        else:
+            from engine.train.predict_answers import answers_of
+
+            answers = answers_of(loaded, what, x, names, BATCH)
+    if images is not None:
+        for answer, image in zip(answers, images, strict=True):
+            answer["image"] = image
     return answers
 
 
-def _top(loaded: LoadedRun, x: torch.Tensor, names: list[str], top: int) -> list[dict[str, Any]]:
+def ranked(loaded: LoadedRun, x: torch.Tensor, names: list[str], top: int) -> list[dict[str, Any]]:
     """The ``top`` likeliest classes of each row of the model input ``x``."""
     task = loaded.task
     classes = list(loaded.bundle.classes or [])

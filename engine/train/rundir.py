@@ -171,6 +171,11 @@ def data_info(bundle: Any, spec: Any | None = None) -> dict[str, Any]:
         info["target_vocab"] = list(bundle.target_vocab)
     if getattr(bundle, "sample_rate", None):
         info["sample_rate"] = int(bundle.sample_rate)
+    # rows of numbers: the names of their columns (and of a regression's target) when
+    # the data name them, so "Try it" labels its fields; optional, old runs lack them
+    from engine.train.predict_facts import recorded_names
+
+    info.update(recorded_names(spec, bundle))
     if kind == "image":
         info["pixel_range"] = [0.0, 1.0]  # 8-bit pixels divided by 255, before normalising
         if spec is not None:

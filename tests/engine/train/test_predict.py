@@ -90,8 +90,12 @@ def test_the_kinds_predict_covers():
     assert predict_kind("classification", "audio") == "sound"
     assert predict_kind("seq2seq", "tokens") == "seq2seq"
     assert predict_kind("speech", "audio") == "speech"
-    assert predict_kind("classification", "image") == ""
-    assert predict_kind("regression", "tabular") == ""
+    assert predict_kind("classification", "image") == "image"
+    assert predict_kind("classification", "vector") == "vector"
+    assert predict_kind("regression", "sequence") == "regression"
+    assert predict_kind("language_model", "tokens") == "language"
+    assert predict_kind("detection", "image") == "detection"
+    assert predict_kind("gan", "image") == predict_kind("autoencoder", "image") == ""
 
 
 def test_text_classes_are_the_models_softmax_in_order_for_each_text(text_run):
@@ -159,10 +163,12 @@ def test_a_seq2seq_run_translates_with_the_beam_asked_for_or_its_own(tmp_path):
     assert predict(run, texts[:1], beam_width=1)[0]["output"] == run.task.translate(texts[:1], 1)[0]
 
 
-def test_other_runs_get_a_sentence(tmp_path):
+def test_runs_that_take_no_input_get_a_sentence(tmp_path):
     from engine.templates import load_template
 
-    run = loaded(load_template("mlp"), tmp_path)
-    with pytest.raises(UserError, match="predictions are made for text, seq2seq, sound and "
-                                        "speech runs; this classification run reads "):
+    project = load_template("autoencoder")
+    project.dataset = project.dataset.model_copy(update={"samples": 60})
+    run = loaded(project, tmp_path)
+    with pytest.raises(UserError, match="an autoencoder run on image data takes no input to "
+                                        "try; predictions are made for classification, "):
         predict(run, ["1 2"])

@@ -145,3 +145,24 @@ def test_classification_task_evaluates_over_the_bundles_classes() -> None:
     m = task.evaluate(split, 8)
     assert m["accuracy"] == m["precision"] == m["recall"] == m["f1"] == 1.0
     assert len(m["f1_per_class"]) == 3 and m["classes"] == ["a", "b", "c"]
+
+
+def test_language_model_samples_a_corpus_without_the_prompts_characters() -> None:
+    """The epoch's sample starts from "def "; a corpus with no "f" (or no "d") used to fail
+    the run at its first sample with "not in the vocabulary"."""
+    from engine.data.core import DataBundle
+    from engine.tasks.language_model import LanguageModelTask
+
+    vocab = list(" abce")  # neither "d" nor "f"
+    bundle = DataBundle(train=None, val=None, test=None, kind="sequence", input_shape=(8,),
+                        input_dtype="long", target="next", vocab=vocab, source="tiny.txt")
+
+    class Uniform(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(*x.shape, len(vocab))
+
+    task = LanguageModelTask(TaskSpec(kind="language_model"), bundle, {"model": Uniform()},
+                             "cpu")
+    out = task.sample(1)
+    assert out is not None and out.text.startswith("e ")  # what is left of "def "
+    assert len(out.text) == 2 + 160 and set(out.text) <= set(vocab)
