@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Bump when the default arrangements change so that old saved layouts are not applied.
-STATE_VERSION = 4
+STATE_VERSION = 5
 KEY_CURRENT = "window/perspective"
 
 Area = Qt.DockWidgetArea
@@ -53,8 +53,8 @@ PERSPECTIVES: dict[str, Perspective] = {p.name: p for p in (
     Perspective("train", "Train", "Ctrl+2", "Train: hyperparameters, live plots and runs",
                 False, ("hyperparams", "dataset", "plots", "training", "runs", "problems")),
     Perspective("evaluate", "Evaluate", "Ctrl+3",
-                "Evaluate a run: metrics, confusion matrix, misclassified samples",
-                False, ("runs", "evaluation", "samples")),
+                "Evaluate a run: metrics, confusion matrix, misclassified samples, your own inputs",
+                False, ("runs", "evaluation", "samples", "try")),
 )}
 ALL_NAMED = {d for p in PERSPECTIVES.values() for d in p.docks}
 
@@ -294,7 +294,7 @@ def _train(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
 def _evaluate(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
     w = window.width()
     left = _place(window, docks, Area.LeftDockWidgetArea, "runs")
-    main = [docks[n] for n in ("evaluation", "samples") if n in docks]
+    main = [docks[n] for n in ("evaluation", "samples", "try") if n in docks]
     if main:
         if left:
             window.splitDockWidget(left[0], main[0], H)

@@ -1,7 +1,7 @@
 """The setup and evaluation panels in the editor window.
 
 Where the docks go in each perspective is app/window/perspectives.py's business. The
-training feature hands runs and events to the evaluation and samples panels
+training feature hands runs and events to the evaluation, samples and Try it panels
 (``show_run(run_dir)`` / ``on_event(event)``).
 """
 
@@ -16,6 +16,7 @@ from app.panels.dataset import DatasetPanel
 from app.panels.evaluation import EvaluationPanel
 from app.panels.hyperparams import HyperparamsPanel
 from app.panels.samples import SamplesPanel
+from app.panels.try_it import TryItPanel
 
 if TYPE_CHECKING:
     from app.document import GraphDocument
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class SetupFeature(QObject):
-    """Owns the four panels and their docks; stops their background work at shutdown."""
+    """Owns the five panels and their docks; stops their background work at shutdown."""
 
     def __init__(self, window: MainWindow, document: GraphDocument) -> None:
         super().__init__(window)
@@ -32,6 +33,9 @@ class SetupFeature(QObject):
         self.hyperparams_panel = HyperparamsPanel(document)
         self.evaluation_panel = EvaluationPanel()
         self.samples_panel = SamplesPanel()
+        # Try it opens a run from its weights and data.json alone (no data set), not
+        # through the evaluation's cache, which loads the data
+        self.try_panel = TryItPanel()
         right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks: dict[str, QDockWidget] = {
             "dataset": window.add_dock(self.dataset_panel, "Dataset", right, "dataset"),
@@ -40,6 +44,7 @@ class SetupFeature(QObject):
             "evaluation": window.add_dock(self.evaluation_panel, "Evaluation", bottom,
                                           "evaluation"),
             "samples": window.add_dock(self.samples_panel, "Samples", bottom, "samples"),
+            "try": window.add_dock(self.try_panel, "Try it", bottom, "try"),
         }
         self.dataset_panel.data_loaded.connect(self.hyperparams_panel.set_train_size)
         # A panel starts its background work (which imports torch) when its dock is first
@@ -60,16 +65,17 @@ class SetupFeature(QObject):
             panel.activate()
 
     @property
-    def result_views(self) -> list[EvaluationPanel | SamplesPanel]:
+    def result_views(self) -> list[EvaluationPanel | SamplesPanel | TryItPanel]:
         """The views that show a run's results."""
-        return [self.evaluation_panel, self.samples_panel]
+        return [self.evaluation_panel, self.samples_panel, self.try_panel]
 
     def _on_theme_theme_changed(self, _theme: object) -> None:
         self.hyperparams_panel.restyle()
         self.evaluation_panel.restyle()
+        self.try_panel.restyle()
 
     def shutdown(self) -> None:
         """Stop generation and wait for background jobs (each job is short)."""
-        for p in (self.samples_panel, self.evaluation_panel, self.dataset_panel,
+        for p in (self.try_panel, self.samples_panel, self.evaluation_panel, self.dataset_panel,
                   self.hyperparams_panel):
             p.shutdown()

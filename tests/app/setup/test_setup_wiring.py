@@ -49,7 +49,7 @@ def test_the_tabs_of_every_dock_group_show_whole_titles(window, ws, qtbot):
         qtbot.waitUntil(lambda: groups() and all(whole(b) for b in groups().values()))
         seen |= set(groups())
     assert {("Inspector", "Dataset"), ("Hyperparameters", "Dataset"), ("Runs", "Problems"),
-            ("Evaluation", "Samples")} <= seen
+            ("Evaluation", "Samples", "Try it")} <= seen
 
 
 def test_a_close_the_user_cancels_leaves_a_fit_in_flight_alone(window, ws, qtbot, monkeypatch):
