@@ -1,98 +1,80 @@
 """The Export dialog: one graph of the project (untrained) or of a run (trained weights) to
-ONNX, safetensors, standalone PyTorch code or torch.export, verified in the background.
+ONNX (fp32 or int8), safetensors, standalone PyTorch code, torch.export or a prediction
+server folder, verified in the background.
 
 The export itself is :func:`engine.export.export`; this dialog only gathers its arguments,
 runs it as its background job (one at a time: the button is disabled while it runs) and
-shows the report or the error sentence. Blocks that cannot go to ONNX are listed before
-the user tries (the canvas flags them too, see ``app/window/features/export.py``).
+shows the report or the error sentence, and an int8 export's tables
+(:mod:`app.dialogs.export_report`). Blocks that cannot go to ONNX are listed before the user
+tries (the canvas flags them too, see ``app/window/features/export.py``). The int8 model and
+the server need a trained run (calibration data, weights worth serving), so with the
+untrained project chosen they say so instead of exporting.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, QTimer, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QStyle,
+    QStyleOptionComboBox,
     QVBoxLayout,
     QWidget,
 )
 
+from app.dialogs.export_paths import FILE_SUFFIX, default_out, is_folder_format, retarget
+from app.dialogs.export_report import ContentScroll, ReportTables, describe_report
+from app.dialogs.export_sources import finished_with_weights, run_sources
 from app.dialogs.job_dialog import JobDialog
 from app.document import GraphDocument
 from app.widgets.combos import shrink_combo
+from app.widgets.labels import plain_label
 from app.widgets.path_field import PathField, PathMode
-from engine.export import DEFAULT_OPSET, FORMATS, SUFFIX, ExportReport, onnx_problems
+from app.widgets.scroll_panel import scroll_body
+from engine.export import (
+    DEFAULT_CALIBRATION,
+    DEFAULT_OPSET,
+    FORMATS,
+    ExportReport,
+    onnx_problems,
+)
 from engine.project import Project, ProjectError, load_project
 
 PROJECT_SOURCE = ""  # the source combo's data for "this project (untrained)"
 FORMAT_TEXT = {
     "onnx": "ONNX (.onnx), checked with onnxruntime",
+    "onnx-int8": "ONNX int8 (.onnx), quantized with ONNX Runtime",
     "safetensors": "safetensors (weights + graph)",
     "python": "Standalone PyTorch code (model.py)",
     "pt2": "torch.export program (.pt2)",
+    "server": "Prediction server (a folder: ONNX model, server, requirements, Dockerfile)",
 }
+LOG_HEIGHT = 240  # the log's least height, until a report's tables need the room
+LOG_MIN_LINES = 4
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum size"
+ONNX_FORMATS = ("onnx", "onnx-int8", "server")  # the ones the opset and ONNX flags apply to
+NEEDS_RUN = ("onnx-int8", "server")
 PT2_CAVEAT = ("A .pt2 file is tied to the PyTorch version that wrote it, and loading it\n"
               "may unpickle parts of the archive: load only files you trust.")
 UNTRAINED_NOTE = ("Exports the project as it is now, with UNTRAINED weights (the seeded\n"
                   "initial values). Pick a run for trained weights.")
-
-
-def plain_label(text: str = "", wrap: bool = True) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(wrap)
-    return label
-
-
-def describe_report(report: ExportReport) -> str:
-    """The result view's text: what was written and how it was verified."""
-    lines = [f"Exported graph {report.graph} as {report.format}"
-             + (" (trained weights)." if report.trained else " (untrained weights).")]
-    lines += [f"Warning: {w}" for w in report.warnings]
-    if report.max_abs_diff:
-        lines.append("")
-        lines.append("Max absolute difference from PyTorch:")
-        lines += [f"  {case}: {diff:.3g}" for case, diff in report.max_abs_diff.items()]
-        if report.tolerance is not None:
-            lines.append(f"  (tolerance {report.tolerance:g} + relative)")
-    if report.opset is not None:
-        lines.append(f"ONNX opset: {report.opset}")
-    lines.append("")
-    lines.append("Files:")
-    lines += [f"  {f}" for f in report.files]
-    cards = [f for f in report.files if f.name.endswith("README.md")]
-    if cards:
-        lines.append(f"Model card: {cards[0]}")
-    return "\n".join(lines)
-
-
-def _started(run_dir: Path) -> float:
-    """When a run began: its project snapshot is written first."""
-    for path in (run_dir / "project.lforge", run_dir):
-        try:
-            return path.stat().st_mtime
-        except OSError:
-            continue
-    return 0.0
-
-
-def _finished_with_weights(run_dir: Path) -> bool:
-    """Whether a run folder holds the trained weights of a run that finished (a failed or
-    stopped run, or a remote one not yet downloaded, does not)."""
-    from app.runs.history import summarize
-    from engine.train.rundir import WEIGHTS
-
-    return (run_dir / WEIGHTS).is_file() and summarize(run_dir).status == "finished"
+NEEDS_RUN_NOTE = ("{what} needs a trained run: its training data calibrates the int8 model "
+                  "and its weights are what gets served. Choose a run as the source (train "
+                  "one first if there is none).")
+NEEDS_RUN_WHAT = {"onnx-int8": "An int8 model", "server": "A prediction server"}
+CALIBRATION_TIP = ("How many samples of the run's training data ONNX Runtime runs through "
+                   "the model to choose the int8 ranges. More: better ranges, a slower export.")
 
 
 class ExportDialog(JobDialog):
@@ -110,23 +92,33 @@ class ExportDialog(JobDialog):
         self.report: ExportReport | None = None
         self.error = ""
         self._out_edited = False
+        self._out_path = Path()  # where the running export writes
         self._source_project: Project | None = None  # the run snapshot, once read
 
         self.source = QComboBox()
         self.source_browse = QPushButton("Run folder…")
-        self.source_note = plain_label()  # wraps: a refusal names the run folder
+        self.source_note = plain_label()
         self.graph = QComboBox()
         self.format = QComboBox()
         for fmt in FORMATS:
             self.format.addItem(FORMAT_TEXT[fmt], fmt)
         self.caveat = plain_label(PT2_CAVEAT, wrap=False)
+        self.calibration = QSpinBox()
+        self.calibration.setRange(1, 10_000)
+        self.calibration.setValue(DEFAULT_CALIBRATION)
+        self.calibration.setToolTip(CALIBRATION_TIP)
+        self.int8 = QCheckBox("int8 model (smaller; quantized with ONNX Runtime)")
         self.opset = QSpinBox()
         self.opset.setRange(7, 30)
         self.opset.setValue(DEFAULT_OPSET)
-        self.opset.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        for spin in (self.opset, self.calibration):
+            spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.out = PathField(PathMode.SAVE_FILE)
         self.problems = plain_label()
-        self.log = self.make_job_log("Progress and the verification results appear here.", 240)
+        self.log = self.make_job_log("Progress and the verification results appear here.",
+                                     LOG_HEIGHT)
+        self.tables = ReportTables()
+        self.scroll = ContentScroll()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export",
                                                     QDialogButtonBox.ButtonRole.ActionRole)
@@ -138,13 +130,37 @@ class ExportDialog(JobDialog):
         self.source_browse.clicked.connect(self._on_source_browse_clicked)
         self.graph.currentIndexChanged.connect(self._on_graph_changed)
         self.format.currentIndexChanged.connect(self._on_format_changed)
+        self.int8.toggled.connect(self._on_int8_toggled)
         self.out.edited.connect(self._on_out_edited)
         self.export_button.clicked.connect(self.start_export)
         self.buttons.rejected.connect(self.reject)
         self._on_source_changed()
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Wide enough to read the longest format's name (the combo itself may shrink
+        in a narrow window, see ``shrink_combo``)."""
+        hint = super().sizeHint()
+        combo = self.format
+        texts = [combo.itemText(i) for i in range(combo.count())]
+        text = max(combo.fontMetrics().horizontalAdvance(t) for t in texts)
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        whole = combo.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option,
+                                               QSize(text, combo.fontMetrics().height()), combo)
+        form = self.form
+        items = [form.itemAt(r, QFormLayout.ItemRole.LabelRole) for r in range(form.rowCount())]
+        # every label, shown or not: the column widens when the calibration row appears
+        labels = max(item.widget().sizeHint().width() for item in items
+                     if item is not None and item.widget() is not None)
+        margins = self.layout().contentsMargins()
+        width = (labels + form.horizontalSpacing() + whole.width() + margins.left()
+                 + margins.right())
+        return hint.expandedTo(QSize(width, 0))
+
     def _layout(self) -> None:
-        form = QFormLayout()
+        """The settings stay in view; below them the log and the report's tables scroll
+        together (an int8 report is taller than a small screen)."""
+        form = self.form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         for combo in (self.source, self.graph, self.format):
@@ -157,12 +173,20 @@ class ExportDialog(JobDialog):
         form.addRow("Graph:", self.graph)
         form.addRow("Format:", self.format)
         form.addRow("", self.caveat)
+        form.addRow("", self.int8)
+        form.addRow("Calibration samples:", self.calibration)
         form.addRow("ONNX opset:", self.opset)
         form.addRow("Save to:", self.out)
         form.addRow("", self.problems)
+        body = scroll_body(self.scroll)
+        self.scroll.setMinimumHeight(LOG_HEIGHT)  # the log whole, without a second scroll bar
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.log, 1)
+        body.addWidget(self.tables)
+        body.addStretch(0)  # below the tables when the log stops growing
         box = QVBoxLayout(self)
         box.addLayout(form)
-        box.addWidget(self.log, 1)
+        box.addWidget(self.scroll, 1)
         box.addWidget(self.buttons)
         for label in (self.source_note, self.caveat):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -179,29 +203,16 @@ class ExportDialog(JobDialog):
         return Path(self.document.path).parent if self.document.path else Path.home()
 
     def _fill_sources(self) -> None:
-        """The project, then its runs newest first: the ones recorded in the project and
-        the run folders of this project found on disk (a run of a project that was not
-        saved afterwards), the same list the Runs panel shows (``known_run_dirs``)."""
-        from app.runs.records import known_run_dirs, resolve_ref
-
         self.source.addItem("This project (untrained weights)", PROJECT_SOURCE)
-        doc = self.document
-        refs = {resolve_ref(doc, r).resolve(): r for r in doc.project.runs}
-        found = [p for p in known_run_dirs(doc) if p.is_dir()]
-        for path in sorted(found, key=_started, reverse=True):
-            run = refs.get(path)
-            if run is not None:
-                when = f", {run.started}" if run.started else ""
-                self.source.addItem(f"Run {run.id} ({run.host}{when})", str(path))
-            else:
-                self.source.addItem(f"Run {path.name} (found on disk)", str(path))
+        for label, path in run_sources(self.document):
+            self.source.addItem(label, str(path))
 
     def select_default_source(self) -> None:
         """Select the newest finished run (listed newest first): its trained weights are
         what one exports; the untrained project only when no run has finished."""
         for i in range(1, self.source.count()):
             path = self.source.itemData(i)
-            if path and _finished_with_weights(Path(path)):
+            if path and finished_with_weights(Path(path)):
                 self.source.setCurrentIndex(i)
                 return
         self.source.setCurrentIndex(0)
@@ -220,14 +231,17 @@ class ExportDialog(JobDialog):
     def _on_source_changed(self, *_args: object) -> None:
         path = self.source_path()
         self._source_project = None
+        note, refusal = UNTRAINED_NOTE, False
         if path:
             try:
                 self._source_project = load_project(Path(path) / "project.lforge")
-                self.source_note.setText("Trained weights from this run's weights.safetensors.")
+                note = "Trained weights from this run's weights.safetensors."
             except ProjectError as e:
-                self.source_note.setText(f"This run cannot be exported: {e}")
-        else:
-            self.source_note.setText(UNTRAINED_NOTE)
+                note, refusal = f"This run cannot be exported: {e}", True
+        # only a refusal (naming the run folder) wraps: a form row sizes a wrapping label
+        # for three lines whatever its text, which left gaps around the one-line notes
+        self.source_note.setWordWrap(refusal)
+        self.source_note.setText(note)
         project = self._graph_project()
         names = list(project.graphs) if project else []
         self.graph.blockSignals(True)
@@ -240,27 +254,38 @@ class ExportDialog(JobDialog):
         self._on_graph_changed()
 
     def _on_graph_changed(self, *_args: object) -> None:
-        self._on_format_changed()
+        self._show_format()
 
     def _on_format_changed(self, *_args: object) -> None:
+        if self._out_edited and self.out.text().strip():
+            # keep the user's folder and name, with the ending this format needs
+            self.out.setText(str(retarget(Path(self.out.text().strip()), self.chosen_format())))
+        self._show_format()
+
+    def _on_int8_toggled(self, _checked: bool) -> None:
+        self._show_format()
+
+    def _show_format(self) -> None:
+        """Show the settings of the chosen format and propose its destination."""
         fmt = self.chosen_format()
         self.caveat.setVisible(fmt == "pt2")
-        self.opset.setEnabled(fmt == "onnx")
-        if fmt == "python":
+        self.form.setRowVisible(self.int8, fmt == "server")
+        self.form.setRowVisible(self.calibration, fmt == "onnx-int8"
+                                or (fmt == "server" and self.int8.isChecked()))
+        self.opset.setEnabled(fmt in ONNX_FORMATS)
+        if is_folder_format(fmt):
             self.out.set_mode(PathMode.FOLDER, "Export into folder",
                               start_dir=lambda: str(self._base_dir()))
         else:
-            self.out.set_mode(PathMode.SAVE_FILE, "Export to", suffix=SUFFIX[fmt],
-                              name_filter=f"{fmt} files (*{SUFFIX[fmt]})")
+            suffix = FILE_SUFFIX[fmt]
+            self.out.set_mode(PathMode.SAVE_FILE, "Export to", suffix=suffix,
+                              name_filter=f"{fmt} files (*{suffix})")
         if not self._out_edited:
             self.out.setText(str(self.default_out()))
         self._update_problems()
 
     def default_out(self) -> Path:
-        fmt, graph = self.chosen_format(), self.graph.currentText() or "model"
-        if fmt == "python":
-            return self._base_dir() / f"{graph}-python"
-        return self._base_dir() / f"{graph}{SUFFIX[fmt]}"
+        return default_out(self._base_dir(), self.graph.currentText(), self.chosen_format())
 
     def onnx_issues(self) -> list[tuple[str, str]]:
         project = self._graph_project()
@@ -268,14 +293,21 @@ class ExportDialog(JobDialog):
         return onnx_problems(graph) if graph is not None else []
 
     def _update_problems(self) -> None:
-        issues = self.onnx_issues() if self.chosen_format() == "onnx" else []
+        """Say why Export is disabled: blocks ONNX cannot express, or an int8 model or a
+        server asked of the untrained project."""
+        fmt = self.chosen_format()
+        issues = self.onnx_issues() if fmt in ONNX_FORMATS else []
+        needs_run = fmt in NEEDS_RUN and not self.source_path()
+        lines = []
+        if needs_run:
+            lines.append(NEEDS_RUN_NOTE.format(what=NEEDS_RUN_WHAT[fmt]))
         if issues:
-            lines = [f"{node}: {reason}" for node, reason in issues]
-            self.problems.setText("These blocks cannot be exported to ONNX (flagged on the "
-                                  "canvas):\n" + "\n".join(lines))
-        self.problems.setVisible(bool(issues))
+            lines.append("These blocks cannot be exported to ONNX (flagged on the canvas):")
+            lines += [f"{node}: {reason}" for node, reason in issues]
+        self.problems.setText("\n".join(lines))
+        self.problems.setVisible(bool(lines))
         project_ok = self._graph_project() is not None and self.graph.count() > 0
-        self.export_button.setEnabled(not self.busy() and project_ok and not issues)
+        self.export_button.setEnabled(not self.busy() and project_ok and not lines)
 
     def _on_out_edited(self, _text: str) -> None:
         self._out_edited = True
@@ -299,6 +331,7 @@ class ExportDialog(JobDialog):
         from engine.export.common import Source
 
         fmt, graph, opset = self.chosen_format(), self.graph.currentText(), self.opset.value()
+        calibration, int8 = self.calibration.value(), fmt == "server" and self.int8.isChecked()
         path = self.source_path()
         if path:
             source: str | Source = path
@@ -307,23 +340,53 @@ class ExportDialog(JobDialog):
             origin = Path(self.document.path or f"{project.name}.lforge")
             source = Source(project, graph, project.graphs[graph], origin)
         self.report, self.error = None, ""
+        self._out_path = Path(out)
+        self.tables.clear()
+        self.log.setMinimumHeight(LOG_HEIGHT)
+        self.log.setMaximumHeight(QWIDGETSIZE_MAX)
         self.log.setPlainText(f"Exporting {graph} as {fmt}…")
         self._set_running(True)
         self.run_job(lambda report: export(source, fmt, out, graph=graph, opset=opset,
-                                           progress=report))
+                                           progress=report, calibration=calibration,
+                                           int8=int8))
         return True
 
     def _set_running(self, running: bool) -> None:
-        for w in (self.source, self.source_browse, self.format, self.opset, self.out):
+        for w in (self.source, self.source_browse, self.format, self.opset, self.out,
+                  self.calibration, self.int8):
             w.setEnabled(not running)
         self.graph.setEnabled(not running and self.graph.count() > 1)
         if running:
             self.export_button.setEnabled(False)
-        self.opset.setEnabled(not running and self.chosen_format() == "onnx")
+        self.opset.setEnabled(not running and self.chosen_format() in ONNX_FORMATS)
 
     def job_succeeded(self, result: ExportReport) -> None:
         self.report = result
         self.log.setPlainText(describe_report(result))
+        self.tables.show_report(result, self._out_path)
+        if not self.tables.isHidden():
+            self._show_tables()
+
+    def _show_tables(self) -> None:
+        """Make room for the tables: the log shrinks to its few lines, the dialog grows
+        toward the report's height (within the screen), and the tables scroll into view:
+        they are what the user exported for."""
+        lines = self.log.document().lineCount() + 1
+        frame = 2 * (self.log.frameWidth() + int(self.log.document().documentMargin()))
+        fitted = self.log.fontMetrics().lineSpacing() * lines + frame
+        self.log.setFixedHeight(max(LOG_MIN_LINES * self.log.fontMetrics().lineSpacing(),
+                                    min(fitted, LOG_HEIGHT)))
+        screen = self.screen().availableGeometry()
+        chrome = self.height() - self.scroll.viewport().height()  # the form, the buttons
+        want = self.scroll.widget().minimumSizeHint().height() + chrome
+        top = max(self.geometry().top(), screen.top())
+        height = min(want, screen.bottom() - top)
+        if height > self.height():
+            self.resize(self.width(), height)
+        QTimer.singleShot(0, self, self._scroll_to_tables)
+
+    def _scroll_to_tables(self) -> None:
+        self.scroll.ensureWidgetVisible(self.tables, 0, 0)
 
     def job_failed(self, message: str) -> None:
         self.error = message

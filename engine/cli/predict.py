@@ -97,7 +97,7 @@ def _check_numbers(args: argparse.Namespace, what: str) -> None:
     rules = [("--beam", args.beam, ("seq2seq", "speech"), 1, MAX_BEAM,
               "sequence-to-sequence and speech runs"),
              ("--top", args.top, ("text", "sound", "image", "vector"), 1, MAX_TOP,
-              "text and sound classifiers and for image and vector ones"),
+              "classifiers (images, rows of numbers, texts and sounds)"),
              ("--length", args.length, ("language",), 1, MAX_LENGTH, "language models"),
              ("--seed", args.seed, ("language",), 0, 2**32 - 1, "language models"),
              ("--temperature", args.temperature, ("language",), 0.0, 100.0, "language models")]

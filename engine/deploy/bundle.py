@@ -40,9 +40,11 @@ def export_server(source, out: Path, *, graph: str | None = None, opset: int | N
     if out.exists() and out.is_dir() and any(out.iterdir()):
         raise ExportError(f"{out}: not empty; a server folder is written into a new or empty "
                           "folder (choose another --out or empty it)")
+    quantized = ExportReport("onnx-int8", graph or "model")  # int8: its tables, for the report
     with staged(out) as stage:
         deploy = model_folder(source, stage.tmp, graph=graph, opset=opset, int8=int8,
-                              calibration=calibration, progress=progress)
+                              calibration=calibration, progress=progress,
+                              int8_report=quantized)
         for name in STANDALONE:
             shutil.copyfile(HERE / name, stage.tmp / name)
         card = _read(stage.tmp / CARD)
@@ -62,6 +64,7 @@ def export_server(source, out: Path, *, graph: str | None = None, opset: int | N
         check = check_folder(stage.tmp, info)
     report = ExportReport("server", str(deploy.get("graph") or "model"), trained=True)
     report.files = [out / n for n in names]
+    report.details, report.warnings = quantized.details, quantized.warnings
     report.checks.append(check)
     report.messages += [
         f"wrote the server folder {out} ({', '.join(n for n in names if n[0] != '.')})",

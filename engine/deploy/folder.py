@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from engine.export.common import ExportError, Progress
+from engine.export.common import ExportError, ExportReport, Progress
 
 DEPLOY_FILE = "deploy.json"
 DEPLOY_VERSION = 1
@@ -36,7 +36,8 @@ PAD, UNK, BOS, EOS = 0, 1, 2, 3
 
 def model_folder(source, folder: Path, *, graph: str | None = None, opset: int | None = None,
                  int8: bool = False, calibration: int | None = None,
-                 progress: Progress = None) -> dict[str, Any]:
+                 progress: Progress = None, int8_report: ExportReport | None = None,
+                 ) -> dict[str, Any]:
     """Write the model folder of the run ``source`` into the existing empty ``folder``
     and return its deploy dict (also written as ``deploy.json``).
 
@@ -47,13 +48,15 @@ def model_folder(source, folder: Path, *, graph: str | None = None, opset: int |
     """
     from engine.export import DEFAULT_CALIBRATION, DEFAULT_OPSET, export
     from engine.export.common import load_source
+    from engine.tempfiles import export_prefix
 
     folder = Path(folder)
     _check_empty(folder)
     kind, src = _served_kind(source, graph)
     opset = DEFAULT_OPSET if opset is None else opset
     calibration = DEFAULT_CALIBRATION if calibration is None else calibration
-    with tempfile.TemporaryDirectory(prefix=".lf-deploy-", dir=folder) as tmp:
+    # named as export staging folders are, so clean_stale_temps knows one a kill left behind
+    with tempfile.TemporaryDirectory(prefix=export_prefix(), dir=folder) as tmp:
         work = Path(tmp) / "export"
         if kind == "seq2seq":
             if int8:
@@ -68,8 +71,11 @@ def model_folder(source, folder: Path, *, graph: str | None = None, opset: int |
             if int8:
                 from engine.deploy.quantize import export_int8
 
-                export_int8(source, work, graph=src.graph_name, opset=opset,
-                            calibration=calibration, progress=progress)
+                made_report = export_int8(source, work, graph=src.graph_name, opset=opset,
+                                          calibration=calibration, progress=progress)
+                if int8_report is not None:  # the flags, sensitivity and comparison tables
+                    int8_report.details.update(made_report.details)
+                    int8_report.warnings += made_report.warnings
                 made = work / f"{src.graph_name}.int8.onnx"
             else:
                 export(source, "onnx", work, graph=src.graph_name, opset=opset,

@@ -150,8 +150,11 @@ def decode_image(data, channels, height, width, name="the file"):
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         if isinstance(e, BadInput):
             raise
+        # Pillow's messages name its objects ("<_io.BytesIO object at 0x...>"): only the kind
+        why = "not a recognised image format" if isinstance(e, UnidentifiedImageError) \
+            else "damaged or truncated"
         raise BadInput(f"{name} is not an image this model can read (PNG, JPEG, BMP...): "
-                       f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+                       f"{why}") from None
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
@@ -297,7 +300,8 @@ class Predictor:
         if self.data in ("image", "audio"):
             what = "an image (PNG, JPEG...)" if self.data == "image" else "a WAV or FLAC clip"
             examples = [{"multipart": {"file": what}}]
-            if self.data == "image" and np.prod(self.shape) <= 4096:
+            if (self.data == "image" and None not in self.shape
+                    and np.prod(self.shape) <= 4096):
                 examples.append({"json": {"input": np.zeros(self.shape).tolist()}})
             return examples
         if self.data == "tokens":

@@ -41,7 +41,7 @@ def test_predict_translates_and_refuses_what_does_not_apply(run):
     assert all(isinstance(x["output"], str) for x in out["results"])
     # options of the other kinds: exit 2 with a sentence, before any data is loaded
     r = lf("predict", str(run), "--text", "x", "--top", "3", cwd=run.parent)
-    assert r.returncode == 2 and "--top is for text and sound" in r.stderr
+    assert r.returncode == 2 and "--top is for classifiers" in r.stderr
     r = lf("predict", str(run), cwd=run.parent)
     assert r.returncode == 2 and "--text" in r.stderr
 

@@ -221,13 +221,16 @@ def test_the_runtime_runs_alone_with_python_isolated(lenet, tmp_path):
 
 
 def test_int8_folder(lenet, tmp_path):
-    quantize = pytest.importorskip("engine.deploy.quantize",
-                                   reason="engine.deploy.quantize (helper Q) not written yet")
-    if not hasattr(quantize, "export_int8"):
-        pytest.skip("engine.deploy.quantize.export_int8 not written yet")
+    from engine.export.common import ExportReport
+
     run, fp32, _ = lenet
     (tmp_path / "int8").mkdir()
-    deploy = model_folder(run, tmp_path / "int8", int8=True, calibration=64)
+    tables = ExportReport("onnx-int8", "model")
+    deploy = model_folder(run, tmp_path / "int8", int8=True, calibration=64,
+                          int8_report=tables)
+    # the int8 export's tables reach the caller (a server export shows them)
+    assert {"flags", "sensitivity", "comparison"} <= set(tables.details)
+    assert [r["model"] for r in tables.details["comparison"]] == ["fp32", "int8"]
     assert deploy["int8"] is True and deploy["models"] == {"model": "model.onnx"}
     assert (tmp_path / "int8" / "model.onnx").stat().st_size * 3 < (fp32 / "model.onnx").stat().st_size
     loaded = open_run(run)

@@ -128,4 +128,4 @@ def test_detection_answers_the_decoders_boxes_with_class_names(det_run, scene_pn
     assert r.code == 0, r.text
     assert json.loads(r.out)["results"][0]["boxes"] == json.loads(json.dumps(answer["boxes"]))
     r = run_cli("predict", str(det_run), "--file", str(scene_png), "--top", "2")
-    assert r.code == 2 and "--top is for text and sound classifiers" in r.err
+    assert r.code == 2 and "--top is for classifiers" in r.err
