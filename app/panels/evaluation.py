@@ -3,13 +3,17 @@
 Classification: the metrics table (precision, recall, F1 per class and macro), the
 confusion-matrix heatmap (click a cell to see those samples) and a gallery of the
 misclassified samples with predicted and true labels and the confidence (texts and clips
-for text and sound classifiers, with a Try box). Regression: predicted against true, and
+for text and sound classifiers). Regression: predicted against true, and
 residuals. Segmentation, detection, sequence to sequence and speech: sections of their own.
 Other tasks: their metrics. The run's final metrics (evaluation.json) are shown on top.
 
 ``show_run(run_dir)`` loads a run folder; ``on_event(event)`` takes engine.train.events
 (RunStarted remembers the folder, Finished reloads it). Predictions are computed with the
 engine (``run_results``) as a background job and cached per run, split and weights file.
+
+A user's own input is tried in the Try it tab, not here: the text, sound, seq2seq and
+speech views end with a link-like line to it (``try_requested``; the window raises the
+tab).
 """
 
 from __future__ import annotations
@@ -68,9 +72,11 @@ def _fmt_metrics(metrics: dict[str, Any]) -> str:
 
 
 class EvaluationPanel(QScrollArea):
-    """``evaluated(Evaluation)`` when a split's results are shown."""
+    """``evaluated(Evaluation)`` when a split's results are shown; ``try_requested`` when
+    the user asks to try their own text or clip (the Try it tab's business)."""
 
     evaluated = Signal(object)
+    try_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,9 +133,9 @@ class EvaluationPanel(QScrollArea):
         gv.addWidget(self.gallery_title)
         gv.addWidget(self.gallery)
         # text and sound classifiers list texts and clips where images have the gallery
-        # (a sound classifier's clip plots and Try box are a row of their own below)
-        self.text_samples = TextSamplesSection(self.cache)
-        self.sound_samples = SoundSamplesSection(self.cache)
+        # (a sound classifier's clip plots are a row of their own below)
+        self.text_samples = TextSamplesSection()
+        self.sound_samples = SoundSamplesSection()
         gv.addWidget(self.text_samples, 1)
         gv.addWidget(self.sound_samples.table, 1)
         self.scatter, self.residuals = regression_plots()
@@ -145,8 +151,8 @@ class EvaluationPanel(QScrollArea):
         lay.addWidget(self.splitter, 1)
         self.segmentation = SegmentationSection()
         self.detection = DetectionSection()
-        self.seq2seq = Seq2SeqSection(self.cache)
-        self.speech = SpeechSection(self.cache)
+        self.seq2seq = Seq2SeqSection()
+        self.speech = SpeechSection()
         lay.addWidget(self.sound_samples, 1)
         for section in (self.segmentation, self.detection, self.seq2seq, self.speech):
             section.setMinimumHeight(300)
@@ -157,6 +163,8 @@ class EvaluationPanel(QScrollArea):
         self.matrix.cell_chosen.connect(self._on_matrix_cell_chosen)
         self.seq2seq.beam_chosen.connect(self._on_beam_chosen)
         self.speech.beam_chosen.connect(self._on_beam_chosen)
+        for section in self._lang_sections():
+            section.try_requested.connect(self.try_requested)
         self.jobs.finished.connect(self._on_jobs_finished)
         self.jobs.failed.connect(self._on_jobs_failed)
         self._show_sections("")
@@ -210,7 +218,7 @@ class EvaluationPanel(QScrollArea):
         self._clear_views()
 
     def _clear_views(self) -> None:
-        """No result shown: every table, gallery, plot and Try box empty."""
+        """No result shown: every table, gallery and plot empty."""
         self.result = None
         self.gallery_title.clear()
         self.metrics_table.clear_all()

@@ -2,24 +2,24 @@
 
 Sound classification (:class:`SoundSamplesSection`): the clips the model got wrong (or
 those of a chosen confusion-matrix cell) where image classifiers have their gallery, and
-under them the chosen clip's waveform and spectrogram with Play, and Try: open a WAV file,
-get the five likeliest classes.
+under them the chosen clip's waveform and spectrogram with Play.
 
 Speech to text (:class:`SpeechSection`, a section of its own): CER and WER with the beam
 width to decode with, a table of reference and output transcripts (each row's CER), the
-chosen clip's waveform and spectrogram with Play, and Try: open a WAV file, get its
-transcript.
+chosen clip's waveform and spectrogram with Play.
+
+Both end with a line that leads to the Try it tab, where the user opens a clip of their
+own (and sees and hears it as the model did).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.panels import lang_results
-from app.panels.evaluation_lang import DecodedSection, TextTable, TryBox, class_rows
-from app.panels.run_results import Evaluation, RunCache
+from app.panels.evaluation_lang import DecodedSection, TextTable, TryLink, class_rows
+from app.panels.run_results import Evaluation
 from app.widgets.audio_view import AudioView
 
 #: speech metrics in the order a user reads them, with their names
@@ -34,44 +34,33 @@ def _show_clip(view: AudioView, r: Evaluation, position: int, title: str) -> Non
         view.set_title(f"#{position}: clip not kept (only the first {len(r.clips)} are)")
 
 
-def _show_tried_clips(try_box: TryBox, table: TextTable, view: AudioView) -> None:
-    """Draw each WAV file tried in ``view`` (as the model heard it), no row chosen."""
-    def tried(clip: object, rate: int) -> None:
-        table.clearSelection()
-        view.show_clip(clip, rate, f"Tried: {Path(try_box.asked).name}")
-
-    try_box.clip_tried.connect(tried)
-
-
 class SoundSamplesSection(QWidget):
-    """The chosen clip's waveform, spectrogram and Play beside the Try box: a row under
+    """The chosen clip's waveform, spectrogram and Play over the Try it link: a row under
     the metrics | matrix | clips row. Its clips ``table`` is placed by the panel where an
-    image classifier has its gallery (beside the matrix), so both rows get the width."""
+    image classifier has its gallery (beside the matrix), so both rows get the width.
+    ``try_requested`` when the user follows the link."""
 
-    def __init__(self, cache: RunCache, parent: QWidget | None = None) -> None:
+    try_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.cache = cache
         self.result: Evaluation | None = None
         self.indices: list[int] = []
         self.table = TextTable(["Clip", "True", "Predicted", "Confidence"])
         self.audio = AudioView(beside=True)
-        self.try_box = TryBox("Open a WAV file: the likeliest classes", files=True)
-        self.try_box.setMinimumWidth(280)
-        lay = QHBoxLayout(self)
+        self.try_link = TryLink("clip")
+        lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.audio, 2)
-        lay.addWidget(self.try_box, 1)
+        lay.addWidget(self.audio, 1)
+        lay.addWidget(self.try_link)
         self.setMinimumHeight(190)
         self.table.row_chosen.connect(self._on_table_row_chosen)
-        _show_tried_clips(self.try_box, self.table, self.audio)
+        self.try_link.clicked.connect(self.try_requested)
 
     def show_result(self, r: Evaluation) -> None:
         self.result = r
         self.table.clear_all()
         self.audio.clear_all()
-        cache, run_dir = self.cache, r.run_dir
-        self.try_box.set_answer(lambda path: lang_results.answer_wave(cache, run_dir, path),
-                                r.sample_rate)
 
     def show_samples(self, indices: list[int]) -> None:
         """List the clips at ``indices`` of the split and show the first."""
@@ -88,13 +77,11 @@ class SoundSamplesSection(QWidget):
         self.result, self.indices = None, []
         self.table.clear_all()
         self.audio.clear_all()
-        self.try_box.set_answer(None)
 
     def restyle(self) -> None:
         self.audio.restyle()
 
     def shutdown(self) -> None:
-        self.try_box.shutdown()
         self.audio.shutdown()
 
     def _on_table_row_chosen(self, position: int) -> None:
@@ -106,20 +93,18 @@ class SoundSamplesSection(QWidget):
 
 
 class SpeechSection(DecodedSection):
-    """Metrics and beam width | transcripts table | the chosen clip; Try under the table.
-    ``beam_chosen(width)`` when the user asks for another beam width."""
+    """Metrics and beam width | transcripts table | the chosen clip; the Try it link under
+    the table. ``beam_chosen(width)`` when the user asks for another beam width."""
 
     shares = (11, 9)  # the transcripts more than the clip
     min_rest = 400
 
-    def __init__(self, cache: RunCache, parent: QWidget | None = None) -> None:
-        super().__init__(cache, ["Reference", "Output", "CER"],
-                         "Open a WAV file: its transcript", files=True, parent=parent)
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(["Reference", "Output", "CER"], "clip", parent=parent)
         self.audio = AudioView()
         self.addWidget(self.audio)
         self.setStretchFactor(2, 1)
         self.table.row_chosen.connect(self._on_table_row_chosen)
-        _show_tried_clips(self.try_box, self.table, self.audio)
 
     def show_result(self, r: Evaluation) -> None:
         self.result = r
@@ -133,9 +118,6 @@ class SpeechSection(DecodedSection):
         self.audio.clear_all()
         if rows:
             self.table.selectRow(0)
-        cache, run_dir, beam = self.cache, r.run_dir, r.beam_width
-        self.try_box.set_answer(
-            lambda path: lang_results.answer_wave(cache, run_dir, path, beam), r.sample_rate)
 
     def clear_all(self) -> None:
         super().clear_all()

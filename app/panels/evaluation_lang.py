@@ -1,7 +1,8 @@
 """Views the language and speech sections of the evaluation panel share: a table of long
-texts (elided, the whole text in the tooltip), the beam width box, and the "Try" box that
-asks the run's model in the background; the rows of a classifier's samples, and
-:class:`DecodedSection`, the metrics | outputs layout of sequence to sequence and speech.
+texts (elided, the whole text in the tooltip), the beam width box, the link-like line that
+leads to the Try it tab (where a user tries a text or a clip of their own: one place for
+every kind of run); the rows of a classifier's samples, and :class:`DecodedSection`, the
+metrics | outputs layout of sequence to sequence and speech.
 (A clip's waveform, spectrogram and Play are ``app.widgets.audio_view.AudioView``, shared
 with the dataset panel.)
 """
@@ -9,18 +10,16 @@ with the dataset panel.)
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -30,8 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.evaluation_views import MetricsTable, content_width
-from app.panels.run_results import Evaluation, RunCache
-from app.runs.jobs import Jobs
+from app.panels.run_results import Evaluation
 from app.text import plain_tooltip
 from app.widgets.labels import plain_label
 
@@ -152,120 +150,21 @@ class BeamBox(QWidget):
         self.beam_chosen.emit(self.box.value())
 
 
-class TryBox(QWidget):
-    """Type a text (or open a WAV file) and see what the run's model makes of it: the
-    likeliest classes with their probabilities, or the output text. ``ask(text)`` runs
-    the function given to :meth:`set_answer` on a background job; ``answered(result)``
-    when it is shown."""
+class TryLink(QPushButton):
+    """One short line where the section offers the user's own input: a flat button that
+    reads like a link ("Try your own text in the Try it tab"). The Try it tab is the one
+    place that answers a user's text or clip; the panel raises it on ``clicked``."""
 
-    answered = Signal(object)
-    clip_tried = Signal(object, int)  # a WAV's clip as the model heard it, and its rate
-
-    def __init__(self, placeholder: str, files: bool = False,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.files = files
-        self._answer: Callable[[str], Any] | None = None
-        self.rate = 0
-        self.asked = ""  # the latest question (a text, or a WAV file's path)
-        self.jobs = Jobs(self)
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText(placeholder)
-        self.edit.setClearButtonEnabled(True)
-        self.button = QPushButton("Open WAV…" if files else "Try")
-        self.output = plain_label()
-        self.output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.top = TextTable(["Class", "Probability"])
-        self.top.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.top.horizontalHeader().hide()  # the line above says what the rows are
-        self.top.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.top.hide()
-        self.error = plain_label(role="error")
-        self.error.hide()
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(plain_label("Try", wrap=False))
-        row.addWidget(self.edit, 1)
-        row.addWidget(self.button)
-        lay.addLayout(row)
-        lay.addWidget(self.output)
-        lay.addWidget(self.top)
-        lay.addWidget(self.error)
-        lay.addStretch(1)
-        if files:
-            self.edit.setReadOnly(True)
-        self.edit.returnPressed.connect(self._on_edit_return_pressed)
-        self.button.clicked.connect(self._on_button_clicked)
-        self.jobs.finished.connect(self._on_jobs_finished)
-        self.jobs.failed.connect(self._on_jobs_failed)
-        self.set_answer(None)
-
-    def set_answer(self, fn: Callable[[str], Any] | None, rate: int = 0) -> None:
-        """What Try asks (None: nothing to ask; the box is disabled). Forgets the last
-        answer and any question still being answered."""
-        self.jobs.cancel()
-        self._answer, self.rate = fn, rate
-        self.setEnabled(fn is not None)
-        self.output.clear()
-        self.top.clear_all()
-        self.top.hide()
-        self.error.hide()
-        if self.files:
-            self.edit.clear()
-
-    def ask(self, text: str) -> None:
-        fn = self._answer
-        if fn is None or not text.strip():
-            return
-        self.asked = text
-        if self.files:
-            self.edit.setText(text)
-        self.error.hide()
-        self.output.setText("Working…")
-        start = time.perf_counter()
-        self.jobs.submit(lambda _report: (fn(text), time.perf_counter() - start))
-
-    def shutdown(self) -> None:
-        self.jobs.cancel()
-        self.jobs.wait()
-
-    def _on_edit_return_pressed(self) -> None:
-        if not self.files:
-            self.ask(self.edit.text())
-
-    def _on_button_clicked(self) -> None:
-        if not self.files:
-            self.ask(self.edit.text())
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Try a sound file", "",
-                                              "Sound files (*.wav *.flac *.ogg)")
-        if path:
-            self.ask(path)
-
-    def _on_jobs_finished(self, result: object) -> None:
-        answer, seconds = result  # type: ignore[misc]
-        if isinstance(answer, tuple):  # a WAV: (answer, the clip as the model heard it)
-            answer, clip = answer
-            self.clip_tried.emit(clip, self.rate)
-        took = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
-        if isinstance(answer, str):
-            self.top.hide()
-            self.output.setText(f"→ {answer or '(nothing)'}    ({took})")
-            self.output.setToolTip(plain_tooltip(answer))
-        else:
-            self.output.setText(f"The likeliest classes ({took}):")
-            self.top.fill([(i, [name, float(p)]) for i, (name, p) in enumerate(answer)])
-            rows = sum(self.top.rowHeight(r) for r in range(self.top.rowCount()))
-            self.top.setFixedHeight(rows + 2 * self.top.frameWidth())
-            self.top.show()
-        self.answered.emit(answer)
-
-    def _on_jobs_failed(self, message: str) -> None:
-        self.output.clear()
-        self.top.hide()
-        self.error.setText(message)
-        self.error.show()
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(f"Try your own {what} in the Try it tab", parent)
+        self.setFlat(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"Open the Try it tab: give this run {what} of your own and see "
+                        "its answer")
+        # palette(link) follows the theme; no frame, so it sits in the text like a link
+        self.setStyleSheet("QPushButton { border: none; padding: 2px 0; text-align: left;"
+                           " color: palette(link); text-decoration: underline; }")
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
 
 
 def column(*widgets: QWidget, stretch: int = -1) -> QWidget:
@@ -292,34 +191,36 @@ def class_rows(r: Evaluation, indices: Sequence[int],
 
 
 class DecodedSection(QSplitter):
-    """Metrics and beam width | the outputs ``table`` under its title, over the Try box:
-    the sections of models that decode (sequence to sequence, speech), which may add
-    columns of their own. ``beam_chosen(width)`` when the user asks for another beam
-    width. Once laid out the metrics column is as wide as it needs and the others share
-    the rest by :attr:`shares` (at least :attr:`min_rest` pixels)."""
+    """Metrics and beam width | the outputs ``table`` under its title, over the line that
+    leads to the Try it tab: the sections of models that decode (sequence to sequence,
+    speech), which may add columns of their own. ``beam_chosen(width)`` when the user asks
+    for another beam width; ``try_requested`` when they follow the link. Once laid out
+    the metrics column is as wide as it needs and the others share the rest by
+    :attr:`shares` (at least :attr:`min_rest` pixels)."""
 
     beam_chosen = Signal(int)
+    try_requested = Signal()
     shares: tuple[int, ...] = (1,)
     min_rest = 300
 
-    def __init__(self, cache: RunCache, columns: Sequence[str], placeholder: str,
-                 files: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(self, columns: Sequence[str], what: str,
+                 parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
-        self.cache = cache
         self.result: Evaluation | None = None
         self.metrics = MetricsTable()
         self.beam = BeamBox()
         self.table = TextTable(columns)
         self.table_title = plain_label()
-        self.try_box = TryBox(placeholder, files=files)
+        self.try_link = TryLink(what)
         self.left = column(plain_label("Metrics", wrap=False), self.metrics, self.beam,
                            stretch=1)
         self.addWidget(self.left)
-        self.addWidget(column(self.table_title, self.table, self.try_box, stretch=1))
+        self.addWidget(column(self.table_title, self.table, self.try_link, stretch=1))
         self.setChildrenCollapsible(False)
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
         self.beam.beam_chosen.connect(self.beam_chosen)
+        self.try_link.clicked.connect(self.try_requested)
 
     def show_metrics(self, figures: dict[str, float], beam_width: int) -> None:
         """The metrics table (shown names -> values) and the beam width decoded with."""
@@ -335,10 +236,9 @@ class DecodedSection(QSplitter):
         self.left.setMinimumWidth(0)
         self.table.clear_all()
         self.table_title.clear()
-        self.try_box.set_answer(None)
 
     def shutdown(self) -> None:
-        self.try_box.shutdown()
+        """Nothing of its own runs in the background (the subclasses' clips may play)."""
 
     def _size_columns(self) -> None:
         left = self.left.minimumWidth()

@@ -1,6 +1,7 @@
 """The evaluation panel's sequence-to-sequence view: exact match, BLEU, chrF and ROUGE
 with the beam width to decode with, a table of source, reference and output (the wrong
-ones first), and a Try box: type a source text, get the model's output.
+ones first), and under it a line that leads to the Try it tab, where the user types a
+source text of their own.
 
 It shows an :class:`app.panels.run_results.Evaluation` of kind "seq2seq" whose
 ``samples`` are the engine's decoded samples ({source, reference, output}).
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from app.panels import lang_results
 from app.panels.evaluation_lang import DecodedSection
-from app.panels.run_results import Evaluation, RunCache
+from app.panels.run_results import Evaluation
 
 #: the metrics in the order a user reads them, with their names (BLEU and chrF are 0-100,
 #: as sacrebleu gives them; the others 0-1)
@@ -39,16 +39,14 @@ def wrong_first(samples: list[dict[str, str]]) -> list[int]:
 
 
 class Seq2SeqSection(DecodedSection):
-    """Metrics and beam width | samples table over the Try box. ``beam_chosen(width)``
-    when the user asks for another beam width."""
+    """Metrics and beam width | samples table over the Try it link.
+    ``beam_chosen(width)`` when the user asks for another beam width."""
 
-    def __init__(self, cache: RunCache, parent: QWidget | None = None) -> None:
-        super().__init__(cache, ["Source", "Reference", "Output", "Right"],
-                         "Type a source text and press Enter: the model's output",
-                         parent=parent)
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(["Source", "Reference", "Output", "Right"], "text", parent=parent)
 
     def show_result(self, r: Evaluation) -> None:
-        """Fill every view from a seq2seq evaluation; Try decodes with its beam width."""
+        """Fill every view from a seq2seq evaluation."""
         self.result = r
         self.show_metrics(figures(r.metrics), r.beam_width)
         order = wrong_first(r.samples)
@@ -62,6 +60,3 @@ class Seq2SeqSection(DecodedSection):
             rows.append((i, [s.get("source", ""), s.get("reference", ""), s.get("output", ""),
                              "yes" if is_right(s) else "no"]))
         self.table.fill(rows, stretch=(0, 1, 2))
-        cache, run_dir, beam = self.cache, r.run_dir, r.beam_width
-        self.try_box.set_answer(
-            lambda text: lang_results.answer_text(cache, run_dir, text, beam))

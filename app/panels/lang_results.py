@@ -1,12 +1,11 @@
 """What the evaluation panel shows of the language and speech tasks, computed from a loaded
 run: the texts and clips behind a classification's samples, the decoded samples of a
-sequence-to-sequence or speech run, and the "Try" answers (typed text, a chosen WAV), which
-are :func:`engine.train.predict.predict`'s, as ``layerforge predict`` gives them.
+sequence-to-sequence or speech run, a split decoded again with another beam width, and
+one sample's CER. (A user's own text or clip is answered by the Try it tab,
+:mod:`app.panels.try_results`.)
 
 Like :mod:`app.panels.run_results`, nothing here touches a widget: the panel runs these
-functions on its background jobs and gets plain values (lists, numpy arrays). Every
-function that uses the loaded run holds ``RunCache.lock``, so a Try answered while the
-split is being evaluated waits for it instead of loading the run a second time.
+functions on its background jobs and gets plain values (lists, numpy arrays).
 """
 
 from __future__ import annotations
@@ -14,13 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from engine.train.predict import predict, predict_kind
+from engine.train.predict import predict_kind
 
-#: the "Try" answers of a classifier: this many likeliest classes
-TOP = 5
 #: samples of audio a classification evaluation keeps to draw and play (about 64 MB)
 AUDIO_SAMPLES = 16_000_000
-#: the views of the language and speech tasks (``view_of``): one per kind predict covers
 
 
 def view_of(kind: str, input_kind: str) -> str:
@@ -53,21 +49,7 @@ def fill(loaded: Any, data: Any, ev: Any) -> Any:
     if ev.kind in ("seq2seq", "speech"):
         ev.samples = [dict(s) for s in ev.metrics.get("samples") or []]
         ev.split_size = len(data)
-        _warm(loaded, ev)
     return ev
-
-
-def _warm(loaded: Any, ev: Any) -> None:
-    """Decode one sample, so that the first Try answers as fast as the next ones (the
-    first decoding in a process pays for torch's lazy set-up, seconds on a busy CPU)."""
-    import torch
-
-    task = loaded.task
-    with torch.no_grad():
-        if ev.kind == "seq2seq" and ev.samples:
-            task.translate([str(ev.samples[0].get("source", ""))], 1)
-        elif ev.kind == "speech" and ev.clips:
-            task.transcribe(torch.as_tensor(ev.clips[0]).reshape(1, 1, -1), 1)
 
 
 def saved_metrics(loaded: Any, split: str) -> dict[str, Any] | None:
@@ -113,34 +95,6 @@ def evaluate_with_beam(loaded: Any, split: str, beam_width: int | None) -> dict[
         return evaluate_run(loaded, split)
     finally:
         task.spec = spec
-
-
-# -- Try ---------------------------------------------------------------------------------
-
-def _answer(result: dict[str, Any]) -> Any:
-    """What a Try box shows of one :func:`engine.train.predict.predict` answer: the output
-    text, or the likeliest classes as (name, probability) pairs."""
-    if "top" in result:
-        return [(c["class"], c["probability"]) for c in result["top"]]
-    return result["output"]
-
-
-def answer_text(cache: Any, run_dir: str, text: str, beam_width: int = 1) -> Any:
-    """Try box of a text run: the top :data:`TOP` classes (text classification) or the
-    output text (sequence to sequence, decoded with ``beam_width``)."""
-    with cache.lock:
-        loaded = cache.open(run_dir)
-        return _answer(predict(loaded, [text], beam_width=beam_width, top=TOP)[0])
-
-
-def answer_wave(cache: Any, run_dir: str, path: str, beam_width: int = 1) -> tuple[Any, Any]:
-    """Try box of an audio run: (the top :data:`TOP` classes (sound classification) or the
-    transcript (speech), the clip as the model heard it: a float32 numpy array). A file
-    that cannot be read, or too long a speech clip, raises DataError saying so."""
-    with cache.lock:
-        loaded = cache.open(run_dir)
-        result = predict(loaded, [path], beam_width=beam_width, top=TOP)[0]
-        return _answer(result), result["clip"]
 
 
 def sample_cer(sample: dict[str, str]) -> float:

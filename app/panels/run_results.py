@@ -63,8 +63,8 @@ class RunCache:
 
     def __init__(self) -> None:
         self._runs: dict[tuple[str, float], Any] = {}
-        #: held while a job uses a loaded run (the evaluation's and the Try boxes' jobs
-        #: run on different threads)
+        #: held while a job uses a loaded run (the evaluation's jobs, and any other panel
+        #: given this cache, run on different threads)
         self.lock = threading.RLock()
 
     def open(self, run_dir: str) -> Any:

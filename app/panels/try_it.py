@@ -2,7 +2,8 @@
 trained run an input of their own and sees its answer.
 
 The header names the run and what it takes ("lenet5 on digits: 28x28 grayscale images,
-10 classes"); below, the input page for the run's kind (``try_it_inputs``) beside the
+10 classes"); below, the input page for the run's kind (``try_it_inputs``,
+``try_it_lang``) beside the
 answer (``try_it_output``). The input is prepared by the engine exactly as the run's data
 was (:func:`engine.train.predict.predict`), on a background job, with the run opened from
 its weights and data.json alone (``try_results.ModelCache``).
@@ -34,7 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.run_results import RunCache
-from app.panels.try_it_inputs import PAGES, ImagePage, InputPage
+from app.panels.try_it_inputs import ImagePage, InputPage, VectorPage
+from app.panels.try_it_lang import LanguagePage, SoundPage, TextPage
 from app.panels.try_it_output import AnswerView
 from app.panels.try_results import (
     NO_RUN,
@@ -52,6 +54,11 @@ from engine.train.events import Event, Finished, RunStarted, Stopped
 
 #: what the panel says while a run trains
 TRAINING = "Training {name}… Try it when the run has finished."
+#: the input page for each predict kind
+PAGES: dict[str, type[InputPage]] = {
+    "image": ImagePage, "segmentation": ImagePage, "detection": ImagePage,
+    "vector": VectorPage, "regression": VectorPage, "text": TextPage, "seq2seq": TextPage,
+    "language": LanguagePage, "sound": SoundPage, "speech": SoundPage}
 
 
 class TryItPanel(QScrollArea):
@@ -190,9 +197,16 @@ class TryItPanel(QScrollArea):
         if self.run_dir is None or self.facts is None or page is None:
             return
         self._serial += 1
+        page.took(value)
         self._pending = (value, page.options())
         if not self.jobs.busy:
             self._submit()
+
+    def focus_input(self) -> None:
+        """Put the keyboard focus in the page's input (the user came to try something)."""
+        page = self.current_page()
+        if page is not None:
+            page.focus_input()
 
     def current_page(self) -> InputPage | None:
         page = self.stack.currentWidget()
@@ -210,7 +224,7 @@ class TryItPanel(QScrollArea):
         def job(_report: Any) -> TryAnswer:
             start = time.perf_counter()
             result = answer(cache, run_dir, value, **options)
-            return TryAnswer(run_dir, serial, result, time.perf_counter() - start)
+            return TryAnswer(run_dir, serial, result, time.perf_counter() - start, options)
 
         self.jobs.submit(job)
 
@@ -231,7 +245,8 @@ class TryItPanel(QScrollArea):
         self.answer = result
         self._say("" if self._pending is None else "Working…")
         self.error.hide()
-        self.output.show_answer(result.result, self.facts.classes, result.seconds)
+        self.output.show_answer(result.result, self.facts.classes, result.seconds,
+                                kind=self.facts.kind, beam=result.options.get("beam_width"))
 
     def _on_jobs_failed(self, message: str) -> None:
         if self.run_dir is not None:

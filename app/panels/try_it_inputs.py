@@ -1,28 +1,26 @@
-"""The input side of the "Try it" panel, one page per kind of input: a picture (open,
-paste, drop, or draw one when the model takes small grayscale pictures), a row of numbers,
-a text, a language model's prompt with its length and temperature, a sound file.
+"""The input side of the "Try it" panel, one page per kind of input: here a picture (open,
+paste, drop, or draw one when the model takes small grayscale pictures) and a row of
+numbers; the text, prompt and sound pages are in :mod:`app.panels.try_it_lang`.
 
 Each page emits ``asked(value)`` with what :func:`app.panels.try_results.answer` takes
 (a file path, image bytes, a uint8 drawing, a list of floats, a text), and
 ``refused(message)`` when what the user typed cannot be sent (a cell that is not a
-number); ``options()`` are predict's options for the page (a language model's).
+number); ``options()`` are predict's options for the page (a language model's length and
+temperature, a seq2seq or speech run's beam width).
 """
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +31,6 @@ from app.widgets.labels import plain_label
 from engine.errors import UserError
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-SOUND_FILTER = "Sound files (*.wav *.flac *.ogg);;All files (*)"
 #: a vector run with more features than this gets one row field, not a field each
 MAX_FIELDS = 32
 #: columns of feature fields
@@ -42,7 +39,9 @@ FIELD_COLUMNS = 2
 
 class InputPage(QWidget):
     """What every page has: ``asked(value)``, ``refused(message)``, :meth:`configure`
-    for a run, :meth:`options` for predict, :meth:`paste_text` for Ctrl+V of text."""
+    for a run, :meth:`options` for predict, :meth:`paste_text` for Ctrl+V of text,
+    :meth:`took` for an input the panel asked (a file dropped on it), :meth:`focus_input`
+    when the user comes to try."""
 
     asked = Signal(object)
     refused = Signal(str)
@@ -59,11 +58,18 @@ class InputPage(QWidget):
         if path:
             self.asked.emit(path)
 
+    def took(self, value: Any) -> None:
+        """``value`` was asked (from this page, or dropped on the panel)."""
+
+    def focus_input(self) -> None:
+        """Put the keyboard focus where the user gives an input."""
+        self.setFocus()
+
     def clear(self) -> None:
         """Forget the last input (another run)."""
 
 
-def _layout(page: QWidget) -> QVBoxLayout:
+def page_layout(page: QWidget) -> QVBoxLayout:
     lay = QVBoxLayout(page)
     lay.setContentsMargins(0, 0, 0, 0)
     return lay
@@ -83,7 +89,7 @@ class ImagePage(InputPage):
         self.clear_button = QPushButton("Clear")
         self.pad_hint = plain_label("Draw with the mouse: the model answers when you let go.",
                                     role="muted")
-        lay = _layout(self)
+        lay = page_layout(self)
         row = QHBoxLayout()
         row.addWidget(self.open_button)
         row.addWidget(self.paste_button)
@@ -165,7 +171,7 @@ class VectorPage(InputPage):
                                      "the clipboard, and predict")
         self.predict_button = QPushButton("Predict")
         self.predict_button.setDefault(True)
-        lay = _layout(self)
+        lay = page_layout(self)
         lay.addWidget(self.grid_box)
         lay.addWidget(self.row_edit)
         row = QHBoxLayout()
@@ -210,6 +216,9 @@ class VectorPage(InputPage):
             f.clear()
         self.row_edit.clear()
 
+    def focus_input(self) -> None:
+        (self.fields[0] if self.fields else self.row_edit).setFocus()
+
     def fill(self, values: list[float]) -> None:
         for field, v in zip(self.fields, values, strict=False):
             field.setText(f"{v:g}")
@@ -250,121 +259,3 @@ class VectorPage(InputPage):
 
     def _on_paste_button_clicked(self) -> None:
         self.paste_text(QGuiApplication.clipboard().text())
-
-
-class TextPage(InputPage):
-    """A text field and Predict (Enter predicts too)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.edit = QLineEdit()
-        self.edit.setClearButtonEnabled(True)
-        self.button = QPushButton("Predict")
-        lay = _layout(self)
-        lay.addWidget(self.edit)
-        row = QHBoxLayout()
-        row.addWidget(self.button)
-        row.addStretch(1)
-        lay.addLayout(row)
-        lay.addStretch(1)
-        self.edit.returnPressed.connect(self._ask)
-        self.button.clicked.connect(self._ask)
-
-    def configure(self, facts: TryFacts) -> None:
-        super().configure(facts)
-        seq = facts.kind == "seq2seq"
-        self.edit.setPlaceholderText("Type a text to translate" if seq
-                                     else "Type a text to classify")
-        self.button.setText("Translate" if seq else "Predict")
-
-    def clear(self) -> None:
-        self.edit.clear()
-
-    def paste_text(self, text: str) -> None:
-        self.edit.setText(text.strip())
-        self._ask()
-
-    def _ask(self) -> None:
-        text = self.edit.text()
-        if text.strip():
-            self.asked.emit(text)
-        else:
-            self.refused.emit("type a text first")
-
-
-class LanguagePage(TextPage):
-    """A prompt, the length to generate, the temperature (0: always the likeliest next
-    token) and Generate; each Generate draws anew."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.length = QSpinBox()
-        self.length.setRange(1, 1000)
-        self.length.setValue(100)
-        self.length.setToolTip("How many tokens to generate")
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.0, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setValue(0.8)
-        self.temperature.setToolTip("0 takes the likeliest next token every time; higher "
-                                    "values surprise more")
-        row = QHBoxLayout()
-        row.addWidget(plain_label("Length", wrap=False))
-        row.addWidget(self.length)
-        row.addSpacing(12)
-        row.addWidget(plain_label("Temperature", wrap=False))
-        row.addWidget(self.temperature)
-        row.addStretch(1)
-        lay = self.layout()
-        assert isinstance(lay, QVBoxLayout)
-        lay.insertLayout(1, row)
-        self._seed = 0
-
-    def configure(self, facts: TryFacts) -> None:
-        InputPage.configure(self, facts)
-        self.edit.setPlaceholderText("Type the start of a text")
-        self.button.setText("Generate")
-
-    def options(self) -> dict[str, Any]:
-        return {"length": self.length.value(), "temperature": self.temperature.value(),
-                "seed": self._seed}
-
-    def _ask(self) -> None:
-        self._seed = random.randrange(2**31)
-        self.asked.emit(self.edit.text())  # an empty prompt: the model starts on its own
-
-
-class SoundPage(InputPage):
-    """Open WAV… (or drop a sound file); the answer shows the clip as the model heard it,
-    with Play."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.button = QPushButton("Open WAV…")
-        self.file = plain_label(role="muted")
-        self.hint = plain_label("or drop a WAV or FLAC file here", role="muted")
-        lay = _layout(self)
-        row = QHBoxLayout()
-        row.addWidget(self.button)
-        row.addStretch(1)
-        lay.addLayout(row)
-        lay.addWidget(self.hint)
-        lay.addWidget(self.file)
-        lay.addStretch(1)
-        self.button.clicked.connect(self._on_button_clicked)
-        self.asked.connect(lambda value: self.file.setText(str(value)))
-
-    def clear(self) -> None:
-        self.file.clear()
-
-    def _on_button_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Try a sound file", "", SOUND_FILTER)
-        if path:
-            self.asked.emit(path)
-
-
-#: the page for each predict kind
-PAGES = {"image": ImagePage, "segmentation": ImagePage, "detection": ImagePage,
-         "vector": VectorPage, "regression": VectorPage, "text": TextPage,
-         "seq2seq": TextPage, "language": LanguagePage, "sound": SoundPage,
-         "speech": SoundPage}

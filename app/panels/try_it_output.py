@@ -9,6 +9,7 @@ computes anything.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt
@@ -23,6 +24,8 @@ from app.widgets.labels import plain_label
 
 #: side of the picture "as the model sees it" (pixels on screen)
 PICTURE = 168
+#: the headline over a decoded answer, by predict kind (a language model's is "Output")
+OUTPUT_TITLES = {"seq2seq": "Translation", "speech": "Transcript"}
 #: a detector's boxes drawn: those at least this sure (the decoder keeps unlikely ones too,
 #: which the metrics need and a user trying a picture does not)
 MIN_SCORE = 0.5
@@ -43,6 +46,7 @@ class ProbabilityBars(QWidget):
     def set_items(self, items: list[tuple[str, float]]) -> None:
         self.items = [(str(n), float(p)) for n, p in items]
         self.setFixedHeight(len(self.items) * self.row_height() + 4 if self.items else 0)
+        self.setVisible(bool(self.items))  # no gap under the headline of other answers
         self.setToolTip(plain_tooltip("\n".join(f"{n}: {p:.2%}" for n, p in self.items)))
         self.update()
 
@@ -142,11 +146,15 @@ class AnswerView(QWidget):
         self.audio.clear_all()
         self.audio.hide()
 
-    def show_answer(self, result: dict[str, Any], classes: list[str], seconds: float) -> None:
-        """Show predict's ``result`` (``classes``: the run's, for a mask's colours)."""
+    def show_answer(self, result: dict[str, Any], classes: list[str], seconds: float,
+                    kind: str = "", beam: int | None = None) -> None:
+        """Show predict's ``result`` (``classes``: the run's, for a mask's colours;
+        ``kind``: the predict kind, which names a decoded text; ``beam``: the beam width
+        it was decoded with)."""
         self.clear_all()
         took = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
-        self.took.setText(f"answered in {took}")
+        width = f", beam width {beam}" if beam else ""
+        self.took.setText(f"answered in {took}{width}")
         image = result.get("image")
         if "top" in result:
             top = [(str(c["class"]), float(c["probability"])) for c in result["top"]]
@@ -163,8 +171,8 @@ class AnswerView(QWidget):
             if len(pairs) > 4:
                 self._show_text("\n".join(f"{n} = {v:.6g}" for n, v in pairs))
         elif "output" in result:
-            self.headline.setText("Output")
-            self._show_text(str(result["output"]) or "(nothing)")
+            self.headline.setText(OUTPUT_TITLES.get(kind, "Output"))
+            self._show_text(str(result["output"]) or "(nothing)", large=kind in OUTPUT_TITLES)
         if "mask" in result and image is not None:
             palette = MaskPalette(classes)
             self._show_picture(overlay(_hwc(image), result["mask"], palette))
@@ -181,7 +189,10 @@ class AnswerView(QWidget):
             self._show_picture(_hwc(image))
         if result.get("clip") is not None:
             rate = int(result.get("rate") or 0) or self._rate
-            self.audio.show_clip(result["clip"], rate, "The clip as the model hears it")
+            name = Path(str(result.get("input") or "")).name
+            self.audio.show_clip(result["clip"], rate,
+                                 f"{name}, as the model hears it" if name
+                                 else "The clip as the model hears it")
             self.audio.show()
 
     #: the run's sample rate (the panel sets it; predict's sound answers carry no rate)
@@ -198,7 +209,13 @@ class AnswerView(QWidget):
         self.audio.shutdown()
 
     # -- helpers -----------------------------------------------------------------------
-    def _show_text(self, text: str) -> None:
+    def _show_text(self, text: str, large: bool = False) -> None:
+        """``text`` under the headline; ``large``: a short decoded answer, the thing the
+        user looks at, at a reading size."""
+        font = self.font()
+        if large:
+            font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.text.setFont(font)
         self.text.setText(text)
         self.text.show()
 

@@ -54,6 +54,7 @@ class TryFacts:
     dark_ink: bool = False  # the images are dark strokes on a light ground
     sample_rate: int = 0
     inputs: int = 0  # numbers a row holds (vector and regression runs)
+    beam_width: int = 1  # the project's beam width (seq2seq and speech decode with it)
     problem: str = ""  # why the run cannot be tried now ("" when it can)
 
     @property
@@ -86,6 +87,7 @@ def read_facts(run_dir: str) -> TryFacts:
                  dark_ink=facts.get("ink") == "dark",
                  sample_rate=int(facts.get("sample_rate") or 0),
                  inputs=int(facts.get("values") or 0),
+                 beam_width=int(project.task.beam_width or 1),
                  problem=str(facts.get("problem") or ""))
     data = project.dataset.name or Path(project.dataset.path or "").name or "its data"
     t.header = f"{project.name or Path(run_dir).name} on {data}: {describe_input(t)}"
@@ -145,12 +147,14 @@ def parse_row(text: str, names: list[str] | None = None) -> list[float]:
 
 @dataclass
 class TryAnswer:
-    """One answer: which run and which question it is for, and predict's dict."""
+    """One answer: which run and which question it is for, predict's dict, and the
+    options it was asked with (the beam width the answer shows)."""
 
     run_dir: str
     serial: int
     result: dict[str, Any]
     seconds: float
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class ModelCache:
@@ -181,7 +185,8 @@ class ModelCache:
 def answer(cache: Any, run_dir: str, value: Any, **options: Any) -> dict[str, Any]:
     """predict's answer to one input of the run at ``run_dir`` (a background job): a file
     path, raw image bytes, a uint8 drawing, a row of floats or a text, by the run's kind;
-    ``options`` are predict's (a language model's ``length``, ``temperature``, ``seed``).
+    ``options`` are predict's (a language model's ``length``, ``temperature``, ``seed``;
+    a seq2seq or speech run's ``beam_width``).
     ``cache``: a :class:`ModelCache` (or anything with ``open(run_dir)`` and ``lock``)."""
     from engine.train.predict import predict
 

@@ -47,6 +47,7 @@ class SetupFeature(QObject):
             "try": window.add_dock(self.try_panel, "Try it", bottom, "try"),
         }
         self.dataset_panel.data_loaded.connect(self.hyperparams_panel.set_train_size)
+        self.evaluation_panel.try_requested.connect(self._on_evaluation_panel_try_requested)
         # A panel starts its background work (which imports torch) when its dock is first
         # on screen, never at start-up behind another tab.
         # A dock placed or tabbed by a perspective is shown for a moment even behind
@@ -68,6 +69,14 @@ class SetupFeature(QObject):
     def result_views(self) -> list[EvaluationPanel | SamplesPanel | TryItPanel]:
         """The views that show a run's results."""
         return [self.evaluation_panel, self.samples_panel, self.try_panel]
+
+    def _on_evaluation_panel_try_requested(self) -> None:
+        """"Try your own text in the Try it tab": bring that tab to the front, its input
+        field focused."""
+        dock = self.docks["try"]
+        dock.show()
+        dock.raise_()
+        self.try_panel.focus_input()
 
     def _on_theme_theme_changed(self, _theme: object) -> None:
         self.hyperparams_panel.restyle()

@@ -4,14 +4,11 @@ hand-made evaluations whose outcomes were worked out by hand
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
-from app.panels.evaluation_lang import FULL_ROLE, TryBox
+from app.panels.evaluation_lang import FULL_ROLE
 from app.widgets.audio_view import spectrogram
-from engine.errors import UserError
 from tests.app.setup.lang_evaluations import (
     KEYWORDS,
     LONG,
@@ -45,7 +42,8 @@ def test_text_classifier_lists_its_wrong_texts_most_confident_first(panel):
     assert table.item(1, 3).data(FULL_ROLE) == pytest.approx(0.6)
     assert "Misclassified: 2 of 5" in panel.gallery_title.text()
     assert "5 texts" in panel.status.text()
-    assert panel.text_samples.try_box.isEnabled()
+    assert panel.text_samples.try_link.isVisibleTo(panel)
+    assert panel.text_samples.try_link.text() == "Try your own text in the Try it tab"
 
 
 def test_a_confusion_cell_lists_its_texts(panel):
@@ -124,43 +122,24 @@ def test_switching_kinds_leaves_nothing_of_the_previous_view(panel):
     panel.show_evaluation(speech_evaluation())
     panel.show_evaluation(text_evaluation())
     assert panel.speech.table.rowCount() == 0 and panel.speech.audio.clip is None
-    assert not panel.speech.try_box.isEnabled()
     panel.show_evaluation(sound_evaluation())
     assert panel.text_samples.table.rowCount() == 0
-    assert not panel.text_samples.try_box.isEnabled()
     panel.show_evaluation(seq2seq_evaluation())
     assert panel.sound_samples.table.rowCount() == 0 and panel.sound_samples.audio.clip is None
     panel.reset()
-    assert panel.seq2seq.table.rowCount() == 0 and not panel.seq2seq.try_box.isEnabled()
+    assert panel.seq2seq.table.rowCount() == 0
     assert _visible(panel) == {"splitter"}
 
 
-def test_try_box_answers_in_the_background_and_forgets_a_replaced_run(qtbot):
-    box = TryBox("type")
-    qtbot.addWidget(box)
-    assert not box.isEnabled()
-    box.set_answer(lambda text: [("positive", 0.75), ("negative", 0.25)])
-    with qtbot.waitSignal(box.answered, timeout=5000) as got:
-        box.edit.setText("not bad")
-        box.ask(box.edit.text())
-    assert got.args[0] == [("positive", 0.75), ("negative", 0.25)]
-    assert box.top.isVisibleTo(box) and box.top.texts(0) == ["positive", "75.0%"]
-    box.set_answer(lambda text: text.upper())
-    with qtbot.waitSignal(box.answered, timeout=5000):
-        box.ask("abc")
-    assert "ABC" in box.output.text() and not box.top.isVisibleTo(box)
-
-    def fails(_text):
-        raise UserError("no model")
-
-    box.set_answer(fails)
-    box.ask("x")
-    qtbot.waitUntil(lambda: box.error.isVisibleTo(box), timeout=5000)
-    assert box.error.text() == "no model"
-    # an answer still coming for a run no longer shown is dropped
-    box.set_answer(lambda text: (time.sleep(0.2), "stale")[1])
-    box.ask("x")
-    box.set_answer(None)
-    box.jobs.wait()
-    assert "stale" not in box.output.text() and not box.isEnabled()
-    box.shutdown()
+def test_each_language_view_links_to_the_try_it_tab(panel, qtbot):
+    """Trying one's own text or clip is the Try it tab's: each view has one line that
+    asks the window for it (the window raises the tab: tests/app/test_try_it_sound.py)."""
+    for evaluation, section, what in ((text_evaluation(), "text_samples", "text"),
+                                      (sound_evaluation(), "sound_samples", "clip"),
+                                      (seq2seq_evaluation(), "seq2seq", "text"),
+                                      (speech_evaluation(), "speech", "clip")):
+        panel.show_evaluation(evaluation)
+        link = getattr(panel, section).try_link
+        assert link.isVisibleTo(panel) and f"your own {what}" in link.text()
+        with qtbot.waitSignal(panel.try_requested, timeout=1000):
+            link.click()

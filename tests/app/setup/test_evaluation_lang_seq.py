@@ -1,6 +1,7 @@
 """The evaluation panel on a real sequence-to-sequence run (the "translator" template on
 a few hundred generated dates, one epoch, once per module): its samples and metrics are
-the engine's, the beam width box decodes the split again, and Try translates."""
+the engine's, and the beam width box decodes the split again. (A typed date is translated
+in the Try it tab: tests/app/test_try_it_lang.py.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from engine.project import load_project
 from tests.app.setup.conftest import _train, wait_idle
+from tests.app.setup.lang_runs import translator_project
 
 
 @pytest.fixture
@@ -19,12 +21,7 @@ def panel(evaluation_panel):
 
 @pytest.fixture(scope="module")
 def translator_run(tmp_path_factory):
-    from engine.templates import load_template
-
-    p = load_template("translator")
-    p.dataset = p.dataset.model_copy(update={"samples": 200})
-    p.training = p.training.model_copy(update={"epochs": 1, "threads": 1})
-    return _train(p, tmp_path_factory.mktemp("lang") / "translator")
+    return _train(translator_project(), tmp_path_factory.mktemp("lang") / "translator")
 
 
 def _shown(panel, qtbot, run_dir) -> None:
@@ -63,15 +60,3 @@ def test_the_beam_box_decodes_again_and_leaves_the_project_alone(panel, qtbot, t
     panel.seq2seq.beam.box.setValue(1)
     qtbot.waitUntil(lambda: panel.result is before, timeout=5000)
     assert panel.beam is None and panel.seq2seq.beam.box.value() == 1
-
-
-def test_try_translates_a_typed_date_with_the_shown_beam(panel, qtbot, translator_run):
-    from engine.train.inference import open_run
-
-    _shown(panel, qtbot, translator_run)
-    box = panel.seq2seq.try_box
-    with qtbot.waitSignal(box.answered, timeout=30000) as got:
-        box.ask("3 March 2021")
-    want = open_run(translator_run).task.translate(["3 March 2021"], 1)[0]
-    assert got.args[0] == want
-    assert want in box.output.text() or "(nothing)" in box.output.text()

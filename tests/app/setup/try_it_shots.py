@@ -4,11 +4,12 @@ test). Run it as the command of ``../shared/tools/xshot``::
     XSHOT_PY=.venv/bin/python LAYERFORGE_THEME=light LAYERFORGE_WARM_WORKER=off \\
     LAYERFORGE_CONFIG_DIR=$(mktemp -d) ../shared/tools/xshot OUT.png 25 1280x800 -- \\
         .venv/bin/python -m tests.app.setup.try_it_shots RUN_DIR [--draw 7 | --row 5.1,3.5,1.4,0.2 |
-        --text "a text"]
+        --text "a text" | --wav CLIP.wav] [--beam N]
 
 It opens the run's project snapshot, switches to the Evaluate perspective, shows the run,
 brings Try it to the front, and then draws the digit (strokes on the pad), pastes the row,
-or types the text and asks.
+types the text and asks, or opens the clip; ``--beam`` sets a seq2seq or speech run's beam
+width first.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def act_on(run_dir: str, argv: list[str]):
     def give(ws) -> None:
         panel = ws.setup.try_panel
         page = panel.current_page()
+        if "--beam" in argv:
+            page.beam.set_width(int(argv[argv.index("--beam") + 1]))
         if "--draw" in argv:
             for stroke in DIGITS[argv[argv.index("--draw") + 1]]:
                 page.pad.stroke(stroke)
@@ -43,6 +46,8 @@ def act_on(run_dir: str, argv: list[str]):
         elif "--text" in argv:
             page.edit.setText(argv[argv.index("--text") + 1])
             page.button.click()
+        elif "--wav" in argv:
+            page.asked.emit(str(Path(argv[argv.index("--wav") + 1]).resolve()))
 
     def act(ws) -> None:
         from app.runs.records import add_run_ref

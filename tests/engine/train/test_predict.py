@@ -1,4 +1,4 @@
-"""`engine.train.predict`: the answers `layerforge predict` and the app's Try boxes give, on
+"""`engine.train.predict`: the answers `layerforge predict` and the app's Try it tab gives, on
 small real data sets and untrained models (what is checked is that the input is read as
 the run's data was and that the answer is the model's, not that the model is good)."""
 
