@@ -25,7 +25,7 @@ run: setup system-deps
 test: setup system-deps
 	$(BIN)/ruff check engine app tests bench
 	$(BIN)/lint-imports --no-cache
-	$(HEADLESS) $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(HEADLESS) $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=25
 
 bench: setup system-deps
 	$(HEADLESS) $(BIN)/python -m bench
