@@ -135,6 +135,21 @@ def test_frozen_entry_runs_inline_code_like_python_c(tmp_path, monkeypatch):
     assert out.read_text() == f"-c {out}"
 
 
+def test_frozen_entry_runs_a_script_like_python(tmp_path, monkeypatch):
+    """The text export's fresh_check.py and a server folder's server.py are started as
+    ``[sys.executable, "-I", SCRIPT, ARG...]``: the frozen binary runs them as scripts."""
+    entry = load_entry()
+    assert entry.script(["export", "run", "--out", "x"]) is None
+    script = tmp_path / "tool.py"
+    out = tmp_path / "out.txt"
+    script.write_text("import sys, pathlib\n"
+                      "if __name__ == '__main__':\n"
+                      "    pathlib.Path(sys.argv[2]).write_text(' '.join(sys.argv[1:]))\n")
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    assert entry.main(["-I", str(script), "--port", str(out)]) == 0
+    assert out.read_text() == f"--port {out}"
+
+
 def test_frozen_app_starts_its_worker_with_its_own_binary(monkeypatch):
     from engine.train.worker_client import worker_command
 

@@ -4,11 +4,11 @@ test). Run it as the command of ``../shared/tools/xshot``::
     XSHOT_PY=.venv/bin/python LAYERFORGE_THEME=light LAYERFORGE_WARM_WORKER=off \\
     LAYERFORGE_CONFIG_DIR=$(mktemp -d) ../shared/tools/xshot OUT.png 25 1280x800 -- \\
         .venv/bin/python -m tests.app.setup.try_it_shots RUN_DIR [--draw 7 | --row 5.1,3.5,1.4,0.2 |
-        --text "a text" | --wav CLIP.wav] [--beam N]
+        --text "a text" | --wav CLIP.wav | --file IMAGE.png] [--beam N]
 
 It opens the run's project snapshot, switches to the Evaluate perspective, shows the run,
 brings Try it to the front, and then draws the digit (strokes on the pad), pastes the row,
-types the text and asks, or opens the clip; ``--beam`` sets a seq2seq or speech run's beam
+types the text and asks, or opens the clip or the image; ``--beam`` sets a seq2seq or speech run's beam
 width first.
 """
 
@@ -46,8 +46,9 @@ def act_on(run_dir: str, argv: list[str]):
         elif "--text" in argv:
             page.edit.setText(argv[argv.index("--text") + 1])
             page.button.click()
-        elif "--wav" in argv:
-            page.asked.emit(str(Path(argv[argv.index("--wav") + 1]).resolve()))
+        elif "--wav" in argv or "--file" in argv:
+            flag = "--wav" if "--wav" in argv else "--file"
+            page.asked.emit(str(Path(argv[argv.index(flag) + 1]).resolve()))
 
     def act(ws) -> None:
         from app.runs.records import add_run_ref
