@@ -57,28 +57,40 @@ def read_run(run_dir: str) -> RunInfo:
     return RunInfo(str(run.path), run.path.name, project.task.kind, evaluation, files)
 
 
-class RunCache:
-    """Loaded runs (models and data), one per run folder and weights file version, so a
-    second evaluation or generation does not load them again. Used by one worker at a time."""
+def open_with_data(run_dir: str) -> Any:
+    """A run with its data set (:func:`engine.train.inference.open_run`), imported when
+    first needed: torch is slow to import and the GUI opens without it."""
+    from engine.train.inference import open_run
 
-    def __init__(self) -> None:
-        self._runs: dict[tuple[str, float], Any] = {}
+    return open_run(run_dir)
+
+
+class RunCache:
+    """The run opened last, per run folder and weights file version (a run trained again
+    is opened again), so a second evaluation, generation or answer does not load it again.
+    ``opener`` opens a run folder: :func:`open_with_data` (model and data set) unless
+    given, e.g. the Try it panel's, which opens the model alone."""
+
+    def __init__(self, opener: Callable[[str], Any] | None = None) -> None:
+        self._opener = opener or open_with_data
+        self._key: tuple[str, float] | None = None
+        self._loaded: Any = None
         #: held while a job uses a loaded run (the evaluation's jobs, and any other panel
         #: given this cache, run on different threads)
         self.lock = threading.RLock()
 
     def open(self, run_dir: str) -> Any:
-        from engine.train.inference import open_run
         from engine.train.rundir import RunDir
 
         run = RunDir(run_dir)
         weights = run.weights if run.weights.is_file() else run.checkpoint("last")
         stamp = weights.stat().st_mtime if weights.is_file() else 0.0
         key = (str(Path(run_dir).resolve()), stamp)
-        if key not in self._runs:
-            self._runs.clear()  # keep one: models and data can be large
-            self._runs[key] = open_run(run_dir)
-        return self._runs[key]
+        if key != self._key:
+            self._key, self._loaded = None, None  # keep one: models and data can be large
+            self._loaded = self._opener(run_dir)
+            self._key = key
+        return self._loaded
 
 
 @dataclass

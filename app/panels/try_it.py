@@ -65,7 +65,7 @@ class TryItPanel(QScrollArea):
     """The Try it tab; ``cache`` opens the runs (a ModelCache unless given, e.g. a
     RunCache that opens them with their data)."""
 
-    def __init__(self, cache: ModelCache | RunCache | None = None,
+    def __init__(self, cache: RunCache | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TryItPanel")

@@ -34,6 +34,19 @@ SOUND_FILTER = "Sound files (*.wav *.flac *.ogg);;All files (*)"
 MAX_BEAM = 64
 
 
+def spaced_row(*groups: QWidget | tuple[QWidget, ...]) -> QHBoxLayout:
+    """A left-aligned row of widgets: each group (a widget, or a label with its box) a
+    little apart from the next, the free room on the right."""
+    row = QHBoxLayout()
+    for i, group in enumerate(groups):
+        if i:
+            row.addSpacing(12)
+        for widget in group if isinstance(group, tuple) else (group,):
+            row.addWidget(widget)
+    row.addStretch(1)
+    return row
+
+
 class BeamWidth(QWidget):
     """"Beam width" and its spin box; ``changed(width)`` when the user changes it (never
     when the page sets the run's own)."""
@@ -75,12 +88,7 @@ class TextPage(InputPage):
         self.beam.hide()
         lay = page_layout(self)
         lay.addWidget(self.edit)
-        row = QHBoxLayout()
-        row.addWidget(self.button)
-        row.addSpacing(12)
-        row.addWidget(self.beam)
-        row.addStretch(1)
-        lay.addLayout(row)
+        lay.addLayout(spaced_row(self.button, self.beam))
         lay.addStretch(1)
         self._asked = False  # a text was asked: a new beam width asks it again
         self.edit.returnPressed.connect(self._ask)
@@ -139,16 +147,11 @@ class LanguagePage(TextPage):
         self.temperature.setValue(0.8)
         self.temperature.setToolTip("0 takes the likeliest next token every time; higher "
                                     "values surprise more")
-        row = QHBoxLayout()
-        row.addWidget(plain_label("Length", wrap=False))
-        row.addWidget(self.length)
-        row.addSpacing(12)
-        row.addWidget(plain_label("Temperature", wrap=False))
-        row.addWidget(self.temperature)
-        row.addStretch(1)
         lay = self.layout()
         assert isinstance(lay, QVBoxLayout)
-        lay.insertLayout(1, row)
+        lay.insertLayout(1, spaced_row((plain_label("Length", wrap=False), self.length),
+                                       (plain_label("Temperature", wrap=False),
+                                        self.temperature)))
         self._seed = 0
 
     def configure(self, facts: TryFacts) -> None:
@@ -178,12 +181,7 @@ class SoundPage(InputPage):
         self.hint = plain_label("or drop a WAV or FLAC file here", role="muted")
         self.last = ""  # the file asked last: a new beam width asks it again
         lay = page_layout(self)
-        row = QHBoxLayout()
-        row.addWidget(self.button)
-        row.addSpacing(12)
-        row.addWidget(self.beam)
-        row.addStretch(1)
-        lay.addLayout(row)
+        lay.addLayout(spaced_row(self.button, self.beam))
         lay.addWidget(self.hint)
         lay.addWidget(self.file)
         lay.addStretch(1)

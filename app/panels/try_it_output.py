@@ -12,13 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.panels.vision_draw import MaskPalette, draw_boxes, overlay, scaled_pixmap, swatch
 from app.text import plain_tooltip
 from app.widgets.audio_view import AudioView
+from app.widgets.bar_chart import paint_bars
 from app.widgets.flow_layout import FlowLayout
 from app.widgets.labels import plain_label
 
@@ -59,29 +60,9 @@ class ProbabilityBars(QWidget):
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         if not self.items:
             return
-        p = QPainter(self)
-        fm = p.fontMetrics()
-        pal = self.palette()
-        name_w = min(self.width() // 3,
-                     max(fm.horizontalAdvance(n) for n, _ in self.items) + 12)
-        value_w = fm.horizontalAdvance("100.0%") + 10
-        bar_w = max(10, self.width() - name_w - value_w)
-        accent = QColor(pal.color(QPalette.ColorRole.Highlight))
-        pale = QColor(accent)
-        pale.setAlpha(110)
-        text = pal.color(QPalette.ColorRole.WindowText)
-        rh = self.row_height()
-        for i, (name, prob) in enumerate(self.items):
-            y = 2 + i * rh
-            p.setPen(text)
-            shown = fm.elidedText(name, Qt.TextElideMode.ElideRight, name_w - 8)
-            p.drawText(QRectF(0, y, name_w - 8, rh), Qt.AlignmentFlag.AlignRight
-                       | Qt.AlignmentFlag.AlignVCenter, shown)
-            w = bar_w * min(max(prob, 0.0), 1.0)
-            p.fillRect(QRectF(name_w, y + 3, max(w, 1.0), rh - 6), accent if i == 0 else pale)
-            p.drawText(QRectF(name_w + w + 6, y, value_w, rh), Qt.AlignmentFlag.AlignVCenter,
-                       f"{prob:.1%}")
-        p.end()
+        rows = [(name, prob, f"{prob:.1%}") for name, prob in self.items]
+        paint_bars(self, rows, self.row_height(),
+                   self.fontMetrics().horizontalAdvance("100.0%") + 10, pale_after_first=True)
 
 
 class AnswerView(QWidget):

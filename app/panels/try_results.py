@@ -5,19 +5,20 @@ numbers, and the answer to one input (a background job), which is
 
 A run is opened for trying with :func:`engine.train.inference.open_model`: its weights and
 data.json, not its data set (seconds less, and it works for a downloaded remote run whose
-data are elsewhere). :class:`ModelCache` keeps the one opened last. It is not the
-evaluation panel's :class:`app.panels.run_results.RunCache` on purpose: that one loads the
-data set, and its lock would make a Try wait behind a whole split being evaluated.
+data are elsewhere). :class:`ModelCache` keeps the one opened last. It is the evaluation
+panel's :class:`app.panels.run_results.RunCache` with another opener, and a cache of its
+own on purpose: that one loads the data set, and its lock would make a Try wait behind a
+whole split being evaluated.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.panels.run_results import RunCache
 from engine.errors import UserError
 
 #: how many likeliest classes a classifier's answer shows
@@ -157,29 +158,21 @@ class TryAnswer:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class ModelCache:
-    """The run opened last for trying, per run folder and weights file version (a run
-    trained again answers with its new weights). ``lock`` is held while it answers: one
-    answer at a time."""
+def open_for_trying(run_dir: str) -> Any:
+    """A run's model alone (:func:`engine.train.inference.open_model`), imported when
+    first needed: torch is slow to import and the GUI opens without it."""
+    from engine.train.inference import open_model
+
+    return open_model(run_dir)
+
+
+class ModelCache(RunCache):
+    """The run opened last for trying (its model alone, :func:`open_for_trying`), per run
+    folder and weights file version (a run trained again answers with its new weights).
+    ``lock`` is held while it answers: one answer at a time."""
 
     def __init__(self) -> None:
-        self._key: tuple[str, float] | None = None
-        self._loaded: Any = None
-        self.lock = threading.RLock()
-
-    def open(self, run_dir: str) -> Any:
-        from engine.train.inference import open_model
-        from engine.train.rundir import RunDir
-
-        run = RunDir(run_dir)
-        weights = run.weights if run.weights.is_file() else run.checkpoint("last")
-        stamp = weights.stat().st_mtime if weights.is_file() else 0.0
-        key = (str(Path(run_dir).resolve()), stamp)
-        if key != self._key:
-            self._key, self._loaded = None, None  # never two models in memory
-            self._loaded = open_model(run_dir)
-            self._key = key
-        return self._loaded
+        super().__init__(open_for_trying)
 
 
 def answer(cache: Any, run_dir: str, value: Any, **options: Any) -> dict[str, Any]:

@@ -13,23 +13,12 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtTest import QTest
 
-from app.panels.try_it import TryItPanel
 from app.panels.try_it_inputs import ImagePage, VectorPage
 from app.panels.try_results import NO_RUN
+from tests.app.trained_runs import train_template
+from tests.app.try_panel import answered, shown_panel
 
 IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-
-
-def _train(project, run_dir: Path) -> str:
-    from engine.data import load_dataset
-    from engine.train import RunDir, fit_project, record, train
-    from engine.train.events import Finished
-
-    bundle = load_dataset(project.dataset)
-    fit_project(project, bundle)
-    events = list(record(train(project, run_dir, bundle=bundle), RunDir(run_dir)))
-    assert isinstance(events[-1], Finished), events[-1]
-    return str(run_dir)
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +29,7 @@ def root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def digits_run(root) -> str:
     """LeNet-5 on the 8x8 digits scaled to 28x28, 3 epochs (about 95% right)."""
-    from engine.templates import load_template
-
-    p = load_template("lenet5")
-    p.training = p.training.model_copy(update={"epochs": 3, "threads": 1})
-    return _train(p, root / "digits")
+    return str(train_template("lenet5", root / "digits", epochs=3))
 
 
 @pytest.fixture(scope="module")
@@ -52,35 +37,20 @@ def iris_run(root) -> str:
     """An MLP on iris read from a CSV file with a header (the features get their names)."""
     from sklearn.datasets import load_iris
 
-    from engine.templates import load_template
-
     data = load_iris()
     csv = root / "iris.csv"
     rows = [",".join([*IRIS, "species"])]
     rows += [",".join([*map(str, x), str(data.target_names[y])])
              for x, y in zip(data.data, data.target, strict=True)]
     csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    p = load_template("mlp")
-    p.dataset = p.dataset.model_copy(update={"source": "csv", "path": str(csv), "name": "",
-                                             "target": "species", "samples": None})
-    p.training = p.training.model_copy(update={"epochs": 40, "threads": 1})
-    return _train(p, root / "iris")
+    return str(train_template("mlp", root / "iris", epochs=40, source="csv", path=str(csv),
+                              name="", target="species", samples=None))
 
 
 @pytest.fixture
 def panel(qtbot):
-    p = TryItPanel()
-    qtbot.addWidget(p)
-    p.resize(1000, 520)
-    p.show()
-    yield p
-    p.shutdown()
-    QGuiApplication.clipboard().clear()
-
-
-def answered(qtbot, panel: TryItPanel, timeout: int = 60000) -> None:
-    """Wait until the latest question has its answer (or its sentence) on screen."""
-    qtbot.waitUntil(lambda: not panel.jobs.busy and panel._pending is None, timeout=timeout)
+    with shown_panel(qtbot) as p:
+        yield p
 
 
 def digit_png(path: Path, digit_like: str = "one") -> Path:

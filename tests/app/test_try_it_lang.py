@@ -8,25 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QGuiApplication
 
-from app.panels.try_it import TryItPanel
 from app.panels.try_it_lang import LanguagePage, TextPage
-
-#: the template samples from "def " while it trains: the corpus holds those characters
-CORPUS = "def add(a, b):\n    return a + b\n\nclass Point:\n    x = 0\n    y = 0\n\n" * 30
-
-
-def _train(project, run_dir: Path) -> str:
-    from engine.data import load_dataset
-    from engine.train import RunDir, fit_project, record, train
-    from engine.train.events import Finished
-
-    bundle = load_dataset(project.dataset)
-    fit_project(project, bundle)
-    events = list(record(train(project, run_dir, bundle=bundle), RunDir(run_dir)))
-    assert isinstance(events[-1], Finished), events[-1]
-    return str(run_dir)
+from tests.app.trained_runs import CORPUS, train_lm, train_run, train_template
+from tests.app.try_panel import answered, shown_panel
 
 
 @pytest.fixture(scope="module")
@@ -36,47 +21,27 @@ def root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def sentiment_run(root) -> str:
-    from engine.templates import load_template
-
-    p = load_template("sentiment_lstm")
-    p.dataset = p.dataset.model_copy(update={"samples": 600})
-    p.training = p.training.model_copy(update={"epochs": 2, "threads": 1})
-    return _train(p, root / "sentiment")
+    return str(train_template("sentiment_lstm", root / "sentiment", epochs=2, samples=600))
 
 
 @pytest.fixture(scope="module")
 def lm_run(root) -> str:
-    from engine.project import DatasetSpec
-    from engine.templates import load_template
-
     corpus = root / "corpus.txt"
     corpus.write_text(CORPUS, encoding="utf-8")
-    p = load_template("charlstm")
-    p.dataset = DatasetSpec(source="text", path=str(corpus), seq_len=16, val_fraction=0.1)
-    p.training = p.training.model_copy(update={"epochs": 1, "threads": 1})
-    return _train(p, root / "lm")
+    return str(train_lm(corpus, root / "lm"))
 
 
 @pytest.fixture(scope="module")
 def translator_run(root) -> str:
     from tests.app.setup.lang_runs import translator_project
 
-    return _train(translator_project(), root / "translator")
+    return str(train_run(translator_project(), root / "translator"))
 
 
 @pytest.fixture
 def panel(qtbot):
-    p = TryItPanel()
-    qtbot.addWidget(p)
-    p.resize(1000, 520)
-    p.show()
-    yield p
-    p.shutdown()
-    QGuiApplication.clipboard().clear()
-
-
-def answered(qtbot, panel: TryItPanel) -> None:
-    qtbot.waitUntil(lambda: not panel.jobs.busy and panel._pending is None, timeout=60000)
+    with shown_panel(qtbot) as p:
+        yield p
 
 
 def test_a_typed_text_gets_its_classes(qtbot, panel, sentiment_run):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from app.panels.try_it import TryItPanel
 from app.panels.try_it_lang import SoundPage
-from tests.app.setup.conftest import _train
 from tests.app.setup.lang_runs import sound_project, speech_project
+from tests.app.trained_runs import train_run
+from tests.app.try_panel import answered, shown_panel
 
 
 @pytest.fixture(scope="module")
@@ -23,26 +23,18 @@ def root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def sound_run(root) -> str:
-    return str(_train(sound_project(), root / "sound"))
+    return str(train_run(sound_project(), root / "sound"))
 
 
 @pytest.fixture(scope="module")
 def speech_run(root) -> str:
-    return str(_train(speech_project(), root / "speech"))
+    return str(train_run(speech_project(), root / "speech"))
 
 
 @pytest.fixture
 def panel(qtbot):
-    p = TryItPanel()
-    qtbot.addWidget(p)
-    p.resize(1000, 620)
-    p.show()
-    yield p
-    p.shutdown()
-
-
-def answered(qtbot, panel: TryItPanel) -> None:
-    qtbot.waitUntil(lambda: not panel.jobs.busy and panel._pending is None, timeout=60000)
+    with shown_panel(qtbot, height=620) as p:
+        yield p
 
 
 def _first_val_clip(run_dir: str):

@@ -7,20 +7,10 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = "def add(a, b):\n    return a + b\n\nclass Point:\n    x = 0\n    y = 0\n\n" * 30
+from tests.app.trained_runs import CORPUS, train_lm, train_template
+from tests.app.trained_runs import train_run as _train  # the name the setup tests import
 
-
-def _train(project, run_dir: Path) -> Path:
-    from engine.data import load_dataset
-    from engine.train import RunDir, fit_project, record, train
-    from engine.train.events import Finished
-
-    bundle = load_dataset(project.dataset)
-    fit_project(project, bundle)
-    events = list(record(train(project, run_dir, bundle=bundle), RunDir(run_dir)))
-    last = events[-1]
-    assert isinstance(last, Finished), last
-    return run_dir
+__all__ = ["CORPUS", "_train"]
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +21,7 @@ def runs_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mlp_run(runs_root) -> Path:
     """mlp on spirals (300 samples, 3 epochs): a classification run."""
-    from engine.templates import load_template
-
-    p = load_template("mlp")
-    p.dataset = p.dataset.model_copy(update={"samples": 300})
-    p.training = p.training.model_copy(update={"epochs": 3, "threads": 1})
-    return _train(p, runs_root / "mlp")
+    return train_template("mlp", runs_root / "mlp", epochs=3, samples=300)
 
 
 @pytest.fixture(scope="session")
@@ -49,24 +34,13 @@ def corpus_file(runs_root) -> Path:
 @pytest.fixture(scope="session")
 def lm_run(runs_root, corpus_file) -> Path:
     """charlstm on a small text file, windows of 16, one epoch."""
-    from engine.project import DatasetSpec
-    from engine.templates import load_template
-
-    p = load_template("charlstm")
-    p.dataset = DatasetSpec(source="text", path=str(corpus_file), seq_len=16, val_fraction=0.1)
-    p.training = p.training.model_copy(update={"epochs": 1, "threads": 1})
-    return _train(p, runs_root / "lm")
+    return train_lm(corpus_file, runs_root / "lm")
 
 
 @pytest.fixture(scope="session")
 def gan_run(runs_root) -> Path:
     """dcgan on 128 shapes images, 3 epochs: a sample grid per epoch in samples/."""
-    from engine.templates import load_template
-
-    p = load_template("dcgan")
-    p.dataset = p.dataset.model_copy(update={"samples": 128})
-    p.training = p.training.model_copy(update={"epochs": 3, "threads": 1})
-    return _train(p, runs_root / "gan")
+    return train_template("dcgan", runs_root / "gan", epochs=3, samples=128)
 
 
 def wait_idle(qtbot, *runners, timeout: int = 60000) -> None:
