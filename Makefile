@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-# Shared libraries Qt needs even offscreen (fonts, EGL, xkb); installed only when missing.
+# Debian packages: the libraries Qt needs even offscreen (fonts, EGL, xkb), espeak-ng,
+# the OpenSSH server and PostgreSQL the tests start; installed only when missing.
 system-deps:
 	@bash packaging/system-deps.sh
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
@@ -63,5 +63,14 @@ def _migrate_4_to_5(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _migrate_5_to_6(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 6 added the sweep settings (``sweep``: search ranges on settings and block
+    # fields, objectives, sampler, pruner, trials, workers, seed). A project without them
+    # has none: nothing to change but the version.
+    raw = dict(raw)
+    raw["schema_version"] = 6
+    return raw
+
+
 MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
-              4: _migrate_4_to_5}
+              4: _migrate_4_to_5, 5: _migrate_5_to_6}

@@ -307,6 +307,39 @@ class TrainingConfig(_Model):
         raise ValueError("must be auto, cpu, cuda, cuda:N or remote:HOST")
 
 
+class SweepSpec(_Model):
+    """A sweep's settings, kept with the project (``layerforge sweep`` and the app's
+    experiment view read them; see docs/sweeps.md). ``ranges`` maps a key (a setting such
+    as ``training.lr``, or a block field ``GRAPH/NODE.PARAM``) to its range written as
+    ``--param`` takes it (``float:1e-4..1e-1:log``, ``int:16..256:16``, ``choice:a,b``);
+    whether each key names a real field is checked when the sweep starts. Empty
+    ``objectives``, ``sampler`` or ``pruner``: the task's defaults."""
+
+    ranges: dict[str, str] = Field(default_factory=dict)
+    objectives: list[str] = Field(default_factory=list, max_length=2)
+    sampler: Literal["tpe", "random", "grid", "nsga2"] | None = None
+    pruner: Literal["median", "hyperband", "none"] | None = None
+    trials: int = Field(20, ge=1, le=10_000)
+    workers: int = Field(1, ge=1, le=64)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    #: the study's name (empty: the project's name) and database (empty: SQLite in the
+    #: project's runs folder)
+    name: str = Field("", max_length=200)
+    storage: str = Field("", max_length=2000)
+
+    @field_validator("ranges")
+    @classmethod
+    def _ranges(cls, v: dict[str, str]) -> dict[str, str]:
+        from engine.sweep.space import SweepError, parse_spec
+
+        for key, spec in v.items():
+            try:
+                parse_spec(key, spec)
+            except SweepError as e:  # its sentence names the key; pydantic adds the field
+                raise ValueError(str(e).removeprefix("--param ")) from None
+        return v
+
+
 class RunRef(_Model):
     """A run of this project, recorded so the runs list survives restarts."""
 
@@ -325,6 +358,7 @@ class Project(_Model):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     runs: list[RunRef] = Field(default_factory=list)
     notes: str = ""
+    sweep: SweepSpec = Field(default_factory=SweepSpec)
 
     @field_validator("graphs")
     @classmethod
@@ -335,6 +369,8 @@ class Project(_Model):
 
     def to_json(self) -> str:
         raw = self.model_dump(mode="json")
+        if raw.get("sweep") == SweepSpec().model_dump(mode="json"):
+            del raw["sweep"]  # a project never swept reads as before sweeps existed
         for graph in raw["graphs"].values():
             _drop_defaults(graph, _GRAPH_OPTIONAL)
             for node in graph["nodes"]:

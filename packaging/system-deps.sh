@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian libraries Qt loads (offscreen and under Xvfb), the sound libraries and
-# espeak-ng (the built-in spoken data sets), and the OpenSSH server the remote tests use,
-# when any is missing.
+# espeak-ng (the built-in spoken data sets), the OpenSSH server the remote tests use, and
+# PostgreSQL for the shared-study tests, when any is missing.
 set -eu
 need=()
 have() { ldconfig -p | grep -q "$1"; }
@@ -38,5 +38,18 @@ if [ ${#tools[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tools[@]}" >/dev/null
   else
     echo "missing packaging validators (install with apt-get): ${tools[*]}" >&2
+  fi
+fi
+# The sweep tests start a throw-away PostgreSQL server of their own (tests/pg.py, as the
+# `postgres` user the package creates). No system-wide cluster is created, so the package
+# leaves no server running.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing PostgreSQL (for the shared-study tests): postgresql"
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/layerforge.conf
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "missing PostgreSQL (install with apt-get): postgresql" >&2
   fi
 fi

@@ -39,10 +39,12 @@ def _modules() -> list:
         project_cmds,
         remote_cmds,
         serve_cmds,
+        sweep_cmds,
         train_cmds,
     )
 
-    return [project_cmds, train_cmds, predict, export_cmds, serve_cmds, remote_cmds]
+    return [project_cmds, train_cmds, predict, export_cmds, serve_cmds, remote_cmds,
+            sweep_cmds]
 
 
 #: adds subcommands to the parser's subparsers (the app adds ``gui``)

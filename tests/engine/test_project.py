@@ -102,6 +102,26 @@ def test_a_version_4_file_keeps_its_bad_annotations_choice_as_bad_entries():
            "dataset": {"source": "detection", "path": "d", "bad_annotations": "skip"},
            "task": {"kind": "detection"}}
     p = parse_project(json.dumps(raw))
-    assert p.schema_version == SCHEMA_VERSION == 5
+    assert p.schema_version == SCHEMA_VERSION == 6
     assert p.dataset.bad_entries == "skip"
     assert (p.dataset.tokenizer, p.dataset.sample_rate, p.task.beam_width) == ("word", 16000, 1)
+
+
+def test_a_version_5_file_gets_empty_sweep_settings_and_a_never_swept_file_reads_as_before():
+    raw = {"schema_version": 5, "graphs": {"model": {"nodes": [], "edges": []}}}
+    p = parse_project(json.dumps(raw))
+    assert p.schema_version == SCHEMA_VERSION == 6
+    assert (p.sweep.ranges, p.sweep.objectives, p.sweep.trials) == ({}, [], 20)
+    assert "sweep" not in json.loads(p.to_json())  # nothing written while nothing is set
+    p.sweep.ranges["training.lr"] = "float:1e-4..1e-1:log"
+    again = parse_project(p.to_json())
+    assert again.sweep.ranges == {"training.lr": "float:1e-4..1e-1:log"}
+
+
+def test_a_bad_search_range_in_a_file_names_the_field_and_the_key(tmp_path):
+    raw = {"schema_version": 6, "graphs": {"model": {"nodes": [], "edges": []}},
+           "sweep": {"ranges": {"training.lr": "float:1..x"}}}
+    path = tmp_path / "p.lforge"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ProjectError, match=r"p\.lforge: sweep\.ranges: .*training\.lr"):
+        load_project(path)

@@ -1,0 +1,220 @@
+"""``layerforge sweep``: many runs of one project over search ranges, chosen by Optuna.
+
+One line per trial as it ends (number, state, parameters, value, epochs, seconds), then the
+best trials and, with two objectives, the Pareto front; ``--json`` prints one JSON object
+instead (the live lines then go to stderr). docs/sweeps.md is the user's page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.cli.terminal import for_terminal
+from engine.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from engine.sweep.study import PRUNERS, SAMPLERS
+
+    p = sub.add_parser("sweep", help="train many variants of a project over search ranges "
+                       "(Optuna); resumable, several coordinators may share one study")
+    p.add_argument("file", help="the .lforge project")
+    p.add_argument("--trials", type=int, metavar="N",
+                   help="trials in the study (with --resume: as it was made)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=SPEC",
+                   help="a search range, e.g. training.lr=float:1e-4..1e-1:log, "
+                        "fc1.out_features=int:16..256:16, act.kind=choice:relu,gelu")
+    p.add_argument("--objective", action="append", default=[], metavar="METRIC:max|min",
+                   help="what to optimise: a validation metric (default val_accuracy:max for "
+                        "classification, else val_loss:min); a second one may be params:min "
+                        "or flops:min")
+    p.add_argument("--sampler", choices=SAMPLERS,
+                   help="tpe (default with one objective), random, grid, nsga2 (default "
+                        "with two)")
+    p.add_argument("--pruner", choices=PRUNERS,
+                   help="median (default with one objective), hyperband, none")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="trials trained at once on this computer (default 1)")
+    p.add_argument("--storage", metavar="URL", help="the study's database, any SQLAlchemy "
+                   "URL (default sqlite:///RUNS/sweeps/NAME.db beside the project)")
+    p.add_argument("--name", help="the study's name (default: the project file's name)")
+    p.add_argument("--seed", type=int, default=0, help="the sampler's seed (default 0)")
+    p.add_argument("--epochs", type=int, help="epochs of every trial (training.epochs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a fixed setting for every trial, e.g. dataset.samples=2000")
+    p.add_argument("--resume", action="store_true", help="continue the study: trials a "
+                   "killed sweep left running resume from their checkpoints")
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from engine.sweep.coordinator import TrialEnded, TrialStarted
+
+    coordinator, project_name = _coordinator(args)
+    config = coordinator.config
+    out = sys.stderr if args.json else sys.stdout
+    first = config.objectives[0].metric
+    print(f"sweep {for_terminal(config.name)} of {for_terminal(project_name)}: "
+          f"{config.trials} trials, {config.sampler} sampler, {config.pruner} pruner, "
+          f"{config.workers} worker{'s' * (config.workers != 1)}", file=out, flush=True)
+
+    def listen(ev: Any) -> None:
+        if isinstance(ev, TrialStarted) and ev.resumed:
+            print(f"trial {ev.number}: resuming {for_terminal(ev.run_dir)} from its checkpoint",
+                  file=out, flush=True)
+        elif isinstance(ev, TrialEnded):
+            print(_line(ev.record, first), file=out, flush=True)
+
+    coordinator.listener = listen
+    interrupted: list[bool] = []
+
+    def on_interrupt(*_: Any) -> None:
+        interrupted.append(True)
+        coordinator.stop()
+
+    old = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        records = coordinator.run()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    for why in coordinator.skipped:
+        print(f"note: {for_terminal(why)}", file=sys.stderr)
+    summary = _summary(coordinator, records)
+    if args.json:
+        print(json.dumps(summary, indent=2, allow_nan=False, default=str))
+    else:
+        _print_summary(summary, coordinator)
+    if interrupted:
+        print("layerforge: sweep interrupted; continue it with --resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _coordinator(args: argparse.Namespace) -> tuple[Any, str]:
+    """Load the project and build the sweep's configuration from the options (with
+    ``--resume`` and no ``--param``, from what the study was made with)."""
+    from engine.cli.running import absolute_data, refuse_misfit
+    from engine.cli.terminal import problem_line
+    from engine.project import ProjectError, load_project
+    from engine.shapes import project_problems
+    from engine.sweep.coordinator import Coordinator, SweepConfig
+    from engine.sweep.space import parse_param
+    from engine.sweep.study import (
+        default_objective,
+        default_pruner,
+        default_sampler,
+        default_storage,
+        grid_size,
+        parse_objective,
+        stored_config,
+    )
+    from engine.train.overrides import apply_overrides, parse_assignment
+
+    path = Path(args.file)
+    changes: dict[str, Any] = dict(parse_assignment(s) for s in args.set)
+    if args.epochs is not None:
+        changes["training.epochs"] = args.epochs
+    project = apply_overrides(load_project(path), changes)
+    absolute_data(project, path.resolve().parent)
+    errors = [problem_line(p) for p in project_problems(project) if p.severity == "error"]
+    if errors:
+        raise ProjectError("the project has errors:\n" + "\n".join(errors))
+    refuse_misfit(project)
+    name = args.name or path.stem
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name) or ".." in name:
+        raise UsageError(f"--name {name!r}: use letters, digits, '-', '_' and '.' (it names "
+                         "a folder of the runs folder)")
+    runs = path.resolve().parent / "runs"
+    storage = args.storage or default_storage(runs, name)
+    params, objectives_text, trials = args.param, args.objective, args.trials
+    stored = stored_config(storage, name) if args.resume else None
+    if args.resume and stored is None:
+        raise UsageError(f"--resume: there is no study {name!r} to resume in that storage "
+                         "(check --name and --storage)")
+    if stored is not None:
+        params = params or [f"{k}={v}" for k, v in stored.get("space", {}).items()]
+        objectives_text = objectives_text or list(stored.get("objectives", []))
+        trials = trials if trials is not None else stored.get("trials")
+    if not params:
+        raise UsageError("sweep: give at least one --param KEY=SPEC, e.g. "
+                         "--param training.lr=float:1e-4..1e-1:log")
+    if trials is None or not 1 <= trials <= 100_000:
+        raise UsageError("sweep: give --trials N (1 to 100,000)")
+    if not 1 <= args.workers <= 64:
+        raise UsageError(f"--workers {args.workers}: use 1 to 64")
+    space = dict(parse_param(p) for p in params)
+    objectives = [parse_objective(o) for o in objectives_text] or \
+        [default_objective(project.task.kind)]
+    from engine.sweep.study import check_objectives
+
+    check_objectives(objectives)
+    sampler = args.sampler or (stored or {}).get("sampler") or default_sampler(len(objectives))
+    pruner = args.pruner or (stored or {}).get("pruner") or default_pruner(len(objectives))
+    if sampler == "grid" and trials > grid_size(space):
+        raise UsageError(f"--trials {trials}: the grid has only {grid_size(space)} points; "
+                         "use that many trials or fewer")
+    config = SweepConfig(name=name, trials=trials, space=space, objectives=objectives,
+                         storage=storage, runs_folder=runs, sampler=sampler, pruner=pruner,
+                         workers=args.workers, seed=args.seed, resume=args.resume)
+    return Coordinator(project, config), path.name
+
+
+def _line(r: Any, first: str) -> str:
+    params = "  ".join(f"{k}={_fmt(v)}" for k, v in r.params.items())
+    value = r.values.get(first)
+    shown = f"{first} {value:.4f}" if value is not None else ""
+    text = (f"trial {r.number:>3}  {r.state:<10}  {params}  {shown}  {r.epochs} epochs  "
+            f"{r.seconds:.1f} s")
+    if r.message and r.state not in ("complete",):
+        text += f"  ({r.message})"
+    return for_terminal(text)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _summary(coordinator: Any, records: list[Any]) -> dict[str, Any]:
+    from engine.sweep.results import best, pareto
+    from engine.sweep.study import _safe_url
+
+    c = coordinator.config
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    summary: dict[str, Any] = {
+        "study": c.name, "storage": _safe_url(c.storage), "trials": c.trials,
+        "objectives": [o.text() for o in c.objectives], "sampler": c.sampler,
+        "pruner": c.pruner, "seed": c.seed, "counts": counts,
+        "results": [r.to_dict() for r in records],
+        "best": [r.to_dict() for r in best(records, c.objectives)],
+    }
+    if len(c.objectives) > 1:
+        summary["pareto"] = [r.to_dict() for r in pareto(records, c.objectives)]
+    return summary
+
+
+def _print_summary(summary: dict[str, Any], coordinator: Any) -> None:
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(summary["counts"].items()))
+    print(f"\n{sum(summary['counts'].values())} trials: {counts or 'none'}")
+    metrics = [o.metric for o in coordinator.config.objectives]
+    for title, key in (("best trials", "best"), ("Pareto front", "pareto")):
+        rows = summary.get(key)
+        if rows is None:
+            continue
+        print(f"{title}:" if rows else f"{title}: none (no trial completed)")
+        for r in rows:
+            values = "  ".join(f"{m} {r['values'][m]:.4g}" for m in metrics
+                               if r["values"].get(m) is not None)
+            params = "  ".join(f"{k}={_fmt(v)}" for k, v in r["params"].items())
+            print(for_terminal(f"  trial {r['number']:>3}  {values}  {params}  "
+                               f"{r['run_dir']}"))

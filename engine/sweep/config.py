@@ -1,0 +1,186 @@
+"""A sweep's configuration from a project's sweep settings (``Project.sweep``), with the
+defaults resolved and, optionally, a few settings overridden (the command line's flags).
+
+The app and ``layerforge sweep FILE`` both start here, so a sweep made in one is the same
+study, in the same database, as in the other:
+
+- :func:`config_from_project` -> :class:`~engine.sweep.coordinator.SweepConfig`;
+- :func:`coordinator_from_project` -> a ready :class:`~engine.sweep.coordinator.Coordinator`
+  (the project copied, its data paths made absolute, refused when it has errors or does not
+  fit its data);
+- :func:`range_problems`: the project's ranges whose key names no field, as problems for
+  the shape analysis and ``layerforge validate``.
+
+Defaults: the study's name is the project file's name without ``.lforge``; its database is
+SQLite in the project's runs folder (``runs/sweeps/NAME.db``); objectives, sampler and pruner
+are the task's (val_accuracy:max for classification, else val_loss:min; TPE and the median
+pruner with one objective, NSGA-II and no pruner with two).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.project import Project
+from engine.sweep.coordinator import Coordinator, SweepConfig, SweepEvent
+from engine.sweep.space import SearchRange, SweepError, parse_param, parse_spec
+from engine.sweep.study import (
+    check_objectives,
+    default_objective,
+    default_pruner,
+    default_sampler,
+    default_storage,
+    grid_size,
+    parse_objective,
+    stored_config,
+)
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def runs_folder_of(project_path: str | Path) -> Path:
+    """The project's runs folder: ``runs`` beside the project file."""
+    return Path(project_path).expanduser().resolve().parent / "runs"
+
+
+def study_name(project: Project, project_path: str | Path, name: str | None = None) -> str:
+    """``name``, else the project's ``sweep.name``, else the project file's name; checked,
+    since it names a folder of the runs folder."""
+    chosen = name or project.sweep.name or Path(project_path).stem
+    if not _NAME.fullmatch(chosen) or ".." in chosen:
+        raise SweepError(f"sweep name {chosen!r}: use letters, digits, '-', '_' and '.' "
+                         "(it names a folder of the runs folder); set another name")
+    return chosen
+
+
+def config_from_project(
+    project: Project,
+    project_path: str | Path,
+    *,
+    params: Sequence[str] = (),
+    objectives: Sequence[str] = (),
+    trials: int | None = None,
+    sampler: str | None = None,
+    pruner: str | None = None,
+    workers: int | None = None,
+    seed: int | None = None,
+    name: str | None = None,
+    storage: str | None = None,
+    resume: bool = False,
+    runs_folder: str | Path | None = None,
+) -> SweepConfig:
+    """The sweep the project's settings describe. Every keyword left None (or empty) takes
+    the project's value, then the default; ``params`` (``KEY=SPEC`` texts) add to the
+    project's ranges or replace the range of the same key.
+
+    With ``resume`` and a study that exists, what the study was made with (ranges,
+    objectives, trials, sampler, pruner, seed) wins over the project's settings, so that
+    editing the project after a sweep does not stop it from being resumed; explicit
+    ``params``/``objectives`` are still checked against the study when it opens.
+
+    Raises :class:`~engine.sweep.space.SweepError` (a UserError) naming what is wrong.
+    Whether each key names a real field is checked by the Coordinator
+    (:func:`engine.sweep.space.check_space`)."""
+    spec = project.sweep
+    runs = Path(runs_folder) if runs_folder is not None else runs_folder_of(project_path)
+    study = study_name(project, project_path, name)
+    url = storage or spec.storage or default_storage(runs, study)
+    stored = stored_config(url, study) if resume else None
+    if resume and stored is None:
+        raise SweepError(f"resume: there is no study {study!r} to resume in its database "
+                         "(check the sweep's name and storage)")
+    space = _space(spec.ranges, params, (stored or {}).get("space") if stored else None)
+    if not space:
+        raise SweepError("the sweep has no search range: mark one on a setting or block "
+                         "field, or give --param KEY=SPEC (e.g. "
+                         "--param training.lr=float:1e-4..1e-1:log)")
+    old = stored or {}
+    objective_texts = list(objectives) or (list(old.get("objectives", [])) if stored
+                                           else list(spec.objectives))
+    goals = [parse_objective(o) for o in objective_texts] or \
+        [default_objective(project.task.kind)]
+    check_objectives(goals)
+    n = trials if trials is not None else old.get("trials", spec.trials)
+    if not 1 <= int(n) <= 100_000:
+        raise SweepError(f"trials {n}: use 1 to 100,000")
+    chosen_sampler = sampler or old.get("sampler") or spec.sampler or default_sampler(len(goals))
+    chosen_pruner = pruner or old.get("pruner") or spec.pruner or default_pruner(len(goals))
+    if chosen_sampler == "grid" and n > grid_size(space):
+        raise SweepError(f"trials {n}: the grid has only {grid_size(space)} points; use that "
+                         "many trials or fewer")
+    w = workers if workers is not None else spec.workers
+    if not 1 <= w <= 64:
+        raise SweepError(f"workers {w}: use 1 to 64")
+    s = seed if seed is not None else old.get("seed", spec.seed)
+    return SweepConfig(name=study, trials=int(n), space=space, objectives=goals, storage=url,
+                       runs_folder=runs, sampler=chosen_sampler, pruner=chosen_pruner,
+                       workers=w, seed=s, resume=resume)
+
+
+def _space(ranges: dict[str, str], params: Sequence[str],
+           stored: dict[str, str] | None) -> dict[str, SearchRange]:
+    """The project's ranges (or, resuming, the study's), then ``params`` over them."""
+    base = stored if stored is not None and not params else ranges
+    space = {key: parse_spec(key, text) for key, text in base.items()}
+    for text in params:
+        key, rng = parse_param(text)
+        space[key] = rng
+    return space
+
+
+def prepare_project(project: Project, project_path: str | Path) -> Project:
+    """A copy of ``project`` ready to sweep: data paths absolute (they are relative to the
+    project file); refused, with one line per problem, when it has errors or its model
+    does not fit its data."""
+    from engine.cli.running import absolute_data, refuse_misfit
+    from engine.cli.terminal import problem_line
+    from engine.project import ProjectError
+    from engine.shapes import project_problems
+
+    project = project.model_copy(deep=True)
+    absolute_data(project, Path(project_path).expanduser().resolve().parent)
+    errors = [problem_line(p) for p in project_problems(project) if p.severity == "error"]
+    if errors:
+        raise ProjectError("the project has errors:\n" + "\n".join(errors))
+    refuse_misfit(project)
+    return project
+
+
+def coordinator_from_project(project: Project, project_path: str | Path,
+                             listener: Callable[[SweepEvent], None] | None = None,
+                             **overrides: Any) -> Coordinator:
+    """A Coordinator for the project's sweep (``overrides`` as :func:`config_from_project`
+    takes them, e.g. ``resume=True``). Call ``run()`` on a background thread and ``stop()``
+    to end it; its listener is called from the coordinator's threads."""
+    ready = prepare_project(project, project_path)
+    config = config_from_project(ready, project_path, **overrides)
+    return Coordinator(ready, config, listener)
+
+
+def range_problems(project: Project) -> list[Any]:
+    """One warning per saved range whose key names no field, or whose range does not fit
+    its field (a block renamed outside the app, a setting removed): the sentence names the
+    key. The sweep refuses to start until it is fixed or removed."""
+    from engine.graph import Problem
+    from engine.sweep.space import check_space
+
+    out = []
+    for key, text in project.sweep.ranges.items():
+        try:
+            check_space(project, {key: parse_spec(key, text)})
+        except SweepError as e:
+            message = str(e).removeprefix("--param ")
+            out.append(Problem(_graph_of(project, key), None,
+                               f"search range {message}; fix or remove this range",
+                               severity="warning"))
+    return out
+
+
+def _graph_of(project: Project, key: str) -> str:
+    head = key.rpartition(".")[0]
+    if "/" in head:
+        return head.split("/", 1)[0]
+    return next(iter(project.graphs)) if len(project.graphs) == 1 else "sweep"

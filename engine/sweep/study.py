@@ -1,0 +1,239 @@
+"""Objectives, samplers, pruners and the Optuna study a sweep lives in.
+
+The study is stored in a real database so that a sweep survives its coordinator and several
+coordinators can share it: SQLite in the project's runs folder by default
+(``runs/sweeps/<name>.db``), any SQLAlchemy URL otherwise (PostgreSQL included). Optuna's own
+heartbeat is not used: it would fail the trials a killed coordinator left running, and a
+sweep resumes those from their checkpoints instead (see :mod:`engine.sweep.coordinator`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.sweep.space import SearchRange, SweepError
+
+SAMPLERS = ("tpe", "random", "grid", "nsga2")
+PRUNERS = ("median", "hyperband", "none")
+#: second objectives measured from the graph by shape analysis, without training
+STATIC = ("params", "flops")
+#: the study's user attribute holding what the sweep was made with
+CONFIG_ATTR = "layerforge"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``metric`` (``val_accuracy``, ``val_loss``, any ``val_*`` the task reports, or
+    ``params``/``flops``) and whether it is maximised."""
+
+    metric: str
+    maximize: bool
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.maximize else "minimize"
+
+    @property
+    def static(self) -> bool:
+        return self.metric in STATIC
+
+    @property
+    def val_name(self) -> str:
+        """The key of EpochEnded.val this objective reads (``accuracy`` for val_accuracy)."""
+        return self.metric.removeprefix("val_")
+
+    def text(self) -> str:
+        return f"{self.metric}:{'max' if self.maximize else 'min'}"
+
+    def better(self, a: float, b: float) -> bool:
+        return a > b if self.maximize else a < b
+
+
+def parse_objective(text: str) -> Objective:
+    metric, sep, way = text.strip().partition(":")
+    metric, way = metric.strip(), way.strip().lower()
+    if not sep or way not in ("max", "min") or not metric:
+        raise SweepError(f"--objective {text!r}: write METRIC:max or METRIC:min, e.g. "
+                         "val_accuracy:max or params:min")
+    if metric not in STATIC and not metric.startswith("val_"):
+        raise SweepError(f"--objective {text!r}: use a validation metric (val_accuracy, "
+                         "val_loss, ...) or, as a second objective, params or flops")
+    return Objective(metric, way == "max")
+
+
+def check_objectives(objectives: list[Objective]) -> None:
+    if not 1 <= len(objectives) <= 2:
+        raise SweepError("give one or two --objective options (a validation metric, then "
+                         "optionally params:min or flops:min)")
+    if objectives[0].static:
+        raise SweepError(f"--objective {objectives[0].text()}: the first objective must be a "
+                         "validation metric (e.g. val_accuracy:max); params and flops come "
+                         "second")
+    if len(objectives) == 2 and objectives[0].metric == objectives[1].metric:
+        raise SweepError(f"--objective {objectives[1].text()} is given twice")
+
+
+def default_objective(task_kind: str) -> Objective:
+    """val_accuracy:max for classification, else val_loss:min (every task reports it)."""
+    if task_kind == "classification":
+        return Objective("val_accuracy", True)
+    return Objective("val_loss", False)
+
+
+def default_sampler(n_objectives: int) -> str:
+    return "nsga2" if n_objectives > 1 else "tpe"
+
+
+def default_pruner(n_objectives: int) -> str:
+    return "none" if n_objectives > 1 else "median"
+
+
+def make_sampler(name: str, seed: int | None, space: dict[str, SearchRange],
+                 n_objectives: int) -> Any:
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        return optuna.samplers.GridSampler({k: r.grid(k) for k, r in space.items()}, seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    raise SweepError(f"--sampler {name}: use one of {', '.join(SAMPLERS)}")
+
+
+def grid_size(space: dict[str, SearchRange]) -> int:
+    size = 1
+    for key, rng in space.items():
+        size *= len(rng.grid(key))
+    return size
+
+
+def make_pruner(name: str, n_objectives: int, trials: int, epochs: int) -> Any:
+    """Median: a trial whose epoch metric is worse than the median of earlier trials at the
+    same epoch stops, once max(2, min(5, trials // 4)) trials have finished and from its
+    second epoch on. Hyperband: budgets from 1 to the run's epochs. Pruning needs one
+    objective (Optuna cannot prune a multi-objective study)."""
+    import optuna
+
+    if name not in PRUNERS:
+        raise SweepError(f"--pruner {name}: use one of {', '.join(PRUNERS)}")
+    if name != "none" and n_objectives > 1:
+        raise SweepError(f"--pruner {name}: a sweep with two objectives cannot prune (Optuna "
+                         "prunes one objective only); use --pruner none")
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=max(2, min(5, trials // 4)),
+                                           n_warmup_steps=2)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs))
+    return optuna.pruners.NopPruner()
+
+
+def default_storage(runs_folder: Path, name: str) -> str:
+    """``sqlite:///RUNS/sweeps/NAME.db`` (the folder is made)."""
+    folder = runs_folder / "sweeps"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        from engine.errors import os_reason
+
+        raise SweepError(f"{folder}: cannot make the sweeps folder ({os_reason(e)})") from None
+    return f"sqlite:///{(folder / f'{name}.db').resolve()}"
+
+
+#: how many times a coordinator tries to open a database another one is setting up
+_OPEN_TRIES = 5
+
+
+def open_storage(url: str) -> Any:
+    """An Optuna RDBStorage for ``url``; SQLite waits for a busy database rather than
+    failing at once (several coordinators, or the app beside the CLI)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"timeout": 60}}
+    import sqlalchemy.exc
+
+    for attempt in range(_OPEN_TRIES):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as e:
+            # coordinators starting together on an empty database create Optuna's tables at
+            # once; the loser's CREATE fails, and the tables exist when it tries again
+            if attempt == _OPEN_TRIES - 1:
+                raise SweepError(f"--storage {_safe_url(url)}: cannot open the study "
+                                 f"database ({_first_line(e)})") from None
+            time.sleep(0.2 + random.random() * 0.5)
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy and drivers raise many kinds
+            raise SweepError(f"--storage {_safe_url(url)}: cannot open the study database "
+                             f"({_first_line(e)})") from None
+    raise AssertionError("unreachable")
+
+
+def open_study(storage_url: str, name: str, objectives: list[Objective], *, sampler: Any,
+               pruner: Any, config: dict[str, Any]) -> Any:
+    """Create the study ``name`` or load it when it exists (another coordinator, or a
+    resume). An existing study must have been made with the same ranges and objectives.
+    ``config`` is stored with a new study as its ``layerforge`` user attribute."""
+    import optuna
+
+    storage = open_storage(storage_url)
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, sampler=sampler,
+                                    pruner=pruner, load_if_exists=True,
+                                    directions=[o.direction for o in objectives])
+    except Exception as e:  # noqa: BLE001
+        raise SweepError(f"study {name!r} in {_safe_url(storage_url)}: cannot be opened "
+                         f"({_first_line(e)})") from None
+    old = study.user_attrs.get(CONFIG_ATTR)
+    if old is None:
+        _set_config(study, config)
+        return study
+    for field in ("space", "objectives"):
+        if old.get(field) != config.get(field):
+            raise SweepError(f"study {name!r} in {_safe_url(storage_url)} was made with "
+                             f"other {field} ({old.get(field)}); give the same --param and "
+                             "--objective options, or another --name")
+    return study
+
+
+def _set_config(study: Any, config: dict[str, Any]) -> None:
+    try:
+        study.set_user_attr(CONFIG_ATTR, config)
+    except Exception:  # noqa: BLE001 - a second coordinator made it meanwhile: same data
+        logging.getLogger(__name__).debug("study config already set", exc_info=True)
+
+
+def stored_config(storage_url: str, name: str) -> dict[str, Any] | None:
+    """What an existing study was made with (None when there is no such study)."""
+    import optuna
+
+    storage = open_storage(storage_url)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return None
+    return study.user_attrs.get(CONFIG_ATTR)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy can read: show its scheme only
+        return url.split("://", 1)[0] + "://..."
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:300] if lines else type(e).__name__
