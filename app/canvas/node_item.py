@@ -1,7 +1,9 @@
 """A block on the canvas: name, type, key params, output shape, ports and a problem badge.
 
-Items only paint what the scene hands them in a ``NodeView``; they never read or change the
-document. All text is drawn with ``drawText`` (plain text, never rich text), elided once
+Items only paint what the scene hands them in a ``NodeView``; they never change the
+document, and read one thing from their scene's document themselves: the sweep's search
+ranges on the block (a "sweep" pill whose tooltip lists them), refreshed whenever the scene
+hands a view (the document says ``analysis_updated`` when a graph's ranges change). All text is drawn with ``drawText`` (plain text, never rich text), elided once
 when the view changes rather than on every paint.
 """
 
@@ -21,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.canvas.range_badge import RangeBadge
+from app.document.sweep_keys import block_ranges
 from app.text import plain_tooltip
 from app.theme import Theme, family_color
 from engine.layout.geometry import (
@@ -202,12 +206,15 @@ class NodeItem(QGraphicsItem):
         self.badge = BadgeItem(self)
         self.badge.setPos(WIDTH - 4, 4)
         self.export_badge: BadgeItem | None = None  # made on first use: rarely needed
+        self.range_badge: RangeBadge | None = None  # likewise
+        self.ranges: tuple[tuple[str, str], ...] = ()  # (field, spec) of its search ranges
         self._build_ports()
         self._apply_view()
 
     # -- data ------------------------------------------------------------------------
     def set_view(self, view: NodeView) -> bool:
         """Show new data; returns True when the ports moved (attached wires must follow)."""
+        self._sync_ranges()
         if view == self.view:
             return False
         old = self.view
@@ -217,6 +224,7 @@ class NodeItem(QGraphicsItem):
             self.prepareGeometryChange()
             self._height = node_height(len(view.inputs))
             self._build_ports()
+            self._place_range_badge()
         self._apply_view(old)
         return ports_changed
 
@@ -244,6 +252,32 @@ class NodeItem(QGraphicsItem):
         self.export_badge.setPos(WIDTH - 4, self._height - 4)  # the height follows the ports
         self.export_badge.setVisible(bool(reason))
         self.export_badge.setToolTip(plain_tooltip(reason) if reason else "")
+
+    def set_ranges(self, ranges: tuple[tuple[str, str], ...]) -> None:
+        """Show the block's search ranges ((field, spec) pairs; none hides the pill)."""
+        if ranges == self.ranges:
+            return
+        self.ranges = ranges
+        if self.range_badge is None:
+            if not ranges:
+                return
+            self.range_badge = RangeBadge(self)
+        self.range_badge.setVisible(bool(ranges))
+        if ranges:
+            self.range_badge.set_ranges(ranges)
+            self._place_range_badge()
+
+    def _sync_ranges(self) -> None:
+        scene = self.scene()
+        document, graph = getattr(scene, "document", None), getattr(scene, "graph", None)
+        if document is not None and isinstance(graph, str):
+            project = document.project
+            self.set_ranges(tuple(block_ranges(project, graph, self.node_id))
+                            if project.sweep.ranges else ())
+
+    def _place_range_badge(self) -> None:
+        if self.range_badge is not None:  # right of the params line, clear of a corner badge
+            self.range_badge.setPos(WIDTH - 16, min(HEADER + 4 + 2.5 * LINE, self._height - 10))
 
     def input_anchor(self, port: str) -> QPointF:
         item = self.inputs.get(port)

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from app.document import sweep_keys
 from app.document.model import EdgeKey, ProjectModel
 from app.document.ops import (
     InsertEdge,
@@ -26,23 +27,48 @@ from app.document.ops import (
     RenameNode,
     SetNodeField,
     SetSetting,
+    SetSweepField,
     remove_ops,
 )
 from engine.project import Edge, Graph, Node
 
 
 class OpsCommand(QUndoCommand):
-    """A command made of ops: redo applies them in order, undo reverts them in reverse."""
+    """A command made of ops: redo applies them in order, undo reverts them in reverse.
+
+    The sweep's block ranges follow the command: on its first redo, a range whose block the
+    ops renamed (or whose graph they renamed) gets the new key, and a range whose block they
+    removed goes, by one more op in the same step (``sweep_keys.follow``)."""
 
     def __init__(self, model: ProjectModel, text: str, ops: list[Op]) -> None:
         super().__init__(text)
         self.model = model
         self.ops = ops
+        self._followed = False
 
     def redo(self) -> None:
         with self.model.batch():
+            project = self.model.project
+            before = None if self._followed or not project.sweep.ranges else \
+                sweep_keys.live_targets(project)
             for op in self.ops:
                 op.apply(self.model)
+            if not self._followed:
+                self._followed = True
+                self._follow_ranges(before)
+
+    def _follow_ranges(self, before: dict[str, sweep_keys.BlockTarget] | None) -> None:
+        if not before:
+            return
+        renames = [(op.graph, op.old, op.new) if isinstance(op, RenameNode)
+                   else ("", op.old, op.new) for op in self.ops
+                   if isinstance(op, RenameNode | RenameGraph)]
+        project = self.model.project
+        ranges = sweep_keys.follow(project, before, renames)
+        if ranges is not None:
+            op = SetSweepField("ranges", copy.deepcopy(project.sweep.ranges), ranges)
+            op.apply(self.model)
+            self.ops.append(op)
 
     def undo(self) -> None:
         with self.model.batch():
@@ -129,8 +155,8 @@ class _FieldCommand(OpsCommand):
 
     MERGE_ID = -1
 
-    def __init__(self, model: ProjectModel, text: str, op: SetNodeField | SetSetting,
-                 key: tuple[Any, ...]) -> None:
+    def __init__(self, model: ProjectModel, text: str,
+                 op: SetNodeField | SetSetting | SetSweepField, key: tuple[Any, ...]) -> None:
         super().__init__(model, text, [op])
         self.op = op
         self.key = key
@@ -170,3 +196,16 @@ class SetFieldCommand(_FieldCommand):
     def __init__(self, model: ProjectModel, section: str, name: str, old: Any, new: Any) -> None:
         op = SetSetting(section, name, old, new)
         super().__init__(model, f"Set {section}.{name}", op, (section, name))
+
+
+class SetSweepCommand(_FieldCommand):
+    """One field of the sweep's settings; ``ranges`` edits (one range each) never merge."""
+
+    MERGE_ID = 104
+
+    def __init__(self, model: ProjectModel, name: str, old: Any, new: Any, text: str = "") -> None:
+        op = SetSweepField(name, old, new)
+        super().__init__(model, text or f"Set sweep {name}", op, (name,))
+
+    def id(self) -> int:
+        return -1 if self.op.name == "ranges" else self.MERGE_ID

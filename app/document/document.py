@@ -29,6 +29,7 @@ from app.document.errors import EditError
 from app.document.grouping import rename_ref_ops, uses
 from app.document.model import DocumentSignals, EdgeKey, ProjectModel, edge_key
 from app.document.ops import MoveNode, Op, RenameGraph, SetGraphFlow, plain_value
+from app.document.sweep_edits import SweepEdits
 from engine.blocks import get_block
 from engine.data.facts import DataFacts, reads_files
 from engine.graph import Problem
@@ -42,7 +43,7 @@ SECTIONS = ("dataset", "task", "training")
 MAX_LABEL = 120
 
 
-class GraphDocument(DocumentSignals, CompositeEdits):
+class GraphDocument(DocumentSignals, CompositeEdits, SweepEdits):
     """A project being edited, with its undo stack and the latest analysis of each graph.
 
     The edit API (``add_node``, ``remove``, ``connect``, ``set_param``, ``set_field``...)
@@ -57,6 +58,7 @@ class GraphDocument(DocumentSignals, CompositeEdits):
     ``node_renamed(graph, old, new)``, ``edge_added(graph, key)``, ``edge_removed(graph, key)``
     with key ``(src, src_port, dst, dst_port)``, ``graph_added(name)``,
     ``graph_removed(name)``, ``graph_renamed(old, new)``, ``settings_changed(section, field)``,
+    ``sweep_changed(field)`` (search ranges: ``set_search_range``, in ``sweep_edits.py``),
     ``analysis_updated(graph)``, ``edited()`` (after every command, undo or redo),
     ``dirty_changed(dirty)``, ``path_changed(path)`` and ``project_replaced()``.
     """

@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.document.sweep_keys import block_target
 from engine.composite import uses
 from engine.project import Edge, Graph, Node, Project
 from engine.shapes import GraphAnalysis, analyze_graph
@@ -63,6 +64,8 @@ class DocumentSignals(QObject):
     graph_renamed = Signal(str, str)
     graph_flow_changed = Signal(str)
     settings_changed = Signal(str, str)
+    #: a field of ``project.sweep`` changed (``ranges``, ``trials``...)
+    sweep_changed = Signal(str)
     analysis_updated = Signal(str)
     edited = Signal()
 
@@ -87,6 +90,7 @@ class ProjectModel:
         self._signals = signals
         self._analyses: dict[str, GraphAnalysis] = {}
         self._stale: set[str] = set()
+        self._shown: set[str] = set()  # graphs whose views change, not their analysis
         self._names_changed = False  # a graph was added, removed or renamed in this batch
         self._depth = 0
         self._analyse_all()
@@ -111,6 +115,7 @@ class ProjectModel:
         self._project = project
         self._analyses.clear()
         self._stale.clear()
+        self._shown.clear()
         self._names_changed = False
         self._analyse_all()
 
@@ -212,6 +217,20 @@ class ProjectModel:
             setattr(getattr(self._project, section), name, copy.deepcopy(value))
             self._signals.settings_changed.emit(section, name)
 
+    def set_sweep_field(self, name: str, value: Any) -> None:
+        """Assign ``project.sweep.<name>`` a copy of ``value``; emits ``sweep_changed``.
+        The canvas marks blocks with ranges, so a change of ``ranges`` also emits
+        ``analysis_updated`` for the graphs whose block keys changed (not re-analysed)."""
+        with self.batch():
+            sweep = self._project.sweep
+            if name == "ranges":
+                old, new = sweep.ranges, value
+                changed = {k for k in {*old, *new} if old.get(k) != new.get(k)}
+                self._shown |= {t[0] for k in changed
+                                if (t := block_target(self._project, k)) is not None}
+            setattr(sweep, name, copy.deepcopy(value))
+            self._signals.sweep_changed.emit(name)
+
     # -- graphs ----------------------------------------------------------------------
     def insert_graph(self, name: str, index: int, graph: Graph) -> None:
         """Insert a copy of ``graph`` as ``name`` at position ``index``; emits
@@ -262,14 +281,16 @@ class ProjectModel:
 
     def _flush(self) -> None:
         stale, self._stale = self._stale, set()
+        shown, self._shown = self._shown, set()
         graphs = self._project.graphs
         if self._names_changed:  # a use of a missing graph lists the graphs there are
             self._names_changed = False
             stale |= {parent for ref, pairs in uses(graphs).items() if ref not in graphs
                       for parent, _nid in pairs}
         stale = users_closure(graphs, stale)  # a composite changed: its users re-analyse
-        for name in [n for n in graphs if n in stale]:
-            self._analyses[name] = self._analyze(name)
+        for name in [n for n in graphs if n in stale or n in shown]:
+            if name in stale:
+                self._analyses[name] = self._analyze(name)
             self._signals.analysis_updated.emit(name)
         self._signals.edited.emit()
 

@@ -156,6 +156,22 @@ class SetSetting(Op):
 
 
 @dataclass
+class SetSweepField(Op):
+    """Assign ``project.sweep.<name>`` (``ranges`` is replaced whole, so undo gives back
+    its order too)."""
+
+    name: str
+    old: Any
+    new: Any
+
+    def apply(self, model: ProjectModel) -> None:
+        model.set_sweep_field(self.name, self.new)
+
+    def revert(self, model: ProjectModel) -> None:
+        model.set_sweep_field(self.name, self.old)
+
+
+@dataclass
 class InsertGraph(Op):
     name: str
     index: int

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import QBoxLayout, QGroupBox, QPushButton, QScrollArea, Q
 from app.document import EditError, GraphDocument
 from app.panels import dataset_jobs as jobs
 from app.panels.data_facts import DataFactsWatcher
-from app.panels.dataset_form import PrepGroup, SourceGroup, SplitGroup
+from app.panels.dataset_form import PrepGroup, SourceGroup, SplitGroup, mark_ranges
 from app.panels.dataset_views import DataPreview, fill_names, fill_targets, fixed_norm_text
+from app.panels.range_marks import RangeMarks
 from app.runs.jobs import Jobs, Report
 from app.widgets.labels import plain_label
 from app.widgets.scroll_panel import scroll_body
@@ -86,6 +87,8 @@ class DatasetPanel(QScrollArea):
         self.path_field.committed.connect(self._on_path_field_committed)
         self.target_combo.activated.connect(self._on_target_combo_activated)
         prep.own_stats.clicked.connect(self.use_own_statistics)
+        self.range_marks = RangeMarks(document, self)  # right-click "Search range…"
+        mark_ranges(self.range_marks, src, split, prep)
         lay.addStretch(1)
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)

@@ -34,6 +34,7 @@ from app.panels.dataset_text import TEXT_SOURCES, text_kind
 from app.panels.dataset_text_form import TextRows, TokenizerRows
 from app.panels.dataset_vision import VISION_BUILTINS, VISION_SOURCES, vision_target
 from app.panels.dataset_vision_form import VisionRows
+from app.panels.range_marks import RangeMarks
 from app.widgets.labels import plain_label
 from app.widgets.path_field import PathField, PathMode
 from engine.project import DatasetSpec
@@ -273,3 +274,17 @@ class PrepGroup(QGroupBox):
         self.form.setRowVisible(self.normalize, not (text_kind(s) or audio_kind(s)))
         self.tokens.show_rows(s)
         self.sound.show_rows(s)
+
+
+def mark_ranges(marks: RangeMarks, src: SourceGroup, split: SplitGroup, prep: PrepGroup) -> None:
+    """Give the numeric and on/off settings a sweep may vary their "Search range…" mark."""
+    split_form = split.layout()
+    assert isinstance(split_form, QFormLayout)
+    rows = [(src.form, src.samples_spin, "samples"), (src.form, src.seq_spin, "seq_len"),
+            (split_form, split.val_slider.parentWidget(), "val_fraction"),
+            (split_form, split.test_slider.parentWidget(), "test_fraction"),
+            (prep.form, prep.normalize, "normalize"), (prep.form, prep.image_size, "image_size"),
+            (prep.form, prep.grayscale, "grayscale"), (prep.form, prep.flip, "augment_flip"),
+            (prep.form, prep.crop, "augment_crop"), (prep.form, prep.rotate, "augment_rotate")]
+    for form, widget, field in rows:
+        marks.attach_setting(form, widget, f"dataset.{field}")

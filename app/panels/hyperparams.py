@@ -40,6 +40,7 @@ from app.panels.hyperparams_task import (
     kind_items,
 )
 from app.panels.param_editors import FloatSpinBox
+from app.panels.range_marks import RangeMarks
 from app.runs.jobs import Jobs
 from app.widgets.labels import plain_label
 from app.widgets.plot_style import style_plot
@@ -55,6 +56,9 @@ DEFAULT_STEPS_PER_EPOCH = 50
 LR_HEADROOM = 0.15
 #: characters a combo box keeps when the dock is narrow (it elides the rest)
 COMBO_MIN_CHARS = 10
+#: settings a sweep does not vary: what the task is, and where and how the runs go
+NOT_SWEPT = {("task", "kind"), ("training", "device"), ("training", "gpus"),
+             ("training", "threads"), ("training", "monitor"), ("training", "checkpoint_every")}
 REMOTE_TIP = ("Train on {host} over SSH: LayerForge uploads the engine and the data, and the "
               "plots follow the run live (hosts: Remote hosts…).")
 
@@ -78,6 +82,7 @@ class HyperparamsPanel(QScrollArea):
         self.curve_x: list[float] = []
         self.curve_y: list[float] = []
         self.widgets: dict[tuple[str, str], QWidget] = {}
+        self.forms: dict[tuple[str, str], QFormLayout] = {}
         self.active = False  # set by activate(), when the panel is first on screen
         self.lr_jobs = Jobs(self)
         self.device_jobs = Jobs(self)
@@ -96,6 +101,12 @@ class HyperparamsPanel(QScrollArea):
         self.finetune = FinetuneGroup(self._set)
         lay.addWidget(self.finetune)
         lay.addStretch(1)
+        # right-click "Search range…" on a field; a ranged field shows its range under it
+        self.range_marks = RangeMarks(document, self)
+        for (section, field), w in self.widgets.items():
+            if (section, field) not in NOT_SWEPT:
+                self.range_marks.attach_setting(self.forms[(section, field)], w,
+                                                f"{section}.{field}")
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)
         document.edited.connect(self._on_document_edited)  # the model's blocks to unfreeze
@@ -108,6 +119,7 @@ class HyperparamsPanel(QScrollArea):
               tip: str = "") -> None:
         """Add ``w`` to ``form`` and send its edits to ``section.field``."""
         self.widgets[(section, field)] = w
+        self.forms[(section, field)] = form
         if tip:
             w.setToolTip(tip)
         if isinstance(w, QCheckBox):

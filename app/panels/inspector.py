@@ -23,11 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import EditError, GraphDocument
+from app.document.sweep_keys import block_key
 from app.panels.param_editors import ParamEditor, make_editor
+from app.panels.range_marks import RangeMarks
 from app.text import fmt_count
 from app.widgets.labels import plain_label
 from app.widgets.scroll_panel import scroll_body
 from engine.blocks import FAMILIES, get_block
+
+#: the block field kinds a sweep can vary, and the kind of range each takes
+SWEPT_KINDS = {"int": "int", "float": "float", "size": "int", "bool": "choice",
+               "choice": "choice"}
 
 
 class InspectorPanel(QScrollArea):
@@ -38,6 +44,7 @@ class InspectorPanel(QScrollArea):
         self.graph: str | None = None
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
+        self.range_marks = RangeMarks(document, self)
         self._built_for: tuple[str, str, str] | None = None  # (graph, id, type) of the form
         self._layout = scroll_body(self)
         self.title = plain_label(role="title")
@@ -121,6 +128,7 @@ class InspectorPanel(QScrollArea):
         self._refresh()
 
     def _build(self, type_name: str) -> None:
+        self.range_marks.clear()
         while self.form.rowCount():
             self.form.removeRow(0)  # deletes the previous block's editors
         self.editors = {}
@@ -134,10 +142,23 @@ class InspectorPanel(QScrollArea):
             label = QLabel(p.label or p.name.replace("_", " ").capitalize())
             label.setToolTip(editor.widget.toolTip())
             self.form.addRow(label, editor.widget)
+            if p.kind in SWEPT_KINDS:  # right-click "Search range…"; the range shows below
+                self.range_marks.attach(
+                    self.form, editor.widget, lambda name=p.name: self._key(name),
+                    SWEPT_KINDS[p.kind], lambda name=p.name: self._value(name),
+                    [False, True] if p.kind == "bool" else list(p.choices), label.text())
         self.title.setText(block.title if block else type_name)
         family = FAMILIES.get(block.family, block.family) if block else "unknown block type"
         self.subtitle.setText(f"{type_name} · {family}")
         self.doc.setText(block.doc if block else "")
+
+    def _key(self, name: str) -> str:
+        """The sweep key of the inspected block's field ``name``."""
+        return block_key(self.graph or "", self.node_id or "", name)
+
+    def _value(self, name: str) -> Any:
+        node = self.document.node(self.graph, self.node_id) if self.graph and self.node_id else None
+        return node.params.get(name) if node is not None else None
 
     def _refresh(self) -> None:
         """Show the node's current values and problems without disturbing typing."""
