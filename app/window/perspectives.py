@@ -1,7 +1,7 @@
 """Perspectives: the window's three arrangements of its panels, one per step of the work.
 
 *Design* gives the canvas the room (palette and inspector narrow beside it), *Train* the
-plots (hyperparameters on the left, the training controls and runs on the right),
+plots (hyperparameters on the left, the training controls, runs and sweep on the right),
 *Evaluate* the evaluation (runs on the left). Train and Evaluate hide the canvas, so that
 their docks take the whole window, as Neural Network Console gives each step a tab.
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Bump when the default arrangements change so that old saved layouts are not applied.
-STATE_VERSION = 5
+STATE_VERSION = 6
 KEY_CURRENT = "window/perspective"
 
 Area = Qt.DockWidgetArea
@@ -51,7 +51,8 @@ PERSPECTIVES: dict[str, Perspective] = {p.name: p for p in (
     Perspective("design", "Design", "Ctrl+1", "Build the network: the canvas takes the room",
                 True, ("palette", "inspector", "dataset", "problems")),
     Perspective("train", "Train", "Ctrl+2", "Train: hyperparameters, live plots and runs",
-                False, ("hyperparams", "dataset", "plots", "training", "runs", "problems")),
+                False, ("hyperparams", "dataset", "plots", "training", "runs", "sweep",
+                        "problems")),
     Perspective("evaluate", "Evaluate", "Ctrl+3",
                 "Evaluate a run: metrics, confusion matrix, misclassified samples, your own inputs",
                 False, ("runs", "evaluation", "samples", "try")),
@@ -276,7 +277,7 @@ def _train(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
             else:
                 window.addDockWidget(Area.LeftDockWidgetArea, docks[name])
             columns.append(docks[name])
-    below = [docks[n] for n in ("runs", "problems") if n in docks]
+    below = [docks[n] for n in ("runs", "sweep", "problems") if n in docks]
     if below and columns:
         window.splitDockWidget(columns[-1], below[0], V)
         _tabs(window, below)

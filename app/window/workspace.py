@@ -32,6 +32,7 @@ from app.window.features.export import ExportFeature
 from app.window.features.help import HelpFeature
 from app.window.features.pretrained import PretrainedFeature
 from app.window.features.setup import SetupFeature
+from app.window.features.sweep import SweepFeature
 from app.window.features.training import TrainingFeature
 from app.window.features.welcome import WelcomeFeature
 from app.window.files import FileController, display_name
@@ -57,7 +58,7 @@ def open_workspace(window: MainWindow, path: str | None = None,
 
 class Workspace(QObject):
     """The editor and the window's features: ``setup``, ``export``, ``training``,
-    ``welcome``, ``help``, ``pretrained``."""
+    ``welcome``, ``help``, ``pretrained``, ``sweep``."""
 
     def __init__(self, window: MainWindow, options: WindowOptions) -> None:
         super().__init__(window)
@@ -120,6 +121,7 @@ class Workspace(QObject):
         self.help = HelpFeature(window, self.actions)
         self.pretrained = PretrainedFeature(window, self.document, self.tabs, self.palette,
                                             before=self.actions.quit)
+        self.sweep = SweepFeature(window, self.document, self.training.plots)
 
     def _connect(self) -> None:
         a, d, w = self.actions, self.document, self.window
@@ -182,7 +184,7 @@ class Workspace(QObject):
         if self._closed:
             return
         self._closed = True
-        for feature in (self.pretrained, self.help, self.welcome, self.training, self.export, self.setup):
+        for feature in (self.sweep, self.pretrained, self.help, self.welcome, self.training, self.export, self.setup):
             feature.shutdown()
         self.perspectives.save()
         self.autosave.discard()
