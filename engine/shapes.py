@@ -146,7 +146,8 @@ def analyze_project(project: Project) -> dict[str, GraphAnalysis]:
 
 def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None = None) -> list[Problem]:
     """Every problem in the project: per graph, plus what the task needs of the graphs, plus
-    a warning when training it needs more memory than its device has."""
+    a warning when training it needs more memory than its device has, plus a warning per
+    saved search range whose key names no field."""
     analyses = analyses if analyses is not None else analyze_project(project)
     out = [p for a in analyses.values() for p in a.problems]
     kind = project.task.kind
@@ -165,6 +166,10 @@ def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None
     from engine.train.freeze import finetune_problems  # torch-free; engine.train loads lazily
 
     out += finetune_problems(project)
+    if project.sweep.ranges:  # saved search ranges whose key names no field (warnings)
+        from engine.sweep.space import range_problems
+
+        out += range_problems(project)
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
 import sys
 from pathlib import Path
@@ -26,10 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(Optuna); resumable, several coordinators may share one study")
     p.add_argument("file", help="the .lforge project")
     p.add_argument("--trials", type=int, metavar="N",
-                   help="trials in the study (with --resume: as it was made)")
+                   help="trials in the study (default: the project's sweep settings, 20; "
+                        "with --resume: as the study was made)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=SPEC",
                    help="a search range, e.g. training.lr=float:1e-4..1e-1:log, "
-                        "fc1.out_features=int:16..256:16, act.kind=choice:relu,gelu")
+                        "fc1.out_features=int:16..256:16, act.kind=choice:relu,gelu; adds to "
+                        "the project's ranges (or replaces the one of the same key)")
     p.add_argument("--objective", action="append", default=[], metavar="METRIC:max|min",
                    help="what to optimise: a validation metric (default val_accuracy:max for "
                         "classification, else val_loss:min); a second one may be params:min "
@@ -39,12 +40,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "with two)")
     p.add_argument("--pruner", choices=PRUNERS,
                    help="median (default with one objective), hyperband, none")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="trials trained at once on this computer (default 1)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="trials trained at once on this computer (default: the project's "
+                        "sweep settings, 1)")
     p.add_argument("--storage", metavar="URL", help="the study's database, any SQLAlchemy "
                    "URL (default sqlite:///RUNS/sweeps/NAME.db beside the project)")
-    p.add_argument("--name", help="the study's name (default: the project file's name)")
-    p.add_argument("--seed", type=int, default=0, help="the sampler's seed (default 0)")
+    p.add_argument("--name", help="the study's name (default: the project's sweep settings, else "
+                   "the project file's name)")
+    p.add_argument("--seed", type=int, help="the sampler's seed (default: the project's "
+                   "sweep settings, 0)")
     p.add_argument("--epochs", type=int, help="epochs of every trial (training.epochs)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a fixed setting for every trial, e.g. dataset.samples=2000")
@@ -98,23 +102,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _coordinator(args: argparse.Namespace) -> tuple[Any, str]:
-    """Load the project and build the sweep's configuration from the options (with
-    ``--resume`` and no ``--param``, from what the study was made with)."""
-    from engine.cli.running import absolute_data, refuse_misfit
-    from engine.cli.terminal import problem_line
-    from engine.project import ProjectError, load_project
-    from engine.shapes import project_problems
-    from engine.sweep.coordinator import Coordinator, SweepConfig
-    from engine.sweep.space import parse_param
-    from engine.sweep.study import (
-        default_objective,
-        default_pruner,
-        default_sampler,
-        default_storage,
-        grid_size,
-        parse_objective,
-        stored_config,
-    )
+    """Load the project and build its sweep: the project's sweep settings (docs/sweeps.md),
+    each overridden by a flag that is given; with ``--resume``, what the study was made with."""
+    from engine.project import load_project
+    from engine.sweep.config import coordinator_from_project
     from engine.train.overrides import apply_overrides, parse_assignment
 
     path = Path(args.file)
@@ -122,48 +113,15 @@ def _coordinator(args: argparse.Namespace) -> tuple[Any, str]:
     if args.epochs is not None:
         changes["training.epochs"] = args.epochs
     project = apply_overrides(load_project(path), changes)
-    absolute_data(project, path.resolve().parent)
-    errors = [problem_line(p) for p in project_problems(project) if p.severity == "error"]
-    if errors:
-        raise ProjectError("the project has errors:\n" + "\n".join(errors))
-    refuse_misfit(project)
-    name = args.name or path.stem
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name) or ".." in name:
-        raise UsageError(f"--name {name!r}: use letters, digits, '-', '_' and '.' (it names "
-                         "a folder of the runs folder)")
-    runs = path.resolve().parent / "runs"
-    storage = args.storage or default_storage(runs, name)
-    params, objectives_text, trials = args.param, args.objective, args.trials
-    stored = stored_config(storage, name) if args.resume else None
-    if args.resume and stored is None:
-        raise UsageError(f"--resume: there is no study {name!r} to resume in that storage "
-                         "(check --name and --storage)")
-    if stored is not None:
-        params = params or [f"{k}={v}" for k, v in stored.get("space", {}).items()]
-        objectives_text = objectives_text or list(stored.get("objectives", []))
-        trials = trials if trials is not None else stored.get("trials")
-    if not params:
-        raise UsageError("sweep: give at least one --param KEY=SPEC, e.g. "
-                         "--param training.lr=float:1e-4..1e-1:log")
-    if trials is None or not 1 <= trials <= 100_000:
-        raise UsageError("sweep: give --trials N (1 to 100,000)")
-    if not 1 <= args.workers <= 64:
+    if args.trials is not None and not 1 <= args.trials <= 100_000:
+        raise UsageError("--trials: give 1 to 100,000")
+    if args.workers is not None and not 1 <= args.workers <= 64:
         raise UsageError(f"--workers {args.workers}: use 1 to 64")
-    space = dict(parse_param(p) for p in params)
-    objectives = [parse_objective(o) for o in objectives_text] or \
-        [default_objective(project.task.kind)]
-    from engine.sweep.study import check_objectives
-
-    check_objectives(objectives)
-    sampler = args.sampler or (stored or {}).get("sampler") or default_sampler(len(objectives))
-    pruner = args.pruner or (stored or {}).get("pruner") or default_pruner(len(objectives))
-    if sampler == "grid" and trials > grid_size(space):
-        raise UsageError(f"--trials {trials}: the grid has only {grid_size(space)} points; "
-                         "use that many trials or fewer")
-    config = SweepConfig(name=name, trials=trials, space=space, objectives=objectives,
-                         storage=storage, runs_folder=runs, sampler=sampler, pruner=pruner,
-                         workers=args.workers, seed=args.seed, resume=args.resume)
-    return Coordinator(project, config), path.name
+    coordinator = coordinator_from_project(
+        project, path, params=args.param, objectives=args.objective, trials=args.trials,
+        sampler=args.sampler, pruner=args.pruner, workers=args.workers, seed=args.seed,
+        name=args.name, storage=args.storage, resume=args.resume)
+    return coordinator, path.name
 
 
 def _line(r: Any, first: str) -> str:

@@ -8,8 +8,8 @@ study, in the same database, as in the other:
 - :func:`coordinator_from_project` -> a ready :class:`~engine.sweep.coordinator.Coordinator`
   (the project copied, its data paths made absolute, refused when it has errors or does not
   fit its data);
-- :func:`range_problems`: the project's ranges whose key names no field, as problems for
-  the shape analysis and ``layerforge validate``.
+- :func:`engine.sweep.space.range_problems`: the project's saved ranges whose key names no
+  field, as problems for the shape analysis and ``layerforge validate``.
 
 Defaults: the study's name is the project file's name without ``.lforge``; its database is
 SQLite in the project's runs folder (``runs/sweeps/NAME.db``); objectives, sampler and pruner
@@ -87,16 +87,16 @@ def config_from_project(
     spec = project.sweep
     runs = Path(runs_folder) if runs_folder is not None else runs_folder_of(project_path)
     study = study_name(project, project_path, name)
-    url = storage or spec.storage or default_storage(runs, study)
+    url = storage or spec.storage or default_storage(runs, study, make=False)
     stored = stored_config(url, study) if resume else None
     if resume and stored is None:
         raise SweepError(f"resume: there is no study {study!r} to resume in its database "
                          "(check the sweep's name and storage)")
     space = _space(spec.ranges, params, (stored or {}).get("space") if stored else None)
     if not space:
-        raise SweepError("the sweep has no search range: mark one on a setting or block "
-                         "field, or give --param KEY=SPEC (e.g. "
-                         "--param training.lr=float:1e-4..1e-1:log)")
+        raise SweepError("the sweep has no search range: give at least one --param KEY=SPEC "
+                         "(e.g. --param training.lr=float:1e-4..1e-1:log), or mark a search "
+                         "range on a setting or block field in the project")
     old = stored or {}
     objective_texts = list(objectives) or (list(old.get("objectives", [])) if stored
                                            else list(spec.objectives))
@@ -158,29 +158,3 @@ def coordinator_from_project(project: Project, project_path: str | Path,
     ready = prepare_project(project, project_path)
     config = config_from_project(ready, project_path, **overrides)
     return Coordinator(ready, config, listener)
-
-
-def range_problems(project: Project) -> list[Any]:
-    """One warning per saved range whose key names no field, or whose range does not fit
-    its field (a block renamed outside the app, a setting removed): the sentence names the
-    key. The sweep refuses to start until it is fixed or removed."""
-    from engine.graph import Problem
-    from engine.sweep.space import check_space
-
-    out = []
-    for key, text in project.sweep.ranges.items():
-        try:
-            check_space(project, {key: parse_spec(key, text)})
-        except SweepError as e:
-            message = str(e).removeprefix("--param ")
-            out.append(Problem(_graph_of(project, key), None,
-                               f"search range {message}; fix or remove this range",
-                               severity="warning"))
-    return out
-
-
-def _graph_of(project: Project, key: str) -> str:
-    head = key.rpartition(".")[0]
-    if "/" in head:
-        return head.split("/", 1)[0]
-    return next(iter(project.graphs)) if len(project.graphs) == 1 else "sweep"

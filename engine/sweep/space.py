@@ -314,3 +314,35 @@ def apply_point(project: Project, point: dict[str, Any]) -> Project:
         return apply_overrides(project, settings) if settings else project
     except ProjectError as e:
         raise SweepError(str(e)) from None
+
+
+def range_problems(project: Project) -> list[Any]:
+    """One warning per saved range (``project.sweep.ranges``) whose key names no field or
+    whose range does not fit its field (a block renamed or deleted outside the app, a
+    field's bounds changed): the sentence names the key. A warning, not an error: training
+    the project alone does not need the range, and a sweep refuses to start until the
+    range is fixed or removed (:func:`check_space`)."""
+    out = []
+    for key, text in project.sweep.ranges.items():
+        try:
+            target = resolve_key(project, key)
+        except SweepError as e:
+            out.append(_range_problem(project, key, None, e))
+            continue
+        try:
+            check_space(project, {key: parse_spec(key, text)})
+        except SweepError as e:
+            out.append(_range_problem(project, key, target.node or None, e))
+    return out
+
+
+def _range_problem(project: Project, key: str, node: str | None, e: SweepError) -> Any:
+    from engine.graph import Problem
+
+    # pinned to the block's graph when it has one, else to the first graph (the app lists
+    # a project's problems per graph)
+    graph = key.rpartition(".")[0].rpartition("/")[0]
+    if graph not in project.graphs:
+        graph = next(iter(project.graphs))
+    return Problem(graph, node, f"search range {str(e).removeprefix('--param ')}; fix or "
+                   "remove this range", severity="warning")

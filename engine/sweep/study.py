@@ -117,7 +117,7 @@ def grid_size(space: dict[str, SearchRange]) -> int:
 
 def make_pruner(name: str, n_objectives: int, trials: int, epochs: int) -> Any:
     """Median: a trial whose epoch metric is worse than the median of earlier trials at the
-    same epoch stops, once max(2, min(5, trials // 4)) trials have finished and from its
+    same epoch stops, once max(2, min(3, trials // 8)) trials have finished and from its
     second epoch on. Hyperband: budgets from 1 to the run's epochs. Pruning needs one
     objective (Optuna cannot prune a multi-objective study)."""
     import optuna
@@ -128,23 +128,29 @@ def make_pruner(name: str, n_objectives: int, trials: int, epochs: int) -> Any:
         raise SweepError(f"--pruner {name}: a sweep with two objectives cannot prune (Optuna "
                          "prunes one objective only); use --pruner none")
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=max(2, min(5, trials // 4)),
+        return optuna.pruners.MedianPruner(n_startup_trials=max(2, min(3, trials // 8)),
                                            n_warmup_steps=2)
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs))
     return optuna.pruners.NopPruner()
 
 
-def default_storage(runs_folder: Path, name: str) -> str:
-    """``sqlite:///RUNS/sweeps/NAME.db`` (the folder is made)."""
+def default_storage(runs_folder: Path, name: str, make: bool = True) -> str:
+    """``sqlite:///RUNS/sweeps/NAME.db`` (the folder is made unless ``make`` is False;
+    :func:`open_storage` makes it when the study is opened)."""
     folder = runs_folder / "sweeps"
+    if make:
+        _make_folder(folder)
+    return f"sqlite:///{(folder / f'{name}.db').resolve()}"
+
+
+def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         from engine.errors import os_reason
 
         raise SweepError(f"{folder}: cannot make the sweeps folder ({os_reason(e)})") from None
-    return f"sqlite:///{(folder / f'{name}.db').resolve()}"
 
 
 #: how many times a coordinator tries to open a database another one is setting up
@@ -160,6 +166,9 @@ def open_storage(url: str) -> Any:
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"timeout": 60}}
+        path = url.removeprefix("sqlite:///")
+        if url.startswith("sqlite:///") and path and not path.startswith(":memory:"):
+            _make_folder(Path(path.partition("?")[0]).parent)
     import sqlalchemy.exc
 
     for attempt in range(_OPEN_TRIES):

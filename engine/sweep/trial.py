@@ -236,36 +236,40 @@ class TrialRun:
 
 class Slot:
     """One parallel lane of trials and its worker processes. Each trial's worker is started
-    ahead of time: while a trial trains, the next one's process already imports torch
-    (a :class:`WarmWorker` used once, so no process is left over after the last trial)."""
+    ahead of time: while a trial trains, the processes of the next ``AHEAD`` trials already
+    import torch (one ahead was not enough: a pruned trial ends within seconds, before the
+    next process is ready on a busy machine). Each is a :class:`WarmWorker` used once, and
+    the ones left after the last trial are closed with the slot."""
+
+    AHEAD = 2
 
     def __init__(self) -> None:
-        self._next: Any = None
+        self._ahead: list[Any] = []
 
     def take(self) -> Any:
         """The warm worker for the trial starting now."""
-        from engine.train.source import WarmWorker
-
-        warm, self._next = self._next, None
-        if warm is None:
-            warm = WarmWorker()
-            warm.start()
-        return warm
+        if self._ahead:
+            return self._ahead.pop(0)
+        return self._started()
 
     def taken(self, warm: Any, more: bool) -> None:
-        """The trial's run has its process: no other from ``warm``; one for the next
-        trial when ``more`` are to come."""
+        """The trial's run has its process: no other from ``warm``; processes for the
+        next trials when ``more`` are to come."""
         warm.close()
-        if more and self._next is None:
-            from engine.train.source import WarmWorker
+        while more and len(self._ahead) < self.AHEAD:
+            self._ahead.append(self._started())
 
-            self._next = WarmWorker()
-            self._next.start()
+    @staticmethod
+    def _started() -> Any:
+        from engine.train.source import WarmWorker
+
+        warm = WarmWorker()
+        warm.start()
+        return warm
 
     def close(self) -> None:
-        if self._next is not None:
-            self._next.close()
-            self._next = None
+        while self._ahead:
+            self._ahead.pop().close()
 
 
 def feasibility(project: Project) -> tuple[list[str], dict[str, float]]:
