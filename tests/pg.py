@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.tempfiles import pid_alive
+
 # Debian keeps the server binaries off PATH, in /usr/lib/postgresql/<major>/bin.
 _DEBIAN_BIN_DIRS = "/usr/lib/postgresql/*/bin"
 _SERVER_USER = "postgres"
@@ -184,7 +186,7 @@ def _remove_orphans() -> None:
             owner = int((folder / _OWNER).read_text())
         except (OSError, ValueError):
             continue  # not ours, or still being made
-        if not _alive(owner) and not _alive(_server_pid(folder)):
+        if not pid_alive(owner) and not pid_alive(_server_pid(folder)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -193,18 +195,6 @@ def _server_pid(folder: Path) -> int:
         return int((folder / "data" / "postmaster.pid").read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return 0
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _wait_ready(pg: Postgres, deadline: float) -> None:

@@ -5,7 +5,7 @@ The console script itself lives in the app (``app.cli``): it opens the window fo
 its ``gui`` command through ``extra``, so the engine never imports the app.
 
 Exit codes: 0 success, 1 failure at run time, 2 bad input (a clear message, never a traceback).
-Names that come from files or hosts are printed through :func:`engine.cli.terminal.for_terminal`.
+Names that come from files or hosts are printed through :func:`engine.terminal.for_terminal`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from engine.cli.terminal import for_terminal
 from engine.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -26,6 +25,7 @@ from engine.errors import (
     exit_code,
     user_message,
 )
+from engine.terminal import for_terminal
 
 DEBUG_ENV = "LAYERFORGE_DEBUG"  # "1": an internal error also prints its traceback
 

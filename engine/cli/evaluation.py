@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.cli.running import metrics_table
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError
+from engine.terminal import for_terminal
 
 NAME_WIDTH = 24
 MAX_BEAM = 64

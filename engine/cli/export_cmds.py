@@ -7,8 +7,8 @@ import math
 import sys
 from pathlib import Path
 
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError
+from engine.terminal import for_terminal
 
 
 def register(sub: argparse._SubParsersAction) -> None:

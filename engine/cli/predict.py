@@ -20,8 +20,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError
+from engine.terminal import for_terminal
 
 MAX_TOP = 100
 #: classes shown for a classifier unless --top says

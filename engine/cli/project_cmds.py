@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.cli.terminal import for_terminal, problem_line
 from engine.composite import graph_split
 from engine.project import FILE_SUFFIX, ProjectError, load_project, save_project
 from engine.shapes import GraphAnalysis, analyze_project, project_problems
+from engine.terminal import for_terminal, problem_line
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -105,11 +105,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _data_fit_problems(project, path: Path) -> list:
     """What the app's Problems list says about the model against its data (an Input of
     another shape, outputs against classes). Data that cannot be read is an error too."""
-    from engine.cli.running import absolute_data
     from engine.data.facts import data_facts, quick_facts, reads_files
     from engine.errors import UserError
     from engine.graph import Problem
     from engine.train.fit import check_fit
+    from engine.train.prepare import absolute_data
 
     checked = project.model_copy(deep=True)
     absolute_data(checked, path.resolve().parent)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from engine.cli.remote_train import accept_flag, follow_and_show, open_host
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError
 from engine.remote.config import (
     LOCAL,
@@ -20,6 +19,7 @@ from engine.remote.config import (
     load_hosts,
     load_runs,
 )
+from engine.terminal import for_terminal
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from engine.cli.running import overrides, prepare_job, show_events
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError, UserError
 from engine.remote.config import LOCAL, RemoteError, RunRecord, find_run, get_host
+from engine.terminal import for_terminal
 
 
 def accept_flag(p: argparse.ArgumentParser) -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.cli.terminal import for_terminal, problem_line
 from engine.errors import UsageError
-from engine.project import Project, ProjectError, load_project
+from engine.project import Project, load_project
+from engine.terminal import for_terminal
 from engine.train.events import (
     EpochEnded,
     Event,
@@ -26,6 +26,7 @@ from engine.train.events import (
     Stopped,
     Warning,
 )
+from engine.train.prepare import absolute_data, refuse_untrainable
 
 #: the validation figures shown at each epoch's end
 SHOWN = ("loss", "accuracy", "perplexity", "rmse", "r2", "d_loss", "g_loss")
@@ -40,18 +41,6 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.device is not None:
         out["training.device"] = args.device
     return out
-
-
-def absolute_data(project: Project, base: Path) -> None:
-    """Dataset paths in a project are relative to the project file."""
-    ds = project.dataset
-    if ds.path and not Path(ds.path).expanduser().is_absolute():
-        ds.path = str((base / ds.path).resolve())
-    for graph in project.graphs.values():  # a backbone's local weights file
-        ref = graph.weights
-        if ref is not None and not ref.source.startswith("hf:") \
-                and not Path(ref.source).expanduser().is_absolute():
-            graph.weights = ref.model_copy(update={"source": str((base / ref.source).resolve())})
 
 
 def prepare_job(args: argparse.Namespace) -> tuple[Project, Path, bool]:
@@ -71,12 +60,7 @@ def prepare_job(args: argparse.Namespace) -> tuple[Project, Path, bool]:
     path = Path(args.file)
     project = apply_overrides(load_project(path), changes)
     absolute_data(project, path.resolve().parent)
-    from engine.shapes import project_problems
-
-    errors = [problem_line(p) for p in project_problems(project) if p.severity == "error"]
-    if errors:
-        raise ProjectError("the project has errors:\n" + "\n".join(errors))
-    refuse_misfit(project)
+    refuse_untrainable(project)
     if args.out:
         out = Path(args.out)
     else:
@@ -85,22 +69,6 @@ def prepare_job(args: argparse.Namespace) -> tuple[Project, Path, bool]:
     if (out / "project.lforge").exists():
         raise UsageError(f"{out}: already holds a run (use --resume {out} to continue it)")
     return project, out, False
-
-
-def refuse_misfit(project: Project) -> None:
-    """Refuse, before a run folder exists, a project whose model does not fit its data
-    (an Input of another size, fewer outputs than classes): one line per problem, with
-    what to change."""
-    from engine.train.fit import FIT_MODEL, data_fit_errors
-
-    misfit = data_fit_errors(project)
-    if not misfit:
-        return
-    lines = [problem_line(p) for p in misfit]
-    if all(p.fix == FIT_MODEL for p in misfit):
-        lines.append("(in the app, Dataset > Fit model to data makes these changes)")
-    raise ProjectError("the model does not fit its data, so nothing was started:\n"
-                       + "\n".join(lines))
 
 
 def fmt_eta(s: float) -> str:

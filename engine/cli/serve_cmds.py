@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError, UserError
+from engine.terminal import for_terminal
 
 #: as engine.deploy.server's (not imported here: FastAPI would load for every command)
 DEFAULT_PORT = 8000

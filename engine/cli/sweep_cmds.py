@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError
+from engine.terminal import for_terminal
 
 
 def register(sub: argparse._SubParsersAction) -> None:

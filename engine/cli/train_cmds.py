@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from engine.cli.running import prepare_job, show_events
-from engine.cli.terminal import for_terminal
 from engine.errors import UsageError
 from engine.project import ProjectError
+from engine.terminal import for_terminal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,7 +93,7 @@ def check_finetune(project, project_file: str | None, init: str | None) -> None:
     project file) made absolute, the init file checked to be a readable weights source,
     and the fine-tuning settings checked (blocks to unfreeze that do not exist are an
     error, naming them)."""
-    from engine.cli.terminal import problem_line
+    from engine.terminal import problem_line
     from engine.train.freeze import finetune_problems
     from engine.train.init import init_file
 

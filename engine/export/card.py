@@ -83,7 +83,7 @@ def md_text(text: object, limit: int = 200, *, line_start: bool = False) -> str:
     control characters shown as escapes (``\\x1b``), HTML as entities, Markdown syntax
     backslash-escaped, at most ``limit`` characters of the original. ``line_start``: the
     text opens a line or list item, where ``-`` or ``1.`` would start a list."""
-    from engine.cli.terminal import for_terminal
+    from engine.terminal import for_terminal
 
     s = str(text).strip()
     if len(s) > limit:

@@ -135,17 +135,11 @@ def prepare_project(project: Project, project_path: str | Path) -> Project:
     """A copy of ``project`` ready to sweep: data paths absolute (they are relative to the
     project file); refused, with one line per problem, when it has errors or its model
     does not fit its data."""
-    from engine.cli.running import absolute_data, refuse_misfit
-    from engine.cli.terminal import problem_line
-    from engine.project import ProjectError
-    from engine.shapes import project_problems
+    from engine.train.prepare import absolute_data, refuse_untrainable
 
     project = project.model_copy(deep=True)
     absolute_data(project, Path(project_path).expanduser().resolve().parent)
-    errors = [problem_line(p) for p in project_problems(project) if p.severity == "error"]
-    if errors:
-        raise ProjectError("the project has errors:\n" + "\n".join(errors))
-    refuse_misfit(project)
+    refuse_untrainable(project)
     return project
 
 

@@ -35,6 +35,7 @@ from engine.sweep import results as R
 from engine.sweep.results import TrialRecord
 from engine.sweep.space import SearchRange, apply_point, check_space
 from engine.sweep.study import Objective, make_pruner, make_sampler, open_study
+from engine.tempfiles import pid_alive
 
 if TYPE_CHECKING:
     from engine.sweep.trial import Slot
@@ -255,7 +256,7 @@ class Coordinator:
                 beat = t.datetime_start.timestamp()
             stale = beat is None or now - float(beat) > GRACE_S
             their_host, _, pid = who.rpartition(":")
-            gone = their_host == host and pid.isdigit() and not _alive(int(pid))
+            gone = their_host == host and pid.isdigit() and not pid_alive(int(pid))
             if stale or gone or who == self.identity:
                 out.append(t)
         return out
@@ -315,16 +316,6 @@ class Coordinator:
 
     def trial_project(self, params: dict[str, Any]) -> Project:
         return apply_point(self.project, params)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _wait_unlocked(folder: Path, timeout: float = UNLOCK_WAIT_S) -> bool:

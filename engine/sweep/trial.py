@@ -275,8 +275,8 @@ class Slot:
 def feasibility(project: Project) -> tuple[list[str], dict[str, float]]:
     """The problems that stop ``project`` from training (shape inference, the task's graphs,
     the model against its data), and its size as ``params`` and ``flops``."""
-    from engine.cli.terminal import problem_line
     from engine.shapes import analyze_project, project_problems
+    from engine.terminal import problem_line
     from engine.train.fit import data_fit_errors
 
     analyses = analyze_project(project)

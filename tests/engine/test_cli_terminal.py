@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from engine.cli.terminal import for_terminal
 from engine.project import Graph, Node, Project, save_project
 from engine.templates import load_template
+from engine.terminal import for_terminal
 from tests.engine.cli_helpers import HOSTILE, RAW_CONTROL, image_folder_run, run_cli, text_run
 
 

@@ -5,6 +5,10 @@ names from a project, class names from folder names or a CSV column, a remote ho
 output. Printed raw, an ANSI escape sequence in one of them can clear the screen, recolour or
 retitle the terminal, and a newline or carriage return can forge an output line. Every such
 name goes through :func:`for_terminal` before it is printed.
+
+It lives in the engine, not in ``engine.cli``, because engine code builds such text too: the
+errors that list a project's problems one per line (:func:`problem_line`, raised by training
+and sweep preparation) and the model card.
 """
 
 from __future__ import annotations
