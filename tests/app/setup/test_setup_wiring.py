@@ -29,8 +29,8 @@ def test_panels_are_docks_of_the_workspace(window, ws, qtbot, mlp_run):
 
 def test_the_tabs_of_every_dock_group_show_whole_titles(window, ws, qtbot):
     """In each perspective, tabbed docks ("Inspector" | "Dataset", "Hyperparameters" |
-    "Dataset", "Runs" | "Problems", "Evaluation" | "Samples") are wide enough that no tab
-    title is elided ("Inspec…", "Data…")."""
+    "Dataset", "Runs" | "Sweep" | "Problems", "Evaluation" | "Samples" | "Try it") are wide
+    enough that no tab title is elided ("Inspec…", "Data…")."""
     from PySide6.QtWidgets import QTabBar
 
     def groups() -> dict[tuple[str, ...], QTabBar]:
@@ -48,7 +48,7 @@ def test_the_tabs_of_every_dock_group_show_whole_titles(window, ws, qtbot):
         qtbot.waitUntil(lambda: not ws.perspectives.settling)
         qtbot.waitUntil(lambda: groups() and all(whole(b) for b in groups().values()))
         seen |= set(groups())
-    assert {("Inspector", "Dataset"), ("Hyperparameters", "Dataset"), ("Runs", "Problems"),
+    assert {("Inspector", "Dataset"), ("Hyperparameters", "Dataset"), ("Runs", "Sweep", "Problems"),
             ("Evaluation", "Samples", "Try it")} <= seen
 
 
