@@ -355,7 +355,7 @@ class EvaluationPanel(QScrollArea):
                                        "(most confident first)")
             self._fill_gallery(wrong)
             self._size_classification()
-            QTimer.singleShot(0, self._size_classification)  # once the views are laid out
+            QTimer.singleShot(0, self, self._size_classification)  # laid out; not once deleted
         elif r.kind == "segmentation":
             self.segmentation.show_result(r)
         elif r.kind == "detection":

@@ -162,7 +162,7 @@ class DetectionSection(QSplitter):
             Matches.of(r.true[:n], r.pred[:n])
         self.redraw()
         self.table_box.setMinimumWidth(content_width(self.table))
-        QTimer.singleShot(0, self._size_columns)  # once the section is laid out
+        QTimer.singleShot(0, self, self._size_columns)  # laid out; not once deleted
 
     def _size_columns(self) -> None:
         """The table as wide as it needs; the curves 2/5 of the rest, the gallery 3/5."""

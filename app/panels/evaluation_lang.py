@@ -227,7 +227,7 @@ class DecodedSection(QSplitter):
         self.metrics.show_scalars(figures)
         self.left.setMinimumWidth(max(content_width(self.metrics),
                                       self.beam.minimumSizeHint().width()))
-        QTimer.singleShot(0, self._size_columns)  # once the section is laid out
+        QTimer.singleShot(0, self, self._size_columns)  # laid out; not once deleted
         self.beam.set_width(beam_width)
 
     def clear_all(self) -> None:

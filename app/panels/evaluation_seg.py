@@ -119,7 +119,7 @@ class SegmentationSection(QSplitter):
         self.legend.set_entries(entries)
         self.show_worst_first()
         self.table_box.setMinimumWidth(content_width(self.table))
-        QTimer.singleShot(0, self._size_columns)  # once the section is laid out
+        QTimer.singleShot(0, self, self._size_columns)  # laid out; not once deleted
 
     def _size_columns(self) -> None:
         """The table as wide as it needs, the gallery one picture wide at least, the matrix
