@@ -170,7 +170,7 @@ class DatasetSpec(_Model):
     target: str = ""
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     test_fraction: float = Field(0.0, ge=0.0, lt=1.0)
-    split_seed: int = 0
+    split_seed: int = Field(0, ge=SEED_MIN, le=SEED_MAX)
     normalize: bool = True
     image_size: int | None = Field(None, ge=4, le=1024)
     grayscale: bool = False
