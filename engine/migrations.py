@@ -65,8 +65,9 @@ def _migrate_4_to_5(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _migrate_5_to_6(raw: dict[str, Any]) -> dict[str, Any]:
     # Version 6 added the sweep settings (``sweep``: search ranges on settings and block
-    # fields, objectives, sampler, pruner, trials, workers, seed). A project without them
-    # has none: nothing to change but the version.
+    # fields, objectives, sampler, pruner, trials, workers, SSH hosts, seed) and
+    # ``training.stats_every`` (block statistics, default every 50 steps). A project
+    # without them has none and the default: nothing to change but the version.
     raw = dict(raw)
     raw["schema_version"] = 6
     return raw

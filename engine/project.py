@@ -296,6 +296,10 @@ class TrainingConfig(_Model):
     #: ``unfreeze`` (node ids; empty = every frozen block) train too
     unfreeze_epoch: int = Field(0, ge=0)
     unfreeze: list[str] = Field(default_factory=list)
+    #: block statistics (activations, dead units, gradient and update norms) every this
+    #: many steps, recorded as events for the canvas's health badges and the training
+    #: doctor; 0 = off
+    stats_every: int = Field(50, ge=0, le=1_000_000)
 
     @field_validator("device")
     @classmethod
@@ -321,6 +325,8 @@ class SweepSpec(_Model):
     pruner: Literal["median", "hyperband", "none"] | None = None
     trials: int = Field(20, ge=1, le=10_000)
     workers: int = Field(1, ge=1, le=64)
+    #: configured SSH hosts (engine.remote.config) that run trials too, one at a time each
+    hosts: list[str] = Field(default_factory=list, max_length=64)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     #: the study's name (empty: the project's name) and database (empty: SQLite in the
     #: project's runs folder)
