@@ -40,9 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "with two)")
     p.add_argument("--pruner", choices=PRUNERS,
                    help="median (default with one objective), hyperband, none")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="trials trained at once on this computer (default: the project's "
-                        "sweep settings, 1)")
+    p.add_argument("--workers", metavar="N|local:N,remote:HOST",
+                   help="where trials train, one at a time per lane: N local workers, or "
+                        "local:N,remote:HOST[,remote:HOST2] for configured SSH hosts too "
+                        "(local:0 trains on the hosts only; default: the project's sweep "
+                        "settings, 1 local worker)")
+    p.add_argument("--accept-new-host-key", action="store_true",
+                   help="trust a remote host's unknown host key without asking (scripts); a "
+                        "changed key is always refused")
     p.add_argument("--storage", metavar="URL", help="the study's database, any SQLAlchemy "
                    "URL (default sqlite:///RUNS/sweeps/NAME.db beside the project)")
     p.add_argument("--name", help="the study's name (default: the project's sweep settings, else "
@@ -65,14 +70,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     config = coordinator.config
     out = sys.stderr if args.json else sys.stdout
     first = config.objectives[0].metric
-    print(f"sweep {for_terminal(config.name)} of {for_terminal(project_name)}: "
-          f"{config.trials} trials, {config.sampler} sampler, {config.pruner} pruner, "
-          f"{config.workers} worker{'s' * (config.workers != 1)}", file=out, flush=True)
+    lanes = f"{config.workers} worker{'s' * (config.workers != 1)}"
+    if config.hosts:
+        lanes = (f"{config.workers} local worker{'s' * (config.workers != 1)} and remote "
+                 + ", ".join(config.hosts))
+    print(for_terminal(f"sweep {config.name} of {project_name}: {config.trials} trials, "
+                       f"{config.sampler} sampler, {config.pruner} pruner, {lanes}"),
+          file=out, flush=True)
+    if config.hosts:
+        from engine.cli.remote_train import terminal_confirm
+
+        coordinator.confirm_host_key = terminal_confirm(args.accept_new_host_key)
 
     def listen(ev: Any) -> None:
         if isinstance(ev, TrialStarted) and ev.resumed:
-            print(f"trial {ev.number}: resuming {for_terminal(ev.run_dir)} from its checkpoint",
-                  file=out, flush=True)
+            print(for_terminal(f"trial {ev.number}: resuming {ev.run_dir} from its checkpoint"
+                               + (f" on {ev.lane}" if ev.lane else "")), file=out, flush=True)
+        elif isinstance(ev, TrialStarted) and config.hosts:
+            print(for_terminal(f"trial {ev.number}: started on {ev.lane}"), file=out,
+                  flush=True)
         elif isinstance(ev, TrialEnded):
             print(_line(ev.record, first), file=out, flush=True)
 
@@ -105,7 +121,7 @@ def _coordinator(args: argparse.Namespace) -> tuple[Any, str]:
     """Load the project and build its sweep: the project's sweep settings (docs/sweeps.md),
     each overridden by a flag that is given; with ``--resume``, what the study was made with."""
     from engine.project import load_project
-    from engine.sweep.config import coordinator_from_project
+    from engine.sweep.config import coordinator_from_project, parse_workers
     from engine.train.overrides import apply_overrides, parse_assignment
 
     path = Path(args.file)
@@ -115,12 +131,14 @@ def _coordinator(args: argparse.Namespace) -> tuple[Any, str]:
     project = apply_overrides(load_project(path), changes)
     if args.trials is not None and not 1 <= args.trials <= 100_000:
         raise UsageError("--trials: give 1 to 100,000")
-    if args.workers is not None and not 1 <= args.workers <= 64:
-        raise UsageError(f"--workers {args.workers}: use 1 to 64")
+    workers, hosts = parse_workers(args.workers) if args.workers is not None else (None, [])
+    if workers is not None and not (0 if hosts else 1) <= workers <= 64:
+        raise UsageError(f"--workers {args.workers}: use 1 to 64 local workers (0 only with "
+                         "a remote host: local:0,remote:HOST)")
     coordinator = coordinator_from_project(
         project, path, params=args.param, objectives=args.objective, trials=args.trials,
-        sampler=args.sampler, pruner=args.pruner, workers=args.workers, seed=args.seed,
-        name=args.name, storage=args.storage, resume=args.resume)
+        sampler=args.sampler, pruner=args.pruner, workers=workers, hosts=hosts or None,
+        seed=args.seed, name=args.name, storage=args.storage, resume=args.resume)
     return coordinator, path.name
 
 
@@ -128,7 +146,8 @@ def _line(r: Any, first: str) -> str:
     params = "  ".join(f"{k}={_fmt(v)}" for k, v in r.params.items())
     value = r.values.get(first)
     shown = f"{first} {value:.4f}" if value is not None else ""
-    text = (f"trial {r.number:>3}  {r.state:<10}  {params}  {shown}  {r.epochs} epochs  "
+    lane = f"on {r.lane:<8}  " if r.lane else ""
+    text = (f"trial {r.number:>3}  {r.state:<10}  {lane}{params}  {shown}  {r.epochs} epochs  "
             f"{r.seconds:.1f} s")
     if r.message and r.state not in ("complete",):
         text += f"  ({r.message})"
@@ -152,7 +171,8 @@ def _summary(coordinator: Any, records: list[Any]) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "study": c.name, "storage": _safe_url(c.storage), "trials": c.trials,
         "objectives": [o.text() for o in c.objectives], "sampler": c.sampler,
-        "pruner": c.pruner, "seed": c.seed, "counts": counts,
+        "pruner": c.pruner, "seed": c.seed, "workers": c.workers, "hosts": list(c.hosts),
+        "counts": counts,
         "results": [r.to_dict() for r in records],
         "best": [r.to_dict() for r in best(records, c.objectives)],
     }
@@ -174,5 +194,6 @@ def _print_summary(summary: dict[str, Any], coordinator: Any) -> None:
             values = "  ".join(f"{m} {r['values'][m]:.4g}" for m in metrics
                                if r["values"].get(m) is not None)
             params = "  ".join(f"{k}={_fmt(v)}" for k, v in r["params"].items())
-            print(for_terminal(f"  trial {r['number']:>3}  {values}  {params}  "
+            lane = f"on {r['lane']}  " if r.get("lane") else ""
+            print(for_terminal(f"  trial {r['number']:>3}  {values}  {params}  {lane}"
                                f"{r['run_dir']}"))

@@ -14,7 +14,9 @@ study, in the same database, as in the other:
 Defaults: the study's name is the project file's name without ``.lforge``; its database is
 SQLite in the project's runs folder (``runs/sweeps/NAME.db``); objectives, sampler and pruner
 are the task's (val_accuracy:max for classification, else val_loss:min; TPE and the median
-pruner with one objective, NSGA-II and no pruner with two).
+pruner with one objective, NSGA-II and no pruner with two). Trials train on ``workers``
+local lanes and on each of the project's ``sweep.hosts`` (configured SSH hosts, one trial at
+a time each; :func:`parse_workers` reads the command line's ``local:N,remote:HOST``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def config_from_project(
     sampler: str | None = None,
     pruner: str | None = None,
     workers: int | None = None,
+    hosts: Sequence[str] | None = None,
     seed: int | None = None,
     name: str | None = None,
     storage: str | None = None,
@@ -74,7 +77,9 @@ def config_from_project(
 ) -> SweepConfig:
     """The sweep the project's settings describe. Every keyword left None (or empty) takes
     the project's value, then the default; ``params`` (``KEY=SPEC`` texts) add to the
-    project's ranges or replace the range of the same key.
+    project's ranges or replace the range of the same key. ``workers`` is the number of
+    local lanes (0 only with ``hosts``); ``hosts`` the configured SSH hosts that each run
+    trials too (None: the project's ``sweep.hosts``; each must be configured).
 
     With ``resume`` and a study that exists, what the study was made with (ranges,
     objectives, trials, sampler, pruner, seed) wins over the project's settings, so that
@@ -112,12 +117,59 @@ def config_from_project(
         raise SweepError(f"trials {n}: the grid has only {grid_size(space)} points; use that "
                          "many trials or fewer")
     w = workers if workers is not None else spec.workers
-    if not 1 <= w <= 64:
-        raise SweepError(f"workers {w}: use 1 to 64")
+    remote = check_hosts(list(spec.hosts) if hosts is None else list(hosts))
+    if not (0 if remote else 1) <= w <= 64:
+        raise SweepError(f"workers {w}: use 1 to 64" + ("" if w else
+                         " (0 local workers only with a remote host: local:0,remote:HOST)"))
     s = seed if seed is not None else old.get("seed", spec.seed)
     return SweepConfig(name=study, trials=int(n), space=space, objectives=goals, storage=url,
                        runs_folder=runs, sampler=chosen_sampler, pruner=chosen_pruner,
-                       workers=w, seed=s, resume=resume)
+                       workers=w, hosts=tuple(remote), seed=s, resume=resume)
+
+
+def parse_workers(text: str) -> tuple[int | None, list[str]]:
+    """``--workers``: ``N`` (local workers), or ``local:N,remote:HOST[,remote:HOST2...]``;
+    (local workers, None where not given, and the remote hosts in order). Raises
+    :class:`SweepError` naming the part that is wrong."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text), []
+    local: int | None = None
+    hosts: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        kind, _, value = part.partition(":")
+        if kind == "local" and value.strip().isdigit() and local is None:
+            local = int(value)
+        elif kind == "remote" and value.strip() and value.strip() not in hosts:
+            hosts.append(value.strip())
+        else:
+            why = ("local is given twice" if kind == "local" and local is not None else
+                   f"{value.strip()!r} is named twice" if kind == "remote" and value.strip()
+                   else f"{part!r} is neither local:N nor remote:HOST")
+            raise SweepError(f"--workers {text}: {why}; give N, or local:N,remote:HOST "
+                             "(e.g. local:2,remote:gpu1)")
+    return local, hosts
+
+
+def check_hosts(hosts: list[str]) -> list[str]:
+    """``hosts`` when each is a configured SSH host; else a SweepError naming the unknown
+    one and the configured ones."""
+    if not hosts:
+        return hosts
+    from engine.project import ProjectError
+    from engine.remote.config import load_hosts
+
+    try:
+        known = load_hosts()
+    except ProjectError as e:
+        raise SweepError(f"the sweep's remote hosts cannot be checked: {e}") from None
+    for name in hosts:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none yet"
+            raise SweepError(f"remote host {name!r} is not configured (configured: {listed}); "
+                             "add it with `layerforge remote add NAME --host HOST`, or remove "
+                             "it from the sweep's hosts")
+    return hosts
 
 
 def _space(ranges: dict[str, str], params: Sequence[str],

@@ -17,6 +17,12 @@ Rules that keep a sweep exact (docs/sweeps.md says them to the user):
   is gone; any host: its heartbeat is older than ``GRACE_S``): a trial whose run folder has
   a checkpoint continues from it, one whose run already ended is told from its events, and
   one killed before its first checkpoint is told failed with why. No trial is run twice.
+
+Trials run on *lanes* (engine.sweep.lanes), one trial at a time each: ``config.workers``
+local lanes and one per configured SSH host in ``config.hosts``. A resumed trial goes back
+to where it ran: one that ran on a host to that host's lane (which first brings its run
+folder up to date), one that ran here to a local lane. A lane whose host cannot be reached
+fails the trial it had and takes no more; the others go on.
 """
 
 from __future__ import annotations
@@ -26,19 +32,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.project import Project
 from engine.sweep import results as R
+from engine.sweep.lanes import Lane, fits, make_lanes, unplaced_note, where_it_ran
 from engine.sweep.results import TrialRecord
 from engine.sweep.space import SearchRange, apply_point, check_space
 from engine.sweep.study import Objective, make_pruner, make_sampler, open_study
 from engine.tempfiles import pid_alive
 
 if TYPE_CHECKING:
-    from engine.sweep.trial import Slot
+    from engine.remote.hostkeys import ConfirmHostKey
 
 #: seconds between two heartbeats of a running trial
 HEARTBEAT_S = 5.0
@@ -51,7 +58,8 @@ UNLOCK_WAIT_S = 60.0
 @dataclass(frozen=True)
 class SweepConfig:
     """What one coordinator runs. ``runs_folder`` is the project's runs folder: trials go
-    to ``runs_folder/sweeps/<name>/trial-NNNN``."""
+    to ``runs_folder/sweeps/<name>/trial-NNNN``. ``workers`` local lanes (0 only with
+    ``hosts``) and one lane per configured SSH host in ``hosts`` train them."""
 
     name: str
     trials: int
@@ -64,6 +72,7 @@ class SweepConfig:
     workers: int = 1
     seed: int | None = 0
     resume: bool = False
+    hosts: tuple[str, ...] = ()
 
     def study_config(self) -> dict[str, Any]:
         """What the study remembers of the sweep (checked when another coordinator joins)."""
@@ -78,6 +87,7 @@ class TrialStarted:
     params: dict[str, Any]
     run_dir: str
     resumed: bool = False
+    lane: str = ""  # the lane's name: "local 1", or the SSH host's
 
 
 @dataclass(frozen=True)
@@ -115,15 +125,20 @@ class Coordinator:
         self.project = project
         self.config = config
         self.listener = listener or (lambda _ev: None)
+        #: asked about an SSH host key seen for the first time (None: refused with a sentence)
+        self.confirm_host_key: ConfirmHostKey | None = None
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.study: Any = None
         self._lock = threading.RLock()  # every study call, and the shared state below
         self._stopping = threading.Event()
-        self._runs: dict[int, Any] = {}  # number -> LocalRun of the trials running here
+        self._runs: dict[int, Any] = {}  # number -> the event source of a trial running here
         self._mine: dict[int, _Claim] = {}
-        self._orphans: list[Any] = []
-        self.skipped: list[str] = []  # orphans left alone, with why
-        self._errors: list[BaseException] = []  # what ended a slot thread
+        self._orphans: list[tuple[Any, str | None]] = []  # (trial, lanes.where_it_ran)
+        self._lane_of: dict[int, str] = {}  # number -> the name of the lane running it
+        self._noted: set[str] = set()  # lanes whose stop is in ``skipped``
+        #: notes for the user, with why: orphans left alone, lanes that took no more trials
+        self.skipped: list[str] = []
+        self._errors: list[BaseException] = []  # what ended a lane's thread
 
     @property
     def folder(self) -> Path:
@@ -148,15 +163,13 @@ class Coordinator:
         """Run trials until the study holds N of them (or ``stop``); every trial's record."""
 
         study = self.open()
+        lanes = make_lanes(self.config.workers, self.config.hosts, self.confirm_host_key)
         if self.config.resume:
-            self._orphans = self._find_orphans()
-        from engine.sweep.trial import Slot
-
-        slots = [Slot() for _ in range(max(1, self.config.workers))]
+            self._orphans = self._placed(self._find_orphans(), lanes)
         beat = threading.Thread(target=self._heartbeat, daemon=True, name="sweep-heartbeat")
         beat.start()
-        threads = [threading.Thread(target=self._slot, args=(slot,), daemon=True,
-                                    name=f"sweep-slot-{i}") for i, slot in enumerate(slots)]
+        threads = [threading.Thread(target=self._lane, args=(lane,), daemon=True,
+                                    name=f"sweep-lane-{i}") for i, lane in enumerate(lanes)]
         try:
             for t in threads:
                 t.start()
@@ -167,8 +180,8 @@ class Coordinator:
             self.stop()
             for t in threads:
                 t.join()
-            for slot in slots:
-                slot.close()
+            for lane in lanes:
+                lane.close()
         if self._errors:
             raise self._errors[0]
         with self._lock:
@@ -186,17 +199,26 @@ class Coordinator:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    # -- slots ------------------------------------------------------------------------
-    def _slot(self, slot: Slot) -> None:
+    # -- lanes ------------------------------------------------------------------------
+    def _lane(self, lane: Lane) -> None:
         try:
-            while not self._stopping.is_set():
-                claim = self._next()
+            while not self._stopping.is_set() and not self._broken(lane):
+                claim = self._next(lane)
                 if claim is None:
-                    return
-                self._run_trial(claim, slot)
+                    break
+                self._run_trial(claim, lane)
         except BaseException as e:  # noqa: BLE001 - raised again by run() in its thread
             self._errors.append(e)
             self._stopping.set()
+
+    def _broken(self, lane: Lane) -> bool:
+        """Whether ``lane`` takes no more trials (its host cannot be reached); noted once."""
+        why = getattr(lane, "broken", None)
+        with self._lock:
+            if why and lane.name not in self._noted:
+                self._noted.add(lane.name)
+                self.skipped.append(f"{lane.name} took no more trials: {why}")
+        return bool(why)
 
     def more_to_come(self) -> bool:
         """Whether another trial will probably start after the running ones (worth a
@@ -207,17 +229,20 @@ class Coordinator:
             return bool(self._orphans) or \
                 len(self.study.get_trials(deepcopy=False)) < self.config.trials
 
-    def _next(self) -> _Claim | None:
+    def _next(self, lane: Lane) -> _Claim | None:
         import optuna
 
-        while True:
+        while not self._broken(lane):
             with self._lock:
-                orphan = self._orphans.pop(0) if self._orphans else None
+                mine = [i for i, (_, where) in enumerate(self._orphans) if fits(lane, where)]
+                orphan = self._orphans.pop(mine[0])[0] if mine else None
             if orphan is None:
                 break
             claim = self._claim(orphan)
             if claim is not None:
                 return claim
+        if self._broken(lane):
+            return None
         with self._lock:
             study, n = self.study, self.config.trials
             trials = study.get_trials(deepcopy=False)
@@ -233,9 +258,12 @@ class Coordinator:
             self._sign(trial)
             return _Claim(trial, params)
 
-    def _sign(self, trial: Any) -> None:
+    def _sign(self, trial: Any, beat: bool = False) -> None:
+        """Mark ``trial`` as this coordinator's. A fresh trial's start time is its first
+        heartbeat (one commit fewer per trial); a claimed orphan's is old: it beats now."""
         trial.set_user_attr(R.COORDINATOR, self.identity)
-        trial.set_user_attr(R.HEARTBEAT, time.time())
+        if beat:
+            trial.set_user_attr(R.HEARTBEAT, time.time())
 
     def _find_orphans(self) -> list[Any]:
         """The RUNNING trials whose coordinator is gone (see the module docstring)."""
@@ -261,6 +289,18 @@ class Coordinator:
                 out.append(t)
         return out
 
+    def _placed(self, orphans: list[Any], lanes: list[Lane]) -> list[tuple[Any, str | None]]:
+        """The orphans with where they ran (engine.sweep.lanes.where_it_ran); those no
+        lane of this coordinator can continue are left alone, with a note."""
+        out = []
+        for frozen in orphans:
+            where = where_it_ran(frozen.user_attrs.get(R.RUN_DIR))
+            if any(fits(lane, where) for lane in lanes):
+                out.append((frozen, where))
+            else:
+                self.skipped.append(unplaced_note(frozen.number, where))
+        return out
+
     def _claim(self, frozen: Any) -> _Claim | None:
         import optuna
 
@@ -271,7 +311,7 @@ class Coordinator:
             return None
         with self._lock:
             trial = optuna.trial.Trial(self.study, frozen._trial_id)  # no public lookup
-            self._sign(trial)
+            self._sign(trial, beat=True)
         return _Claim(trial, dict(frozen.params), resumed=True,
                       reported=set(frozen.intermediate_values))
 
@@ -286,21 +326,51 @@ class Coordinator:
                         pass
 
     # -- one trial ----------------------------------------------------------------------
-    def _run_trial(self, claim: _Claim, slot: Slot) -> None:
+    def _run_trial(self, claim: _Claim, lane: Lane) -> None:
         from engine.sweep.trial import TrialRun
 
         number = claim.trial.number
         with self._lock:
             self._mine[number] = claim
+            self._lane_of[number] = lane.name
+            claim.trial.set_user_attr(R.LANE, lane.name)
         try:
-            TrialRun(self, claim, slot).run()
+            if claim.resumed and not self._caught_up(number, lane):
+                return
+            TrialRun(self, claim, lane).run()
         finally:
             with self._lock:
                 self._mine.pop(number, None)
                 self._runs.pop(number, None)
+                self._lane_of.pop(number, None)
+
+    def _caught_up(self, number: int, lane: Lane) -> bool:
+        """A resumed trial that ran on ``lane``'s host has its run folder brought up to
+        date first (RemoteLane.catch_up); False when the host cannot be reached (with a
+        note) or the sweep stops meanwhile: the trial stays RUNNING for a later resume."""
+        from engine.errors import UserError
+
+        catch_up = getattr(lane, "catch_up", None)
+        if catch_up is None:
+            return True
+        try:
+            return catch_up(self.trial_dir(number), self._stopping.is_set)
+        except UserError as e:
+            self.skipped.append(f"trial {number}: its run on {lane.name} could not be "
+                                f"brought up to date ({e}); left running: resume the sweep "
+                                "again when the host can be reached")
+            return False
 
     # used by TrialRun --------------------------------------------------------------------
     def emit(self, event: SweepEvent) -> None:
+        with self._lock:
+            lane = self._lane_of.get(getattr(event, "number", None)
+                                     if not isinstance(event, TrialEnded)
+                                     else event.record.number, "")
+        if isinstance(event, TrialStarted) and not event.lane:
+            event = replace(event, lane=lane)
+        elif isinstance(event, TrialEnded) and not event.record.lane:
+            event = replace(event, record=replace(event.record, lane=lane))
         try:
             self.listener(event)
         except Exception:  # noqa: BLE001 - a listener's defect must not end the sweep

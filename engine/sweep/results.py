@@ -24,6 +24,7 @@ EPOCHS = "epochs"
 SECONDS = "seconds"
 INFEASIBLE = "infeasible"
 SURPLUS = "surplus"
+LANE = "lane"  # the lane that runs (ran) it: "local 1", or an SSH host's name
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class TrialRecord:
     seconds: float = 0.0
     run_dir: str = ""
     message: str = ""
+    lane: str = ""  # where it trained: "local 1", or the SSH host's name
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -63,7 +65,8 @@ def record_of(frozen: Any, objectives: list[Objective]) -> TrialRecord:
     return TrialRecord(number=frozen.number, state=state, params=dict(frozen.params),
                        values=values, epochs=int(attrs.get(EPOCHS, 0) or 0),
                        seconds=float(attrs.get(SECONDS, 0.0) or 0.0),
-                       run_dir=str(attrs.get(RUN_DIR, "")), message=str(attrs.get(MESSAGE, "")))
+                       run_dir=str(attrs.get(RUN_DIR, "")), message=str(attrs.get(MESSAGE, "")),
+                       lane=str(attrs.get(LANE, "")))
 
 
 def study_records(study: Any, objectives: list[Objective], trials: int) -> list[TrialRecord]:

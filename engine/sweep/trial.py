@@ -1,7 +1,9 @@
 """One trial of a sweep, from its parameters to the result told to Optuna: checked by shape
 inference, trained as an ordinary run folder on a local worker (or resumed from its
 checkpoint), pruned through the run's stop control, and recorded in the study and in the
-run folder's sweep.json."""
+run folder's sweep.json. Trials run on *lanes*: a lane (``name``, ``source(job)``,
+``started(more)``, ``close()``) runs one trial at a time; :class:`LocalLane` is this
+computer's, engine.sweep.remote_lane's an SSH host's (engine.sweep.lanes)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from engine.sweep import results as R
 from engine.sweep.coordinator import TrialEnded, TrialEpoch, TrialStarted
 from engine.sweep.results import TrialRecord
 from engine.sweep.space import SweepError
+from engine.sweep.study import PruneCheck
 from engine.train.events import EpochEnded, Failed, Finished, Stopped, read_events
 
 if TYPE_CHECKING:
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 class TrialRun:
     """Runs one claimed trial to its end (or to the sweep's stop) and tells the result."""
 
-    def __init__(self, coordinator: Coordinator, claim: _Claim, slot: Slot) -> None:
+    def __init__(self, coordinator: Coordinator, claim: _Claim, slot: Any) -> None:
         self.c = coordinator
         self.claim = claim
         self.trial = claim.trial
@@ -43,6 +46,7 @@ class TrialRun:
         self.size: dict[str, float] = {}
         self.owns = claim.resumed  # the run folder is this trial's (sweep.json may be written)
         self.total_epochs = 0  # the trial's training.epochs: its last epoch is never pruned
+        self.prune_check: PruneCheck | None = None
 
     def run(self) -> None:
         project = self._resumable() if self.claim.resumed else self._fresh()
@@ -112,19 +116,18 @@ class TrialRun:
 
     # -- training -----------------------------------------------------------------------
     def _train(self, project: Project) -> None:
-        from engine.train.source import Job, LocalRun
+        from engine.train.source import Job
 
         self.total_epochs = int(project.training.epochs)
         job = Job(project.model_dump(mode="json"), str(self.run_dir), resume=self.claim.resumed)
-        warm = self.slot.take()
-        run = LocalRun(job, warm)
+        run = self.slot.source(job)
         self.c.emit(TrialStarted(self.number, dict(self.claim.params), str(self.run_dir),
                                  self.claim.resumed))
         self.c.running(self.number, run)
         first = True
         for ev in run.events():
-            if first:  # the worker is taken: start the next trial's one meanwhile
-                self.slot.taken(warm, self.c.more_to_come())
+            if first:  # the lane's process is busy: it may prepare for the next trial
+                self.slot.started(self.c.more_to_come())
                 first = False
             if isinstance(ev, EpochEnded):
                 self._epoch(ev, run)
@@ -152,13 +155,26 @@ class TrialRun:
                 or ev.epoch in self.claim.reported or ev.epoch >= self.total_epochs):
             return  # a trial at its last epoch has cost all it will: it completes
         with self.c._lock:
-            self.trial.report(self.last, ev.epoch)
+            prune = self._pruning().report(self.last, ev.epoch)
             self.claim.reported.add(ev.epoch)
-            prune = self.trial.should_prune()
         if prune:
             self.pruned_at = ev.epoch
             self._write("pruning")
             run.stop()  # the run's ordinary stop: it keeps a checkpoint
+
+    def _pruning(self) -> PruneCheck:
+        """The trial's pruning decisions (a resumed trial's values so far read once)."""
+        if self.prune_check is None:
+            reported: dict[int, float] = {}
+            if self.claim.reported:
+                import optuna
+
+                running = self.c.study.get_trials(deepcopy=False,
+                                                  states=(optuna.trial.TrialState.RUNNING,))
+                reported = next((dict(t.intermediate_values) for t in running
+                                 if t.number == self.number), {})
+            self.prune_check = PruneCheck(self.c.study, self.trial, reported)
+        return self.prune_check
 
     # -- the result ---------------------------------------------------------------------
     def _conclude(self) -> None:
@@ -231,45 +247,34 @@ class TrialRun:
             "trial": self.number, "params": self.claim.params, "state": state,
             "message": message, "epochs": self.pruned_at or self.epochs,
             "values": dict(zip((o.metric for o in self.objectives), values or [], strict=False)),
-            "coordinator": self.c.identity})
+            "coordinator": self.c.identity, "lane": self.slot.name})
 
 
-class Slot:
-    """One parallel lane of trials and its worker processes. Each trial's worker is started
-    ahead of time: while a trial trains, the processes of the next ``AHEAD`` trials already
-    import torch (one ahead was not enough: a pruned trial ends within seconds, before the
-    next process is ready on a busy machine). Each is a :class:`WarmWorker` used once, and
-    the ones left after the last trial are closed with the slot."""
+class LocalLane:
+    """A lane of trials on this computer (the module docstring says what a lane is):
+    one worker process, started when the lane is made, trains the lane's trials one after
+    the other (:class:`engine.train.reused_worker.ReusedWorker`). Only the first trial waits
+    for it to import torch, and no trial's training shares the CPU with a process starting
+    for the next one. A process that dies mid-trial fails that trial alone; the lane starts
+    a new one for the next."""
 
-    AHEAD = 2
+    def __init__(self, name: str = "local 1") -> None:
+        from engine.train.reused_worker import ReusedWorker
 
-    def __init__(self) -> None:
-        self._ahead: list[Any] = []
+        self.name = name
+        self._worker = ReusedWorker()
+        self._worker.start()
 
-    def take(self) -> Any:
-        """The warm worker for the trial starting now."""
-        if self._ahead:
-            return self._ahead.pop(0)
-        return self._started()
+    def source(self, job: Any) -> Any:
+        """The event source that runs ``job`` (an engine.train.source.Job) on this lane."""
+        return self._worker.run(job)
 
-    def taken(self, warm: Any, more: bool) -> None:
-        """The trial's run has its process: no other from ``warm``; processes for the
-        next trials when ``more`` are to come."""
-        warm.close()
-        while more and len(self._ahead) < self.AHEAD:
-            self._ahead.append(self._started())
-
-    @staticmethod
-    def _started() -> Any:
-        from engine.train.source import WarmWorker
-
-        warm = WarmWorker()
-        warm.start()
-        return warm
+    def started(self, more: bool) -> None:
+        """The trial's first event arrived. Nothing to start ahead: the lane's one process
+        runs the next trial too."""
 
     def close(self) -> None:
-        while self._ahead:
-            self._ahead.pop().close()
+        self._worker.close()
 
 
 def feasibility(project: Project) -> tuple[list[str], dict[str, float]]:

@@ -12,9 +12,11 @@ a sweep scheduler) needs no code of its own per kind of run:
 - ``close()`` lets go: a local source ends its worker (a run in progress stops with a
   checkpoint), a remote one detaches (the run goes on on its host).
 
-This module also holds the local implementation: :class:`WarmWorker` keeps one worker
+This module also holds the local implementations: :class:`WarmWorker` keeps one worker
 process started ahead of time (torch imported, waiting for a job), and :class:`LocalRun`
-runs one job on it. Plain Python, no torch and no Qt.
+runs one job on it (the app's runs and ``layerforge train``: one job per process).
+:mod:`engine.train.reused_worker` keeps one process that runs job after job (a sweep's
+local lane). Plain Python, no torch and no Qt.
 """
 
 from __future__ import annotations
@@ -270,3 +272,4 @@ class LocalRun:
             client = self._client
         if client is not None:
             getattr(client, cmd)()
+

@@ -35,7 +35,9 @@ def worker_command(python: str | None = None) -> list[str]:
 
 class WorkerClient:
     """One worker process. Start it early (``start``) to have it warm; then ``submit`` a job
-    and iterate ``events()``. ``stop``/``pause``/``resume`` may be called from any thread."""
+    and iterate ``events()``. ``stop``/``pause``/``resume`` may be called from any thread.
+    A job submitted with ``reuse=True`` leaves the process waiting for the next job after
+    its terminal event: ``submit`` again and iterate ``events()`` again."""
 
     def __init__(self, command: Sequence[str] | None = None, env: dict[str, str] | None = None,
                  cwd: str | Path | None = None) -> None:
@@ -77,12 +79,17 @@ class WorkerClient:
         return self.ready
 
     def submit(self, project: Project | dict[str, Any], run_dir: str | Path, *,
-               resume: bool = False, overrides: dict[str, Any] | None = None) -> None:
-        """Send the job (starts the worker if it is not running yet)."""
+               resume: bool = False, overrides: dict[str, Any] | None = None,
+               reuse: bool = False) -> None:
+        """Send the job (starts the worker if it is not running yet). With ``reuse`` the
+        worker waits for another job after this one's terminal event instead of exiting."""
         self.start()
         data = project.model_dump(mode="json") if isinstance(project, Project) else project
-        self._send({"project": data, "run_dir": str(run_dir), "resume": resume,
-                    "overrides": overrides or {}})
+        job = {"project": data, "run_dir": str(run_dir), "resume": resume,
+               "overrides": overrides or {}}
+        if reuse:
+            job["reuse"] = True
+        self._send(job)
         self._submitted = True
 
     def events(self) -> Iterator[Event]:
@@ -140,6 +147,11 @@ class WorkerClient:
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is started and has not exited."""
+        return self.proc is not None and self.proc.poll() is None
 
     def stderr_tail(self) -> str:
         with self._lock:

@@ -53,6 +53,7 @@ def test_a_diverging_trial_fails_with_the_runs_message(grid_sweep):
     data = sweep_file(done.run_dir)
     assert (data["study"], data["trial"], data["state"]) == ("s", done.number, "complete")
     assert data["params"] == done.params
+    assert data["lane"] == done.lane == "local 1"
     ended = [e.record.number for e in events if isinstance(e, TrialEnded)]
     assert sorted(ended) == [0, 1, 2, 3]
     assert (c.trial_dir(done.number) / SWEEP_FILE).is_file()

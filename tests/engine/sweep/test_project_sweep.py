@@ -80,6 +80,23 @@ def test_a_sweep_that_cannot_run_says_why(tmp_path, sweep, words):
     assert words in str(info.value)
 
 
+def test_the_projects_hosts_must_be_configured_ssh_hosts(tmp_path, monkeypatch):
+    from engine.remote.config import HostConfig, add_host
+
+    monkeypatch.setenv("LAYERFORGE_CONFIG_DIR", str(tmp_path / "config"))
+    path = _saved(tmp_path, ranges={"training.lr": "float:0.01..0.1"}, hosts=["gpu1"])
+    with pytest.raises(SweepError) as info:
+        config_from_project(load_project(path), path)
+    assert "remote host 'gpu1' is not configured (configured: none yet)" in str(info.value)
+    add_host(HostConfig(name="gpu1", host="gpu1.example.org"))
+    config = config_from_project(load_project(path), path)
+    assert (config.workers, config.hosts) == (1, ("gpu1",))  # the project's hosts, one lane each
+    config = config_from_project(load_project(path), path, workers=0)
+    assert (config.workers, config.hosts) == (0, ("gpu1",))  # the host alone trains
+    with pytest.raises(SweepError, match="0 local workers only with a remote host"):
+        config_from_project(load_project(path), path, workers=0, hosts=[])
+
+
 def test_the_coordinator_gets_a_copy_with_absolute_data_and_refuses_errors(tmp_path):
     project = load_template("mlp")
     project.sweep.ranges["training.lr"] = "float:0.01..0.1"

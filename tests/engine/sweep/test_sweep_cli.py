@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.sweep.config import parse_workers
+from engine.sweep.space import SweepError
 from engine.templates import template_path
 from tests.engine.cli_helpers import run_cli
 
@@ -85,4 +87,47 @@ def test_wrong_options_are_refused_before_anything_runs(project, args, words):
     assert r.code == 2, r.text
     assert words in r.err, r.err
     assert "Traceback" not in r.text
+    assert not (project.parent / "runs" / "sweeps" / "bad").exists()
+
+
+@pytest.mark.parametrize(("text", "lanes"), [
+    ("2", (2, [])),
+    ("local:2,remote:gpu1", (2, ["gpu1"])),
+    ("local:0, remote:gpu1,remote:gpu2", (0, ["gpu1", "gpu2"])),
+    ("remote:gpu1", (None, ["gpu1"])),  # the local workers: the project's (default 1)
+])
+def test_workers_name_local_lanes_and_remote_hosts(text, lanes):
+    assert parse_workers(text) == lanes
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("gpu1", "'gpu1' is neither local:N nor remote:HOST"),
+    ("local:two", "'local:two' is neither"),
+    ("remote:", "'remote:' is neither"),
+    ("local:1,local:2", "local is given twice"),
+    ("remote:a,remote:a", "'a' is named twice"),
+])
+def test_wrong_workers_are_named(text, words):
+    with pytest.raises(SweepError) as info:
+        parse_workers(text)
+    assert words in str(info.value) and "local:N,remote:HOST" in str(info.value)
+
+
+def test_an_unknown_host_or_no_lane_is_refused_before_anything_runs(project, tmp_path,
+                                                                      monkeypatch):
+    from engine.remote.config import HostConfig, add_host
+
+    monkeypatch.setenv("LAYERFORGE_CONFIG_DIR", str(tmp_path / "config"))
+    add_host(HostConfig(name="gpu1", host="gpu1.example.org"))
+    add_host(HostConfig(name="gpu2", host="gpu2.example.org"))
+    for workers, words in [
+            ("local:1,remote:gpu9", "remote host 'gpu9' is not configured (configured: gpu1, "
+                                    "gpu2); add it with `layerforge remote add"),
+            ("local:0", "--workers local:0: use 1 to 64 local workers (0 only with a remote "
+                        "host"),
+            ("gpu1", "'gpu1' is neither local:N nor remote:HOST")]:
+        r = run_cli("sweep", str(project), "--trials", "2", "--name", "bad", "--param",
+                    "training.lr=float:0.01..0.1", "--workers", workers, *SMALL)
+        assert r.code == 2 and words in r.err, r.text
+        assert "Traceback" not in r.text
     assert not (project.parent / "runs" / "sweeps" / "bad").exists()
