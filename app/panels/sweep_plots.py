@@ -7,7 +7,10 @@
   a log scale, a choice by its position in the list), coloured by the objective (light to
   dark: worse to better);
 - :class:`ParetoPlot`: for two objectives, the complete trials as points and the Pareto
-  front (the trials no other beats on both) joined by a line.
+  front (the trials no other beats on both) joined by a line, each front point labelled
+  with its trial's number.
+
+Axes show values as they are (no "x0.001" scale factor: an accuracy reads 0.9, not 900).
 
 They only draw what they are given; the view decides what to give them."""
 
@@ -54,6 +57,8 @@ class _Plot(pg.PlotWidget):
         self.getPlotItem().hideButtons()
         if title:
             self.getPlotItem().setTitle(title, size="9pt")
+        for side in ("left", "bottom"):
+            self.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
         self.restyle()
 
     def restyle(self) -> None:
@@ -96,6 +101,11 @@ class BestSoFarPlot(_Plot):
             self.line.setData([*xs, xs[-1] + 1], [*best, best[-1]])
         else:
             self.line.setData([], [])
+        # trials are whole numbers: ticks at whole steps (1, 2, 5, 10... apart)
+        last = xs[-1] + 1 if xs else 1.0
+        step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9)
+                    if last / s <= 10)
+        self.getPlotItem().getAxis("bottom").setTickSpacing(step, step)
 
 
 class ParallelPlot(_Plot):
@@ -194,6 +204,7 @@ class ParetoPlot(_Plot):
         self.addItem(self.others)
         self.addItem(self.front)
         self.front_numbers: list[int] = []
+        self._labels: list[pg.TextItem] = []
         self.restyle()
 
     def restyle(self) -> None:
@@ -210,8 +221,11 @@ class ParetoPlot(_Plot):
     def set_data(self, records: list[TrialRecord], objectives: list[Objective]) -> None:
         a, b = objectives[0].metric, objectives[1].metric
         item = self.getPlotItem()
-        item.setLabel("bottom", a)
-        item.setLabel("left", b)
+        item.setLabel("bottom", f"{a} ({_goal(objectives[0])})")
+        item.setLabel("left", f"{b} ({_goal(objectives[1])})")
+        for label in self._labels:
+            item.removeItem(label)
+        self._labels = []
         done = [r for r in records if r.state == "complete" and a in r.values and b in r.values]
         best = pareto(records, objectives)
         self.front_numbers = [r.number for r in best]
@@ -220,3 +234,13 @@ class ParetoPlot(_Plot):
         self.others.setData([r.values[a] for r in rest], [r.values[b] for r in rest])
         best.sort(key=lambda r: r.values[a])
         self.front.setData([r.values[a] for r in best], [r.values[b] for r in best])
+        for r in best:
+            label = pg.TextItem(str(r.number), color=_accent(), anchor=(-0.2, 1.0))
+            label.setPos(r.values[a], r.values[b])
+            label.setToolTip(f"trial {r.number}")
+            item.addItem(label)
+            self._labels.append(label)
+
+
+def _goal(objective: Objective) -> str:
+    return "higher is better" if objective.maximize else "lower is better"

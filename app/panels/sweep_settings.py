@@ -1,5 +1,6 @@
 """The sweep's settings as a form (the project's ``sweep`` section): objectives, sampler,
-pruner, trials, parallel workers, seed and the study's name, and the search ranges listed
+pruner, trials, local workers, remote hosts (app/panels/sweep_hosts.py), seed and the
+study's name, and the search ranges listed
 read-only (they are marked where their field is edited: the Hyperparameters and Dataset
 panels, the Inspector). Every change is reported as ``field_edited(name, value)``; the
 view passes it to the document, so each is an undo step, and the form is refilled from the
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.sweep_hosts import HostsChooser
 from app.widgets.labels import plain_label
 from engine.project import SweepSpec
 
@@ -65,6 +67,7 @@ class SweepSettingsForm(QWidget):
         self.workers = QSpinBox()
         self.workers.setRange(1, 64)
         self.workers.setToolTip("Trials trained at once on this computer")
+        self.hosts = HostsChooser()
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("The sampler's seed: the same seed samples the same points")
@@ -76,7 +79,8 @@ class SweepSettingsForm(QWidget):
         form = QFormLayout()
         for label, w in (("Objective", self.first), ("Second objective", self.second),
                          ("Sampler", self.sampler), ("Pruner", self.pruner),
-                         ("Trials", self.trials), ("Workers", self.workers),
+                         ("Trials", self.trials), ("Local workers", self.workers),
+                         ("Remote hosts", self.hosts),
                          ("Seed", self.seed), ("Study name", self.name)):
             form.addRow(label, w)
         layout = QVBoxLayout(self)
@@ -95,6 +99,7 @@ class SweepSettingsForm(QWidget):
         self.trials.editingFinished.connect(lambda: self._edit("trials", self.trials.value()))
         self.workers.editingFinished.connect(
             lambda: self._edit("workers", self.workers.value()))
+        self.hosts.changed.connect(lambda names: self._edit("hosts", names))
         self.seed.editingFinished.connect(lambda: self._edit("seed", self.seed.value()))
         self.name.editingFinished.connect(lambda: self._edit("name", self.name.text().strip()))
 
@@ -116,12 +121,17 @@ class SweepSettingsForm(QWidget):
             self.pruner.setCurrentText(spec.pruner or DEFAULT)
             self.trials.setValue(spec.trials)
             self.workers.setValue(spec.workers)
+            self.hosts.set_chosen(spec.hosts)
             self.seed.setValue(min(spec.seed, self.seed.maximum()))
             self.name.setText(spec.name)
             lines = [f"{k}  =  {v}" for k, v in spec.ranges.items()]
             self.ranges.setText("\n".join(lines) if lines else NO_RANGES)
         finally:
             self._filling = False
+
+    def set_hosts(self, configured: list[str]) -> None:
+        """The SSH hosts configured on this computer, offered as remote hosts."""
+        self.hosts.set_configured(configured)
 
     def _edit(self, name: str, value: Any) -> None:
         if not self._filling:

@@ -265,7 +265,11 @@ class FileController(QObject):
         return True
 
     def confirm_close(self) -> bool:
-        """Ask to save unsaved changes: True to go on (saved or discarded), False to stay."""
+        """Ask the window's leave guards (a running sweep), then to save unsaved changes:
+        True to go on (saved or discarded), False to stay."""
+        confirm_leave = getattr(self.window, "confirm_leave", None)
+        if confirm_leave is not None and not confirm_leave():
+            return False
         if not self.doc.is_dirty():
             return True
         answer = ask_save_changes(self.window, display_name(self.doc.path))

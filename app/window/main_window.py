@@ -11,6 +11,7 @@ confirm (unsaved changes) and then shuts it down, once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, Signal
@@ -70,6 +71,10 @@ class MainWindow(QMainWindow):
         self.theme = theme
         self.settings = settings
         self.content: WindowContent | None = None
+        #: asked, in order, before the project is closed (the window, or another project
+        #: opened): a feature with work in flight (a running sweep) asks the user; False
+        #: keeps everything open
+        self.leave_guards: list[Callable[[], bool]] = []
         self.setWindowTitle("LayerForge")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -141,9 +146,13 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
 
     # -- closing and drops -----------------------------------------------------------
+    def confirm_leave(self) -> bool:
+        """Ask the leave guards; True when every one lets the project close."""
+        return all(guard() for guard in self.leave_guards)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         content = self.content
-        if content is not None and not content.confirm_close():
+        if content is not None and not (self.confirm_leave() and content.confirm_close()):
             event.ignore()
             return
         if content is not None:

@@ -1,5 +1,6 @@
-"""The experiment view (Sweep dock) on real sweeps: the spirals MLP template with tiny
-settings, the real coordinator and real worker processes.
+"""The Sweep dock (settings, Run / Resume / Stop) and the experiment view (the Experiment
+dock: trials table and plots) on real sweeps: the spirals MLP template with tiny settings,
+the real coordinator and real worker processes.
 
 One sweep is run by the engine once for the module (a finished 3-trial study the view
 opens); one is run from the view itself, stopped, reopened and resumed."""
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.panels.sweep_table import BEST_MARK, NUMBER_ROLE
+from app.panels.sweep_table import BEST_MARK, NUMBER_ROLE, short_key
 from engine.project import SweepSpec, load_project, save_project
 from engine.templates import load_template
 
@@ -50,6 +51,11 @@ def open_project(qtbot, ws, path: Path) -> None:
                     timeout=WAIT_MS)
 
 
+def shown(widget) -> bool:
+    """On screen: a dock behind another's tab stays "visible" to Qt, moved out of sight."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
 def row_of(table, number: int) -> int:
     for row in range(table.rowCount()):
         if table.item(row, 0).data(NUMBER_ROLE) == number:
@@ -62,23 +68,25 @@ def test_run_stop_reopen_resume_finishes_exactly_n_trials(qtbot, ws, tmp_path):
 
     path = tiny_mlp(tmp_path / "live")
     ws.document.replace_project(load_project(path), str(path))
-    sweep, panel = ws.sweep, ws.sweep.panel
+    sweep, panel, view = ws.sweep, ws.sweep.panel, ws.sweep.view
+    ws.perspectives.switch("train")
     qtbot.waitUntil(lambda: not sweep.study_jobs.busy, timeout=WAIT_MS)
     assert not panel.resume_button.isEnabled()  # no study yet
     panel.run_button.click()
     assert sweep.running and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: shown(view), timeout=5000)  # Run brings the trials forward
     # the table fills live: the first trial's row, complete, while the sweep goes on
-    qtbot.waitUntil(lambda: any(r.state == "complete" for r in panel.records), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(r.state == "complete" for r in view.records), timeout=WAIT_MS)
     assert sweep.running
-    assert panel.table.rowCount() >= 1
-    state = panel.table.columnCount() - 3  # Trial, value, ranges, State, Epochs, Time
-    assert panel.table.horizontalHeaderItem(state).text() == "State"
-    assert panel.table.item(0, state).text() in ("complete", "running")
+    assert view.table.rowCount() >= 1
+    state = view.table.column("State")
+    assert view.table.item(0, state).text() in ("complete", "running")
+    assert view.table.column("Lane") == -1  # the engine names no lane (yet)
     panel.stop_button.click()
     qtbot.waitUntil(lambda: not sweep.running and sweep.thread is None, timeout=WAIT_MS)
     assert "Stopped" in panel.status.text()
     assert panel.resume_button.isEnabled()
-    done_before = sum(r.state == "complete" for r in panel.records)
+    done_before = sum(r.state == "complete" for r in view.records)
     assert 1 <= done_before < TRIALS
 
     # reopening the project offers Resume sweep and shows the trials so far
@@ -86,66 +94,72 @@ def test_run_stop_reopen_resume_finishes_exactly_n_trials(qtbot, ws, tmp_path):
     qtbot.waitUntil(lambda: sweep.snapshot is not None and not sweep.study_jobs.busy,
                     timeout=WAIT_MS)
     assert panel.resume_button.isEnabled()
-    assert panel.table.rowCount() >= done_before
+    assert view.table.rowCount() >= done_before
 
     panel.resume_button.click()
     qtbot.waitUntil(lambda: not sweep.running and sweep.thread is None, timeout=WAIT_MS)
     assert panel.message.text() == ""
     assert "Sweep done" in panel.status.text()
     assert not panel.resume_button.isEnabled()
-    numbers = sorted(r.number for r in panel.records)
+    numbers = sorted(r.number for r in view.records)
     assert numbers == list(range(TRIALS))
-    assert all(r.state not in ("running", "waiting") for r in panel.records)
+    assert all(r.state not in ("running", "waiting") for r in view.records)
     study = optuna.load_study(study_name="spirals", storage=sweep.snapshot.storage)
     assert len(study.trials) == TRIALS  # none run twice, none lost
     # the best trial is marked, and only it
-    best = max((r for r in panel.records if r.state == "complete"),
+    best = max((r for r in view.records if r.state == "complete"),
                key=lambda r: r.values["val_accuracy"])
-    assert panel.best_number == best.number
-    marked = [row for row in range(panel.table.rowCount())
-              if panel.table.item(row, 0).text().endswith(BEST_MARK)]
-    assert marked == [row_of(panel.table, best.number)]
-    assert panel.table.item(marked[0], 0).font().bold()
+    assert view.best_number == best.number
+    marked = [row for row in range(view.table.rowCount())
+              if view.table.item(row, 0).text().endswith(BEST_MARK)]
+    assert marked == [row_of(view.table, best.number)]
+    assert view.table.item(marked[0], 0).font().bold()
 
 
 def test_reopened_sweep_shows_its_plots_and_overlays_a_clicked_trial(qtbot, ws, finished):
     open_project(qtbot, ws, finished)
-    panel = ws.sweep.panel
-    assert panel.table.rowCount() == TRIALS
-    assert not panel.resume_button.isEnabled()  # nothing left to finish
-    assert panel.best_label.text().startswith(f"Best: trial {panel.best_number}")
+    view = ws.sweep.view
+    assert view.table.rowCount() == TRIALS
+    assert not ws.sweep.panel.resume_button.isEnabled()  # nothing left to finish
+    assert view.best_label.text().startswith(f"Best: trial {view.best_number}")
     # best so far: one point per completed trial, a step line that never gets worse
-    xs, ys = panel.best_plot.points.getData()
+    xs, ys = view.best_plot.points.getData()
     assert list(xs) == [0.0, 1.0, 2.0]
-    _, best_line = panel.best_plot.line.getData()
+    _, best_line = view.best_plot.line.getData()
     assert list(best_line[:-1]) == [max(ys[: i + 1]) for i in range(len(ys))]
     # parallel coordinates: one line per trial over the two ranges and the objective
-    assert len(panel.parallel.lines) == TRIALS
-    for line in panel.parallel.lines:
+    assert len(view.parallel.lines) == TRIALS
+    for line in view.parallel.lines:
         _, y = line.getData()
         assert len(y) == 3 and all(0.0 <= v <= 1.0 for v in y)
     # importance: computed off the GUI thread once 3 trials completed
-    qtbot.waitUntil(lambda: bool(panel.importance.items), timeout=WAIT_MS)
-    assert {name for name, _ in panel.importance.items} <= set(RANGES)
-    assert not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.pareto))  # one objective
+    qtbot.waitUntil(lambda: bool(view.importance.items), timeout=WAIT_MS)
+    assert {name for name, _ in view.importance.items} <= {short_key(k) for k in RANGES}
+    assert not view.tabs.isTabVisible(view.tabs.indexOf(view.pareto))  # one objective
 
-    panel.table.selectRow(row_of(panel.table, 1))
+    view.table.selectRow(row_of(view.table, 1))
     plots = ws.training.plots
     assert plots.overlay_count() == 1
     curves = [(item.xData, item.yData) for item in plots.metric_plot.listDataItems()]
     assert any(x is not None and len(x) == 2 for x, _ in curves)  # its two epochs
+    # Curves brings Plots (a tab beside the experiment view) forward, with the overlay
+    ws.perspectives.switch("train")
+    ws.sweep.show_view()
+    qtbot.waitUntil(lambda: shown(view) and not shown(plots), timeout=5000)
+    view.curves_button.click()
+    qtbot.waitUntil(lambda: shown(plots) and not shown(view), timeout=5000)
 
 
 def test_apply_to_project_is_one_undo_step(qtbot, ws, finished):
     open_project(qtbot, ws, finished)
-    panel, doc = ws.sweep.panel, ws.document
-    assert not panel.apply_button.isEnabled()  # no trial chosen
-    number = panel.best_number
-    params = next(r.params for r in panel.records if r.number == number)
-    panel.table.selectRow(row_of(panel.table, number))
+    view, doc = ws.sweep.view, ws.document
+    assert not view.apply_button.isEnabled()  # no trial chosen
+    number = view.best_number
+    params = next(r.params for r in view.records if r.number == number)
+    view.table.selectRow(row_of(view.table, number))
     before = doc.project.model_copy(deep=True)
     steps = doc.undo_stack.count()
-    panel.apply_button.click()
+    view.apply_button.click()
     assert doc.project.training.lr == pytest.approx(params["training.lr"])
     fc1 = doc.node("model", "fc1") or next(
         n for g in doc.project.graphs.values() for n in g.nodes if n.id == "fc1")

@@ -1,4 +1,5 @@
-"""Sweeps in the window: the Sweep dock (the experiment view, app/panels/sweep.py) and the
+"""Sweeps in the window: the Sweep dock (settings, Run / Resume / Stop: app/panels/sweep.py),
+the Experiment dock (trials table and plots: app/panels/sweep_experiment.py) and the
 coordinator that runs the project's sweep.
 
 Run sweep starts an :class:`engine.sweep.coordinator.Coordinator` built from the
@@ -8,8 +9,13 @@ through a :class:`GuiHop`, where the view's table and plots follow. Stop asks th
 coordinator to stop (running trials stop with a checkpoint and stay unfinished in the
 study); Resume sweep runs it with ``resume=True``, which finishes exactly the study's N
 trials. Whenever a project opens, its study (if it has one) is read in the background, so
-its trials show and Resume is offered when some are unfinished. Closing the window stops
-the sweep and waits for it (``shutdown``).
+its trials show and Resume is offered when some are unfinished.
+
+Closing the window or opening another project while a sweep runs asks first
+(app/window/features/sweep_leave.py); then the sweep stops, its running trials with a
+checkpoint. Closing waits for it (``shutdown``); another project is shown at once and its
+study read once the old sweep has ended. Saving under another name leaves a running sweep
+running.
 
 Clicking a trial overlays its curves in the Plots dock (a trial is an ordinary run folder);
 Apply to project writes its values into the project in one undo step.
@@ -21,20 +27,25 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget
 
 from app.document import EditError
-from app.panels.sweep import IMPORTANCE_MIN, SweepPanel
+from app.panels.sweep import SweepPanel
+from app.panels.sweep_experiment import IMPORTANCE_MIN, ExperimentView
 from app.runs.history import load_history
 from app.runs.jobs import GuiHop, Jobs
+from app.window.features.sweep_leave import ask_stop_sweep
 from app.window.features.sweep_study import (
     Snapshot,
     apply_trial,
+    ended_status,
+    fold_event,
     importances,
     read_study,
     sweep_place,
 )
 from engine.errors import UserError, user_message
-from engine.sweep.coordinator import Coordinator, SweepEvent, TrialEnded, TrialEpoch, TrialStarted
+from engine.sweep.coordinator import Coordinator, SweepEvent
 from engine.sweep.results import TrialRecord
 from engine.sweep.study import default_objective
 
@@ -48,8 +59,10 @@ SHUTDOWN_WAIT_S = 60.0
 
 
 class SweepFeature(QObject):
-    """Owns the Sweep dock, the coordinator's thread and the study's jobs; it is given the
-    document and the Plots panel (where a clicked trial's curves are overlaid)."""
+    """Owns the Sweep and Experiment docks, the coordinator's thread and the study's jobs;
+    it is given the document and the Plots panel (where a clicked trial's curves are
+    overlaid). ``leave_answer`` ("stop" or "cancel") answers the question asked before the
+    project closes without asking (tests)."""
 
     def __init__(self, window: MainWindow, document: GraphDocument, plots: PlotsPanel) -> None:
         super().__init__(window)
@@ -59,36 +72,51 @@ class SweepFeature(QObject):
         self.panel = SweepPanel()
         self.dock = window.add_dock(self.panel, "Sweep", Qt.DockWidgetArea.BottomDockWidgetArea,
                                     "sweep")
+        self.view = ExperimentView()
+        self.view_dock = window.add_dock(self.view, "Experiment",
+                                         Qt.DockWidgetArea.BottomDockWidgetArea, "experiment")
         self.hop = GuiHop(self)
         self.study_jobs = Jobs(self)  # reading the study
         self.importance_jobs = Jobs(self)
+        self.hosts_jobs = Jobs(self)  # the configured SSH hosts
+        self.leave_answer = ""
         self.coordinator: Coordinator | None = None
         self.thread: threading.Thread | None = None
         self.snapshot: Snapshot | None = None  # the study as last read or run
         self.records: dict[int, TrialRecord] = {}
+        #: the lane each trial ran on, from TrialStarted (records name it too once the
+        #: engine's TrialRecord has ``lane``)
+        self.lanes: dict[int, str] = {}
         self._stop_asked = False
         self._events = 0  # trial events of the sweep running now
         self._closing = False
+        self._detached = False  # the running sweep is the previous project's: it is stopping
         self._connect()
+        window.leave_guards.append(self.confirm_leave)
         self._on_document_sweep_changed()
         self.refresh_study()
+        self.refresh_hosts()
 
     def _connect(self) -> None:
-        p, d = self.panel, self.document
+        p, v, d = self.panel, self.view, self.document
         p.run_requested.connect(self.run)
         p.resume_requested.connect(self.resume)
         p.stop_requested.connect(self.stop)
-        p.apply_requested.connect(self.apply)
-        p.trials_selected.connect(self._on_panel_trials_selected)
+        p.show_requested.connect(self.show_view)
         p.field_edited.connect(self._on_panel_field_edited)
+        v.apply_requested.connect(self.apply)
+        v.trials_selected.connect(self._on_view_trials_selected)
+        v.curves_requested.connect(self._on_view_curves_requested)
         d.sweep_changed.connect(self._on_document_sweep_changed)
         d.project_replaced.connect(self._on_document_project_replaced)
-        d.path_changed.connect(self._on_document_project_replaced)
+        d.path_changed.connect(self._on_document_path_changed)
+        self.dock.visibilityChanged.connect(self._on_dock_visibility_changed)
+        self.hosts_jobs.finished.connect(self._on_hosts_jobs_finished)
         self.study_jobs.finished.connect(self._on_study_jobs_finished)
         self.study_jobs.failed.connect(self._on_study_jobs_failed)
         self.importance_jobs.finished.connect(self._on_importance_jobs_finished)
         self.importance_jobs.failed.connect(self._on_importance_jobs_failed)
-        self.window.theme.theme_changed.connect(lambda _t: self.panel.restyle())
+        self.window.theme.theme_changed.connect(lambda _t: self.view.restyle())
 
     # -- commands -----------------------------------------------------------------------------
     @property
@@ -108,9 +136,23 @@ class SweepFeature(QObject):
         self._stop_asked = True
         if self.coordinator is not None:
             self.coordinator.stop()
-        if self.running:
+        if self.running and not self._detached:
             self.panel.show_status("Stopping: the running trials are saving a checkpoint…")
             self.panel.set_state(running=True, resumable=False, stopping=True)
+
+    def confirm_leave(self) -> bool:
+        """The project is about to close (the window, or another project opened): while a
+        sweep runs, ask whether to stop it; True to go on. A yes stops it at once, so the
+        question is not asked twice (the window asks, then the file controller)."""
+        if not self.running or self._stop_asked or self._closing:
+            return True
+        answer = self.leave_answer
+        if answer not in ("stop", "cancel"):
+            answer = "stop" if ask_stop_sweep(self.window, self._describe()) else "cancel"
+        if answer == "cancel":
+            return False
+        self.stop()
+        return True
 
     def apply(self, number: int) -> bool:
         """Write trial ``number``'s values into the project (one undo step)."""
@@ -120,12 +162,17 @@ class SweepFeature(QObject):
         try:
             apply_trial(self.document, number, record.params)
         except (EditError, UserError) as e:
-            self.panel.show_message(f"Trial {number} cannot be applied: {e}")
+            self.view.show_message(f"Trial {number} cannot be applied: {e}")
             return False
-        self.panel.show_message("")
+        self.view.show_message("")
         self.window.statusBar().showMessage(
             f"Trial {number}'s values applied to the project (Undo takes them back)", 8000)
         return True
+
+    def show_view(self) -> None:
+        """Bring the experiment view (trials and plots) forward."""
+        self.view_dock.show()
+        self.view_dock.raise_()
 
     def refresh_study(self) -> None:
         """Read the project's study in the background (its trials, and whether Resume has
@@ -136,19 +183,26 @@ class SweepFeature(QObject):
         path, runs = sweep_place(self.document)
         self.study_jobs.submit(lambda _report: read_study(project, path, runs))
 
+    def refresh_hosts(self) -> None:
+        """Look up the configured SSH hosts (a small file, read in the background)."""
+        if not self._closing:
+            from app.panels.hyperparams_jobs import remote_hosts
+
+            self.hosts_jobs.submit(lambda _report: remote_hosts())
+
     def shutdown(self) -> None:
         """Stop the sweep (its trials keep their checkpoints) and wait for it. Once."""
         if self._closing:
             return
         self._closing = True
-        self.study_jobs.cancel()
-        self.importance_jobs.cancel()
+        for jobs in (self.study_jobs, self.importance_jobs, self.hosts_jobs):
+            jobs.cancel()
         if self.coordinator is not None:
             self.coordinator.stop()
         if self.thread is not None:
             self.thread.join(SHUTDOWN_WAIT_S)
-        self.study_jobs.wait()
-        self.importance_jobs.wait()
+        for jobs in (self.study_jobs, self.importance_jobs, self.hosts_jobs):
+            jobs.wait()
 
     # -- the coordinator's thread ------------------------------------------------------------
     def _start(self, resume: bool) -> bool:
@@ -161,10 +215,13 @@ class SweepFeature(QObject):
         self._events = 0
         if not resume:
             self.records = {}
-            self.panel.clear_results()
+            self.lanes = {}
+            self.view.clear_results()
         self.panel.show_message("")
+        self.view.show_message("")
         self.panel.show_status("Resuming the sweep…" if resume else "Starting the sweep…")
         self.panel.set_state(running=True, resumable=False)
+        self.show_view()
         self.thread = threading.Thread(target=self._work, args=(project, path, runs, resume),
                                        daemon=True, name="sweep-coordinator")
         self.thread.start()
@@ -187,7 +244,7 @@ class SweepFeature(QObject):
             snap = Snapshot(c.config.name, c.config.storage, c.config.objectives,
                             c.config.trials, c.config.space,
                             study_records(study, c.config.objectives, c.config.trials))
-            hop.post(self._on_started, snap, project)
+            hop.post(self._on_started, snap)
             records = c.run()
         except Exception as e:  # noqa: BLE001 - every failure is a sentence in the view
             hop.post(self._on_failed, user_message(e))
@@ -195,8 +252,12 @@ class SweepFeature(QObject):
             hop.post(self._on_ended, records, self._stop_asked)
 
     # -- GUI thread ------------------------------------------------------------------------------
-    def _on_started(self, snap: Snapshot, _project: Any) -> None:
-        if self._closing:
+    def _describe(self) -> str:
+        snap = self.snapshot
+        return f"study {snap.name}, {snap.trials} trials" if snap else "starting"
+
+    def _on_started(self, snap: Snapshot) -> None:
+        if self._closing or self._detached:
             return
         self.snapshot = snap
         if snap.records:
@@ -205,53 +266,35 @@ class SweepFeature(QObject):
         self._show()
 
     def _on_event(self, ev: SweepEvent) -> None:
-        if self._closing:
+        if self._closing or self._detached:
             return
         self._events += 1
-        match ev:
-            case TrialStarted(number=n, params=params, run_dir=run_dir, resumed=resumed):
-                old = self.records.get(n)
-                self.records[n] = TrialRecord(n, "running", dict(params),
-                                              old.values if old else {},
-                                              old.epochs if old else 0, 0.0, run_dir,
-                                              "resumed from its checkpoint" if resumed else "")
-            case TrialEpoch(number=n, epoch=epoch, value=value):
-                old = self.records.get(n)
-                if old is not None and self.snapshot is not None:
-                    values = dict(old.values)
-                    if value is not None:
-                        values[self.snapshot.objectives[0].metric] = value
-                    self.records[n] = TrialRecord(n, old.state, old.params, values, epoch,
-                                                  old.seconds, old.run_dir, old.message)
-            case TrialEnded(record=record):
-                self.records[record.number] = record
-                self._ask_importance()
+        if self.snapshot is None:
+            return
+        if fold_event(self.records, self.lanes, ev, self.snapshot.objectives[0].metric):
+            self._ask_importance()
         self._show()
+        ended = sum(r.state not in ("running", "waiting") for r in self.records.values())
+        if self.snapshot is not None and not self._stop_asked:
+            self.panel.show_status(f"Sweep {self.snapshot.name}: {ended} of "
+                                   f"{self.snapshot.trials} trials ended, running…")
 
     def _on_ended(self, records: list[TrialRecord], stopped: bool) -> None:
         self.thread = None
         self.coordinator = None
         if self._closing:
             return
+        if self._detached:  # the previous project's sweep has stopped: show this one's
+            self._detached = False
+            self.panel.set_state(running=False, resumable=False)
+            self.refresh_study()
+            return
         self.records = {r.number: r for r in records}
         snap = self.snapshot
         if snap is not None:
             snap.records = list(records)
         unfinished = snap is not None and snap.unfinished
-        done = sum(r.state != "running" for r in records)
-        total = snap.trials if snap else len(records)
-        if stopped:
-            self.panel.show_status(f"Stopped after {done} of {total} trials; Resume sweep "
-                                   "finishes the study.")
-        elif unfinished:
-            self.panel.show_status(f"{done} of {total} trials ended; some are unfinished "
-                                   "(Resume sweep finishes them).")
-        elif not self._events:
-            self.panel.show_status(f"The study {snap.name if snap else ''} already holds its "
-                                   f"{total} trials: set more trials or another study name "
-                                   "to run more.")
-        else:
-            self.panel.show_status(f"Sweep done: {total} trials.")
+        self.panel.show_status(ended_status(records, snap, stopped, self._events))
         self.panel.set_state(running=False, resumable=unfinished)
         self._show()
         self._ask_importance()
@@ -260,6 +303,11 @@ class SweepFeature(QObject):
         self.thread = None
         self.coordinator = None
         if self._closing:
+            return
+        if self._detached:
+            self._detached = False
+            self.panel.set_state(running=False, resumable=False)
+            self.refresh_study()
             return
         self.panel.show_message(f"The sweep did not run: {message}")
         self.panel.show_status("")
@@ -271,7 +319,7 @@ class SweepFeature(QObject):
         if snap is None:
             return
         records = [self.records[n] for n in sorted(self.records)]
-        self.panel.set_results(records, snap.objectives, snap.space)
+        self.view.set_results(records, snap.objectives, snap.space, self.lanes)
 
     def _ask_importance(self) -> None:
         snap = self.snapshot
@@ -283,11 +331,11 @@ class SweepFeature(QObject):
 
     def _on_importance_jobs_finished(self, found: object) -> None:
         if isinstance(found, dict) and found:
-            self.panel.set_importance(found)
+            self.view.set_importance(found)
 
     def _on_importance_jobs_failed(self, message: str) -> None:
-        self.panel.set_importance(None, note=f"Parameter importance cannot be computed yet: "
-                                  f"{message}")
+        self.view.set_importance(None, note=f"Parameter importance cannot be computed yet: "
+                                 f"{message}")
 
     def _on_study_jobs_finished(self, snap: object) -> None:
         if self._closing or self.running:
@@ -295,7 +343,7 @@ class SweepFeature(QObject):
         self.snapshot = snap if isinstance(snap, Snapshot) else None
         self.records = {r.number: r for r in self.snapshot.records} if self.snapshot else {}
         if self.snapshot is None:
-            self.panel.clear_results()
+            self.view.clear_results()
             self.panel.show_status("No sweep yet.")
             self.panel.set_state(running=False, resumable=False)
             return
@@ -310,7 +358,11 @@ class SweepFeature(QObject):
     def _on_study_jobs_failed(self, message: str) -> None:
         self.panel.show_message(f"The sweep's study cannot be read: {message}")
 
-    def _on_panel_trials_selected(self, numbers: list[int]) -> None:
+    def _on_hosts_jobs_finished(self, names: object) -> None:
+        if isinstance(names, list):
+            self.panel.set_hosts([str(n) for n in names])
+
+    def _on_view_trials_selected(self, numbers: list[int]) -> None:
         overlays = {}
         for n in numbers:
             r = self.records.get(n)
@@ -318,6 +370,12 @@ class SweepFeature(QObject):
                 overlays[f"trial {n}"] = load_history(r.run_dir)
         if numbers:
             self.plots.set_overlays(overlays)
+
+    def _on_view_curves_requested(self) -> None:
+        dock = self.window.findChild(QDockWidget, "dock_plots")
+        if dock is not None:
+            dock.show()
+            dock.raise_()
 
     def _on_panel_field_edited(self, name: str, value: object) -> None:
         try:
@@ -328,11 +386,38 @@ class SweepFeature(QObject):
         else:
             self.panel.show_message("")
 
+    def _on_dock_visibility_changed(self, visible: bool) -> None:
+        if visible:  # hosts added with Tools > Remote Hosts since
+            self.refresh_hosts()
+
     def _on_document_sweep_changed(self, *_: object) -> None:
         project = self.document.project
         self.panel.show_spec(project.sweep, default_objective(project.task.kind).text())
 
     def _on_document_project_replaced(self, *_: object) -> None:
+        """Another project: a sweep still running is the previous one's (the user agreed
+        to stop it, or it was replaced without asking): it stops, and this project's
+        study is read once it has."""
+        self._on_document_sweep_changed()
+        self.snapshot = None
+        self.records = {}
+        self.lanes = {}
+        self.view.clear_results()
+        self.panel.show_message("")
+        self.view.show_message("")
+        if self.running:
+            self._detached = True
+            self.stop()
+            self.panel.show_status("The previous project's sweep is stopping (its running "
+                                   "trials save a checkpoint)…")
+            self.panel.set_state(running=True, resumable=False, stopping=True)
+        else:
+            self.panel.show_status("No sweep yet.")
+            self.refresh_study()
+
+    def _on_document_path_changed(self, *_: object) -> None:
+        """Saved under another name: a running sweep goes on (it belongs to the file it
+        was started from); otherwise the study of the new name is read."""
         self._on_document_sweep_changed()
         if not self.running:
             self.snapshot = None

@@ -1,10 +1,12 @@
 """What the Sweep feature reads and writes besides the sweep itself, kept plain (no
 widgets) so it runs on a job thread: where the document's sweep lives, a snapshot of its
 study as the database holds it (so a reopened project shows its sweep and offers Resume),
-parameter importance, and a trial's values written into the project as one undo step."""
+the trials as the coordinator's events change them, parameter importance, and a trial's
+values written into the project as one undo step."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from app.runs.records import project_folder, runs_folder
 from engine.naming import make_identifier
 from engine.project import Project
+from engine.sweep.coordinator import SweepEvent, TrialEnded, TrialEpoch, TrialStarted
 from engine.sweep.results import TrialRecord
 from engine.sweep.space import SearchRange
 from engine.sweep.study import Objective
@@ -80,6 +83,48 @@ def read_study(project: Project, project_path: Path, runs: Path) -> Snapshot | N
     space = {k: parse_spec(k, v) for k, v in (made.get("space") or {}).items()}
     return Snapshot(name, url, objectives, trials, space,
                     study_records(study, objectives, trials))
+
+
+def fold_event(records: dict[int, TrialRecord], lanes: dict[int, str], ev: SweepEvent,
+               metric: str) -> bool:
+    """Apply one of the coordinator's events to ``records`` (by trial number) and
+    ``lanes`` (the lane each trial runs on); ``metric``: the first objective's, which an
+    epoch reports. True when a trial ended."""
+    match ev:
+        case TrialStarted(number=n, params=params, run_dir=run_dir, resumed=resumed):
+            old = records.get(n)
+            records[n] = TrialRecord(n, "running", dict(params), old.values if old else {},
+                                     old.epochs if old else 0, 0.0, run_dir,
+                                     "resumed from its checkpoint" if resumed else "")
+            if getattr(ev, "lane", ""):
+                lanes[n] = ev.lane
+        case TrialEpoch(number=n, epoch=epoch, value=value):
+            if (old := records.get(n)) is not None:
+                values = dict(old.values)
+                if value is not None:
+                    values[metric] = value
+                records[n] = dataclasses.replace(old, values=values, epochs=epoch)
+        case TrialEnded(record=record):
+            records[record.number] = record
+            return True
+    return False
+
+
+def ended_status(records: list[TrialRecord], snap: Snapshot | None, stopped: bool,
+                 events: int) -> str:
+    """The Sweep dock's sentence once a sweep has ended (``events``: the trial events it
+    sent; none means the study was full already)."""
+    done = sum(r.state != "running" for r in records)
+    total = snap.trials if snap else len(records)
+    if stopped:
+        return f"Stopped after {done} of {total} trials; Resume sweep finishes the study."
+    if snap is not None and snap.unfinished:
+        return (f"{done} of {total} trials ended; some are unfinished (Resume sweep "
+                "finishes them).")
+    if not events:
+        return (f"The study {snap.name if snap else ''} already holds its {total} trials: "
+                "set more trials or another study name to run more.")
+    return f"Sweep done: {total} trials."
 
 
 def importances(storage: str, name: str, n_objectives: int) -> dict[str, float]:
