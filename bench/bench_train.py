@@ -5,7 +5,12 @@ LeNet-5, same in-memory tensors batched by index, same batch size, optimizer and
 target >= 0.97. ``engine_vs_dataloader``: divided by the usual DataLoader(TensorDataset)
 loop over the same tensors; target >= 1.15. The variants alternate several times in one run
 and the medians of their per-epoch training times are compared (evaluation, checkpoints and
-setup are outside the timed part for all of them).
+setup are outside the timed part for all of them). The engine runs with block statistics off
+here: these figures are the loop's own overhead.
+
+``stats_cost_mlp`` / ``stats_cost_resnet_mini``: what block statistics every 50 steps cost,
+1 - (throughput with them / without); target <= 0.03. Two trainings of the same project, one
+measuring and one not, advance epoch by epoch in turn in one process.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +88,7 @@ def compare(device: str = "cpu", rounds: int = ROUNDS, amp: bool = False,
         project.dataset.samples = samples
     cfg = project.training
     cfg.device, cfg.amp, cfg.epochs = device, amp, 1 + rounds
+    cfg.stats_every = 0  # the loop's own overhead: block statistics are measured separately
     cfg.threads = resolve_threads(0)
     torch.set_num_threads(cfg.threads)
     bundle = load_dataset(project.dataset).to(device)
@@ -124,12 +130,63 @@ def compare(device: str = "cpu", rounds: int = ROUNDS, amp: bool = False,
     }
 
 
+def _next_epoch(run: Iterator) -> float:
+    """Advance a training generator to its next epoch's end; that epoch's seconds."""
+    for ev in run:
+        if ev.type == "failed":
+            raise RuntimeError(ev.message)
+        if ev.type == "epoch_ended":
+            return ev.seconds
+    raise RuntimeError("the run ended early")
+
+
+def stats_cost(template: str, samples: int, rounds: int = ROUNDS, every: int = 50,
+               device: str = "cpu") -> float:
+    """1 - (throughput with block statistics every ``every`` steps / without).
+
+    ``samples`` should give a multiple of ``every`` steps per epoch, so every timed epoch
+    holds the same number of measured steps. The two runs alternate epochs (which goes first
+    alternates too); the first epoch of each warms up; medians of the rest are compared."""
+    from engine.data import load_dataset
+    from engine.templates import load_template
+    from engine.train import train
+    from engine.train.runtime import resolve_threads
+
+    project = load_template(template)
+    project.dataset.samples = samples
+    cfg = project.training
+    cfg.device, cfg.epochs, cfg.threads = device, 1 + rounds, resolve_threads(0)
+    bundle = load_dataset(project.dataset).to(device)
+    variants = {}
+    for name, k in (("on", every), ("off", 0)):
+        p = project.model_copy(deep=True)
+        p.training.stats_every = k
+        variants[name] = p
+    tmp = tempfile.mkdtemp(prefix="lf-bench-")
+    runs = {name: train(p, f"{tmp}/{name}", bundle=bundle) for name, p in variants.items()}
+    times: dict[str, list[float]] = {"on": [], "off": []}
+    try:
+        for r in range(1 + rounds):
+            for name in (("on", "off") if r % 2 else ("off", "on")):
+                t = _next_epoch(runs[name])
+                if r:
+                    times[name].append(t)
+    finally:
+        for run in runs.values():
+            run.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 - statistics.median(times["off"]) / statistics.median(times["on"])
+
+
 def run() -> dict[str, float]:
     figures = compare("cpu")
     # A small MLP, where the data path is a larger share of each step than in LeNet-5.
     mlp = compare("cpu", template="mlp", samples=40_000)
     figures["mlp_engine_vs_handwritten"] = mlp["engine_vs_handwritten"]
     figures["mlp_engine_vs_dataloader"] = mlp["engine_vs_dataloader"]
+    # 40,000 spirals: 500 steps an epoch; 4,000 shapes: 50 (the train split is 80%)
+    figures["stats_cost_mlp"] = stats_cost("mlp", 40_000)
+    figures["stats_cost_resnet_mini"] = stats_cost("resnetmini", 4_000, rounds=5)
     return figures
 
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from engine.tasks.base import Task
+from engine.tasks.base import Matches, Task
 
 
 def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -103,8 +103,7 @@ class ClassificationTask(Task):
             out = self.forward(x)
             loss = self.loss(out, x, y)
         step("model", loss)
-        acc = (out.detach().argmax(-1) == y).float().mean()
-        return {"loss": loss.detach(), "accuracy": acc}
+        return {"loss": loss.detach(), "accuracy": Matches(out.detach(), y)}
 
     def evaluate(self, split: Any, batch_size: int) -> dict[str, Any]:
         out, y = self.outputs(split, batch_size)

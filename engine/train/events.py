@@ -169,7 +169,32 @@ class Sample(Event):
 class Warning(Event):  # noqa: A001 - the protocol name; shadows the builtin only here
     kind: str = ""  # "nan", "divergence", "logits", ...
     message: str = ""
+    #: the block it concerns as "GRAPH/NODE" ("" for the whole run): for kind "nan", the
+    #: first block whose output or gradient went non-finite, when one could be found
+    block: str = ""
     type: ClassVar[str] = "warning"
+
+
+#: the statistics each block has in a BlockStats event, in this order
+BLOCK_STAT_KEYS = ("act_mean", "act_std", "dead", "grad_out", "grad_params", "update_ratio",
+                   "param_norm")
+
+
+@dataclass(frozen=True)
+class BlockStats(Event):
+    """What each block did at one measured training step (every ``training.stats_every``
+    steps, and step 1). ``blocks`` maps "GRAPH/NODE" (in the forward pass's order) to the
+    :data:`BLOCK_STAT_KEYS`, None where one does not apply: ``act_mean``/``act_std`` of the
+    block's output; ``dead`` the share of ReLU units zero for the whole batch, or of
+    sigmoid/tanh outputs saturated; ``grad_out`` the L2 norm of the loss's gradient with
+    respect to the output; ``grad_params`` of its parameters' gradients; ``update_ratio``
+    ||w_after - w_before|| / ||w_before|| of this step's update; ``param_norm`` ||w||.
+    See :mod:`engine.train.stats`."""
+
+    epoch: int = 0  # the epoch in progress, 1-based
+    step: int = 0  # the global step measured, 1-based
+    blocks: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    type: ClassVar[str] = "block_stats"
 
 
 @dataclass(frozen=True)
@@ -263,7 +288,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (Ready, RunStarted, Progress, EpochEnded, CheckpointWritten, Sample, Warning,
                 Finished, Stopped, Failed, Paused, Resumed, Status, Notice, Detached,
-                WeightsLoaded, Unfrozen)
+                WeightsLoaded, Unfrozen, BlockStats)
 }
 #: the run is over
 TERMINAL = (Finished, Stopped, Failed)

@@ -15,6 +15,7 @@ from engine.data import DataBundle, iter_batches, load_dataset, num_batches
 from engine.errors import UserError
 from engine.project import Project
 from engine.tasks import Task, task_class
+from engine.tasks.base import Matches
 from engine.train import checkpoint as ckpt
 from engine.train import distributed, runlock
 from engine.train.control import Control
@@ -35,6 +36,7 @@ from engine.train.events import (
 )
 from engine.train.freeze import FineTune
 from engine.train.init import initialise, pretrained_sources, write_reports
+from engine.train.nonfinite import nonfinite_origin
 from engine.train.optim import apply_lr
 from engine.train.rundir import RunDir, data_info, flat_metrics, saved_tokenizers
 from engine.train.runtime import (
@@ -52,6 +54,7 @@ from engine.train.setup import (
     check_project,
     sample_event,
 )
+from engine.train.stats import BlockMeter
 
 
 class NonFiniteLoss(Exception):
@@ -125,8 +128,9 @@ class _Run:
         self.history: list[dict[str, Any]] = []
         self.sums: dict[str, Any] = {}  # per-epoch weighted sums of train figures (folded)
         self.counts: dict[str, float] = {}
-        self.figs: dict[str, list[torch.Tensor]] = {}  # figures not yet folded into sums
-        self.fig_ns: dict[str, list[int]] = {}
+        # each step's figures and batch size since the last report, not yet folded into sums
+        self.window: list[tuple[dict[str, Any], int]] = []
+        self.meter: BlockMeter | None = None  # block statistics (training.stats_every)
         self.best_value: float | None = None
         self.best_epoch = 0
         self.bad_epochs = 0
@@ -174,6 +178,9 @@ class _Run:
         if self.ddp is not None:
             self.ddp.wrap(self.task, self.device)
         self.scaler = make_scaler(self.device)
+        # block statistics: measured by rank 0 only (the others' events are not recorded)
+        if cfg.stats_every > 0 and (self.ddp is None or self.ddp.rank == 0):
+            self.meter = BlockMeter(self.models, self.task.optimizers(), cfg.stats_every)
         # A BatchNorm cannot train on one sample (PyTorch raises mid-epoch): an epoch whose
         # last batch would hold one sample drops it (a batch size of 1 is refused earlier).
         n_train = len(self.bundle.train)
@@ -211,8 +218,8 @@ class _Run:
     def epochs(self) -> Iterator[Event]:
         cfg = self.cfg
         session_t0, session_steps = time.perf_counter(), 0
-        pending: list[torch.Tensor] = []
         win_t, win_samples = time.perf_counter(), 0
+        window, meter = self.window, self.meter
         early = False
         while self.epoch < cfg.epochs:
             epoch_t0 = time.perf_counter()
@@ -226,7 +233,8 @@ class _Run:
                 m.train()
             self.tune.hold_norms()  # batch norms of frozen blocks keep their statistics
             if self.position == 0:
-                self.sums, self.counts, self.figs, self.fig_ns = {}, {}, {}, {}
+                self.sums, self.counts = {}, {}
+                window.clear()
             for x, y in batches:
                 todo = self.control.poll()
                 if todo == "pause":  # said before waiting: the UI follows this event
@@ -235,29 +243,31 @@ class _Run:
                     if todo == "go":
                         yield Resumed(epoch=self.epoch + 1, step=self.step)
                 if todo == "stop":
-                    yield from self._stop(pending)
+                    yield from self._stop()
                     return
                 if self.ddp is not None:
                     x, y = self.ddp.shard(x, y)
                 lr = apply_lr(self.schedule, self.opts.values(), self.step)
+                measured = meter if meter is not None and meter.due(self.step + 1) else None
                 try:
-                    figures = self.task.train_step(x, y, self._apply)
+                    if measured is not None:
+                        figures = self._measured_step(measured, x, y)
+                    else:
+                        figures = self.task.train_step(x, y, self._apply)
                 except NonFiniteLoss as e:
-                    yield from self._nan(e.what, lr)
+                    yield from self._nan(e.what, lr, x, y)
                     return
                 n = x.shape[0]
-                for k, v in figures.items():  # no tensor ops per step: folded at reports
-                    self.figs.setdefault(k, []).append(v)
-                    self.fig_ns.setdefault(k, []).append(n)
-                pending.append(figures["loss"])
+                window.append((figures, n))  # no tensor ops per step: folded at reports
                 self.step += 1
                 self.position += 1
                 session_steps += 1
                 win_samples += n
+                if measured is not None:
+                    yield measured.finish(self.epoch + 1, self.step)
                 if self.throttle.ready() or self.position == self.spe:
                     now = time.perf_counter()
-                    losses = torch.stack(pending).float().tolist()
-                    pending = []
+                    losses = torch.stack([f["loss"] for f, _ in window]).float().tolist()
                     self._fold()
                     rate = win_samples / max(now - win_t, 1e-9)
                     per_step = (now - session_t0) / session_steps
@@ -267,7 +277,7 @@ class _Run:
                     win_t, win_samples = now, 0
                     bad = [v for v in losses if not math.isfinite(v)]
                     if bad:  # on CUDA the scaler already skipped the update
-                        yield from self._nan("loss", lr)
+                        yield from self._nan("loss", lr, x, y)
                         return
                     yield from self._divergence(losses)
             self.epoch += 1
@@ -290,39 +300,78 @@ class _Run:
     def _apply(self, name: str, loss: torch.Tensor) -> None:
         """Backward, clip and update optimizer ``name``. On CPU the loss is checked first
         (a host check costs nothing there), so a NaN never reaches the weights."""
-        opt, scaler = self.opts[name], self.scaler
+        self._backward(name, loss)
+        self._update(name)
+
+    def _backward(self, name: str, loss: torch.Tensor) -> None:
+        scaler = self.scaler
         # CPU only (no scaler): reading a CPU scalar is no device sync, and cheaper than isfinite
         if scaler is None and not math.isfinite(loss.item()):
             raise NonFiniteLoss(f"{name} loss" if len(self.opts) > 1 else "loss")
-        opt.zero_grad(set_to_none=True)
-        clip = self.cfg.grad_clip
+        self.opts[name].zero_grad(set_to_none=True)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+
+    def _update(self, name: str) -> None:
+        opt, scaler, clip = self.opts[name], self.scaler, self.cfg.grad_clip
         if scaler is None:
-            loss.backward()
             if clip > 0:
                 norm = nn.utils.clip_grad_norm_(self.params[name], clip)
                 if not bool(torch.isfinite(norm)):
                     raise NonFiniteLoss("gradient")
             opt.step()
             return
-        scaler.scale(loss).backward()
         if clip > 0:
             scaler.unscale_(opt)
             nn.utils.clip_grad_norm_(self.params[name], clip)
         scaler.step(opt)
         scaler.update()
 
+    def _measured_step(self, meter: BlockMeter, x: torch.Tensor, y: torch.Tensor | None
+                       ) -> dict[str, Any]:
+        """One training step with the block meter's hooks on (see engine.train.stats);
+        the same computation as an unmeasured step, so the weights come out the same."""
+        scaler = self.scaler
+
+        def apply(name: str, loss: torch.Tensor) -> None:
+            meter.backward(name)
+            self._backward(name, loss)
+            meter.gradients(name)
+            meter.before_update(name)
+            self._update(name)
+            meter.updated(name)
+
+        meter.start(scaler.get_scale if scaler is not None else None)
+        try:
+            return self.task.train_step(x, y, apply)
+        except BaseException:
+            meter.detach()
+            raise
+
     def _fold(self) -> None:
         """Add the figures of the steps since the last report to the epoch sums (one
-        small device computation per key, no host sync)."""
-        for k, vals in self.figs.items():
-            if not vals:
-                continue
-            ns = self.fig_ns[k]
-            w = torch.tensor(ns, dtype=torch.float32, device=vals[0].device)
-            self.sums[k] = self.sums.get(k, 0.0) + (torch.stack(vals).float() * w).sum()
+        small device computation per key, no host sync). A figure is the batch's mean, or
+        :class:`~engine.tasks.base.Matches` whose share is counted here for all the steps
+        at once."""
+        window = self.window
+        if not window:
+            return
+        keys = dict.fromkeys(k for figures, _ in window for k in figures)
+        for k in keys:
+            pairs = [(figures[k], n) for figures, n in window if k in figures]
+            vals = [v for v, _ in pairs]
+            ns = [n for _, n in pairs]
+            if isinstance(vals[0], Matches):
+                scores = torch.cat([v.scores for v in vals])
+                targets = torch.cat([v.targets for v in vals])
+                total = (scores.argmax(-1) == targets).sum(dtype=torch.float32)
+            else:
+                # weights: one number when every batch has the same size (the same products)
+                w = ns[0] if min(ns) == max(ns) else torch.tensor(
+                    ns, dtype=torch.float32, device=vals[0].device)
+                total = (torch.stack(vals).float() * w).sum()
+            self.sums[k] = self.sums.get(k, 0.0) + total
             self.counts[k] = self.counts.get(k, 0.0) + float(sum(ns))
-            vals.clear()
-            ns.clear()
+        window.clear()
 
     def _folded_sums(self) -> dict[str, float]:
         self._fold()
@@ -389,23 +438,40 @@ class _Run:
                        monitor=self.monitor, epochs=self.epoch, early_stopped=early,
                        seconds=time.perf_counter() - self.t0)
 
-    def _stop(self, pending: list[torch.Tensor]) -> Iterator[Event]:
+    def _stop(self) -> Iterator[Event]:
         path = self._write_checkpoint("last")
         self._write_weights()
         yield CheckpointWritten(path=str(path), kind="stop", epoch=self.epoch, step=self.step)
         yield Stopped(epoch=self.epoch + (1 if self.position else 0), step=self.step,
                       checkpoint=str(path))
 
-    def _nan(self, what: str, lr: float) -> Iterator[Event]:
+    def _nan(self, what: str, lr: float, x: torch.Tensor, y: torch.Tensor | None
+             ) -> Iterator[Event]:
+        """Stop on a non-finite loss or gradient, naming the block where it first appeared
+        (the batch re-run with hooks: the weights are still the last good ones)."""
         where = f"epoch {self.epoch + 1}, step {self.step + 1}"
-        yield Warning(kind="nan", message=f"The {what} became NaN or infinite at {where}.")
+        origin = nonfinite_origin(self.task, self.models, x, y)
+        block, said = "", ""
+        if origin is not None:
+            block, part = origin
+            said = f"; it first appeared in the {part} of block '{self._shown(block)}' ({block})"
+        yield Warning(kind="nan", message=f"The {what} became NaN or infinite at {where}{said}.",
+                      block=block)
         self._write_weights()
         kept = self.run.checkpoint("last")
         tail = (f"the last good checkpoint ({kept}) is kept" if kept.is_file()
                 else "no checkpoint had been written yet")
-        yield Failed(message=f"Training stopped: the {what} became NaN or infinite at {where} "
-                     f"before the update was applied, so the weights are unchanged; {tail}. "
-                     f"Lower the learning rate (now {lr:g}) or turn on gradient clipping.")
+        yield Failed(message=f"Training stopped: the {what} became NaN or infinite at {where}"
+                     f"{said}. The update was not applied, so the weights are unchanged; "
+                     f"{tail}. Lower the learning rate (now {lr:g}) or turn on gradient "
+                     f"clipping.")
+
+    def _shown(self, block: str) -> str:
+        """A block's name as the canvas shows it: its label, else its node id."""
+        graph_name, _, node_id = block.partition("/")
+        graph = self.project.graphs.get(graph_name)
+        node = graph.node(node_id) if graph is not None else None
+        return (node.label if node is not None else "") or node_id
 
     # --- state ----------------------------------------------------------------------------
     def _write_weights(self) -> None:
