@@ -207,6 +207,8 @@ class NodeItem(QGraphicsItem):
         self.badge.setPos(WIDTH - 4, 4)
         self.export_badge: BadgeItem | None = None  # made on first use: rarely needed
         self.range_badge: RangeBadge | None = None  # likewise
+        #: the run's health dot, attached by app/canvas/health_badge.py (None: no statistics)
+        self.health_badge: QGraphicsItem | None = None
         self.ranges: tuple[tuple[str, str], ...] = ()  # (field, spec) of its search ranges
         self._build_ports()
         self._apply_view()
