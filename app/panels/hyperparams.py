@@ -1,6 +1,7 @@
 """HyperparamsPanel: the task, the optimizer, the learning-rate schedule (with a curve of
 the LR over the run), batch size, epochs, early stopping, seed and device, and fine-tuning
-(``hyperparams_finetune``).
+(``hyperparams_finetune``), how often block statistics are measured, and a "Find…" button
+beside the learning rate (``lr_find_requested``: the window opens the finder).
 
 Every edit goes through ``GraphDocument.set_field`` (typing into one field is one undo
 step); the widgets follow ``settings_changed`` and ``project_replaced``. The curve comes from
@@ -11,11 +12,10 @@ in the background too, and the CUDA devices are those the warm worker reported
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, QTimer
+from PySide6.QtCore import QSignalBlocker, QTimer, Signal
 from PySide6.QtGui import QShowEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.document import EditError, GraphDocument
 from app.panels import hyperparams_jobs as jobs
 from app.panels.hyperparams_finetune import FinetuneGroup
+from app.panels.hyperparams_lr import STATS_TIP, LRRow, lr_axis_range
 from app.panels.hyperparams_task import (
     LOSSES,
     TASK_ROWS,
@@ -51,27 +52,20 @@ MONITORS = ["val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall",
             "val_exact_match", "val_bleu", "val_chrf", "val_token_accuracy", "val_cer",
             "val_wer", "train_loss"]
 DEFAULT_STEPS_PER_EPOCH = 50
-#: the LR preview's axis ends this far above the highest rate, so a constant rate is a
-#: flat line inside the plot, not on its edge
-LR_HEADROOM = 0.15
 #: characters a combo box keeps when the dock is narrow (it elides the rest)
 COMBO_MIN_CHARS = 10
 #: settings a sweep does not vary: what the task is, and where and how the runs go
 NOT_SWEPT = {("task", "kind"), ("training", "device"), ("training", "gpus"),
-             ("training", "threads"), ("training", "monitor"), ("training", "checkpoint_every")}
+             ("training", "threads"), ("training", "monitor"), ("training", "checkpoint_every"),
+             ("training", "stats_every")}
 REMOTE_TIP = ("Train on {host} over SSH: LayerForge uploads the engine and the data, and the "
               "plots follow the run live (hosts: Remote hosts…).")
 
 
-def lr_axis_range(rates: list[float]) -> tuple[float, float]:
-    """The y range of the LR preview: from zero (a rate is never negative) to a margin
-    above the highest rate. pyqtgraph's auto-range gives a constant rate a zero-height span
-    that it widens by +-0.5, drawing 0.001 at the axis' "0"."""
-    top = max((r for r in rates if math.isfinite(r)), default=0.0)
-    return 0.0, (top if top > 0 else 1.0) * (1 + LR_HEADROOM)
-
-
 class HyperparamsPanel(QScrollArea):
+    #: "Find…" beside the learning rate was pressed
+    lr_find_requested = Signal()
+
     def __init__(self, document: GraphDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._blocks_stale = False  # the fine-tuning block list missed edits while hidden
@@ -82,6 +76,7 @@ class HyperparamsPanel(QScrollArea):
         self.curve_x: list[float] = []
         self.curve_y: list[float] = []
         self.widgets: dict[tuple[str, str], QWidget] = {}
+        self.rows: dict[tuple[str, str], QWidget] = {}  # a field's row widget, if not itself
         self.forms: dict[tuple[str, str], QFormLayout] = {}
         self.active = False  # set by activate(), when the panel is first on screen
         self.lr_jobs = Jobs(self)
@@ -105,7 +100,8 @@ class HyperparamsPanel(QScrollArea):
         self.range_marks = RangeMarks(document, self)
         for (section, field), w in self.widgets.items():
             if (section, field) not in NOT_SWEPT:
-                self.range_marks.attach_setting(self.forms[(section, field)], w,
+                self.range_marks.attach_setting(self.forms[(section, field)],
+                                                self.rows.get((section, field), w),
                                                 f"{section}.{field}")
         document.settings_changed.connect(self._on_document_settings_changed)
         document.project_replaced.connect(self._on_document_project_replaced)
@@ -116,10 +112,13 @@ class HyperparamsPanel(QScrollArea):
 
     # -- building ----------------------------------------------------------------------
     def _bind(self, form: QFormLayout, label: str, section: str, field: str, w: QWidget,
-              tip: str = "") -> None:
-        """Add ``w`` to ``form`` and send its edits to ``section.field``."""
+              tip: str = "", row: QWidget | None = None) -> None:
+        """Add ``w`` to ``form`` (inside ``row`` when given) and send its edits to
+        ``section.field``."""
         self.widgets[(section, field)] = w
         self.forms[(section, field)] = form
+        if row is not None:
+            self.rows[(section, field)] = row
         if tip:
             w.setToolTip(tip)
         if isinstance(w, QCheckBox):
@@ -127,7 +126,7 @@ class HyperparamsPanel(QScrollArea):
             form.addRow(w)
             w.toggled.connect(lambda v: self._set(section, field, v))
         else:
-            form.addRow(label, w)
+            form.addRow(label, row or w)
         if isinstance(w, QComboBox):
             # long entries ("Auto (CUDA when present)", device names) must not widen the
             # dock: the combo shrinks to a few characters and elides the rest
@@ -165,9 +164,9 @@ class HyperparamsPanel(QScrollArea):
         self.opt_form = f
         opts = [("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW"), ("rmsprop", "RMSprop")]
         self._bind(f, "Optimizer", "training", "optimizer", combo(opts))
-        lr = FloatSpinBox()
-        lr.setRange(1e-12, 100.0)
-        self._bind(f, "Learning rate", "training", "lr", lr)
+        self.lr_row = LRRow()
+        self.lr_row.find_button.clicked.connect(self.lr_find_requested)
+        self._bind(f, "Learning rate", "training", "lr", self.lr_row.box, row=self.lr_row)
         self._bind(f, "Momentum", "training", "momentum", float_box(0.0, 0.999, 3))
         self._bind(f, "Nesterov momentum", "training", "nesterov", QCheckBox())
         self._bind(f, "Beta 1", "training", "beta1", float_box(0.0, 0.9999, 4, 0.001))
@@ -235,6 +234,10 @@ class HyperparamsPanel(QScrollArea):
         self._bind(f, "Mixed precision on CUDA", "training", "amp", QCheckBox())
         self._bind(f, "Checkpoint every", "training", "checkpoint_every", int_box(1, 100_000))
         self.widgets[("training", "checkpoint_every")].setSuffix(" epochs")  # type: ignore[attr-defined]
+        stats = int_box(0, 1_000_000)
+        stats.setSpecialValueText("off")
+        self._bind(f, "Block statistics every N steps (0 = off)", "training", "stats_every",
+                   stats, STATS_TIP)
         return box
 
     # -- public API --------------------------------------------------------------------
