@@ -38,7 +38,8 @@ from app.panels.evaluation_regression import plot_regression, regression_plots
 from app.panels.evaluation_seg import SegmentationSection
 from app.panels.evaluation_seq2seq import Seq2SeqSection
 from app.panels.evaluation_text import TextSamplesSection
-from app.panels.evaluation_views import ConfusionMatrixView, MetricsTable, SampleGallery
+from app.panels.evaluation_views import VALUE_ROLE, ConfusionMatrixView, MetricsTable, SampleGallery
+from app.panels.explain_views import ExplainLink
 from app.panels.lang_results import view_of
 from app.panels.run_results import (
     VISION_KINDS,
@@ -73,10 +74,13 @@ def _fmt_metrics(metrics: dict[str, Any]) -> str:
 
 class EvaluationPanel(QScrollArea):
     """``evaluated(Evaluation)`` when a split's results are shown; ``try_requested`` when
-    the user asks to try their own text or clip (the Try it tab's business)."""
+    the user asks to try their own text or clip (the Try it tab's business);
+    ``explain_requested(split, index)`` for "Explain" on a gallery sample (the Explain
+    tab's)."""
 
     evaluated = Signal(object)
     try_requested = Signal()
+    explain_requested = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -132,6 +136,9 @@ class EvaluationPanel(QScrollArea):
         gv.setContentsMargins(0, 0, 0, 0)
         gv.addWidget(self.gallery_title)
         gv.addWidget(self.gallery)
+        self.explain_link = ExplainLink()
+        self.explain_link.setEnabled(False)
+        gv.addWidget(self.explain_link)
         # text and sound classifiers list texts and clips where images have the gallery
         # (a sound classifier's clip plots are a row of their own below)
         self.text_samples = TextSamplesSection()
@@ -165,6 +172,11 @@ class EvaluationPanel(QScrollArea):
         self.speech.beam_chosen.connect(self._on_beam_chosen)
         for section in self._lang_sections():
             section.try_requested.connect(self.try_requested)
+        self.gallery.itemActivated.connect(self._on_gallery_explain)
+        self.gallery.currentItemChanged.connect(
+            lambda item, _old: self.explain_link.setEnabled(item is not None))
+        self.explain_link.clicked.connect(lambda: self._on_gallery_explain(
+            self.gallery.currentItem()))
         self.jobs.finished.connect(self._on_jobs_finished)
         self.jobs.failed.connect(self._on_jobs_failed)
         self._show_sections("")
@@ -302,6 +314,12 @@ class EvaluationPanel(QScrollArea):
         if (result.run_dir, result.split, result.beam) == (self.run_dir, self.split, self.beam):
             self.show_evaluation(result)
 
+    def _on_gallery_explain(self, item: object) -> None:
+        """Double-click (Enter) on a gallery image, or its link: explain that sample."""
+        r = self.result
+        if item is not None and r is not None and r.images:
+            self.explain_requested.emit(r.split, int(item.data(VALUE_ROLE)))
+
     def _on_jobs_failed(self, message: str) -> None:
         self._fail(message)
 
@@ -320,6 +338,8 @@ class EvaluationPanel(QScrollArea):
         self.matrix_box.setVisible(cls)
         self.gallery_box.setVisible(cls)
         self.gallery.setVisible(cls and view == "")
+        self.explain_link.setVisible(cls and view == "" and self.result is not None
+                                     and bool(self.result.images))
         self.text_samples.setVisible(view == "text")
         self.sound_samples.setVisible(view == "sound")
         self.sound_samples.table.setVisible(view == "sound")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from engine.data.audio.sets import DEFAULT_SAMPLES as SOUND_SAMPLES
-from engine.data.core import DataError, number_option
+from engine.data.core import DataError, number_option, split_indices
 from engine.data.corpus import pytext_corpus
 from engine.data.raw import Raw
 from engine.data.scenes import DET_CLASSES, MAX_SHAPES, MIN_SIZE, SEG_CLASSES, Scenes, draw_scenes
@@ -140,16 +140,47 @@ def _blobs(spec: DatasetSpec) -> Raw:
 
 
 def _shapes(spec: DatasetSpec) -> Raw:
+    images, labels, _ = _draw_shapes(spec, with_masks=False)
+    return _classified(spec, images, labels, list(SHAPE_CLASSES), kind="image")
+
+
+def _draw_shapes(spec: DatasetSpec, with_masks: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``builtin:shapes``' images [N, 1, S, S], labels [N] and, ``with_masks``, the shape
+    masks [N, S, S] (bool); the images are the same either way."""
     noise = _opt(spec, "noise", 0.05, 0.0, 1.0)
     size = spec.image_size or 28
     rng = np.random.default_rng(_seed(spec))
     n = _samples(spec)
     labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES))
     images = np.empty((n, 1, size, size), dtype=np.float32)
+    masks = np.empty((n, size, size), dtype=bool) if with_masks else None
     chunk = 8192  # bounds the temporary arrays of the distance fields
     for lo in range(0, n, chunk):
-        images[lo : lo + chunk, 0] = draw_shapes(labels[lo : lo + chunk], size, rng, noise)
-    return _classified(spec, images, labels, list(SHAPE_CLASSES), kind="image")
+        part = None if masks is None else masks[lo : lo + chunk]
+        images[lo : lo + chunk, 0] = draw_shapes(labels[lo : lo + chunk], size, rng, noise,
+                                                 masks=part)
+    return images, labels, masks
+
+
+def shape_masks(spec: DatasetSpec, split: str | None = None) -> np.ndarray:
+    """The shape masks of ``builtin:shapes`` (bool [N, S, S]: the pixels each image's
+    shape covers at least half of), drawn alongside the very images the set has; for
+    ``split`` ("train", "val" or "test") those of that split's samples in its order, as
+    the loader splits them (``split_seed``, ``val_fraction``, ``test_fraction``). They are
+    what an explanation of a shapes classifier is checked against (engine.explain)."""
+    if spec.name != "shapes":
+        raise DataError(f"builtin:{spec.name}: only builtin:shapes has shape masks")
+    _, _, masks = _draw_shapes(spec, with_masks=True)
+    assert masks is not None
+    if split is None:
+        return masks
+    parts = dict(zip(("train", "val", "test"), split_indices(
+        len(masks), spec.val_fraction, spec.test_fraction, spec.split_seed, "builtin:shapes"),
+        strict=True))
+    if split not in parts:
+        raise DataError(f"builtin:shapes: no split {split!r}; choose train, val or test")
+    return masks[parts[split].numpy()]
 
 
 def scenes_of(spec: DatasetSpec, count: int | None = None) -> Scenes:
