@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Bump when the default arrangements change so that old saved layouts are not applied.
-STATE_VERSION = 6
+STATE_VERSION = 7
 KEY_CURRENT = "window/perspective"
 
 Area = Qt.DockWidgetArea
@@ -51,11 +51,11 @@ PERSPECTIVES: dict[str, Perspective] = {p.name: p for p in (
     Perspective("design", "Design", "Ctrl+1", "Build the network: the canvas takes the room",
                 True, ("palette", "inspector", "dataset", "problems")),
     Perspective("train", "Train", "Ctrl+2", "Train: hyperparameters, live plots and runs",
-                False, ("hyperparams", "dataset", "plots", "training", "runs", "sweep",
-                        "problems")),
+                False, ("hyperparams", "dataset", "plots", "experiment", "training", "runs",
+                        "sweep", "health", "problems")),
     Perspective("evaluate", "Evaluate", "Ctrl+3",
                 "Evaluate a run: metrics, confusion matrix, misclassified samples, your own inputs",
-                False, ("runs", "evaluation", "samples", "try")),
+                False, ("runs", "evaluation", "samples", "try", "explain")),
 )}
 ALL_NAMED = {d for p in PERSPECTIVES.values() for d in p.docks}
 
@@ -277,11 +277,12 @@ def _train(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
             else:
                 window.addDockWidget(Area.LeftDockWidgetArea, docks[name])
             columns.append(docks[name])
-    below = [docks[n] for n in ("runs", "sweep", "problems") if n in docks]
+    below = [docks[n] for n in ("runs", "sweep", "health", "problems") if n in docks]
     if below and columns:
         window.splitDockWidget(columns[-1], below[0], V)
         _tabs(window, below)
     _tabs(window, [docks[n] for n in ("hyperparams", "dataset") if n in docks])
+    _tabs(window, [docks[n] for n in ("plots", "experiment") if n in docks])  # a sweep's room
     shares = {"hyperparams": _share(w, 0.25, 310, 420), "plots": _share(w, 0.45, 400, 1400),
               "training": _share(w, 0.30, 370, 520)}
     sizes: Sizes = [(columns, [shares[d.objectName().removeprefix("dock_")] for d in columns],
@@ -295,7 +296,7 @@ def _train(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
 def _evaluate(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
     w = window.width()
     left = _place(window, docks, Area.LeftDockWidgetArea, "runs")
-    main = [docks[n] for n in ("evaluation", "samples", "try") if n in docks]
+    main = [docks[n] for n in ("evaluation", "samples", "try", "explain") if n in docks]
     if main:
         if left:
             window.splitDockWidget(left[0], main[0], H)
@@ -309,5 +310,5 @@ def _evaluate(window: QMainWindow, docks: dict[str, QDockWidget]) -> Sizes:
 ARRANGEMENTS: dict[str, Callable[[QMainWindow, dict[str, QDockWidget]], Sizes]] = {
     "design": _design, "train": _train, "evaluate": _evaluate}
 #: the tab in front of each tabbed group
-FRONT = {"design": ("inspector",), "train": ("hyperparams", "runs"),
+FRONT = {"design": ("inspector",), "train": ("hyperparams", "runs", "plots"),
          "evaluate": ("evaluation",)}

@@ -103,7 +103,7 @@ class Workspace(QObject):
         self.actions.snap.setChecked(self.tabs.snap)
         self._on_document_changed()
         self._update_title()
-        self.setup = SetupFeature(window, self.document)
+        self.setup = SetupFeature(window, self.document, self.tabs)
         self.export = ExportFeature(window, self.document, self.tabs, before=self.actions.quit,
                                     open_project=self.files.open_path)
         self.training = TrainingFeature(window, self.document,

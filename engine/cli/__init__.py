@@ -34,7 +34,10 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 def _modules() -> list:
     from engine.cli import (
+        doctor_cmds,
+        explain_cmds,
         export_cmds,
+        lr_find_cmds,
         predict,
         project_cmds,
         remote_cmds,
@@ -43,8 +46,8 @@ def _modules() -> list:
         train_cmds,
     )
 
-    return [project_cmds, train_cmds, predict, export_cmds, serve_cmds, remote_cmds,
-            sweep_cmds]
+    return [project_cmds, train_cmds, lr_find_cmds, predict, export_cmds, serve_cmds,
+            remote_cmds, sweep_cmds, explain_cmds, doctor_cmds]
 
 
 #: adds subcommands to the parser's subparsers (the app adds ``gui``)

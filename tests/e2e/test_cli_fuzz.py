@@ -127,10 +127,17 @@ def snapshot(root: Path) -> dict[str, tuple]:
     return seen
 
 
+#: the one cache any command may fill: matplotlib's font list, loaded with Captum by
+#: `layerforge explain`, kept in LayerForge's cache folder rather than the home
+CACHE_OK = "cache/matplotlib"
+
+
 def _allowed(path: str, case_dir: str, case: Case, kind: tuple | None, root: Path) -> bool:
     """Whether ``path`` (relative to the sandbox) is the case's output, inside it, or a
     missing parent folder made for it."""
     targets = [*case.allowed, *(["config"] if case.config else [])]
+    if path == CACHE_OK or path.startswith(CACHE_OK + "/"):
+        return True
     for a in targets:
         a = os.path.relpath(a, root) if os.path.isabs(a) else os.path.normpath(f"{case_dir}/{a}")
         if path == a or path.startswith(a + "/"):

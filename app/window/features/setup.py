@@ -7,16 +7,19 @@ training feature hands runs and events to the evaluation, samples and Try it pan
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget
 
+from app.canvas.tabs import CanvasTabs
 from app.panels.dataset import DatasetPanel
 from app.panels.evaluation import EvaluationPanel
 from app.panels.hyperparams import HyperparamsPanel
 from app.panels.samples import SamplesPanel
 from app.panels.try_it import TryItPanel
+from app.window.features.explain import ExplainFeature
+from app.window.features.health import HealthFeature
 
 if TYPE_CHECKING:
     from app.document import GraphDocument
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
 class SetupFeature(QObject):
     """Owns the five panels and their docks; stops their background work at shutdown."""
 
-    def __init__(self, window: MainWindow, document: GraphDocument) -> None:
+    def __init__(self, window: MainWindow, document: GraphDocument, tabs: CanvasTabs) -> None:
         super().__init__(window)
         self.window = window
         self.dataset_panel = DatasetPanel(document)
@@ -47,6 +50,9 @@ class SetupFeature(QObject):
             "try": window.add_dock(self.try_panel, "Try it", bottom, "try"),
         }
         self.dataset_panel.data_loaded.connect(self.hyperparams_panel.set_train_size)
+        self._lr_finder: Any = None  # the open learning-rate finder, if any
+        self.hyperparams_panel.lr_find_requested.connect(
+            self._on_hyperparams_panel_lr_find_requested)
         self.evaluation_panel.try_requested.connect(self._on_evaluation_panel_try_requested)
         # A panel starts its background work (which imports torch) when its dock is first
         # on screen, never at start-up behind another tab.
@@ -59,6 +65,13 @@ class SetupFeature(QObject):
                 lambda visible, p=panel, d=dock: visible and QTimer.singleShot(
                     0, p, lambda: self._activate_if_shown(d, p)))
         window.theme.theme_changed.connect(self._on_theme_theme_changed)
+        # Training health follows the runs as the result views do; its badges need the
+        # canvas, which the workspace made before this feature (see HealthFeature).
+        self.health = HealthFeature(window, document, tabs)
+        self.docks["health"] = self.health.dock
+        # Explanations of the evaluated samples; the block selected on the canvas too
+        self.explain = ExplainFeature(window, self.evaluation_panel, tabs)
+        self.docks["explain"] = self.explain.dock
 
     @staticmethod
     def _activate_if_shown(dock: QDockWidget, panel: DatasetPanel | HyperparamsPanel) -> None:
@@ -66,9 +79,11 @@ class SetupFeature(QObject):
             panel.activate()
 
     @property
-    def result_views(self) -> list[EvaluationPanel | SamplesPanel | TryItPanel]:
+    def result_views(self) -> list[EvaluationPanel | SamplesPanel | TryItPanel | HealthFeature
+                                   | ExplainFeature]:
         """The views that show a run's results."""
-        return [self.evaluation_panel, self.samples_panel, self.try_panel]
+        return [self.evaluation_panel, self.samples_panel, self.try_panel, self.health,
+                self.explain]
 
     def _on_evaluation_panel_try_requested(self) -> None:
         """"Try your own text in the Try it tab": bring that tab to the front, its input
@@ -78,6 +93,19 @@ class SetupFeature(QObject):
         dock.raise_()
         self.try_panel.focus_input()
 
+    def _on_hyperparams_panel_lr_find_requested(self) -> None:
+        """"Find…" beside the learning rate: the finder on the project as it is now."""
+        from app.dialogs.lr_finder import open_lr_finder
+
+        if self._lr_finder is not None and self._lr_finder.isVisible():
+            self._lr_finder.raise_()  # one finder at a time: show the open one
+            return
+        self._lr_finder = open_lr_finder(self.hyperparams_panel.document, self.window)
+        self._lr_finder.destroyed.connect(self._on_lr_finder_destroyed)
+
+    def _on_lr_finder_destroyed(self, *_args: object) -> None:
+        self._lr_finder = None
+
     def _on_theme_theme_changed(self, _theme: object) -> None:
         self.hyperparams_panel.restyle()
         self.evaluation_panel.restyle()
@@ -85,6 +113,10 @@ class SetupFeature(QObject):
 
     def shutdown(self) -> None:
         """Stop generation and wait for background jobs (each job is short)."""
+        if self._lr_finder is not None:
+            self._lr_finder.wait()
+        self.health.shutdown()
+        self.explain.shutdown()
         for p in (self.try_panel, self.samples_panel, self.evaluation_panel, self.dataset_panel,
                   self.hyperparams_panel):
             p.shutdown()

@@ -48,8 +48,8 @@ def test_the_tabs_of_every_dock_group_show_whole_titles(window, ws, qtbot):
         qtbot.waitUntil(lambda: not ws.perspectives.settling)
         qtbot.waitUntil(lambda: groups() and all(whole(b) for b in groups().values()))
         seen |= set(groups())
-    assert {("Inspector", "Dataset"), ("Hyperparameters", "Dataset"), ("Runs", "Sweep", "Problems"),
-            ("Evaluation", "Samples", "Try it")} <= seen
+    assert {("Inspector", "Dataset"), ("Hyperparameters", "Dataset"), ("Runs", "Sweep", "Health", "Problems"),
+            ("Evaluation", "Samples", "Try it", "Explain")} <= seen
 
 
 def test_a_close_the_user_cancels_leaves_a_fit_in_flight_alone(window, ws, qtbot, monkeypatch):

@@ -53,6 +53,8 @@ def project_case(rng: random.Random, folder: Path, ctx: Context) -> Case:
         command = rng.choice([["validate"], ["summary"], ["summary", "--json"]])
         return Case("project", [*command, name])
     name = _project(rng, folder, big=False)
+    if 0.80 <= roll < 0.85:  # the learning-rate finder writes nothing
+        return Case("project-lr-find", ["lr-find", name, "--steps", "5"])
     if roll < 0.85:
         return Case("project-train", ["train", name, "--out", "run", "--quiet", "--epochs", "1"],
                     ["run"])
@@ -102,7 +104,16 @@ def run_case(rng: random.Random, folder: Path, ctx: Context) -> Case:
     run = folder / "run"
     shutil.copytree(ctx.runs[kind], run, symlinks=True)
     damage_run(rng, run, ctx.runs)
-    command = rng.choice(["evaluate", "evaluate", "sample", "sample", "export", "resume"])
+    command = rng.choice(["evaluate", "evaluate", "sample", "sample", "export", "resume",
+                          "doctor", "explain"])
+    if command == "doctor":
+        return Case("run-doctor", ["doctor", "run", *rng.choice([[], ["--json"]])])
+    if command == "explain":
+        method = rng.choice([[], ["--method", "gradcam"], ["--method", "activations"],
+                             ["--method", "gradcam", "--block", rng.choice(values.NAMES)]])
+        index = rng.choice(["0", "3", "-1", "99999", "x"])
+        return Case("run-explain", ["explain", "run", "--sample", index, *method,
+                                    "--out", "x.png"], ["x.png"])
     if command == "evaluate":
         extra = rng.choice([[], ["--json"], ["--split", "test"], ["--split", "val", "--json"]])
         return Case("run-evaluate", ["evaluate", "run", *extra])
@@ -223,7 +234,7 @@ def config_case(rng: random.Random, folder: Path, ctx: Context) -> Case:
 def argv_case(rng: random.Random, folder: Path, ctx: Context) -> Case:
     """Command lines argparse must refuse (or explain) on its own."""
     commands = ["new", "validate", "summary", "train", "evaluate", "sample", "export", "import",
-                "remote", "runs"]
+                "remote", "runs", "doctor", "explain", "lr-find"]
     argv = rng.choice([
         [rng.choice(commands), "--help"], [rng.choice(commands)], ["nosuch"], ["--nosuch"],
         ["train", "x.lforge", "--epochs", rng.choice(["abc", "1.5", "", "1e3"])],
