@@ -126,7 +126,10 @@ class HealthFeature(QObject):
                 self.history.mark_nonfinite(ev.block)
                 self._changed()
             case EpochEnded() if self._following_live():
-                self._ask_doctor()
+                # short epochs come many a second: the doctor reads the whole run folder
+                # on a thread that shares the GIL with the GUI, so at most every few seconds
+                if time.monotonic() - self._doctor_at > DOCTOR_EVERY_S:
+                    self._ask_doctor()
             case _ if isinstance(ev, ENDS) and self.live_dir is not None:
                 following = self._following_live()
                 self.live_dir = None
