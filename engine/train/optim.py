@@ -12,7 +12,7 @@ from torch import nn
 from engine.project import TrainingConfig
 from engine.train.schedule import LRSchedule
 
-__all__ = ["LRSchedule", "apply_lr", "build_optimizer"]
+__all__ = ["EpochLR", "LRSchedule", "apply_lr", "build_optimizer"]
 
 
 def build_optimizer(cfg: TrainingConfig, params: Iterable[nn.Parameter] | list[dict[str, Any]],
@@ -52,3 +52,27 @@ def apply_lr(schedule: LRSchedule, optimizers: Iterable[torch.optim.Optimizer], 
         for group in opt.param_groups:
             group["lr"] = lr * group.get("lr_mult", 1.0)
     return lr
+
+
+class EpochLR:
+    """What :func:`apply_lr` does at each step of one epoch, for less per step: the
+    schedule's rates of steps ``first`` .. ``first + count - 1`` are computed when the
+    epoch starts (the plateau factor changes only at an epoch's end, and param groups only
+    at its start, when blocks unfreeze), and a group's rate is set only when the
+    schedule's changes. The rates set are the very floats :func:`apply_lr` would set."""
+
+    def __init__(self, schedule: LRSchedule, optimizers: Iterable[torch.optim.Optimizer],
+                 first: int, count: int) -> None:
+        self.first = first
+        self.rates = [schedule.lr_at(s) for s in range(first, first + count)]
+        self.groups = [(g, g.get("lr_mult", 1.0)) for opt in optimizers for g in opt.param_groups]
+        self.current: float | None = None
+
+    def apply(self, step: int) -> float:
+        """Set every group's rate for global step ``step``; return the schedule's."""
+        lr = self.rates[step - self.first]
+        if lr != self.current:
+            for group, mult in self.groups:
+                group["lr"] = lr * mult
+            self.current = lr
+        return lr
