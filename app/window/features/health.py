@@ -90,6 +90,7 @@ class HealthFeature(QObject):
         self._loads = Jobs(self)
         self._doctor = Jobs(self)
         self._doctor_again = False
+        self._doctor_pending = False  # asked while the tab was hidden during a live run
         self._doctor_at = 0.0
         self._closing = False
         self._connect()
@@ -104,6 +105,7 @@ class HealthFeature(QObject):
         self._doctor.finished.connect(self._on_doctor_finished)
         self._doctor.failed.connect(self._on_doctor_failed)
         self._doctor.busy_changed.connect(self._on_doctor_busy_changed)
+        self.dock.visibilityChanged.connect(self._on_dock_visibility_changed)
         d.project_replaced.connect(self._on_document_project_replaced)
         d.edited.connect(self._update_types)
         if self.tabs is not None:
@@ -254,6 +256,12 @@ class HealthFeature(QObject):
         run = self.shown_dir
         if not run or self._closing:
             return
+        if self._following_live() and not self.dock.isVisible():
+            # nobody reads the findings now: the doctor, on a thread that shares the GIL
+            # with the GUI, waits until the tab shows (or the run ends)
+            self._doctor_pending = True
+            return
+        self._doctor_pending = False
         if self._doctor.busy:
             self._doctor_again = True  # once more when the one in flight is done
             return
@@ -311,6 +319,10 @@ class HealthFeature(QObject):
         if not busy and self._doctor_again:
             # after the finished report of the job that just ended has been delivered
             QTimer.singleShot(0, self, self._ask_doctor)
+
+    def _on_dock_visibility_changed(self, visible: bool) -> None:
+        if visible and self._doctor_pending:
+            self._ask_doctor()
 
     def _on_panel_finding_activated(self, key: str) -> None:
         if key and self.select_block(key):
