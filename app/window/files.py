@@ -22,6 +22,7 @@ from app.window.gallery import TemplateGalleryDialog
 from app.window.recovery import AutosaveController, Recovery, RecoveryStore
 from engine.layout import apply_layout
 from engine.project import FILE_SUFFIX, Project, ProjectError, load_project
+from engine.sweep.config import study_kept
 from engine.templates import load_template, template_path
 
 FILTER = f"LayerForge projects (*{FILE_SUFFIX});;All files (*)"
@@ -226,6 +227,11 @@ class FileController(QObject):
         old_name, old_runs = doc.project.name, list(doc.project.runs)
         name = Path(path).stem if self._named_by_default() else None
         carried = carry_runs(doc, path, live=self.live_runs(), name=name)
+        old_sweep = doc.project.sweep
+        kept = study_kept(doc.project, doc.path, path) if doc.path is not None else None
+        if kept:  # the sweep's study stays where it is: the new file names it
+            doc.project.sweep = old_sweep.model_copy(update={"name": kept[0],
+                                                             "storage": kept[1]})
         if name:
             doc.project.name = name  # part of the save, like the path: not an undoable edit
         if carried.runs != old_runs:
@@ -238,6 +244,7 @@ class FileController(QObject):
             return True
         carried.undo()  # the file was not written: the runs go back where the project says
         doc.project.name = old_name
+        doc.project.sweep = old_sweep
         if carried.runs != old_runs:
             doc.set_runs(old_runs)
         return False

@@ -58,6 +58,30 @@ def study_name(project: Project, project_path: str | Path, name: str | None = No
     return chosen
 
 
+def study_kept(project: Project, old_path: str | Path, new_path: str | Path
+               ) -> tuple[str, str] | None:
+    """The ``sweep.name`` and ``sweep.storage`` that keep ``project``'s study when its file
+    moves from ``old_path`` to ``new_path`` (Save As): its study lives in the default place
+    (SQLite in the runs folder, named after the file), exists, and the new path would name
+    another one. None when nothing would be lost. The trials keep their folders (the study
+    records them by absolute path); new trials go beside the new file."""
+    from engine.sweep.study import default_storage
+
+    if project.sweep.storage:
+        return None
+    try:
+        old_name = study_name(project, old_path)
+        new_name = study_name(project, new_path)
+    except SweepError:
+        return None
+    old_runs = runs_folder_of(old_path)
+    if (old_runs, old_name) == (runs_folder_of(new_path), new_name):
+        return None
+    if not (old_runs / "sweeps" / f"{old_name}.db").is_file():
+        return None
+    return old_name, default_storage(old_runs, old_name, make=False)
+
+
 def config_from_project(
     project: Project,
     project_path: str | Path,

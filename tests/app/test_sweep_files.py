@@ -128,3 +128,29 @@ def test_sweep_settings_and_ranges_survive_save_as(qtbot, ws, tmp_path):
     assert "model/fc2.out_features  =  int:16..128:16" in form.ranges.text()
     assert form.hosts.chosen == ["gpu1"]  # not configured here, still listed to untick
     assert form.hosts.boxes["gpu1"].isChecked()
+
+
+def test_save_as_elsewhere_keeps_the_study_and_its_trials(qtbot, ws, tmp_path):
+    """The study lives beside the old file under the old file's name: Save As into another
+    folder under another name pins it in the new file (name and storage), so the
+    Experiment view still shows its trials and Resume sweep can finish them."""
+    path = long_sweep(tmp_path / "first")
+    start(qtbot, ws, path)
+    sweep = ws.sweep
+    sweep.stop()
+    qtbot.waitUntil(lambda: not sweep.running and sweep.thread is None, timeout=WAIT_MS)
+    before = read_study(load_project(path), path, path.parent / "runs")
+    assert before is not None and before.records
+
+    target = tmp_path / "second" / "renamed.lforge"
+    target.parent.mkdir()
+    assert ws.files.save_to_new(str(target))
+    saved = load_project(target)
+    assert saved.sweep.name == "long" and saved.sweep.storage.startswith("sqlite:///")
+    after = read_study(saved, target, target.parent / "runs")
+    assert after is not None
+    assert [(r.number, r.state) for r in after.records] == \
+        [(r.number, r.state) for r in before.records]
+    qtbot.waitUntil(lambda: not sweep.study_jobs.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: sweep.view.table.rowCount() == len(before.records),
+                    timeout=WAIT_MS)
