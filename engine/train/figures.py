@@ -4,6 +4,8 @@ at each report, so a step spends no tensor operation on them."""
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 import torch
@@ -73,3 +75,19 @@ class TrainFigures:
         """Restore what :meth:`folded_sums` and ``counts`` held (a resumed run)."""
         self.window.clear()
         self.sums, self.counts = dict(sums), counts
+
+
+class Throttle:
+    """True at most once per ``interval`` seconds (``clock`` injectable for tests): when
+    the loop reports the figures gathered since its last report."""
+
+    def __init__(self, interval: float = 0.05, clock=time.perf_counter) -> None:
+        self.interval, self.clock = interval, clock
+        self.last = -math.inf
+
+    def ready(self) -> bool:
+        now = self.clock()
+        if now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False

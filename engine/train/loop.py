@@ -33,10 +33,10 @@ from engine.train.events import (
     Unfrozen,
     Warning,
 )
-from engine.train.figures import TrainFigures
+from engine.train.figures import Throttle, TrainFigures
 from engine.train.freeze import FineTune
 from engine.train.init import initialise, pretrained_sources, write_reports
-from engine.train.nonfinite import nonfinite_origin
+from engine.train.nonfinite import NonFiniteLoss, nonfinite_origin, origin_sentence
 from engine.train.optim import EpochLR
 from engine.train.rundir import RunDir, data_info, flat_metrics, saved_tokenizers
 from engine.train.runtime import (
@@ -55,27 +55,6 @@ from engine.train.setup import (
     sample_event,
 )
 from engine.train.stats import BlockMeter
-
-
-class NonFiniteLoss(Exception):
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-class Throttle:
-    """True at most once per ``interval`` seconds (``clock`` injectable for tests)."""
-
-    def __init__(self, interval: float = 0.05, clock=time.perf_counter) -> None:
-        self.interval, self.clock = interval, clock
-        self.last = -math.inf
-
-    def ready(self) -> bool:
-        now = self.clock()
-        if now - self.last >= self.interval:
-            self.last = now
-            return True
-        return False
 
 
 def train(project: Project, run_dir: str | Path, *, resume: bool = False,
@@ -429,12 +408,9 @@ class _Run:
         (the batch re-run with hooks: the weights are still the last good ones)."""
         where = f"epoch {self.epoch + 1}, step {self.step + 1}"
         origin = nonfinite_origin(self.task, self.models, x, y)
-        block, said = "", ""
-        if origin is not None:
-            block, part = origin
-            said = f"; it first appeared in the {part} of block '{self._shown(block)}' ({block})"
+        said = origin_sentence(self.project, origin)
         yield Warning(kind="nan", message=f"The {what} became NaN or infinite at {where}{said}.",
-                      block=block)
+                      block=origin[0] if origin else "")
         self._write_weights()
         kept = self.run.checkpoint("last")
         tail = (f"the last good checkpoint ({kept}) is kept" if kept.is_file()
@@ -443,13 +419,6 @@ class _Run:
                      f"{said}. The update was not applied, so the weights are unchanged; "
                      f"{tail}. Lower the learning rate (now {lr:g}) or turn on gradient "
                      f"clipping.")
-
-    def _shown(self, block: str) -> str:
-        """A block's name as the canvas shows it: its label, else its node id."""
-        graph_name, _, node_id = block.partition("/")
-        graph = self.project.graphs.get(graph_name)
-        node = graph.node(node_id) if graph is not None else None
-        return (node.label if node is not None else "") or node_id
 
     # --- state ----------------------------------------------------------------------------
     def _write_weights(self) -> None:

@@ -23,6 +23,14 @@ class _Found(Exception):  # noqa: N818 - a signal that ends the re-run, not an e
         self.key, self.where = key, where
 
 
+class NonFiniteLoss(Exception):
+    """A step's loss (or gradient norm) is NaN or infinite: the loop stops the run."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
 def nonfinite_origin(task: Any, models: Mapping[str, nn.Module], x: torch.Tensor,
                      y: torch.Tensor | None) -> tuple[str, str] | None:
     """Re-run ``task``'s training step on the batch ``x, y`` with the current weights and
@@ -90,3 +98,17 @@ def nonfinite_origin(task: Any, models: Mapping[str, nn.Module], x: torch.Tensor
             for m in models.values():
                 for p in m.parameters():
                     p.grad = None
+
+
+def origin_sentence(project: Any, origin: tuple[str, str] | None) -> str:
+    """The clause the NaN guard's messages add for ``origin`` (block key, "output" or
+    "gradient"): "; it first appeared in the output of block 'fc2' (model/fc2)", the block
+    named as the canvas shows it (its label, else its node id); "" when none was found."""
+    if origin is None:
+        return ""
+    block, part = origin
+    graph_name, _, node_id = block.partition("/")
+    graph = project.graphs.get(graph_name)
+    node = graph.node(node_id) if graph is not None else None
+    shown = (node.label if node is not None else "") or node_id
+    return f"; it first appeared in the {part} of block '{shown}' ({block})"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from engine.project import TrainingConfig
-from engine.train.loop import Throttle
+from engine.train.figures import Throttle
 from engine.train.optim import LRSchedule, build_optimizer
 
 
