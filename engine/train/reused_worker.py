@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 
 from engine.train.events import ENDS, Event, Failed, Notice
-from engine.train.source import Job
+from engine.train.source import Job, SendsControls
 from engine.train.worker_client import WorkerClient, worker_command
 
 
@@ -82,7 +82,7 @@ class ReusedWorker:
         self.start()
 
 
-class ReusedRun:
+class ReusedRun(SendsControls):
     """One job on a :class:`ReusedWorker`'s process. Controls reach the worker only while
     this job runs: a stop that races the job's end never reaches the next job. ``close()``
     stops the job (the process is its ReusedWorker's)."""
@@ -138,12 +138,6 @@ class ReusedRun:
         with self._lock:
             self._stop_asked = True
         self._send("stop")
-
-    def pause(self) -> None:
-        self._send("pause")
-
-    def resume(self) -> None:
-        self._send("resume")
 
     def close(self) -> None:
         """Stop the job in progress (it keeps a checkpoint)."""

@@ -187,7 +187,24 @@ class WarmWorker:
                 self._cond.wait_for(lambda: self._closed, RESTART_DELAY_S)
 
 
-class LocalRun:
+class SendsControls:
+    """Stop, Pause and Resume of a run on a worker process: each a control line sent
+    through the subclass's ``_send``, to the job's worker while it runs."""
+
+    def _send(self, cmd: str) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._send("stop")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+
+class LocalRun(SendsControls):
     """One job on a local worker process (taken from a :class:`WarmWorker`, or a fresh
     one). A worker that dies without reporting its end yields a :class:`Notice` with the
     reason, then the :class:`Failed` event."""
@@ -242,15 +259,6 @@ class LocalRun:
         except OSError as e:
             return Failed(message=f"Training failed: the training process could not start ({e}).")
         return client
-
-    def stop(self) -> None:
-        self._send("stop")
-
-    def pause(self) -> None:
-        self._send("pause")
-
-    def resume(self) -> None:
-        self._send("resume")
 
     def close(self) -> None:
         """Stop a run in progress (it keeps a checkpoint); the worker then exits."""
