@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
@@ -73,5 +73,14 @@ def _migrate_5_to_6(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _migrate_6_to_7(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 7 added the bias report's groupings (``fairness``) and differentially
+    # private training (``training.privacy``). Both default to off.
+    raw = dict(raw)
+    raw["schema_version"] = 7
+    return raw
+
+
 MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
-              4: _migrate_4_to_5, 5: _migrate_5_to_6}
+              4: _migrate_4_to_5, 5: _migrate_5_to_6,
+              6: _migrate_6_to_7}

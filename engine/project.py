@@ -263,6 +263,18 @@ class TaskSpec(_Model):
     beam_width: int = Field(1, ge=1, le=64)
 
 
+class PrivacySpec(_Model):
+    """Differentially private training (DP-SGD with Opacus; see docs/privacy.md). The
+    noise multiplier is derived from the target ``epsilon``, ``delta`` and the epochs when
+    training starts; each sample's gradient is clipped to ``max_grad_norm``."""
+
+    enabled: bool = False
+    epsilon: float = Field(3.0, gt=0.0, le=1000.0)
+    #: None: 1 / (training samples), decided when the data is loaded
+    delta: float | None = Field(None, gt=0.0, lt=1.0)
+    max_grad_norm: float = Field(1.0, gt=0.0, le=1000.0)
+
+
 class TrainingConfig(_Model):
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0.0, le=100.0)
@@ -300,6 +312,8 @@ class TrainingConfig(_Model):
     #: many steps, recorded as events for the canvas's health badges and the training
     #: doctor; 0 = off
     stats_every: int = Field(50, ge=0, le=1_000_000)
+    #: differentially private training (off by default)
+    privacy: PrivacySpec = Field(default_factory=lambda: PrivacySpec())
 
     @field_validator("device")
     @classmethod
@@ -309,6 +323,31 @@ class TrainingConfig(_Model):
         ) or _REMOTE_DEVICE.match(v):
             return v
         raise ValueError("must be auto, cpu, cuda, cuda:N or remote:HOST")
+
+
+class Grouping(_Model):
+    """One way of splitting the samples into groups for the bias report (see
+    docs/fairness.md). ``kind``: ``column``, a column of a CSV or texts file (``column``);
+    ``folder``, a level of the image folder tree (``level`` 0 is the first folder under
+    the dataset's root); ``file``, a metadata CSV (``file``) whose first column names the
+    sample (its path relative to the dataset's root, or its row number) and whose
+    ``column`` (empty: the second) holds the group."""
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["column", "folder", "file"] = "column"
+    column: str = Field("", max_length=200)
+    level: int = Field(0, ge=0, le=64)
+    file: str = Field("", max_length=4000)
+
+
+class FairnessSpec(_Model):
+    """The bias report's groupings, their intersections (each a list of two or more
+    grouping names) and the smallest group that is judged (smaller ones are flagged, not
+    ranked)."""
+
+    groupings: list[Grouping] = Field(default_factory=list, max_length=32)
+    intersections: list[list[str]] = Field(default_factory=list, max_length=32)
+    min_group: int = Field(30, ge=1, le=1_000_000)
 
 
 class SweepSpec(_Model):
@@ -365,6 +404,7 @@ class Project(_Model):
     runs: list[RunRef] = Field(default_factory=list)
     notes: str = ""
     sweep: SweepSpec = Field(default_factory=SweepSpec)
+    fairness: FairnessSpec = Field(default_factory=FairnessSpec)
 
     @field_validator("graphs")
     @classmethod
@@ -377,6 +417,10 @@ class Project(_Model):
         raw = self.model_dump(mode="json")
         if raw.get("sweep") == SweepSpec().model_dump(mode="json"):
             del raw["sweep"]  # a project never swept reads as before sweeps existed
+        if raw.get("fairness") == FairnessSpec().model_dump(mode="json"):
+            del raw["fairness"]
+        if raw["training"].get("privacy") == PrivacySpec().model_dump(mode="json"):
+            del raw["training"]["privacy"]
         for graph in raw["graphs"].values():
             _drop_defaults(graph, _GRAPH_OPTIONAL)
             for node in graph["nodes"]:

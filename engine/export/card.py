@@ -157,6 +157,9 @@ def model_card(src: Source, analysis, fmt: str, files: dict[str, str], report,
         lines.append("No evaluation.json in the run folder.")
     else:
         lines.append("None: the model has not been trained.")
+    from engine.export.card_runs import fairness_section, privacy_section, usage_section
+
+    lines += fairness_section(src) + privacy_section(src) + usage_section(src)
     lines += ["", "## Preparing the inputs", ""] + _inputs(src, fmt)
     lines += ["", "## Export", "", f"- Format: {fmt}"]
     lines += [f"- {_name(name)}: {md_text(what)}" for name, what in files.items()]

@@ -49,6 +49,20 @@ class HostConfig(BaseModel):
     password: bool = False  # log in with the password kept in the OS keyring (never here)
     python: str = "python3"  # interpreter on the host (needs torch)
     base_dir: str = "~/.layerforge"  # engine copies, datasets and runs live under it
+    #: "ssh": training runs on the host itself; "slurm": the host is a cluster's login
+    #: node and training runs as a batch job (sbatch, srun) on the cluster's nodes
+    kind: Literal["ssh", "slurm"] = "ssh"
+    #: Slurm only: where and how the job runs ("" = the cluster's defaults); time_limit
+    #: in Slurm's format (``4:00:00``, ``1-00:00:00``); gpus_per_node 0 = a CPU job
+    partition: str = ""
+    account: str = ""
+    time_limit: str = ""
+    nodes: int = Field(1, ge=1, le=1024)
+    gpus_per_node: int = Field(0, ge=0, le=64)
+    #: what an hour of this machine costs (Slurm: one node), for the cost of each run;
+    #: None = not known
+    price_per_hour: float | None = Field(None, ge=0.0, le=1_000_000.0)
+    currency: str = Field("USD", max_length=8)
 
     def describe(self) -> str:
         who = f"{self.user}@" if self.user else ""

@@ -102,7 +102,7 @@ def test_a_version_4_file_keeps_its_bad_annotations_choice_as_bad_entries():
            "dataset": {"source": "detection", "path": "d", "bad_annotations": "skip"},
            "task": {"kind": "detection"}}
     p = parse_project(json.dumps(raw))
-    assert p.schema_version == SCHEMA_VERSION == 6
+    assert p.schema_version == SCHEMA_VERSION == 7
     assert p.dataset.bad_entries == "skip"
     assert (p.dataset.tokenizer, p.dataset.sample_rate, p.task.beam_width) == ("word", 16000, 1)
 
@@ -110,12 +110,25 @@ def test_a_version_4_file_keeps_its_bad_annotations_choice_as_bad_entries():
 def test_a_version_5_file_gets_empty_sweep_settings_and_a_never_swept_file_reads_as_before():
     raw = {"schema_version": 5, "graphs": {"model": {"nodes": [], "edges": []}}}
     p = parse_project(json.dumps(raw))
-    assert p.schema_version == SCHEMA_VERSION == 6
+    assert p.schema_version == SCHEMA_VERSION == 7
     assert (p.sweep.ranges, p.sweep.objectives, p.sweep.trials) == ({}, [], 20)
     assert "sweep" not in json.loads(p.to_json())  # nothing written while nothing is set
     p.sweep.ranges["training.lr"] = "float:1e-4..1e-1:log"
     again = parse_project(p.to_json())
     assert again.sweep.ranges == {"training.lr": "float:1e-4..1e-1:log"}
+
+
+def test_a_version_6_file_has_no_groupings_and_privacy_off_and_writes_neither_until_set():
+    raw = {"schema_version": 6, "graphs": {"model": {"nodes": [], "edges": []}}}
+    p = parse_project(json.dumps(raw))
+    assert p.schema_version == 7
+    assert p.fairness.groupings == [] and p.training.privacy.enabled is False
+    written = json.loads(p.to_json())
+    assert "fairness" not in written and "privacy" not in written["training"]
+    p.training.privacy.enabled = True
+    p.fairness.min_group = 50
+    again = parse_project(p.to_json())
+    assert again.training.privacy.enabled and again.fairness.min_group == 50
 
 
 def test_a_bad_search_range_in_a_file_names_the_field_and_the_key(tmp_path):

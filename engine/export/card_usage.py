@@ -1,0 +1,9 @@
+"""The model card's usage section (owned by the usage work; see engine.export.card_runs)."""
+
+from __future__ import annotations
+
+from engine.export.common import Source
+
+
+def section(src: Source) -> list[str]:
+    return []
