@@ -87,9 +87,14 @@ class RunRecord(BaseModel):
     remote_dir: str = ""
     project: str = ""
     started: str = ""
-    status: Literal["running", "finished", "stopped", "failed", "unknown"] = "running"
+    status: Literal["queued", "running", "finished", "stopped", "failed", "unknown"] = "running"
     gpus: int = 0
     pid: int = 0  # the launcher's pid on the host
+    #: Slurm hosts: the batch job's id, its nodes, and the scheduler's last word on it
+    #: (``Resources``, ``TimeLimit``, ``NodeFail``...; empty when none)
+    job_id: str = ""
+    nodes: int = 1
+    reason: str = ""
 
 
 REMOTE_PREFIX = "remote:"

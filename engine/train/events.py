@@ -198,6 +198,23 @@ class BlockStats(Event):
 
 
 @dataclass(frozen=True)
+class Privacy(Event):
+    """Differentially private training: the privacy spent so far (``epsilon`` at
+    ``delta``, from Opacus' accountant) against the ``target``, at the end of an epoch
+    (``step`` counts optimizer steps from the run's start); ``noise`` is the noise
+    multiplier derived from the target when the run started."""
+
+    epoch: int = 0
+    step: int = 0
+    epsilon: float = 0.0
+    delta: float = 0.0
+    target: float = 0.0
+    noise: float = 0.0
+    max_grad_norm: float = 0.0
+    type: ClassVar[str] = "privacy"
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     metrics: dict[str, Any] = field(default_factory=dict)
     best_epoch: int = 0
@@ -288,7 +305,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (Ready, RunStarted, Progress, EpochEnded, CheckpointWritten, Sample, Warning,
                 Finished, Stopped, Failed, Paused, Resumed, Status, Notice, Detached,
-                WeightsLoaded, Unfrozen, BlockStats)
+                WeightsLoaded, Unfrozen, BlockStats, Privacy)
 }
 #: the run is over
 TERMINAL = (Finished, Stopped, Failed)
