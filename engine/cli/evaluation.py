@@ -31,8 +31,15 @@ LANGUAGE_HEADLINE = {
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """`layerforge evaluate RUN [--split] [--beam N] [--json]`."""
+    """`layerforge evaluate RUN [--split] [--beam N] [--json]`; with ``--group`` the bias
+    report instead (engine.cli.fairness_cmds)."""
     from engine.train.inference import evaluate_run, open_run
+
+    if (getattr(args, "group", None) or getattr(args, "positive", None)
+            or getattr(args, "min_group", None) is not None):
+        from engine.cli.fairness_cmds import cmd_bias_report
+
+        return cmd_bias_report(args)
 
     beam = getattr(args, "beam", None)
     if beam is not None and not 1 <= beam <= MAX_BEAM:
@@ -44,11 +51,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = evaluate_run(loaded, args.split, beam_width=beam)
     if args.json:
         print(as_json(metrics))
-        return 0
-    print(f"{for_terminal(loaded.run.path)} ({args.split}, "
-          f"{for_terminal(loaded.bundle.describe())})")
-    print_evaluation(metrics, kind, loaded.bundle.classes)
+    else:
+        print(f"{for_terminal(loaded.run.path)} ({args.split}, "
+              f"{for_terminal(loaded.bundle.describe())})")
+        print_evaluation(metrics, kind, loaded.bundle.classes)
+    if loaded.project.fairness.groupings:  # RUN/fairness.json beside the figures
+        from engine.cli.fairness_cmds import write_bias_report
+
+        write_bias_report(loaded, args.split, quiet=args.json)
     return 0
+
+
+def add_group_args(p: argparse.ArgumentParser) -> None:
+    """The bias report's options of `layerforge evaluate` (docs/fairness.md)."""
+    p.add_argument("--group", action="append", default=[], metavar="GROUPING",
+                   help="print the bias report for this grouping of the project, or for a "
+                        "column of the CSV/texts data (repeatable)")
+    p.add_argument("--min-group", type=int, metavar="N",
+                   help="groups under N samples are flagged, not judged (fairness.min_group)")
+    p.add_argument("--positive", metavar="CLASS",
+                   help="the class counted as the positive outcome (default: one named "
+                        "positive, 1, yes or true, else the first class)")
 
 
 def as_json(metrics: dict[str, Any]) -> str:

@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--beam", type=int, metavar="N",
                    help="seq2seq and speech runs: decode with a beam of N (default: the "
                         "task's beam_width; 1 is greedy)")
+    from engine.cli.evaluation import add_group_args
+
+    add_group_args(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("sample", help="text from a language model, an image grid from a GAN "

@@ -65,15 +65,7 @@ def scan_folder(
             f"{root}: no class folders; put the images of each class in a sub-folder named "
             f"after the class (for example {root / 'cat'})"
         )
-    files: list[Path] = []
-    labels: list[int] = []
-    for k, d in enumerate(class_dirs):
-        found = sorted(p for p in d.iterdir() if _is_image(p))
-        if not found:
-            kinds = ", ".join(sorted(IMAGE_SUFFIXES))
-            raise DataError(f"{d}: the class folder '{d.name}' has no images ({kinds})")
-        files += found
-        labels += [k] * len(found)
+    files, labels = image_files(class_dirs)
     sizes: dict[tuple[int, int], Path] = {}
     grey = True
     for i, path in enumerate(files):
@@ -98,6 +90,29 @@ def scan_folder(
         root, files, np.array(labels, dtype=np.int64), [d.name for d in class_dirs],
         channels, height, width,
     )
+
+
+def image_files(class_dirs: list[Path]) -> tuple[list[Path], list[int]]:
+    """The images of each class folder (sorted; also those in its sub-folders, which a
+    bias report can group by: docs/fairness.md) and their class indices, in the order
+    the loaded data holds them."""
+    files: list[Path] = []
+    labels: list[int] = []
+    for k, d in enumerate(class_dirs):
+        found = sorted(p for p in d.rglob("*") if _is_image(p)
+                       and not any(part.startswith(".") for part in p.relative_to(d).parts))
+        if not found:
+            kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+            raise DataError(f"{d}: the class folder '{d.name}' has no images ({kinds})")
+        files += found
+        labels += [k] * len(found)
+    return files, labels
+
+
+def list_images(root: Path) -> list[Path]:
+    """Every image of an image folder in the loaded data's order (sample ``i`` is file
+    ``i`` before splitting), without reading any image."""
+    return image_files(_class_dirs(root))[0]
 
 
 def _class_dirs(root: Path) -> list[Path]:

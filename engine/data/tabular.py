@@ -5,7 +5,9 @@ forces it either way). The target is ``spec.target`` (a column name, or a 1-base
 number), else the last column. A target that is all numbers is a regression target
 ("real"), anything else names classes (sorted); ``options["task"] = "class"`` makes a
 numeric target classes too. The delimiter is ``options["delimiter"]``, else guessed from
-the first line (comma, semicolon or tab).
+the first line (comma, semicolon or tab). Every other column is a feature, except those
+``options["ignore_columns"]`` names (a list of names or 1-based numbers): a bias report's
+group column (docs/fairness.md) is kept out of the model that way.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def read_csv(path: Path, spec: DatasetSpec) -> Raw:
     if len(names) < 2:
         raise DataError(f"{path}: found one column; a CSV data set needs features and a target")
     target = _target_index(names, spec, path)
-    features = [i for i in range(len(names)) if i != target]
+    features = feature_columns(names, target, spec, path)
     where = "the header has" if header else "the first row has"
     values = array("f")  # float32, row after row: 4 bytes a cell, not a Python object
     labels = _Labels()
@@ -148,6 +150,50 @@ def read_csv(path: Path, spec: DatasetSpec) -> Raw:
     raw = labels.raw(path, names[target], spec)
     raw.x = torch.from_numpy(np.frombuffer(values, dtype=np.float32).reshape(-1, len(features)))
     return raw
+
+
+def feature_columns(names: list[str], target: int, spec: DatasetSpec, path: Path) -> list[int]:
+    """The indices of the feature columns: all but the target and
+    ``options["ignore_columns"]``."""
+    ignored = spec.options.get("ignore_columns") or []
+    if isinstance(ignored, str):
+        ignored = [ignored]
+    skip = {target}
+    for wanted in ignored:
+        wanted = str(wanted).strip()
+        if wanted in names:
+            skip.add(names.index(wanted))
+        elif wanted.isdigit() and 1 <= int(wanted) <= len(names):
+            skip.add(int(wanted) - 1)
+        else:
+            listed = ", ".join(repr(n) for n in names)
+            raise DataError(f"{path}: dataset.options.ignore_columns names '{wanted}', which is "
+                            f"not a column; the columns are {listed}")
+    features = [i for i in range(len(names)) if i not in skip]
+    if not features:
+        raise DataError(f"{path}: no feature column is left after the target and "
+                        f"dataset.options.ignore_columns")
+    return features
+
+
+def read_columns(path: Path, spec: DatasetSpec) -> tuple[list[str], list[list[str]]]:
+    """(column names, the cells of each data row) as :func:`read_csv` sees them: row ``i``
+    here is sample ``i`` of the loaded data (blank rows skipped, header detected the same
+    way), for reading columns that are not features, such as a bias report's groups."""
+    text = _read(path)
+    delimiter = _delimiter(_first_line(text), spec, path)
+    rows = _rows(text, delimiter, path)
+    first_at = next(rows, None)
+    if first_at is None:
+        return [], []
+    first = first_at[1]
+    header = spec.options.get("header")
+    if header is None:
+        header = any(_number(cell) is None for cell in first)
+    if header:
+        return [cell or f"column {i + 1}" for i, cell in enumerate(first)], [r for _, r in rows]
+    names = [f"column {i + 1}" for i in range(len(first))]
+    return names, [first, *(r for _, r in rows)]
 
 
 def _bad_feature(path: Path, line: int, row: list[str], names: list[str], features: list[int]):

@@ -239,4 +239,4 @@ def _csv_header(spec: Any) -> tuple[list[str], str] | None:
         return None
     names = [cell or f"column {i + 1}" for i, cell in enumerate(cells)]
     target = tabular._target_index(names, spec, path)
-    return [n for i, n in enumerate(names) if i != target], names[target]
+    return [names[i] for i in tabular.feature_columns(names, target, spec, path)], names[target]
