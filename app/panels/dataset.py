@@ -23,6 +23,7 @@ from app.panels import dataset_jobs as jobs
 from app.panels.data_facts import DataFactsWatcher
 from app.panels.dataset_form import PrepGroup, SourceGroup, SplitGroup, mark_ranges
 from app.panels.dataset_views import DataPreview, fill_names, fill_targets, fixed_norm_text
+from app.panels.fairness_warnings import DatasetWarnings
 from app.panels.range_marks import RangeMarks
 from app.runs.jobs import Jobs, Report
 from app.widgets.labels import plain_label
@@ -118,6 +119,8 @@ class DatasetPanel(QScrollArea):
         self.view = DataPreview()
         v.addWidget(self.error)
         v.addWidget(self.fit_label)
+        self.warnings = DatasetWarnings(self)  # class imbalance, rare groups (fairness)
+        v.addWidget(self.warnings)
         v.addWidget(self.view)
         view = self.view
         self.status, self.gallery, self.excerpt = view.status, view.gallery, view.excerpt
@@ -205,6 +208,7 @@ class DatasetPanel(QScrollArea):
     def shutdown(self) -> None:
         self._debounce.stop()
         self.facts_watcher.shutdown()
+        self.warnings.shutdown()
         self.view.shutdown()
         for background in (self.catalog, self.loader):
             background.cancel()

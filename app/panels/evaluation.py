@@ -6,6 +6,8 @@ misclassified samples with predicted and true labels and the confidence (texts a
 for text and sound classifiers). Regression: predicted against true, and
 residuals. Segmentation, detection, sequence to sequence and speech: sections of their own.
 Other tasks: their metrics. The run's final metrics (evaluation.json) are shown on top.
+A classifier's bias report by group is the Fairness tab beside the results
+(app/panels/fairness.py).
 
 ``show_run(run_dir)`` loads a run folder; ``on_event(event)`` takes engine.train.events
 (RunStarted remembers the folder, Finished reloads it). Predictions are computed with the
@@ -18,7 +20,7 @@ tab).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +43,7 @@ from app.panels.evaluation_seq2seq import Seq2SeqSection
 from app.panels.evaluation_text import TextSamplesSection
 from app.panels.evaluation_views import VALUE_ROLE, ConfusionMatrixView, MetricsTable, SampleGallery
 from app.panels.explain_views import ExplainLink
+from app.panels.fairness import FairnessView
 from app.panels.lang_results import view_of
 from app.panels.run_results import (
     VISION_KINDS,
@@ -50,10 +54,14 @@ from app.panels.run_results import (
     read_run,
 )
 from app.runs.jobs import Jobs
+from app.runs.privacy import run_privacy
 from app.widgets.labels import plain_label
 from app.widgets.plot_style import style_plot
 from engine.errors import user_message
 from engine.train.events import Event, Finished, RunStarted, Stopped
+
+if TYPE_CHECKING:
+    from app.document import GraphDocument
 
 NO_RUN = "No run to evaluate yet: train one, or pick a run."
 #: the figures the status line shows per task (all numbers for the other tasks)
@@ -82,7 +90,8 @@ class EvaluationPanel(QScrollArea):
     try_requested = Signal()
     explain_requested = Signal(str, int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 document: GraphDocument | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("EvaluationPanel")
         self.run_dir: str | None = None
@@ -114,6 +123,17 @@ class EvaluationPanel(QScrollArea):
         self.error.hide()
         for w in (self.final, self.status, self.error):
             lay.addWidget(w)
+        # the results and the Fairness view (bias by group) as two tabs under the header
+        self.fairness = FairnessView()
+        self.fairness.set_document(document)
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        results = QWidget()
+        self.views.addTab(results, "Results")
+        self.views.addTab(self.fairness, "Fairness")
+        lay.addWidget(self.views, 1)
+        lay = QVBoxLayout(results)  # the rows below go on the Results tab
+        lay.setContentsMargins(0, 0, 0, 0)
         self.metrics_table = MetricsTable()
         self.matrix = ConfusionMatrixView()
         self.gallery = SampleGallery()
@@ -195,14 +215,18 @@ class EvaluationPanel(QScrollArea):
             self.info = read_run(self.run_dir)
         except Exception as e:
             self.info = None
+            self.fairness.reset()
             self._fail(user_message(e))
             return
         info = self.info
+        self.fairness.show_run(self.run_dir, info.kind, self.split)
         self.title.setText(f"{info.name} ({info.kind.replace('_', ' ')})")
         finals = [f"{split}: {_fmt_metrics(m)}" for split, m in info.evaluation.items()
                   if isinstance(m, dict)]
         self.final.setText("Final metrics (evaluation.json): " + "; ".join(finals)
                            if finals else "The run has no final metrics yet.")
+        if privacy := run_privacy(self.run_dir):  # a private run: what it spent
+            self.final.setText(f"{self.final.text()}\nPrivacy: {privacy}")
         self._evaluate(force=False)
 
     def on_event(self, event: Event) -> None:
@@ -211,6 +235,7 @@ class EvaluationPanel(QScrollArea):
         match event:
             case RunStarted(run_dir=run_dir) if run_dir:
                 self.run_dir = run_dir
+                self.fairness.reset()  # its report is read when the run finishes
                 self.title.setText(f"Training {run_dir}…")
                 self.status.setText("The evaluation is shown when the run finishes.")
             case Finished() | Stopped() if self.run_dir:
@@ -228,6 +253,7 @@ class EvaluationPanel(QScrollArea):
             label.clear()
         self.error.hide()
         self._clear_views()
+        self.fairness.reset()
 
     def _clear_views(self) -> None:
         """No result shown: every table, gallery and plot empty."""
@@ -268,10 +294,12 @@ class EvaluationPanel(QScrollArea):
         self.detection.restyle()
         for section in (self.sound_samples, self.speech):
             section.restyle()
+        self.fairness.restyle()
 
     def shutdown(self) -> None:
         self.jobs.cancel()
         self.jobs.wait()
+        self.fairness.shutdown()
         for section in self._lang_sections():
             section.shutdown()
 
@@ -298,6 +326,8 @@ class EvaluationPanel(QScrollArea):
         self._evaluate(force=False)
 
     def _on_split_combo_activated(self, _index: int) -> None:
+        if self.run_dir and self.info is not None:
+            self.fairness.show_run(self.run_dir, self.info.kind, self.split)
         self._evaluate(force=False)
 
     def _on_reload_button_clicked(self) -> None:

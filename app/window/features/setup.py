@@ -34,7 +34,7 @@ class SetupFeature(QObject):
         self.window = window
         self.dataset_panel = DatasetPanel(document)
         self.hyperparams_panel = HyperparamsPanel(document)
-        self.evaluation_panel = EvaluationPanel()
+        self.evaluation_panel = EvaluationPanel(document=document)
         self.samples_panel = SamplesPanel()
         # Try it opens a run from its weights and data.json alone (no data set), not
         # through the evaluation's cache, which loads the data
