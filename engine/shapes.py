@@ -166,6 +166,10 @@ def project_problems(project: Project, analyses: dict[str, GraphAnalysis] | None
     from engine.train.freeze import finetune_problems  # torch-free; engine.train loads lazily
 
     out += finetune_problems(project)
+    if project.training.privacy.enabled:  # what private training cannot take (torch-free)
+        from engine.train.privacy_check import privacy_problems
+
+        out += privacy_problems(project, analyses)
     if project.sweep.ranges:  # saved search ranges whose key names no field (warnings)
         from engine.sweep.space import range_problems
 

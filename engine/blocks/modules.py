@@ -29,10 +29,15 @@ class Recurrent(nn.Module):
     masked bidirectional layer runs each layer and direction on its own, the backward one
     on each sequence reversed within its length; a unidirectional one needs no change, as
     the forward pass never sees the padding before a real step.
+
+    ``private=True`` builds Opacus' DPRNN/DPLSTM/DPGRU instead of PyTorch's layer: the same
+    weights under the same state_dict keys and the same outputs, with the per-sample
+    gradients that differentially private training needs (engine.train.privacy).
     """
 
     def __init__(self, kind, input_size, hidden_size, num_layers=1, bidirectional=False,
-                 dropout=0.0, output="sequence", nonlinearity="tanh", masked=False):
+                 dropout=0.0, output="sequence", nonlinearity="tanh", masked=False,
+                 private=False):
         super().__init__()
         if kind not in ("RNN", "LSTM", "GRU"):
             raise ValueError(f"kind must be RNN, LSTM or GRU, not {kind!r}")
@@ -44,22 +49,47 @@ class Recurrent(nn.Module):
         self.masked = masked
         options = {"nonlinearity": nonlinearity} if kind == "RNN" else {}
         layer = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}[kind]
+        if private:  # Opacus' layers: the same weights and outputs, per-sample gradients (DP-SGD)
+            from opacus.layers import DPGRU, DPLSTM, DPRNN
+
+            layer = {"RNN": DPRNN, "LSTM": DPLSTM, "GRU": DPGRU}[kind]
+        self.kind = kind
+        self.nonlinearity = nonlinearity
         if masked and bidirectional:
-            self.kind = kind
             self.input_size = input_size
             self.num_layers = num_layers
             self.dropout = dropout
-            self.nonlinearity = nonlinearity
             sizes = [input_size] + [2 * hidden_size] * (num_layers - 1)
             self.forward_layers = nn.ModuleList(
                 layer(n, hidden_size, batch_first=True, **options) for n in sizes)
             self.backward_layers = nn.ModuleList(
                 layer(n, hidden_size, batch_first=True, **options) for n in sizes)
-            return
-        # PyTorch applies dropout between stacked layers only; with one layer it would warn.
-        self.rnn = layer(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                         bidirectional=bidirectional,
-                         dropout=dropout if num_layers > 1 else 0.0, **options)
+        else:
+            # PyTorch applies dropout between stacked layers only; with one layer it would warn.
+            self.rnn = layer(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                             bidirectional=bidirectional,
+                             dropout=dropout if num_layers > 1 else 0.0, **options)
+        if private:
+            # Opacus' layers hold each weight under two names (theirs and PyTorch's) and their
+            # own hook drops theirs only at the top level: inside a model both would be saved.
+            # Save and load PyTorch's names only.
+            for m in self.modules():
+                if hasattr(m, "old_to_new"):
+                    m._state_dict_hooks.clear()
+                    m._register_state_dict_hook(Recurrent._drop_aliases)
+                    m._register_load_state_dict_pre_hook(Recurrent._add_aliases,
+                                                         with_module=True)
+
+    @staticmethod
+    def _drop_aliases(module, state_dict, prefix, local_metadata):
+        for old in module.old_to_new:
+            state_dict.pop(prefix + old, None)
+
+    @staticmethod
+    def _add_aliases(module, state_dict, prefix, *args):
+        for old, new in module.old_to_new.items():
+            if prefix + new in state_dict:
+                state_dict[prefix + old] = state_dict[prefix + new]
 
     def forward(self, x: torch.Tensor, ids=None) -> torch.Tensor:
         if not self.masked:

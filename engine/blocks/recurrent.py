@@ -54,6 +54,10 @@ class _Recurrent(Block):
         masked_param("with output 'last' each sequence's state at its last real step (the "
                      "backward direction also starts there); with 'sequence' the padded "
                      "steps' outputs are zero."),
+        Param("private", "bool", False, "Build it from Opacus' DP layer (DPLSTM, DPGRU, "
+              "DPRNN), which differentially private training needs: the same weights and "
+              "outputs as the standard layer, slower to train. Exports use the standard one.",
+              label="DP layer"),
     )
     params = _common
 
@@ -99,6 +103,8 @@ class _Recurrent(Block):
             parts.append("last")
         if p["masked"]:
             parts.append("masked")
+        if p["private"]:
+            parts.append("DP")
         return ", ".join(parts)
 
     def build(self, p, ins):
@@ -106,7 +112,8 @@ class _Recurrent(Block):
 
         return Recurrent(self.kind, ins[0].shape[-1], p["hidden_size"], p["num_layers"],
                          p["bidirectional"], p["dropout"], p["output"],
-                         nonlinearity=p.get("nonlinearity", "tanh"), masked=p["masked"])
+                         nonlinearity=p.get("nonlinearity", "tanh"), masked=p["masked"],
+                         private=p["private"])
 
 
 _OUTPUT_DOC = (

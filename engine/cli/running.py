@@ -19,6 +19,7 @@ from engine.train.events import (
     Event,
     Failed,
     Finished,
+    Privacy,
     Progress,
     RunStarted,
     Sample,
@@ -108,6 +109,9 @@ def show_events(events: Iterable[Event], live: bool, quiet: bool) -> int:
                                 if isinstance(v, float) and k in SHOWN)
                 print(f"epoch {ev.epoch}: train_loss {ev.train.get('loss', float('nan')):.4f}  "
                       f"{val}  ({ev.seconds:.1f} s)", flush=True)
+            case Privacy() if not quiet:
+                print(f"  privacy: epsilon {ev.epsilon:.3f} of {ev.target:g} spent (delta "
+                      f"{ev.delta:.2g}, noise {ev.noise:.3f})", flush=True)
             case Sample(kind="text") if not quiet:
                 print(f"  sample: {ev.text[:160]!r}", flush=True)
             case Warning():

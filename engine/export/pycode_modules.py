@@ -133,9 +133,10 @@ def _custom_constructor(m, cls: str) -> str:
     if cls == "Recurrent":
         if hasattr(m, "rnn"):
             r = m.rnn
-            kind, size, layers, dropout = (type(r).__name__, r.input_size, r.num_layers,
-                                           r.dropout)
-            nonlinearity = getattr(r, "nonlinearity", "tanh")
+            # Opacus' DPLSTM (a private-training block) exports as the nn.LSTM it matches
+            kind, size, layers, dropout = (type(r).__name__.removeprefix("DP"), r.input_size,
+                                           r.num_layers, r.dropout)
+            nonlinearity = getattr(r, "nonlinearity", getattr(m, "nonlinearity", "tanh"))
         else:  # masked and bidirectional: one torch layer per layer and direction
             kind, size, layers, dropout = m.kind, m.input_size, m.num_layers, m.dropout
             nonlinearity = m.nonlinearity

@@ -16,12 +16,14 @@ class Fix:
     """A change the user applies in one click (one undo step in the app)."""
 
     label: str  # the button's text: "Lower the learning rate to 0.003"
-    kind: Literal["set", "set_param", "insert_after"]
+    kind: Literal["set", "set_param", "insert_after", "replace"]
     #: "set": a setting key ("training.lr"); "set_param": "GRAPH/NODE.PARAM" (the sweep keys'
-    #: form, engine.sweep.space.resolve_key); "insert_after": "GRAPH/NODE"
+    #: form, engine.sweep.space.resolve_key); "insert_after" and "replace": "GRAPH/NODE"
     key: str
     #: the new value; "insert_after": the block type to insert ("BatchNorm1d", ...), wired
-    #: between the block and all its successors
+    #: between the block and all its successors; "replace": ``{"type": T, "params": {...}}``,
+    #: the block becomes a T with those params, keeping its id, place and wires (used by
+    #: private training's checks, engine.train.privacy_check)
     value: Any = None
 
 

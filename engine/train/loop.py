@@ -16,7 +16,7 @@ from engine.errors import UserError
 from engine.project import Project
 from engine.tasks import Task, task_class
 from engine.train import checkpoint as ckpt
-from engine.train import distributed, runlock
+from engine.train import distributed, privacy, runlock
 from engine.train.control import Control
 from engine.train.events import (
     CheckpointWritten,
@@ -167,6 +167,8 @@ class _Run:
             for model in self.models.values() for m in model.modules())
         self.spe = num_batches(n_train, cfg.batch_size, self.drop_last)
         self.total = self.spe * cfg.epochs
+        # DP-SGD (training.privacy): Poisson batches, per-sample clipping and noise
+        self.private = privacy.attach(self)
         self.schedule = LRSchedule(cfg, self.spe, self.total)
         self.monitor = cfg.monitor if cfg.monitor.startswith(("val_", "train_")) else f"val_{cfg.monitor}"
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
@@ -206,9 +208,10 @@ class _Run:
             if self.tune.due(self.epoch + 1):
                 yield self._unfreeze()
             self.epoch_gen_state = self.data_gen.get_state()
-            batches = iter_batches(self.bundle.train, cfg.batch_size, shuffle=True,
-                                   generator=self.data_gen, start=self.position,
-                                   augment=self.bundle.augment, drop_last=self.drop_last)
+            batches = self.private.batches(self.data_gen, self.position) if self.private \
+                else iter_batches(self.bundle.train, cfg.batch_size, shuffle=True,
+                                  generator=self.data_gen, start=self.position,
+                                  augment=self.bundle.augment, drop_last=self.drop_last)
             for m in self.models.values():
                 m.train()
             self.tune.hold_norms()  # batch norms of frozen blocks keep their statistics
@@ -364,6 +367,8 @@ class _Run:
         else:
             self.bad_epochs += 1
         yield EpochEnded(epoch=self.epoch, train=train, val=val, lr=lr, seconds=seconds)
+        if self.private is not None:
+            yield self.private.event(self.epoch)
         sample = self.task.sample(self.epoch)
         if sample is not None:
             yield sample_event(sample, self.epoch)
@@ -391,6 +396,8 @@ class _Run:
         if self.bundle.test is not None and len(self.bundle.test):
             results["test"] = self.task.evaluate(self.bundle.test, max(self.cfg.batch_size, 256))
         self.run.write_evaluation(results)
+        if self.private is not None:
+            self.private.write(self.run.path, self.epoch)
         yield Finished(metrics=self.last_val, best_epoch=self.best_epoch, best_value=self.best_value,
                        monitor=self.monitor, epochs=self.epoch, early_stopped=early,
                        seconds=time.perf_counter() - self.t0)
@@ -398,6 +405,8 @@ class _Run:
     def _stop(self) -> Iterator[Event]:
         path = self._write_checkpoint("last")
         self._write_weights()
+        if self.private is not None:  # what the stopped run's weights have spent so far
+            self.private.write(self.run.path, self.epoch)
         yield CheckpointWritten(path=str(path), kind="stop", epoch=self.epoch, step=self.step)
         yield Stopped(epoch=self.epoch + (1 if self.position else 0), step=self.step,
                       checkpoint=str(path))
@@ -447,6 +456,8 @@ class _Run:
             "diverge_warned": self.diverge_warned,
             # phase 2 began: a resume rebuilds the optimizer's groups before loading them
             "unfrozen": self.tune.unfrozen,
+            # the accountant's history and the noise generator (DP-SGD)
+            "privacy": self.private.state_dict(tensors) if self.private else None,
         }
         path = self.run.checkpoint(kind)
         ckpt.write(path, tensors, state)
@@ -486,4 +497,6 @@ class _Run:
         self.min_loss = state["min_loss"]
         self.initial_loss = state.get("initial_loss")
         self.diverge_warned = bool(state.get("diverge_warned", False))
+        if self.private is not None:
+            self.private.load_state_dict(state.get("privacy"), tensors)
         return self.step

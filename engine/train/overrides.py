@@ -34,10 +34,13 @@ def apply_overrides(project: Project, overrides: dict[str, Any]) -> Project:
     project = project.model_copy(deep=True)
     for key, value in overrides.items():
         section, _, name = key.partition(".")
-        if section not in SECTIONS or not name or "." in name:
+        target: Any = getattr(project, section, None)
+        if key.startswith("training.privacy."):  # a nested group: training.privacy.epsilon
+            section, name, target = "training.privacy", key.removeprefix("training.privacy."), \
+                project.training.privacy
+        if section not in (*SECTIONS, "training.privacy") or not name or "." in name:
             raise ProjectError(f"unknown setting {key!r}: use training.NAME, dataset.NAME or "
                                "task.NAME (e.g. training.lr=0.01)")
-        target = getattr(project, section)
         fields = type(target).model_fields
         if name not in fields:
             raise ProjectError(f"unknown setting {key!r}; {section} settings are: "
