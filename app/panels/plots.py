@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.plot_data import BoundsSource, LivePlotItem, LiveViewBox, PlainAxis, window_bounds
 from app.panels.plot_parts import LossPartCurves
+from app.panels.plots_privacy import PrivacyPlot
 from app.runs.history import SERIES, RunHistory, is_loss_part
 from app.runs.series import Bounds
 from app.theme import Theme
@@ -117,6 +118,8 @@ class PlotsPanel(QWidget):
         self.loss_plot.legend = self.legend  # the loss plot's named curves list themselves
         self.recent_steps = float(RECENT_STEPS)
         self.history = RunHistory()
+        # shown under the others for a private run only (plots_privacy)
+        self.privacy = PrivacyPlot(self.view, self.loss_plot, self.lr_plot, self.history.privacy)
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._parts = LossPartCurves(self.loss_plot, self.history)
         self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
@@ -228,6 +231,7 @@ class PlotsPanel(QWidget):
         backdrop.setAlpha(200)
         self.legend.setBrush(backdrop)
         self.legend.setLabelTextColor(text)
+        self.privacy.set_theme(theme)
         for _sample, label in self.legend.items:
             label.setText(label.text)  # re-render in the new colour
         self._ensure_curves(accent, text)
@@ -262,6 +266,7 @@ class PlotsPanel(QWidget):
             return
         metric = self.history.metric
         self._dirty |= self.history.add(ev)
+        self.privacy.on_event(ev)
         match ev:
             case RunStarted(resumed_from=resumed, total_steps=total, steps_per_epoch=spe):
                 if not resumed:  # the history started over: so do the curves, now
@@ -299,6 +304,7 @@ class PlotsPanel(QWidget):
         # a part of the previous run may still wait for a frame: it has no points now
         self._dirty = {k for k in self._dirty if k in self._curves or k in self.history.parts}
         self.metric_plot.setLabel("left", "metric")
+        self.privacy.refresh()
         self._set_x_extent(None)
         self.flush()
 
@@ -368,6 +374,7 @@ class PlotsPanel(QWidget):
                 x, y = b.x.copy(), b.y.copy()
                 self._overlay_items.append((plot, plot.plot(x, y, **opts)))
                 self._overlay_bounds.append((plot, x, y, b.bounds.copy()))
+        self.privacy.set_overlays(runs, OVERLAY_COLORS)
         self._forget_ranges()
         if runs and self.history.metric is None:
             metric = next((h.metric for h in runs.values() if h.metric), None)

@@ -25,7 +25,8 @@ from engine.graph import Problem
 WHERE_ROLE = Qt.ItemDataRole.UserRole
 FIX_ROLE = Qt.ItemDataRole.UserRole + 1
 #: what each fix is called on its button
-FIX_LABELS = {"fit_model": "Fit model to data"}
+#: ("privacy_fix": what private training cannot take, app/window/features/privacy_check.py)
+FIX_LABELS = {"fit_model": "Fit model to data", "privacy_fix": "Fix for private training"}
 
 
 class ProblemsPanel(QWidget):

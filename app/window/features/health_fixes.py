@@ -87,16 +87,22 @@ def insert_after(doc: GraphDocument, graph: str, node: str, type_name: str) -> s
 
 @contextmanager
 def _one_step(doc: GraphDocument, text: str) -> Iterator[None]:
-    """The edits inside are one undo step; when one fails, those already made go back."""
+    """The edits inside are one undo step; when one fails, those already made go back.
+    Inside an outer macro (several fixes as one step, privacy_check.py) the outer one is
+    the step: the index moves only when the outermost macro ends."""
     stack = doc.undo_stack
+    before = stack.index()
     stack.beginMacro(text)
     try:
         yield
     except Exception:
         stack.endMacro()
-        stack.undo()
+        if stack.index() != before:  # nested: the outer macro takes everything back
+            stack.undo()
         raise
     stack.endMacro()
+    if stack.index() == before:
+        return
     made = stack.command(stack.index() - 1)
     if made is not None and made.childCount() == 0:  # nothing to change: leave no step
         made.setObsolete(True)
