@@ -5,6 +5,8 @@ resumed (a remote one on its host, a failed remote one too); a remote run that i
 followed ("detached": the app was closed, or the link stayed down) can be attached again;
 a remote run's artifacts as they are now (checkpoints, samples, metrics) can be
 downloaded, also mid-run; a run's folder can be opened or deleted (after a confirmation).
+What each run cost (wall time, GPU- or core-hours, peak memory, cost; its usage.json, see
+engine.train.usage) has its columns, and the line under the list totals the project.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QMessageBox,
     QPushButton,
     QTreeWidget,
@@ -21,16 +24,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.training import fmt_duration
 from app.runs.history import RunSummary
+from app.runs.records import run_usage
 from app.widgets.flow_layout import FlowLayout
+from engine.train.usage import (
+    Usage,
+    describe,
+    describe_total,
+    fmt_compute,
+    fmt_cost,
+    fmt_memory,
+    fmt_wall,
+    project_total,
+)
 
-COLUMNS = ("Run", "Status", "Best", "Duration", "Settings")
+COLUMNS = ("Run", "Status", "Best", "Wall time", "Compute", "Peak memory", "Cost", "Settings")
+#: the usage columns (wall time is the run's usage record, else the epochs' time)
+USAGE_COLUMNS = (3, 4, 5, 6)
 PATH_ROLE = Qt.ItemDataRole.UserRole
 HOST_ROLE = Qt.ItemDataRole.UserRole + 1
 RESUMABLE = ("stopped", "interrupted")
 REMOTE_RESUMABLE = ("stopped", "failed")
-ATTACHABLE = ("detached",)
+ATTACHABLE = ("detached", "queued")  # queued: a Slurm job waiting for the scheduler
 
 
 class RunsPanel(QWidget):
@@ -55,8 +70,13 @@ class RunsPanel(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setAlternatingRowColors(True)
-        for col, width in enumerate((150, 72, 110, 64)):  # Run, Status, Best fit a side dock
+        # Run, Status, Best fit a side dock; the usage columns fit "0.0123 core-h"
+        for col, width in enumerate((150, 72, 110, 84, 104, 92, 96)):
             self.tree.setColumnWidth(col, width)
+        self.total_label = QLabel()
+        self.total_label.setObjectName("RunsTotal")
+        self.total_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.total_label.setWordWrap(True)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected stopped run from its checkpoint "
                                       "(a remote run on its host)")
@@ -77,6 +97,7 @@ class RunsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)
+        layout.addWidget(self.total_label)
         layout.addLayout(row)
         self._summaries: dict[str, RunSummary] = {}
         self._live: str | None = None
@@ -98,22 +119,45 @@ class RunsPanel(QWidget):
         self._summaries = {s.run_dir: s for s in runs}
         self.tree.blockSignals(True)
         self.tree.clear()
+        usages: list[Usage | None] = []
         for s in sorted(runs, key=lambda r: r.name, reverse=True):
-            status = "running" if s.run_dir == live else s.status
+            status = "running" if s.run_dir == live and s.status != "queued" else s.status
             name = f"{s.name} @ {s.host}" if s.host else s.name
-            item = QTreeWidgetItem([name, status, s.best, fmt_duration(s.seconds) if s.epochs
-                                    else "", s.settings])
+            usage = run_usage(s.run_dir)
+            usages.append(usage)
+            wall, compute, memory, cost = _usage_cells(usage)
+            if not wall and s.epochs:
+                wall = fmt_wall(s.seconds)  # the epochs' time: a run from before usage.json
+            item = QTreeWidgetItem([name, status, s.best, wall, compute, memory, cost,
+                                    s.settings])
             item.setData(0, PATH_ROLE, s.run_dir)
             item.setData(0, HOST_ROLE, s.host)
             tip = s.run_dir + (f"\n{s.message}" if s.message else "")
             for col in range(len(COLUMNS)):
                 item.setToolTip(col, tip)
+            if usage is not None:
+                for col in USAGE_COLUMNS:
+                    item.setToolTip(col, describe(usage))
             self.tree.addTopLevelItem(item)
             item.setSelected(s.run_dir in selected)
         self.tree.blockSignals(False)
+        self._show_total(usages)
         self._update_buttons()
         if set(self.selected_runs()) != selected:
             self.selection_changed.emit(self.selected_runs())
+
+    def _show_total(self, usages: list[Usage | None]) -> None:
+        """The project's total under the list (runs without a record are left out)."""
+        total = project_total(usages)
+        self.total_label.setVisible(bool(usages))
+        missing = sum(u is None for u in usages)
+        more = (f" ({missing} run{'s' if missing != 1 else ''} without a usage record)"
+                if missing and total["runs"] else "")
+        self.total_label.setText(f"Project total: {describe_total(total)}{more}")
+        self.total_label.setToolTip("Wall time from each job's start to its end; compute = "
+                                    "hours x GPUs (or CPU cores); cost = hours x the host's "
+                                    "price per hour. Queue time, storage and data transfer "
+                                    "are not counted.")
 
     def run_dirs(self) -> list[str]:
         return [self.tree.topLevelItem(i).data(0, PATH_ROLE)
@@ -149,7 +193,7 @@ class RunsPanel(QWidget):
         status = self.status_of(sel[0]) if one else ""
         remote = bool(one and self.host_of(sel[0]))
         self.resume_button.setEnabled(one and status in (REMOTE_RESUMABLE if remote else RESUMABLE))
-        self.attach_button.setEnabled(remote and status in ATTACHABLE)
+        self.attach_button.setEnabled(remote and status in ATTACHABLE and sel[0] != self._live)
         self.download_button.setEnabled(remote and not self._downloading)
         self.open_button.setEnabled(one)
         self.delete_button.setEnabled(bool(sel) and self._live not in sel)
@@ -199,3 +243,11 @@ class RunsPanel(QWidget):
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         if box.exec() == QMessageBox.StandardButton.Yes:
             self.delete_confirmed.emit(sel)
+
+
+def _usage_cells(u: Usage | None) -> tuple[str, str, str, str]:
+    """Wall time, compute, peak memory and cost of a run's record ("" without one)."""
+    if u is None:
+        return "", "", "", ""
+    cost = fmt_cost(u.cost, u.currency) if u.cost is not None else "no price"  # tooltip: why
+    return fmt_wall(u.wall_s), fmt_compute(u), fmt_memory(u.peak_memory_mb), cost

@@ -23,6 +23,7 @@ from app.document import GraphDocument
 from app.settings import config_dir
 from engine.naming import make_identifier
 from engine.project import ProjectError, RunRef, load_project
+from engine.train.usage import USAGE, Usage, read_usage
 
 
 def project_folder(doc: GraphDocument) -> Path:
@@ -200,3 +201,24 @@ def known_run_dirs(doc: GraphDocument) -> list[Path]:
                     (p / "project.lforge").is_file() or (p / "remote.json").is_file()):
                 seen.setdefault(p.resolve(), None)
     return list(seen)
+
+
+#: usage.json records read so far, by folder, with the file's (mtime, size) when read
+_usages: dict[str, tuple[tuple[int, int] | None, Usage | None]] = {}
+
+
+def run_usage(run_dir: str | Path) -> Usage | None:
+    """What a run cost (its usage.json as an engine.train.usage.Usage), or None when it has
+    no record (an older run, a remote run whose files are not downloaded yet). Read again
+    only when the file changed, so refreshing the Runs list stays cheap."""
+    path = Path(run_dir) / USAGE
+    try:
+        st = path.stat()
+        stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None
+    known = _usages.get(str(path))
+    if known is None or known[0] != stamp:
+        known = (stamp, read_usage(run_dir) if stamp is not None else None)
+        _usages[str(path)] = known
+    return known[1]

@@ -124,7 +124,13 @@ def _job(run, rank: int, ddp) -> int:
         if rank == 0:
             threading.Thread(target=poll_controls, args=(run_path / CONTROL, control, done),
                              daemon=True, name="agent-control").start()
-            for ev in record(train(project, run.path, resume=resume, control=control), run):
+            from engine.train.usage import job_price
+            from engine.train.usage_meter import follow
+
+            run_events = train(project, run.path, resume=resume, control=control)
+            # usage.json: what the run cost, priced as the client's host entry says
+            run_events = follow(run_events, run.path, job_price(job, remote=True), resume=resume)
+            for ev in record(run_events, run):
                 if ev.type in ("finished", "stopped"):
                     status = 0
         else:

@@ -171,7 +171,13 @@ def _run_job(line: str, control: Any, proto: IO[str]) -> tuple[int, bool]:
         proto.flush()
         return 2, reuse
     status = 1
-    events = record(train(project, run.path, resume=resume, control=control), run, out=proto)
+    from engine.train.usage import job_price
+    from engine.train.usage_meter import follow
+
+    run_events = train(project, run.path, resume=resume, control=control)
+    # usage.json: what the run cost (engine.train.usage); the price comes with the job
+    run_events = follow(run_events, run.path, job_price(job, remote=False), resume=resume)
+    events = record(run_events, run, out=proto)
     try:
         with contextlib.closing(events):  # the run folder's lock is let go before the next job
             for ev in events:
