@@ -18,6 +18,12 @@ command -v espeak-ng >/dev/null || need+=(espeak-ng)
 # the remote-run tests start a real OpenSSH server on 127.0.0.1
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
+# the Slurm tests start a one-node cluster of their own (tests/e2e/slurm/cluster.py); the
+# packages' own services are not used
+[ -x /usr/sbin/slurmctld ] || need+=(slurmctld)
+[ -x /usr/sbin/slurmd ] || need+=(slurmd)
+command -v sbatch >/dev/null || need+=(slurm-client)
+[ -x /usr/sbin/munged ] || need+=(munge)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing system libraries: ${need[*]}"

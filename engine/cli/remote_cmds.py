@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from engine.cli import usage_cmds
+from engine.cli.remote_slurm import add_slurm_args, slurm_fields, slurm_words
 from engine.cli.remote_train import accept_flag, follow_and_show, open_host
 from engine.errors import UsageError
 from engine.remote.config import (
@@ -17,7 +19,6 @@ from engine.remote.config import (
     RunRecord,
     find_run,
     load_hosts,
-    load_runs,
 )
 from engine.terminal import for_terminal
 
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--python", default="python3", help="Python with torch on the host")
     a.add_argument("--base-dir", default="~/.layerforge", help="where runs live on the host")
     a.add_argument("--replace", action="store_true", help="overwrite a host of that name")
+    add_slurm_args(a)
     a.set_defaults(func=cmd_remote_add)
     rs.add_parser("list", help="configured hosts").set_defaults(func=cmd_remote_list)
     t = rs.add_parser("test", help="connect; show Python, torch, CUDA and GPUs")
@@ -47,10 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = rs.add_parser("remove", help="forget a host")
     r.add_argument("name")
     r.set_defaults(func=cmd_remote_remove)
+    usage_cmds.register_price(rs)
 
     p = sub.add_parser("runs", help="local and remote runs")
     rs = p.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
-    rs.add_parser("list", help="id, host, status, started, project").set_defaults(func=cmd_runs_list)
+    ls = rs.add_parser("list", help="id, host, status, started, project, and what each run "
+                       "cost (wall time, GPU- or core-hours, peak memory, cost); totals per project")
+    usage_cmds.add_list_args(ls)
+    ls.set_defaults(func=cmd_runs_list)
     for name, helptext, func in (("attach", "re-attach and follow a run to its end", cmd_runs_attach),
                                  ("stop", "stop a remote run (it keeps a checkpoint)", cmd_runs_stop),
                                  ("download", "fetch a remote run's artifacts as they are now "
@@ -75,7 +81,7 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
     try:
         cfg = HostConfig(name=args.name, host=args.host, port=args.port, user=args.user,
                          key=key, agent=args.agent, password=args.password,
-                         python=args.python, base_dir=args.base_dir)
+                         python=args.python, base_dir=args.base_dir, **slurm_fields(args))
     except ValidationError as e:
         err = e.errors()[0]
         field = "--" + "-".join(str(x) for x in err["loc"]).replace("_", "-")
@@ -92,6 +98,8 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
     if warning:
         print(f"layerforge: {for_terminal(warning)}", file=sys.stderr)
     print(f"added {for_terminal(cfg.name)}: {for_terminal(cfg.describe())}")
+    if cfg.kind == "slurm":
+        print(f"  {for_terminal(slurm_words(cfg))}")
     return 0
 
 
@@ -154,16 +162,7 @@ def cmd_remote_test(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
-    runs = load_runs()
-    if not runs:
-        print("no runs recorded yet")
-        return 0
-    rows = [tuple(for_terminal(x) for x in (r.id, r.host, _status(r), r.started, r.project))
-            for r in runs]
-    widths = [max(len(str(x)) for x in col) for col in zip(("id", "host", "status", "started", "project"), *rows, strict=False)]
-    for row in [("id", "host", "status", "started", "project"), *rows]:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)).rstrip())
-    return 0
+    return usage_cmds.list_runs(args, _status)
 
 
 def _status(r: RunRecord) -> str:

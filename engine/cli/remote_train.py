@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from engine.cli.remote_slurm import check_train_shape, with_queue_news
 from engine.cli.running import overrides, prepare_job, show_events
 from engine.errors import UsageError, UserError
 from engine.remote.config import LOCAL, RemoteError, RunRecord, find_run, get_host
@@ -25,7 +26,10 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     """The remote options of `layerforge train`."""
     p.add_argument("--remote", metavar="HOST", help="train on a configured remote host")
     p.add_argument("--gpus", type=int, help="GPUs to use on the host (torchrun DDP; default "
-                   "training.gpus, 1)")
+                   "training.gpus, 1); on a Slurm host GPUs (or CPU processes) per node, "
+                   "default the host's")
+    p.add_argument("--nodes", type=int, help="Slurm hosts: nodes for the job (default the "
+                   "host's); torchrun's rendezvous joins them")
     accept_flag(p)
 
 
@@ -69,7 +73,8 @@ def follow_and_show(host, rec: RunRecord, quiet: bool) -> int:
 
     old = signal.signal(signal.SIGINT, on_int)
     try:
-        status = show_events(follow(host, rec), not quiet and sys.stderr.isatty(), quiet)
+        events = with_queue_news(follow(host, rec), quiet)
+        status = show_events(events, not quiet and sys.stderr.isatty(), quiet)
     finally:
         signal.signal(signal.SIGINT, old)
     got = download_artifacts(host, rec)
@@ -90,13 +95,22 @@ def train_remote(args: argparse.Namespace, project=None, run_dir=None) -> int:
     if project is None:
         project, run_dir, _ = prepare_job(args)
     name = args.remote or device_host(project.training.device)
+    cfg = get_host(name)
+    nodes = getattr(args, "nodes", None)
+    check_train_shape(cfg, nodes, args.gpus)
     gpus = args.gpus if args.gpus is not None else project.training.gpus
     if gpus < 1:
         raise UsageError("--gpus must be at least 1")
 
     with open_host(name, args.accept_new_host_key) as host:
-        rec = start_run(host, project, run_dir, gpus=gpus, progress=_upload_progress(args),
-                        say=lambda s: print(s, flush=True))
+        if cfg.kind == "slurm":  # a batch job: --nodes/--gpus, else the host's settings
+            from engine.remote.slurm import submit
+
+            rec = submit(host, project, run_dir, nodes=nodes, gpus=args.gpus,
+                         progress=_upload_progress(args), say=lambda s: print(s, flush=True))
+        else:
+            rec = start_run(host, project, run_dir, gpus=gpus, progress=_upload_progress(args),
+                            say=lambda s: print(s, flush=True))
         print(f"remote run {rec.id} started on {rec.host}; re-attach with "
               f"`layerforge runs attach {rec.id}`", flush=True)
         return follow_and_show(host, rec, args.quiet)
@@ -144,8 +158,17 @@ def resume_remote(args: argparse.Namespace) -> int:
     gpus = args.gpus if args.gpus is not None else None
     if gpus is not None and gpus < 1:
         raise UsageError("--gpus must be at least 1")
+    nodes = getattr(args, "nodes", None)
+    if nodes is not None and not rec.job_id:
+        raise UsageError(f"--nodes applies to Slurm runs; {rec.id} ran on an SSH host")
     with open_host(rec.host, args.accept_new_host_key) as host:
-        rec = resume_run(host, rec, gpus=gpus, overrides=changes,
-                         say=lambda s: print(s, flush=True))
+        if rec.job_id:  # a Slurm run: a new batch job, on --nodes if given
+            from engine.remote.slurm import resubmit
+
+            rec = resubmit(host, rec, gpus=gpus, nodes=nodes, overrides=changes,
+                           say=lambda s: print(s, flush=True))
+        else:
+            rec = resume_run(host, rec, gpus=gpus, overrides=changes,
+                             say=lambda s: print(s, flush=True))
         print(f"remote run {rec.id} resumed on {rec.host}", flush=True)
         return follow_and_show(host, rec, args.quiet)

@@ -43,12 +43,15 @@ from engine.remote.config import (
 )
 from engine.remote.fetch import remote_checksums
 from engine.remote.hostkeys import HostKeyError
+from engine.remote.slurm import JobWatch, cancel_if_queued, ended_event, resubmit, submit
+from engine.remote.slurm_jobs import job_state
 from engine.remote.ssh import BytesProgress, HostInfo, RemoteHost
 from engine.train.events import TERMINAL, Event, Failed, Status, from_json
+from engine.train.usage import price_of
 
 META = "remote.json"
 ARTIFACTS = ("project.lforge", "metrics.csv", "weights.safetensors", "evaluation.json",
-             "data.json", LOG)
+             "data.json", "usage.json", LOG)
 ARTIFACT_DIRS = ("checkpoints", "samples")
 q = shlex.quote
 Say = Callable[[str], None]
@@ -137,6 +140,9 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     ``remote.json``; the run is added to the runs index. Returns its record, whose id is
     the local folder's name plus a random tail (so the folder name is a prefix
     ``runs attach`` takes)."""
+    if host.cfg.kind == "slurm":  # a batch job on the cluster (gpus 1: the host's setting)
+        return submit(host, project, local_dir, gpus=gpus if gpus > 1 else None, say=say,
+                      progress=progress)
     say = say or (lambda s: None)
     upload = dataset_upload(project.dataset)  # a bad dataset is refused before connecting
     info = host.probe()
@@ -165,7 +171,8 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     run_id = f"{slug}-{secrets.token_hex(3)}"
     remote_dir = f"{info.base_dir}/runs/{run_id}"
     host.makedirs(remote_dir)
-    job = {"project": project.model_dump(mode="json"), "resume": False, "overrides": {}}
+    job = {"project": project.model_dump(mode="json"), "resume": False, "overrides": {},
+           "price": price_of(host.cfg)}  # for usage.json: see engine.train.usage
     host.write_bytes(f"{remote_dir}/{JOB}", json.dumps(job).encode())
     code, out, err = host.run(_launch_command(host.cfg.python, engine_dir, remote_dir, gpus))
     if code != 0 or not out.strip().isdigit():
@@ -184,11 +191,15 @@ def send_control(host: RemoteHost, rec: RunRecord, cmd: str) -> None:
     """Ask the remote run to "stop", "pause" or "resume" (it polls its control file)."""
     if cmd not in ("stop", "pause", "resume"):
         raise ValueError(f"unknown control {cmd!r}")
+    if rec.job_id and cmd == "stop":
+        cancel_if_queued(host, rec)  # a Slurm job still in the queue
     host.append_text(f"{rec.remote_dir}/{CONTROL}", json.dumps({"cmd": cmd}) + "\n")
 
 
 def is_alive(host: RemoteHost, rec: RunRecord) -> bool:
     """Whether the run's launcher process still runs on the host (zombies count as gone)."""
+    if rec.job_id:  # a Slurm job: the scheduler knows
+        return job_state(host, rec.job_id).alive
     pid = int(rec.pid)
     code, _, _ = host.run(f"kill -0 {pid} 2>/dev/null && "
                           f"[ \"$(sed 's/^.*) //' /proc/{pid}/stat | cut -c1)\" != Z ] && "
@@ -236,6 +247,9 @@ def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s:
         return
     remote_events = f"{rec.remote_dir}/events.jsonl"
     buf, last_check, lost_since = b"", time.monotonic(), None
+    watch = JobWatch(host, rec) if rec.job_id else None
+    if watch is not None:
+        last_check = 0.0  # a queued job says so at once
     dropped, drop_news = False, ""
 
     def note_drop() -> None:  # the link closed between two calls; re-opened at once
@@ -255,9 +269,16 @@ def follow(host: RemoteHost, rec: RunRecord, *, poll: float = 0.25, reconnect_s:
                     drop_news = ""
                 try:
                     data = host.read_from(remote_events, offset)
+                    if data and watch is not None and (news := watch.saw_events()):
+                        yield news  # the job runs (its events say so before squeue does)
                     if not data and time.monotonic() - last_check > 2.0:
                         last_check = time.monotonic()
-                        if not is_alive(host, rec):
+                        alive, news = watch.check() if watch else (is_alive(host, rec), None)
+                        if watch is not None:
+                            rec = watch.rec  # with the scheduler's status and reason
+                        if news is not None:
+                            yield news
+                        if not alive:
                             data = host.read_from(remote_events, offset)
                             if not data and not buf:
                                 ev = _death(host, rec, seq)
@@ -322,7 +343,9 @@ def _resumed(host: RemoteHost, rec: RunRecord, offset: int) -> bool:
         return False
 
 
-def _death(host: RemoteHost, rec: RunRecord, seq: int) -> Failed:
+def _death(host: RemoteHost, rec: RunRecord, seq: int) -> Event:
+    if rec.job_id:  # the scheduler's reason and the job's output
+        return ended_event(host, rec, seq)
     log = host.read_from(f"{rec.remote_dir}/{LOG}", 0).decode("utf-8", "replace")[-4000:]
     last = log.strip().splitlines()[-1] if log.strip() else ""
     return Failed(seq=seq + 1, message="Training failed: the remote training process ended "
@@ -370,6 +393,8 @@ def resume_run(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,
     engine's resume is exact). The engine is uploaded again if it changed; the old control
     lines and exit status are cleared so the new job starts clean. Returns the updated
     record (new launcher pid, status running)."""
+    if rec.job_id:  # a Slurm run: a new batch job
+        return resubmit(host, rec, gpus=gpus, overrides=overrides, say=say)
     say = say or (lambda s: None)
     info = host.probe()
     problem = info.problem(host.cfg.python)
@@ -387,6 +412,7 @@ def resume_run(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,
     job = json.loads(host.read_from(f"{rd}/{JOB}", 0).decode("utf-8"))
     job["resume"] = True
     job["overrides"] = dict(overrides or {})
+    job["price"] = price_of(host.cfg)  # the host's price now, for this segment's cost
     gpus = gpus or rec.gpus or 1
     engine_dir = push_engine(host, info)
     say(f"engine on {host.cfg.name}: {engine_dir}")
@@ -427,5 +453,7 @@ def local_record(run_dir: str | Path) -> RunRecord | None:
         runs = []
     for r in runs:
         if r.id == rec.id:
-            return rec.model_copy(update={"status": r.status, "pid": r.pid, "gpus": r.gpus})
+            return rec.model_copy(update={"status": r.status, "pid": r.pid, "gpus": r.gpus,
+                                          "job_id": r.job_id, "nodes": r.nodes,
+                                          "reason": r.reason})
     return rec
