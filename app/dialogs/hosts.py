@@ -1,4 +1,6 @@
-"""The Remote hosts dialog: list, add, edit and remove SSH hosts, and test a connection.
+"""The Remote hosts dialog: list, add, edit and remove SSH hosts and Slurm clusters (their
+login node; the job's settings in :mod:`app.dialogs.hosts_slurm`), each with an optional
+price per hour, and test a connection.
 
 Hosts are :class:`engine.remote.config.HostConfig` entries in ``hosts.json`` (config
 folder); nothing secret is stored there. A password login keeps the password in the OS
@@ -30,8 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.host_key import HostKeyAsker
+from app.dialogs.hosts_slurm import HostExtras
 from app.dialogs.job_dialog import JobDialog
 from app.runs.jobs import Report
+from app.runs.slurm_text import price_text, slurm_summary
 from app.widgets.path_field import PathField, PathMode
 from engine.errors import UserError
 from engine.project import ProjectError
@@ -77,6 +81,7 @@ class HostsDialog(JobDialog):
         super().__init__(parent)
         self.setWindowTitle("Remote hosts")
         self.setMinimumSize(760, 460)
+        self.resize(860, 640)
         self.asker = HostKeyAsker(self)
         self.probe_ok: bool | None = None
         self.hosts: dict[str, HostConfig] = {}
@@ -107,6 +112,7 @@ class HostsDialog(JobDialog):
         self.password.setPlaceholderText("kept in the OS keyring, never in a file")
         self.python = QLineEdit()
         self.base_dir = QLineEdit()
+        self.extras = HostExtras()  # kind, Slurm job settings, price per hour
         self.save_button = QPushButton("Save")
         self.test_button = QPushButton("Test connection")
         self.result = self.make_job_log("Test the connection to see the host's Python, "
@@ -136,6 +142,7 @@ class HostsDialog(JobDialog):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Name:", self.name)
+        self.extras.add_kind_row(form)
         form.addRow("Host:", self.host)
         form.addRow("Port:", self.port)
         form.addRow("User:", self.user)
@@ -145,6 +152,7 @@ class HostsDialog(JobDialog):
         self.form = form
         form.addRow("Python on host:", self.python)
         form.addRow("Base folder:", self.base_dir)
+        self.extras.add_rows(form)
         actions = QHBoxLayout()
         actions.addStretch(1)
         actions.addWidget(self.test_button)
@@ -195,6 +203,7 @@ class HostsDialog(JobDialog):
             else "kept in the OS keyring, never in a file")
         self.python.setText(cfg.python)
         self.base_dir.setText(cfg.base_dir)
+        self.extras.show(cfg)
         self._on_auth_changed()
         self.result.clear()
 
@@ -238,12 +247,14 @@ class HostsDialog(JobDialog):
             problem = keyring_problem()
             if problem:
                 raise ProjectError(problem)
+        extras = self.extras.values()
         try:
             return HostConfig(name=name, host=host, port=self.port.value() or None,
                               user=self.user.text().strip() or None, key=key or None,
                               agent=auth == "agent", password=auth == "password",
                               python=self.python.text().strip() or "python3",
-                              base_dir=self.base_dir.text().strip() or "~/.layerforge")
+                              base_dir=self.base_dir.text().strip() or "~/.layerforge",
+                              **extras)
         except ValidationError as e:
             raise ProjectError(f"the host settings are not valid: {e.errors()[0]['msg']}") from None
 
@@ -261,7 +272,9 @@ class HostsDialog(JobDialog):
         self.password.clear()
         self.reload(select=cfg.name)
         self._editing = cfg.name
-        self.result.setPlainText(f"Saved {cfg.name}: {cfg.describe()}"
+        lines = [f"Saved {cfg.name}: {cfg.describe()}", slurm_summary(cfg),
+                 f"Price: {price_text(cfg)}" if cfg.price_per_hour is not None else ""]
+        self.result.setPlainText("\n".join(line for line in lines if line)
                                  + (f"\n\nNote: {warning}." if warning else ""))
         return True
 

@@ -32,6 +32,8 @@ from app.document import EditError, GraphDocument
 from app.panels import hyperparams_jobs as jobs
 from app.panels.hyperparams_finetune import FinetuneGroup
 from app.panels.hyperparams_lr import STATS_TIP, LRRow, lr_axis_range
+from app.panels.hyperparams_privacy import PrivacyGroup
+from app.panels.hyperparams_slurm import add_host_items, show_gpu_row, slurm_default_gpus
 from app.panels.hyperparams_task import (
     LOSSES,
     TASK_ROWS,
@@ -58,8 +60,6 @@ COMBO_MIN_CHARS = 10
 NOT_SWEPT = {("task", "kind"), ("training", "device"), ("training", "gpus"),
              ("training", "threads"), ("training", "monitor"), ("training", "checkpoint_every"),
              ("training", "stats_every")}
-REMOTE_TIP = ("Train on {host} over SSH: LayerForge uploads the engine and the data, and the "
-              "plots follow the run live (hosts: Remote hosts…).")
 
 
 class HyperparamsPanel(QScrollArea):
@@ -83,6 +83,7 @@ class HyperparamsPanel(QScrollArea):
         self.device_jobs = Jobs(self)
         self.gpus: list[str] = []  # CUDA device names, from the warm worker
         self.hosts: list[str] = []  # remote hosts, looked up in the background
+        self.host_configs: dict[str, Any] = {}  # their HostConfig (Slurm clusters' setup)
         self._curve_timer = QTimer(self, singleShot=True, interval=60)
         self._curve_timer.timeout.connect(self.update_curve)
         lay = scroll_body(self)
@@ -95,6 +96,8 @@ class HyperparamsPanel(QScrollArea):
         lay.addWidget(self._run_group())
         self.finetune = FinetuneGroup(self._set)
         lay.addWidget(self.finetune)
+        self.privacy = PrivacyGroup(document)  # training.privacy, its own undo steps
+        lay.addWidget(self.privacy)
         lay.addStretch(1)
         # right-click "Search range…" on a field; a ranged field shows its range under it
         self.range_marks = RangeMarks(document, self)
@@ -224,9 +227,12 @@ class HyperparamsPanel(QScrollArea):
         self.device = QComboBox()
         self.device.setModel(QStandardItemModel(self.device))
         self._bind(f, "Device", "training", "device", self.device)
+        self.device.activated.connect(self._on_device_activated)  # a Slurm host's GPUs
         self._bind(f, "GPUs on the host", "training", "gpus", int_box(1, 64),
                    "Processes on the remote host, one per GPU; above 1 they train together "
                    "(DistributedDataParallel).")
+        self.slurm_note = plain_label(role="muted")  # a Slurm job's nodes x GPUs
+        f.addRow(self.slurm_note)
         self._fill_devices()
         threads = int_box(0, 1024)
         threads.setSpecialValueText("all cores but one")
@@ -244,12 +250,13 @@ class HyperparamsPanel(QScrollArea):
     def set_train_size(self, train_size: int) -> None:
         """The loaded data's train split size, for the steps per epoch of the curve."""
         self.train_size = train_size
+        self.privacy.set_train_size(train_size)
         self._schedule_curve()
 
     def load_devices(self) -> None:
         """Look up the configured remote hosts (in the background) for the Device list."""
         if not self.device_jobs.busy:
-            self.device_jobs.submit(lambda _report: jobs.remote_hosts())
+            self.device_jobs.submit(lambda _report: jobs.remote_host_configs())
 
     def set_gpus(self, names: object) -> None:
         """The CUDA devices a training worker sees (device i is ``cuda:i``)."""
@@ -332,7 +339,9 @@ class HyperparamsPanel(QScrollArea):
         ]
         for form, section, field, visible in rows:
             form.setRowVisible(self.widgets[(section, field)], visible)
+        self._show_gpu_row()
         self.finetune.show_values(p)
+        self.privacy.show_values(p)
         self._schedule_curve()
 
     def _schedule_curve(self) -> None:
@@ -356,7 +365,24 @@ class HyperparamsPanel(QScrollArea):
 
     def _on_device_jobs_finished(self, result: object) -> None:
         self.hosts = list(result)  # type: ignore[call-overload]
+        self.host_configs = dict(result) if isinstance(result, dict) else {}
         self._fill_devices()
+        self._show_gpu_row()
+
+    def _on_device_activated(self, index: int) -> None:
+        """A Slurm cluster just chosen: its jobs' GPUs per node become the run's (as the
+        command line's default), one more undo step."""
+        host = str(self.device.itemData(index) or "").removeprefix("remote:")
+        gpus = slurm_default_gpus(self.host_configs.get(host), self.document.project)
+        if gpus is not None:
+            self._set("training", "gpus", gpus)
+
+    def _show_gpu_row(self) -> None:
+        """The GPU row's name and a Slurm cluster's job line, for the chosen device."""
+        t = self.document.project.training
+        show_gpu_row(self.run_form, self.widgets[("training", "gpus")], self.slurm_note,
+                     self.host_configs.get(t.device.removeprefix("remote:")),
+                     t.device.startswith("remote:"), t.gpus)
 
     def _fill_devices(self) -> None:
         cuda = [(f"cuda:{i}", name) for i, name in enumerate(self.gpus)]
@@ -368,10 +394,7 @@ class HyperparamsPanel(QScrollArea):
             box.addItem("CPU", "cpu")
             for dev, name in cuda:
                 box.addItem(f"{dev} ({name})", dev)
-            model: QStandardItemModel = box.model()  # type: ignore[assignment]
-            for host in hosts:
-                box.addItem(f"remote:{host}", f"remote:{host}")
-                model.item(box.count() - 1).setToolTip(REMOTE_TIP.format(host=host))
+            add_host_items(box, hosts, self.host_configs)
             _show(box, self.document.project.training.device)
 
     def restyle(self) -> None:

@@ -36,3 +36,17 @@ def remote_hosts() -> list[str]:
         return sorted(load_hosts())
     except Exception:
         return []
+
+
+def remote_host_configs() -> dict:
+    """The configured remote hosts by name, sorted (their kind and Slurm setup label the
+    Device list); empty when the hosts file cannot be read (the Hosts dialog says why)."""
+    try:
+        from engine.remote.config import load_hosts
+    except ImportError:
+        return {}
+    try:
+        hosts = load_hosts()
+    except Exception:
+        return {}
+    return {name: hosts[name] for name in sorted(hosts)}

@@ -45,7 +45,8 @@ STATE_TEXT = {"closed": "worker not started", "starting": "starting the worker�
               "stopping": "stopping…", "connecting": "connecting…", "uploading": "uploading…",
               "reconnecting": "reconnecting…", "downloading": "downloading artifacts…",
               "loading": "loading pretrained weights…",
-              "detached": "not following the remote run", "idle": "remote host idle"}
+              "detached": "not following the remote run", "idle": "remote host idle",
+              "queued": "queued on the cluster"}
 RUN_TEXT = {"running": "Training", "paused": "Paused", "stopping": "Stopping after this step…",
             "reconnecting": "Connection lost: reconnecting…"}
 

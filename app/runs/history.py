@@ -18,12 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from app.runs.privacy import PrivacyTrack
 from app.runs.series import Ema, GrowingBuffer
+from app.runs.slurm_runs import add_slurm_status, index_stamp
 from engine.train.events import (
     EpochEnded,
     Event,
     Failed,
     Finished,
+    Privacy,
     Progress,
     RunStarted,
     Stopped,
@@ -84,6 +87,7 @@ class RunHistory:
         self.buffers = {key: GrowingBuffer() for key in SERIES}
         self.parts: dict[str, GrowingBuffer] = {}
         self.metric: str | None = None
+        self.privacy = PrivacyTrack()  # a private run's epsilon spent
         self._ema = Ema()
         self._last_step: float | None = None  # the step of the latest loss
 
@@ -99,7 +103,10 @@ class RunHistory:
         match ev:
             case RunStarted(resumed_from=0):
                 self.clear()
+                self.privacy.add(ev)
                 return _ALL
+            case RunStarted() | Privacy():
+                self.privacy.add(ev)
             case Progress(step=step, losses=losses, lr=lr) if losses:
                 n = len(losses)
                 xs = np.arange(step - n + 1, step + 1, dtype=float)
@@ -139,6 +146,7 @@ class RunHistory:
             b.clear()
         self.parts.clear()
         self.metric = None
+        self.privacy.clear()
         self._ema.reset()
         self._last_step = None
 
@@ -180,6 +188,8 @@ def _stamp(path: Path) -> tuple:
             out.append((st.st_mtime_ns, st.st_size))
         except OSError:
             out.append(None)
+    if out[_SOURCES.index("remote.json")] is not None:  # a Slurm job's status: runs index
+        out.append(index_stamp())
     return (path.is_dir(), *out)
 
 
@@ -232,6 +242,7 @@ def _summarize(path: Path) -> RunSummary:
                 s.status, s.message = "failed", message
     if best is not None:
         s.best = f"{best[0]} {best[1]:.4g}"
+    add_slurm_status(path, s)  # a Slurm job: queued with its reason, or why it failed
     return s
 
 

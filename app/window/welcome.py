@@ -31,6 +31,7 @@ from app.text import plain_tooltip
 from app.theme import Theme
 from app.window.files import RecentEntry
 from app.window.template_cards import CARD_W, TemplateCard, TemplateSummary
+from app.window.welcome_cloud import CloudGuide
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 MISSING_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -140,6 +141,7 @@ class WelcomePage(QWidget):
         self.hint.setProperty("role", "muted")
         self.rule = QFrame()
         self.rule.setFixedHeight(1)
+        self.cloud = CloudGuide(_heading)  # renting a GPU, spot machines
         self._build_layout()
         self._style_primary()
 
@@ -182,6 +184,8 @@ class WelcomePage(QWidget):
         buttons.addWidget(self.remove_missing_button)
         buttons.addStretch(1)
         right.addLayout(buttons)
+        right.addSpacing(GAP)
+        right.addWidget(self.cloud)
         right.addStretch(0)  # keeps the column at the top while the list is hidden
         body = QHBoxLayout()
         body.setSpacing(GAP * 2)

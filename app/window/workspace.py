@@ -117,8 +117,11 @@ class Workspace(QObject):
         self.files.live_runs = self.training.live_runs
         self.training.warm.gpus_found.connect(self.setup.hyperparams_panel.set_gpus)
         self.problems.fix_requested.connect(self._on_problems_fix_requested)
+        self.problems.fix_requested.connect(self.training.private.on_problems_fix_requested)
         self.document.data_facts_changed.connect(self._on_document_changed)
         self.help = HelpFeature(window, self.actions)
+        self.welcome.hosts_requested.connect(self.export.open_hosts)
+        self.welcome.guide_requested.connect(self.help.show_guide_at)
         self.pretrained = PretrainedFeature(window, self.document, self.tabs, self.palette,
                                             before=self.actions.quit)
         self.sweep = SweepFeature(window, self.document, self.training.plots)

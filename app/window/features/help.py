@@ -42,6 +42,12 @@ class HelpFeature(QObject):
         self._guide.activateWindow()
         return self._guide
 
+    def show_guide_at(self, anchor: str) -> UserGuideDialog:
+        """The user guide, scrolled to the heading a GitHub-style anchor names."""
+        guide = self.show_user_guide()
+        guide.show_anchor(anchor)
+        return guide
+
     def show_shortcuts(self) -> ShortcutsDialog:
         from app.dialogs.shortcuts import ShortcutsDialog
 

@@ -1,6 +1,9 @@
-"""The training feature's runs on SSH hosts: the sessions that start, resume and attach to
-them (asking about unknown host keys in the GUI thread), Download of a run's files, and
-following a detached run again when a project opens.
+"""The training feature's runs on SSH hosts and Slurm clusters: the sessions that start,
+resume and attach to them (asking about unknown host keys in the GUI thread), Download of a
+run's files, following a detached run again when a project opens, and what Stop says for a
+Slurm job (it is cancelled with scancel). A queued Slurm job's status line comes from the
+session's ``Status(state="queued", text=...)``; the Runs list reads the job's state from the
+runs index (:mod:`app.runs.slurm_runs`).
 
 :class:`RemoteRuns` is a part of :class:`~app.window.features.training.TrainingFeature`,
 given its collaborators when built: the window, the Runs list, and the feature's own
@@ -24,6 +27,9 @@ from app.runs.jobs import Jobs
 from app.runs.records import remote_host
 from app.runs.runner import SourceFactory
 
+#: the Runs list's states of a remote run that may still be going (queued: a Slurm job
+#: waiting for the scheduler), followed again when the project opens
+FOLLOWABLE = ("detached", "queued")
 #: submit(factory, run_dir, status): hand a run to the runner; False when refused
 Submit = Callable[[SourceFactory, str, str], bool]
 #: say(text, error): a sentence in the status bar and on the Training panel
@@ -64,6 +70,16 @@ class RemoteRuns(QObject):
         return self._submit(self.session("attach", run_dir), run_dir,
                             "Attaching to the remote run…")
 
+    def say_stop(self) -> None:
+        """Stop was pressed: for a Slurm job, say that it is cancelled (the session sends
+        the stop; the engine cancels the job with scancel)."""
+        from app.runs.slurm_runs import stop_text
+
+        run_dir = self._live_run()
+        text = stop_text(run_dir) if run_dir else None
+        if text:
+            self._say(text, False)
+
     def download(self, run_dir: str) -> bool:
         """Fetch a remote run's files as they are now (also mid-run), in the background."""
         from engine.remote.session import fetch_artifacts
@@ -81,7 +97,7 @@ class RemoteRuns(QObject):
     def follow_detached(self, summaries: Sequence[RunSummary]) -> None:
         """A project opened: follow again the newest remote run that may still be going, and
         point out any others."""
-        detached = [s for s in summaries if s.status == "detached"]
+        detached = [s for s in summaries if s.status in FOLLOWABLE]
         if not detached:
             return
         self.attach(detached[-1].run_dir)

@@ -35,6 +35,7 @@ from app.runs.records import (
 )
 from app.runs.runner import Runner, SourceFactory
 from app.runs.warm import WarmWorkerHolder
+from app.window.features.privacy_check import PrivateGate
 from app.window.features.remote_runs import RemoteRuns
 from engine.errors import UserError, os_reason
 from engine.remote.config import device_host
@@ -110,6 +111,7 @@ class TrainingFeature(QObject):
             refresh_runs=self.refresh_runs, live_run=lambda: self.live_run,
             show_run=self._show_run, parent=self)
         self.fetcher = self.remote.fetcher
+        self.private = PrivateGate(w, document, self._say)  # what DP-SGD cannot train
         self._connect()
         self._show_state()
         self.refresh_runs()
@@ -129,6 +131,7 @@ class TrainingFeature(QObject):
         self.pause_action.triggered.connect(r.pause_run)
         self.resume_action.triggered.connect(r.resume_run)
         self.stop_action.triggered.connect(r.stop_run)
+        self.stop_action.triggered.connect(self.remote.say_stop)  # a Slurm job: scancel
         r.event_received.connect(self._on_runner_event_received)
         r.run_ended.connect(self._on_runner_run_ended)
         r.state_changed.connect(self._on_runner_state_changed)
@@ -158,6 +161,8 @@ class TrainingFeature(QObject):
                 doc.data_facts_changed.connect(self._on_document_data_facts_changed)
             self._say("Reading the data files to check that the model fits them; training "
                       "starts when that is done…", error=False)
+            return False
+        if not self.private.allows_training():  # says why, offers the fix
             return False
         errors = [p for p in doc.problems() if p.severity == "error"]
         if errors:
@@ -273,7 +278,8 @@ class TrainingFeature(QObject):
         self.train_action.setEnabled(not busy and not self._closing)
         self.pause_action.setEnabled(busy and state == "running")
         self.resume_action.setEnabled(busy and state == "paused")
-        self.stop_action.setEnabled(busy and state in ("running", "paused", "reconnecting"))
+        self.stop_action.setEnabled(busy and state in ("running", "paused", "reconnecting",
+                                                       "queued"))
 
     # -- signal handlers ------------------------------------------------------------
     def _on_warm_timer_timeout(self) -> None:

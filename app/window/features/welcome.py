@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QStackedWidget
 
 from app.settings import setting_bool
@@ -33,7 +33,12 @@ EXAMPLE = "mlp"  # trains in seconds on a CPU: three spiral arms, a 2-64-64-3 pe
 
 
 class WelcomeFeature(QObject):
-    """The welcome page: ``show()``, ``leave()``, and what its cards and buttons do."""
+    """The welcome page: ``show()``, ``leave()``, and what its cards and buttons do. The
+    walk-through's links ask for the Remote Hosts dialog (``hosts_requested``) and the user
+    guide at a heading (``guide_requested(anchor)``); the workspace opens them."""
+
+    hosts_requested = Signal()
+    guide_requested = Signal(str)
 
     def __init__(self, window: MainWindow, document: GraphDocument, *, stack: QStackedWidget,
                  tabs: CanvasTabs, totals: QLabel, files: FileController,
@@ -110,6 +115,8 @@ class WelcomeFeature(QObject):
             page.train_requested.connect(self.train_example)
             page.back_requested.connect(self._on_page_back_requested)
             page.show_at_startup_changed.connect(self._on_page_show_at_startup_changed)
+            page.cloud.hosts_requested.connect(self.hosts_requested)
+            page.cloud.guide_requested.connect(self.guide_requested)
             self.stack.addWidget(page)
             self.page = page
         return self.page
