@@ -23,9 +23,12 @@ TOP = 0.2
 #: the block Grad-CAM is taken at: the half-resolution (14x14) relu3 of shapes_cam_cnn
 CAM_BLOCK = "model/relu3"
 #: the issue asks that >= 80% of the correctly classified samples reach IoU 0.5; this
-#: network reaches 77% at relu3 (the last block, relu4, 69%; see docs/explanations.md:
-#: Grad-CAM marks the evidence, which for crosses and stars is partly off the shape, and 6%
-#: of the shapes are too small for any map to reach 0.5). The test holds what is measured.
+#: network reaches 76.9% at relu3 on its seed (0), which the test holds. It is not a
+#: property of Grad-CAM on any such network: seeds 0-4 of the same project give 76.9,
+#: 67.3, 51.8, 65.2 and 9.7% (relu4: 68.5, 62.0, 51.7, 66.4, 30.6%). The shapes allow
+#: ~94% (test_the_target_is_within_reach); what misses is where networks put their
+#: evidence (crosses' inner corners, stars' gaps, a ring's hole, "no corners" for a
+#: circle). See docs/explanations.md, "Why not 80%".
 SHARE_FLOOR = 0.72
 
 
@@ -101,6 +104,30 @@ def test_masks_come_with_the_same_images():
     assert (img[masks].mean() - img[~masks].mean()) > 0.5
     area = masks.reshape(600, -1).mean(1)
     assert area.min() > 0.05 and area.max() < 0.45 and len(labels) == 600
+
+
+def test_the_target_is_within_reach():
+    """The issue's 80% is not ruled out by the shapes' sizes: the top 20% of the pixels
+    against a mask covering a share ``a`` of the image has IoU at most
+    min(a, 0.2) / max(a, 0.2), and a map at Grad-CAM's 14x14 resolution, upsampled
+    bilinearly, loses nothing of it. A change to the shapes that made 80% unreachable by
+    any map (shapes drawn smaller, say) fails here, not as a weaker Grad-CAM."""
+    import torch
+    import torch.nn.functional as F
+
+    spec = DatasetSpec(source="builtin", name="shapes", samples=4000, val_fraction=0.2)
+    masks = shape_masks(spec, "val")
+    area = masks.reshape(len(masks), -1).mean(1)
+    k = round(TOP * 28 * 28) / (28 * 28)
+    ceiling = np.minimum(area, k) / np.maximum(area, k)
+    assert 0.9 <= (ceiling >= 0.5).mean() < 0.97  # 93.75%: 6% of the shapes are too small
+    # the best 14x14 map (each cell the share of the shape it covers), upsampled as
+    # grad_cam does, reaches that ceiling (ties broken by a little noise)
+    low = F.adaptive_avg_pool2d(torch.from_numpy(masks).float()[:, None], 14)
+    up = F.interpolate(low, (28, 28), mode="bilinear", align_corners=False)[:, 0].numpy()
+    up += np.random.default_rng(0).uniform(0, 1e-6, up.shape)
+    best = np.array([iou_of_top(h, m) for h, m in zip(up, masks, strict=True)])
+    assert (best >= 0.5).mean() == pytest.approx((ceiling >= 0.5).mean(), abs=0.01)
 
 
 def test_cli_writes_the_picture(shapes_run, tmp_path, capsys):
