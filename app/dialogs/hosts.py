@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.dialogs.host_key import HostKeyAsker
 from app.dialogs.hosts_slurm import HostExtras
 from app.dialogs.job_dialog import JobDialog
+from app.dialogs.local_price import LocalPrice
 from app.runs.jobs import Report
 from app.runs.slurm_text import price_text, slurm_summary
 from app.widgets.path_field import PathField, PathMode
@@ -113,6 +114,7 @@ class HostsDialog(JobDialog):
         self.python = QLineEdit()
         self.base_dir = QLineEdit()
         self.extras = HostExtras()  # kind, Slurm job settings, price per hour
+        self.local_price = LocalPrice(lambda text: self.result.setPlainText(text))
         self.save_button = QPushButton("Save")
         self.test_button = QPushButton("Test connection")
         self.result = self.make_job_log("Test the connection to see the host's Python, "
@@ -139,6 +141,7 @@ class HostsDialog(JobDialog):
         row.addWidget(self.new_button)
         row.addWidget(self.remove_button)
         left.addLayout(row)
+        left.addWidget(self.local_price)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Name:", self.name)

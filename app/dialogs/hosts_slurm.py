@@ -25,43 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.project import ProjectError
-from engine.remote.config import HostConfig
+from engine.remote.config import HostConfig, check_time_limit
 
 KINDS = (("ssh", "SSH host (training runs on it)"),
          ("slurm", "Slurm cluster (login node; training runs as a batch job)"))
 CURRENCIES = ("USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "CNY", "INR")
 
-# Slurm's --time: minutes, minutes:seconds, hours:minutes:seconds, days-hours,
-# days-hours:minutes, days-hours:minutes:seconds (sbatch(1)); UNLIMITED/INFINITE for none
-_PLAIN = re.compile(r"^\d+(?::\d{1,2}){0,2}$")
-_DAYS = re.compile(r"^\d+-\d{1,2}(?::\d{1,2}){0,2}$")
-_UNLIMITED = ("UNLIMITED", "INFINITE")
 _PARTITION = re.compile(r"^[A-Za-z0-9_.,-]*$")  # several partitions: comma-separated
 _ACCOUNT = re.compile(r"^[A-Za-z0-9_.-]*$")
-TIME_FORMAT = ("write minutes (90), hours:minutes:seconds (4:00:00) or "
-               "days-hours:minutes:seconds (1-00:00:00), or leave it empty for the "
-               "partition's default")
-
-
-def check_time_limit(text: str) -> str:
-    """``text`` as a Slurm time limit (stripped; "" = the partition's default); a
-    ProjectError naming the field when Slurm would refuse it."""
-    value = text.strip()
-    if not value or value.upper() in _UNLIMITED:
-        return value.upper() if value else ""
-    ok = bool(_PLAIN.match(value) or _DAYS.match(value))
-    if ok:
-        days, _, clock = value.rpartition("-")
-        parts = [int(p) for p in clock.split(":")]
-        if days:  # days-hours[:minutes[:seconds]]: hours < 24, the others < 60
-            ok = parts[0] < 24 and all(p < 60 for p in parts[1:])
-        else:  # minutes[:seconds] or hours:minutes:seconds: all but the first < 60
-            ok = all(p < 60 for p in parts[1:])
-    if not ok:
-        raise ProjectError(f"Time limit: {value!r} is not in Slurm's format; {TIME_FORMAT}")
-    return value
-
-
 def check_price(text: str) -> float | None:
     """The price per hour typed (``,`` taken as the decimal point), None when empty; a
     ProjectError naming the field for anything else."""

@@ -43,15 +43,7 @@ def price_text(cfg: HostConfig) -> str:
 
 def slurm_summary(cfg: HostConfig) -> str:
     """One line with a Slurm host's job settings ("" for an SSH host)."""
-    if cfg.kind != "slurm":
-        return ""
-    parts = [f"partition {cfg.partition or 'default'}"]
-    if cfg.account:
-        parts.append(f"account {cfg.account}")
-    parts.append(f"time limit {cfg.time_limit or 'the partition default'}")
-    gpus = f"{cfg.gpus_per_node} GPUs each" if cfg.gpus_per_node else "CPU only"
-    parts.append(f"{cfg.nodes} node{'s' if cfg.nodes != 1 else ''}, {gpus}")
-    return "Slurm cluster: " + ", ".join(parts)
+    return cfg.slurm_summary()
 
 
 def reason_words(reason: str) -> str:

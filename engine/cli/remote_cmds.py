@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import usage_cmds
-from engine.cli.remote_slurm import add_slurm_args, slurm_fields, slurm_words
+from engine.cli.remote_slurm import add_slurm_args, slurm_fields
 from engine.cli.remote_train import accept_flag, follow_and_show, open_host
 from engine.errors import UsageError
 from engine.remote.config import (
@@ -85,7 +85,7 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
     except ValidationError as e:
         err = e.errors()[0]
         field = "--" + "-".join(str(x) for x in err["loc"]).replace("_", "-")
-        raise UsageError(f"{field}: {err['msg']}") from None
+        raise UsageError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
     # everything is checked before the password is asked for, and stored last (by
     # save_host): a refused add never touches a stored password
     check_host(cfg, replace=args.replace)
@@ -99,7 +99,7 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
         print(f"layerforge: {for_terminal(warning)}", file=sys.stderr)
     print(f"added {for_terminal(cfg.name)}: {for_terminal(cfg.describe())}")
     if cfg.kind == "slurm":
-        print(f"  {for_terminal(slurm_words(cfg))}")
+        print(f"  {for_terminal(cfg.slurm_summary())}")
     return 0
 
 
@@ -127,6 +127,10 @@ def cmd_remote_list(args: argparse.Namespace) -> int:
         print("no remote hosts; add one with `layerforge remote add NAME --host HOST`")
     for h in hosts.values():
         print(f"{for_terminal(h.name)}\t{for_terminal(h.describe())}")
+        if h.kind == "slurm":
+            print(f"\t{for_terminal(h.slurm_summary())}")
+        elif h.price_per_hour is not None:
+            print(f"\t{h.price_per_hour:g} {for_terminal(h.currency)} per hour")
     return 0
 
 

@@ -50,19 +50,6 @@ def slurm_fields(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def slurm_words(cfg: HostConfig) -> str:
-    """One line with what a Slurm host's jobs ask for."""
-    parts = [f"Slurm: partition {cfg.partition or '(default)'}"]
-    if cfg.account:
-        parts.append(f"account {cfg.account}")
-    parts.append(f"time limit {cfg.time_limit or '(partition default)'}")
-    each = f"{cfg.gpus_per_node} GPU(s) each" if cfg.gpus_per_node else "CPU only"
-    parts.append(f"{cfg.nodes} node(s), {each}")
-    if cfg.price_per_hour is not None:
-        parts.append(f"{cfg.price_per_hour:g} {cfg.currency} per node-hour")
-    return ", ".join(parts)
-
-
 def check_train_shape(cfg: HostConfig, nodes: int | None, gpus: int | None) -> None:
     """Refuse `train --nodes` for an SSH host and non-positive counts."""
     if nodes is not None and cfg.kind != "slurm":

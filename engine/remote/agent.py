@@ -77,26 +77,29 @@ def main(argv: list[str] | None = None) -> int:
     rank = ddp.rank if ddp else 0
     run = RunDir(run_path)
     if rank != 0:
-        return _job(run, rank, ddp)
+        return run_job(run, rank, ddp)
     from engine.train.runlock import RunBusy, RunLockError
 
     try:  # one writer per run folder: a second agent touches nothing, not even agent.pid
         with run.lock("layerforge remote run"):
             _write_json(run_path / PID, {"pid": os.getpid(), "started": time.time()})
-            return _job(run, rank, ddp)
+            return run_job(run, rank, ddp)
     except (RunBusy, RunLockError) as e:
         print(f"agent: {e}", file=sys.stderr, flush=True)
         return 1
 
 
-def _job(run, rank: int, ddp) -> int:
-    """The job of one rank (rank 0 holds the run folder's lock)."""
+def run_job(run, rank: int, ddp, *, steer=None, what: str = "remote") -> int:
+    """The job of one rank (rank 0 holds the run folder's lock, records the events with
+    the usage meter and writes exit.json). ``steer``: a Slurm attempt's go-between (see
+    :class:`engine.remote.slurm_agent.Steer`) that takes the control lines and marks a
+    stop as a preemption, whose ``stopped`` it records as a requeue warning instead."""
     import torch
 
     from engine.project import Project
     from engine.train.control import Control
     from engine.train.distributed import SyncedControl
-    from engine.train.events import Failed
+    from engine.train.events import Failed, Stopped
     from engine.train.loop import train
     from engine.train.overrides import apply_overrides
     from engine.train.rundir import record
@@ -108,7 +111,7 @@ def _job(run, rank: int, ddp) -> int:
         resume = bool(job.get("resume", False))
     except (OSError, ValueError, KeyError, TypeError) as e:
         if rank == 0:
-            msg = f"The remote job is malformed: {type(e).__name__}: {str(e)[:500]}"
+            msg = f"The {what} job is malformed: {type(e).__name__}: {str(e)[:500]}"
             list(record([Failed(message=msg)], run))
             _write_json(run_path / EXIT, {"status": 2})
         return 2
@@ -118,20 +121,29 @@ def _job(run, rank: int, ddp) -> int:
         device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() \
             and project.training.device != "cpu" else torch.device("cpu")
         control = SyncedControl(rank, device)
-    status = 1
-    done = threading.Event()
+    if steer is not None:
+        steer.attach(control)
+    status, done, requeued = 1, threading.Event(), [False]
+
+    def events():
+        from engine.train.usage import job_price
+        from engine.train.usage_meter import follow
+
+        run_events = train(project, run.path, resume=resume, control=control)
+        # usage.json: what the run cost, priced as the client's host entry says
+        for ev in follow(run_events, run.path, job_price(job, remote=True), resume=resume):
+            if steer is not None and isinstance(ev, Stopped) and steer.preempted.is_set():
+                requeued[0] = True
+                ev = steer.requeue_warning(ev)
+            yield ev
+
     try:
         if rank == 0:
-            threading.Thread(target=poll_controls, args=(run_path / CONTROL, control, done),
+            threading.Thread(target=poll_controls, args=(run_path / CONTROL, steer or control,
+                                                         done),
                              daemon=True, name="agent-control").start()
-            from engine.train.usage import job_price
-            from engine.train.usage_meter import follow
-
-            run_events = train(project, run.path, resume=resume, control=control)
-            # usage.json: what the run cost, priced as the client's host entry says
-            run_events = follow(run_events, run.path, job_price(job, remote=True), resume=resume)
-            for ev in record(run_events, run):
-                if ev.type in ("finished", "stopped"):
+            for ev in record(events(), run):
+                if ev.type in ("finished", "stopped") or requeued[0]:
                     status = 0
         else:
             scratch = run_path / f".rank{rank}"
@@ -144,7 +156,8 @@ def _job(run, rank: int, ddp) -> int:
     finally:
         done.set()
         if rank == 0:
-            _write_json(run_path / EXIT, {"status": status})
+            _write_json(run_path / EXIT, {"status": status, **({"preempted": requeued[0]}
+                                                               if steer is not None else {})})
         if ddp is not None:
             import torch.distributed as dist
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import UserError
 from engine.files import read_text
@@ -26,6 +26,33 @@ HOSTS_FILE = "hosts.json"
 RUNS_FILE = "runs.json"
 KNOWN_HOSTS = "known_hosts"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Slurm's --time: minutes, minutes:seconds, hours:minutes:seconds, days-hours,
+# days-hours:minutes, days-hours:minutes:seconds (sbatch(1)); UNLIMITED/INFINITE for none
+_PLAIN_TIME = re.compile(r"^\d+(?::\d{1,2}){0,2}$")
+_DAYS_TIME = re.compile(r"^\d+-\d{1,2}(?::\d{1,2}){0,2}$")
+_UNLIMITED = ("UNLIMITED", "INFINITE")
+TIME_FORMAT = ("write minutes (90), hours:minutes:seconds (4:00:00) or "
+               "days-hours:minutes:seconds (1-00:00:00), or leave it empty for the "
+               "partition's default")
+
+
+def check_time_limit(text: str) -> str:
+    """``text`` as a Slurm time limit (stripped; "" = the partition's default); a
+    ProjectError naming the field when Slurm would refuse it."""
+    value = text.strip()
+    if not value or value.upper() in _UNLIMITED:
+        return value.upper() if value else ""
+    ok = bool(_PLAIN_TIME.match(value) or _DAYS_TIME.match(value))
+    if ok:
+        days, _, clock = value.rpartition("-")
+        parts = [int(p) for p in clock.split(":")]
+        if days:  # days-hours[:minutes[:seconds]]: hours < 24, the others < 60
+            ok = parts[0] < 24 and all(p < 60 for p in parts[1:])
+        else:  # minutes[:seconds] or hours:minutes:seconds: all but the first < 60
+            ok = all(p < 60 for p in parts[1:])
+    if not ok:
+        raise ProjectError(f"Time limit: {value!r} is not in Slurm's format; {TIME_FORMAT}")
+    return value
 
 
 def config_dir() -> Path:
@@ -63,6 +90,28 @@ class HostConfig(BaseModel):
     #: None = not known
     price_per_hour: float | None = Field(None, ge=0.0, le=1_000_000.0)
     currency: str = Field("USD", max_length=8)
+
+    @field_validator("time_limit")
+    @classmethod
+    def _time_limit(cls, v: str) -> str:
+        try:
+            return check_time_limit(v)
+        except ProjectError as e:
+            raise ValueError(str(e)) from None
+
+    def slurm_summary(self) -> str:
+        """One line with what a Slurm host's jobs ask for ("" for an SSH host)."""
+        if self.kind != "slurm":
+            return ""
+        parts = [f"partition {self.partition or 'default'}"]
+        if self.account:
+            parts.append(f"account {self.account}")
+        parts.append(f"time limit {self.time_limit or 'the partition default'}")
+        gpus = f"{self.gpus_per_node} GPUs each" if self.gpus_per_node else "CPU only"
+        parts.append(f"{self.nodes} node{'s' if self.nodes != 1 else ''}, {gpus}")
+        if self.price_per_hour is not None:
+            parts.append(f"{self.price_per_hour:g} {self.currency} per node-hour")
+        return "Slurm cluster: " + ", ".join(parts)
 
     def describe(self) -> str:
         who = f"{self.user}@" if self.user else ""

@@ -395,7 +395,20 @@ def resume_run(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,
     record (new launcher pid, status running)."""
     if rec.job_id:  # a Slurm run: a new batch job
         return resubmit(host, rec, gpus=gpus, overrides=overrides, say=say)
-    say = say or (lambda s: None)
+    info, job = resume_job(host, rec, lambda: is_alive(host, rec), "running", overrides)
+    gpus = gpus or rec.gpus or 1
+    engine_dir = upload_resume(host, info, rec, job, (CONTROL, EXIT), say)
+    code, out, err = host.run(_launch_command(host.cfg.python, engine_dir, rec.remote_dir, gpus))
+    if code != 0 or not out.strip().isdigit():
+        raise RemoteError(f"{host.cfg.name}: the run could not be resumed: {err.strip()[-400:]}")
+    return save_record(rec, status="running", pid=int(out.split()[-1]), gpus=gpus)
+
+
+def resume_job(host: RemoteHost, rec: RunRecord, alive: Callable[[], bool], doing: str,
+               overrides: dict | None) -> tuple[HostInfo, dict]:
+    """What an SSH and a Slurm resume check first (the host's Python, the run's folder, that
+    it is not ``doing`` any more, a checkpoint), and its job made a resume with
+    ``overrides`` and the host's price now (for this segment's cost)."""
     info = host.probe()
     problem = info.problem(host.cfg.python)
     if problem:
@@ -403,33 +416,40 @@ def resume_run(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,
     rd = rec.remote_dir
     if not host.exists(f"{rd}/{JOB}"):
         raise RemoteError(f"{rec.id}: its folder on {rec.host} ({rd}) is gone; nothing to resume")
-    if is_alive(host, rec):
-        raise RemoteError(f"{rec.id} is still running on {rec.host}; re-attach to it with "
+    if alive():
+        raise RemoteError(f"{rec.id} is still {doing} on {rec.host}; re-attach to it with "
                           f"`layerforge runs attach {rec.id}` (or Attach in the app)")
     if not host.exists(f"{rd}/checkpoints/last.safetensors"):
         raise RemoteError(f"{rec.id}: nothing to resume on {rec.host} (no checkpoint was "
                           "written before it ended); train it again instead")
     job = json.loads(host.read_from(f"{rd}/{JOB}", 0).decode("utf-8"))
-    job["resume"] = True
-    job["overrides"] = dict(overrides or {})
-    job["price"] = price_of(host.cfg)  # the host's price now, for this segment's cost
-    gpus = gpus or rec.gpus or 1
+    job.update(resume=True, overrides=dict(overrides or {}), price=price_of(host.cfg))
+    return info, job
+
+
+def upload_resume(host: RemoteHost, info: HostInfo, rec: RunRecord, job: dict,
+                  stale: tuple[str, ...], say: Say | None) -> str:
+    """Upload the engine if it changed and the resumed job, and delete the ``stale`` files
+    of the attempt before (an old stop line would stop the new job at once; exit.json would
+    read as "ended"); the engine's folder on the host."""
+    rd = rec.remote_dir
     engine_dir = push_engine(host, info)
-    say(f"engine on {host.cfg.name}: {engine_dir}")
+    (say or (lambda s: None))(f"engine on {host.cfg.name}: {engine_dir}")
     host.write_bytes(f"{rd}/{JOB}", json.dumps(job).encode())
-    # the old stop line would stop the new job at once; exit.json would read as "ended"
-    code, _, err = host.run(f"rm -f {q(rd + '/' + CONTROL)} {q(rd + '/' + EXIT)}")
+    code, _, err = host.run("rm -f " + " ".join(q(f"{rd}/{name}") for name in stale))
     if code != 0:
         raise RemoteError(f"{host.cfg.name}: cannot reset {rd}: {err.strip()[-300:]}")
-    code, out, err = host.run(_launch_command(host.cfg.python, engine_dir, rd, gpus))
-    if code != 0 or not out.strip().isdigit():
-        raise RemoteError(f"{host.cfg.name}: the run could not be resumed: {err.strip()[-400:]}")
-    rec = rec.model_copy(update={"status": "running", "pid": int(out.split()[-1]), "gpus": gpus})
+    return engine_dir
+
+
+def save_record(rec: RunRecord, **changes) -> RunRecord:
+    """``rec`` with ``changes``, in the runs index and in the run folder's remote.json."""
+    rec = rec.model_copy(update=changes)
     record_run(rec)
     meta = Path(rec.local_dir) / META
     if meta.is_file():
         data = json.loads(meta.read_text(encoding="utf-8"))
-        data.update(pid=rec.pid, status="running", gpus=gpus)
+        data.update(changes)
         atomic_write_text(meta, json.dumps(data, indent=2) + "\n")
     return rec
 

@@ -140,45 +140,18 @@ def resubmit(host: RemoteHost, rec: RunRecord, *, gpus: int | None = None,
     """Continue a stopped or failed Slurm run from its last checkpoint as a new batch job
     (the engine is uploaded again if it changed). Returns the updated record."""
     from engine.project import Project
-    from engine.remote.runs import push_engine
-    from engine.train.usage import price_of
+    from engine.remote.runs import resume_job, save_record, upload_resume
 
-    info = host.probe()
-    problem = info.problem(host.cfg.python)
-    if problem:
-        raise RemoteError(problem)
-    rd = rec.remote_dir
-    if not host.exists(f"{rd}/{JOB}"):
-        raise RemoteError(f"{rec.id}: its folder on {rec.host} ({rd}) is gone; nothing to resume")
-    if rec.job_id and job_state(host, rec.job_id).alive:
-        raise RemoteError(f"{rec.id} is still queued or running as Slurm job {rec.job_id} on "
-                          f"{rec.host}; attach to it with `layerforge runs attach {rec.id}`")
-    if not host.exists(f"{rd}/checkpoints/last.safetensors"):
-        raise RemoteError(f"{rec.id}: nothing to resume on {rec.host} (no checkpoint was "
-                          "written before it ended); train it again instead")
-    job = json.loads(host.read_from(f"{rd}/{JOB}", 0).decode("utf-8"))
-    job.update(resume=True, overrides=dict(overrides or {}), price=price_of(host.cfg))
+    info, job = resume_job(host, rec, lambda: bool(rec.job_id)
+                           and job_state(host, rec.job_id).alive,
+                           f"queued or running as Slurm job {rec.job_id}", overrides)
     project = Project.model_validate(job["project"])
     nodes, procs, gpu = job_shape(host, project, nodes=nodes or rec.nodes or None,
                                   gpus=gpus or rec.gpus or None)
-    engine_dir = push_engine(host, info)
-    _say(say, f"engine on {host.cfg.name}: {engine_dir}")
-    host.write_bytes(f"{rd}/{JOB}", json.dumps(job).encode())
-    stale = " ".join(shlex.quote(f"{rd}/{name}") for name in (CONTROL, EXIT, CANCELLED))
-    code, _, err = host.run(f"rm -f {stale}")
-    if code != 0:
-        raise RemoteError(f"{host.cfg.name}: cannot reset {rd}: {err.strip()[-300:]}")
-    job_id = _sbatch(host, rd, engine_dir, rec.id, nodes, procs, gpu)
+    engine_dir = upload_resume(host, info, rec, job, (CONTROL, EXIT, CANCELLED), say)
+    job_id = _sbatch(host, rec.remote_dir, engine_dir, rec.id, nodes, procs, gpu)
     _say(say, f"submitted Slurm job {job_id} on {host.cfg.name}")
-    rec = rec.model_copy(update={"status": "queued", "job_id": job_id, "gpus": procs,
-                                 "nodes": nodes, "reason": ""})
-    record_run(rec)
-    meta = Path(rec.local_dir) / "remote.json"
-    if meta.is_file():
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        data.update(status="queued", job_id=job_id, gpus=procs, nodes=nodes, reason="")
-        atomic_write_text(meta, json.dumps(data, indent=2) + "\n")
-    return rec
+    return save_record(rec, status="queued", job_id=job_id, gpus=procs, nodes=nodes, reason="")
 
 
 def cancel_if_queued(host: RemoteHost, rec: RunRecord) -> bool:

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
-from engine.remote.agent import CONTROL, EXIT, JOB, PID, poll_controls
+from engine.remote.agent import CONTROL, EXIT, JOB, PID, run_job
 
 #: the kind of the Warning event that stands for "checkpointed; the job is requeued"
 REQUEUE = "requeue"
@@ -79,6 +78,15 @@ class Steer:
         if self.preempted.is_set():  # the signal came before the loop was built
             control.stop()
 
+    def requeue_warning(self, stopped):
+        """What a preemption's ``stopped`` event is recorded as: the run goes on."""
+        from engine.train.events import Warning as WarningEvent
+
+        return WarningEvent(kind=REQUEUE, message=(
+            f"Slurm ended this attempt of the job (time limit, preemption, requeue or "
+            f"scancel): checkpoint written at epoch {stopped.epoch}, step {stopped.step}. A "
+            "requeued job resumes from it exactly."))
+
     def handle(self, cmd: str) -> bool:
         if cmd == REQUEUE:
             self.preempted.set()
@@ -121,89 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     ddp = init_from_env()
     run = RunDir(Path(argv[0]))
     if rank != 0:
-        return _job(run, rank, ddp, steer)
+        return run_job(run, rank, ddp, steer=steer, what="Slurm")
     from engine.train.runlock import RunBusy, RunLockError
 
     try:
         with run.lock("layerforge Slurm job"):
             _write_json(run.path / PID, {"pid": os.getpid(), "started": time.time(),
                                          "job": os.environ.get("SLURM_JOB_ID", "")})
-            return _job(run, rank, ddp, steer)
+            return run_job(run, rank, ddp, steer=steer, what="Slurm")
     except (RunBusy, RunLockError) as e:
         print(f"layerforge: {e}", file=sys.stderr, flush=True)
         return 1
-
-
-def _job(run, rank: int, ddp, steer: Steer) -> int:
-    """One rank's training; rank 0 records the events (a preemption's ``stopped`` as a
-    ``requeue`` warning) and writes exit.json."""
-    import torch
-
-    from engine.project import Project
-    from engine.train.control import Control
-    from engine.train.distributed import SyncedControl
-    from engine.train.events import Failed, Stopped
-    from engine.train.events import Warning as WarningEvent
-    from engine.train.loop import train
-    from engine.train.overrides import apply_overrides
-    from engine.train.rundir import record
-
-    run_path = run.path
-    try:
-        job = json.loads((run_path / JOB).read_text(encoding="utf-8"))
-        project = apply_overrides(Project.model_validate(job["project"]),
-                                  job.get("overrides") or {})
-        resume = bool(job.get("resume", False))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        if rank == 0:
-            msg = f"The Slurm job is malformed: {type(e).__name__}: {str(e)[:500]}"
-            list(record([Failed(message=msg)], run))
-            _write_json(run_path / EXIT, {"status": 2})
-        return 2
-    if ddp is None:
-        control: Control = Control()
-    else:
-        device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() \
-            and project.training.device != "cpu" else torch.device("cpu")
-        control = SyncedControl(rank, device)
-    steer.attach(control)
-    status, done, requeued = 1, threading.Event(), [False]
-
-    def events():
-        for ev in train(project, run_path, resume=resume, control=control):
-            if isinstance(ev, Stopped) and steer.preempted.is_set():
-                requeued[0] = True
-                ev = WarningEvent(kind=REQUEUE, message=(
-                    f"Slurm ended this attempt of the job (time limit, preemption, requeue or "
-                    f"scancel): checkpoint written at epoch {ev.epoch}, step {ev.step}. A "
-                    "requeued job resumes from it exactly."))
-            yield ev
-
-    try:
-        if rank == 0:
-            threading.Thread(target=poll_controls, args=(run_path / CONTROL, steer, done),
-                             daemon=True, name="slurm-control").start()
-            for ev in record(events(), run):
-                if ev.type in ("finished", "stopped") or requeued[0]:
-                    status = 0
-        else:
-            scratch = run_path / f".rank{rank}"
-            if resume and run.checkpoint("last").is_file():
-                (scratch / "checkpoints").mkdir(parents=True, exist_ok=True)
-                shutil.copy2(run.checkpoint("last"), scratch / "checkpoints" / "last.safetensors")
-            for ev in train(project, scratch, resume=resume, control=control):
-                if ev.type in ("finished", "stopped"):
-                    status = 0
-    finally:
-        done.set()
-        if rank == 0:
-            _write_json(run_path / EXIT, {"status": status,
-                                          "preempted": requeued[0]})
-        if ddp is not None:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
-    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

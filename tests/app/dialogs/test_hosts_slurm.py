@@ -97,3 +97,22 @@ def test_price_of_an_ssh_host_is_saved_and_nothing_else_changes(dialog):
     dialog.extras.price.clear()  # no price: none stored
     assert dialog.save_host()
     assert load_hosts()["rented"].price_per_hour is None
+
+
+def test_this_computers_price_is_set_in_the_dialog_and_read_by_local_runs(dialog):
+    from app.dialogs.hosts import HostsDialog
+    from engine.train.usage import local_price, price_of
+
+    box = dialog.local_price
+    box.price.setText("abc")
+    assert not box.save() and "Price per hour" in dialog.result.toPlainText()
+    assert local_price() == (None, "USD")  # nothing written
+    box.price.setText("0,40")
+    box.currency.setCurrentText("EUR")
+    assert box.save() and "0.4 EUR per hour" in dialog.result.toPlainText()
+    assert local_price() == (0.4, "EUR")
+    assert price_of(None)["per_hour"] == 0.4  # what a local run's job carries
+    again = HostsDialog()  # shown again when the dialog is opened next time
+    assert (again.local_price.price.text(), again.local_price.currency.currentText()) == \
+        ("0.4", "EUR")
+    again.close()

@@ -48,7 +48,9 @@ class Sshd:
         return [int(p) for p in out.split()]
 
 
-def start_sshd(folder: Path) -> Sshd:
+def start_sshd(folder: Path, extra_config: str = "") -> Sshd:
+    """An sshd on a free port of 127.0.0.1 serving ``folder``'s keys; ``extra_config``:
+    more sshd_config lines (the Slurm tests' login node sets SLURM_CONF with them)."""
     if not os.path.exists(SSHD):
         pytest.skip("OpenSSH server not installed (run packaging/system-deps.sh)")
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,8 @@ def start_sshd(folder: Path) -> Sshd:
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {folder}/sshd.pid\n"
         f"AuthorizedKeysFile {folder}/authorized_keys\nStrictModes no\nUsePAM no\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
-        "PermitRootLogin prohibit-password\nLogLevel ERROR\nSubsystem sftp internal-sftp\n")
+        "PermitRootLogin prohibit-password\nLogLevel ERROR\nSubsystem sftp internal-sftp\n"
+        + extra_config)
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
                             stderr=open(folder / "sshd.log", "w"))  # noqa: SIM115 - the server writes it all its life

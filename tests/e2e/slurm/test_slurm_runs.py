@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from safetensors.torch import load_file
 
 from engine.project import save_project
@@ -42,6 +43,9 @@ def test_submit_and_follow_to_the_end(cluster, login, env: Env) -> None:
     script = Path(rec.remote_dir, "slurm.sh").read_text()
     assert "--requeue" in script and "--signal=B:USR1@" in script and "--time=10:00" in script
     assert f"Slurm job {rec.job_id}" in (run / "agent.log").read_text()
+    usage = json.loads((run / "usage.json").read_text())  # what the run cost, brought back
+    assert (usage["host"], usage["host_kind"], usage["nodes"]) == ("c1", "slurm", 1)
+    assert usage["wall_s"] > 0 and usage["cost"] == pytest.approx(usage["wall_s"] / 3600 * 2)
     r = env.lf("evaluate", "run", "--json", check=True)
     assert "accuracy" in json.loads(r.stdout)
 
