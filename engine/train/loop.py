@@ -396,8 +396,6 @@ class _Run:
         if self.bundle.test is not None and len(self.bundle.test):
             results["test"] = self.task.evaluate(self.bundle.test, max(self.cfg.batch_size, 256))
         self.run.write_evaluation(results)
-        if self.private is not None:
-            self.private.write(self.run.path, self.epoch)
         yield Finished(metrics=self.last_val, best_epoch=self.best_epoch, best_value=self.best_value,
                        monitor=self.monitor, epochs=self.epoch, early_stopped=early,
                        seconds=time.perf_counter() - self.t0)
@@ -405,8 +403,6 @@ class _Run:
     def _stop(self) -> Iterator[Event]:
         path = self._write_checkpoint("last")
         self._write_weights()
-        if self.private is not None:  # what the stopped run's weights have spent so far
-            self.private.write(self.run.path, self.epoch)
         yield CheckpointWritten(path=str(path), kind="stop", epoch=self.epoch, step=self.step)
         yield Stopped(epoch=self.epoch + (1 if self.position else 0), step=self.step,
                       checkpoint=str(path))
@@ -435,6 +431,8 @@ class _Run:
         ckpt.model_tensors(self.models, tensors)
         ckpt.write(self.run.weights, tensors, {"graphs": list(self.models), "epoch": self.epoch,
                                                "step": self.step, "data": self.data_info})
+        if self.private is not None:  # privacy.json: what these weights have spent
+            self.private.write(self.run.path, self.epoch)
 
     def _write_checkpoint(self, kind: str) -> Path:
         tensors: dict[str, torch.Tensor] = {}
