@@ -45,7 +45,9 @@ class PrivacyPlot:
         p.getAxis("left").setWidth(60)  # aligned with the plots above
         for axis in ("left", "bottom"):
             p.getAxis(axis).enableAutoSIPrefix(False)
-        p.setXLink(link)
+        # linked only while in the layout: a hidden plot outlives the panel's views, and a
+        # link from it would reach a deleted view box
+        self.link = link
         p.setMouseEnabled(x=True, y=False)
         p.getViewBox().enableAutoRange(y=False)
         self.curve = p.plot([], [], pen=pg.mkPen(LIVE_COLOR, width=2), symbol="o",
@@ -115,8 +117,10 @@ class PrivacyPlot:
         self.shown = on
         if on:
             self.view.addItem(self.plot, row=ROW, col=0)
+            self.plot.setXLink(self.link)
             self.above.hideAxis("bottom")  # one step axis, at the bottom
         else:
+            self.plot.setXLink(None)
             self.view.removeItem(self.plot)
             self.above.showAxis("bottom")
 

@@ -6,9 +6,11 @@ the batch shell before the time limit. The script
 
 1. readies the run folder (``slurm_agent prepare``: resume from the last checkpoint when
    there is one; clear the attempt before's control and exit files);
-2. starts one task per node with ``srun``; each runs one training process, or, for several
-   processes per node or several nodes, ``torchrun`` with the c10d rendezvous on the first
-   node (every rank on its node; rank 0 alone writes the run folder);
+2. starts the training with ``srun``: a GPU job runs one task per node, each a ``torchrun``
+   with one process per GPU; a CPU job runs one task per process (Slurm gives each its
+   CPUs), each a ``torchrun`` of one process. The torchruns meet in the c10d rendezvous on
+   the first node (every rank on its node; rank 0 alone writes the run folder); a job of
+   one process runs it without torchrun;
 3. passes SIGUSR1 and SIGTERM on to the training as a ``requeue`` control line (rank 0
    checkpoints at the next step and ends the attempt), waits for the step to end and, after
    the time-limit signal, requeues the job itself (``scontrol requeue``); after SIGTERM
@@ -36,11 +38,11 @@ q = shlex.quote
 def resources(cfg: HostConfig, *, nodes: int, procs: int, gpu: bool) -> list[str]:
     """The ``#SBATCH`` options of a job on ``nodes`` nodes with ``procs`` training processes
     on each (one GPU each when ``gpu``, else CPU processes)."""
-    opts = [f"--nodes={nodes}", "--ntasks-per-node=1"]
+    opts = [f"--nodes={nodes}"]
     if gpu:
-        opts.append(f"--gres=gpu:{procs}")
-    else:
-        opts.append(f"--cpus-per-task={procs}")
+        opts += ["--ntasks-per-node=1", f"--gres=gpu:{procs}"]
+    else:  # a task per CPU process: Slurm places and counts each
+        opts += [f"--ntasks-per-node={procs}", "--cpus-per-task=1"]
     if cfg.partition:
         opts.append(f"--partition={cfg.partition}")
     if cfg.account:
@@ -57,13 +59,14 @@ def batch_script(cfg: HostConfig, *, run_dir: str, engine_dir: str, job_name: st
               f"--output={run_dir}/{LOG}", "--open-mode=append", "--requeue",
               f"--signal=B:USR1@{SIGNAL_BEFORE_S}", f"--chdir={engine_dir}"]
     agent = '-m engine.remote.slurm_agent "$RUN"'
+    tasks, per_task = (1, procs) if gpu else (procs, 1)  # per node
     if nodes == 1 and procs == 1:
         launch = f'"$PY" {agent}'
-    else:
-        launch = (f'"$PY" -m torch.distributed.run --nnodes={nodes} --nproc-per-node={procs} '
-                  '--rdzv-backend=c10d --rdzv-id="$SLURM_JOB_ID" --rdzv-endpoint="$HEAD:$PORT" '
-                  f'{agent}')
-    cpus = "" if gpu else f" --cpus-per-task={procs}"
+    else:  # every task is one torchrun "node" of the rendezvous
+        launch = (f'"$PY" -m torch.distributed.run --nnodes={nodes * tasks} '
+                  f'--nproc-per-node={per_task} --rdzv-backend=c10d --rdzv-id="$SLURM_JOB_ID" '
+                  f'--rdzv-endpoint="$HEAD:$PORT" {agent}')
+    cpus = "" if gpu else " --cpus-per-task=1"
     lines = [
         "#!/bin/bash",
         "# A LayerForge training job (written by layerforge; see docs/slurm.md).",
@@ -81,7 +84,8 @@ def batch_script(cfg: HostConfig, *, run_dir: str, engine_dir: str, job_name: st
         "trap 'ask_requeue TERM' TERM",
         'HEAD=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
         f"PORT=$(( {RDZV_PORT_BASE} + SLURM_JOB_ID % 1000 ))",
-        f"srun --nodes={nodes} --ntasks-per-node=1{cpus} --kill-on-bad-exit=1 {launch} &",
+        f"srun --nodes={nodes} --ntasks-per-node={tasks}{cpus} --kill-on-bad-exit=1 "
+        f"{launch} &",
         "step=$!",
         "# a trapped signal ends `wait` early: wait again until the step is over",
         'while :; do wait "$step"; code=$?; kill -0 "$step" 2>/dev/null || break; done',

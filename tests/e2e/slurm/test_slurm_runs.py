@@ -164,7 +164,9 @@ def test_two_process_gloo_ddp_under_srun(cluster, login, env: Env) -> None:
     assert "2 CPU processes each" in r.stdout and "finished 2 epochs" in r.stdout, r.stdout
     rec = load_runs()[0]
     script = Path(rec.remote_dir, "slurm.sh").read_text()
-    assert "--nproc-per-node=2" in script and "--rdzv-backend=c10d" in script
+    # two Slurm tasks, each a torchrun of one process, meeting in the c10d rendezvous
+    assert "--ntasks-per-node=2" in script and "--nnodes=2 --nproc-per-node=1" in script
+    assert "--rdzv-backend=c10d" in script
     rank0 = load_file(Path(rec.remote_dir, "weights.safetensors"))
     rank1 = load_file(Path(rec.remote_dir, ".rank1", "weights.safetensors"))
     for k in rank0:
