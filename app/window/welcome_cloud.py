@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 #: the user guide's heading for this walk-through, as a link anchor
-GUIDE_ANCHOR = "12-train-on-a-rented-gpu"
+GUIDE_ANCHOR = "13-train-on-a-rented-gpu"
 
 RENTED = (
     "<ol style='margin-left:-20px'>"

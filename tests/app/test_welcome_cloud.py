@@ -28,7 +28,7 @@ def test_the_walkthrough_links_open_the_hosts_dialog_and_the_guide(ws, qtbot):
     cloud.spot.linkActivated.emit("guide")
     guide = ws.window.findChild(UserGuideDialog)
     assert guide is not None and guide.isVisible()
-    assert guide.browser.textCursor().block().text() == "12. Train on a rented GPU"
+    assert guide.browser.textCursor().block().text() == "13. Train on a rented GPU"
     guide.close()
 
 
