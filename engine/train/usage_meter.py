@@ -155,7 +155,17 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _peak_rss_mb() -> float:
-    """This process's peak resident memory in MiB; 0.0 where the OS does not say (Windows)."""
+    """This process's peak resident memory in MiB; 0.0 where the OS does not say (Windows).
+    Linux: VmHWM, the peak of this program's own memory (getrusage's ru_maxrss keeps the
+    peak of the process that forked it across exec: a worker started by a large process
+    would report that one's size)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:

@@ -130,3 +130,20 @@ def test_segments_add_and_a_mixed_price_leaves_the_cost_unknown() -> None:
     assert add_segment(a, Usage(wall_s=10, segments=1, cost=1, currency="EUR")).cost is None
     total = project_total([both, None, Usage(wall_s=1, segments=1, cost=3, currency="EUR")])
     assert total["runs"] == 2 and total["cost"] == {"USD": 2.0, "EUR": 3.0}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's")
+def test_peak_memory_is_the_programs_own_not_the_size_of_the_process_that_started_it():
+    # getrusage's ru_maxrss survives fork + exec: a worker started by a 1 GB app would
+    # report 1 GB for a small run. The meter reads the program's own peak.
+    big = bytearray(1024 * 2**20)
+    for i in range(0, len(big), 4096):
+        big[i] = 1
+    code = ("from engine.train.usage_meter import _peak_rss_mb\n"
+            "import resource\n"
+            "print(_peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.split()
+    own, rusage = float(out[0]), float(out[1])
+    del big
+    assert own < 200, f"{own:.0f} MB for a bare interpreter (getrusage says {rusage:.0f} MB)"
