@@ -2,10 +2,11 @@
 than others and groups (the project's fairness groupings) that the training split holds
 few samples of, as :func:`engine.fairness.dataset_warnings` words them.
 
-They are computed from the data the panel's preview loaded (its cache's bundle: nothing
-is loaded twice; the kinds whose preview reads a sample of the files are loaded by the
-engine) on a background job, whenever a preview is shown and whenever the
-groupings change; a change of the data set clears them until its preview arrives.
+They are computed from the data the panel's preview loaded (its cache's bundle); for the
+kinds whose preview reads only a sample of the files, from the files' listing and the
+groupings' own files (nothing is decoded for a warning: see the engine's function), on a
+background job, whenever a preview is shown and whenever the groupings change; a change
+of the data set clears them until its preview arrives.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class DatasetWarnings(QLabel):
         if bundle is None and not shown:  # no preview of this data set yet
             self.clear_all()
             return
-        # texts and image sets preview without the cache: the engine loads them (None)
+        # texts, image and sound sets preview without the cache (None): nothing is loaded
         project = panel.document.project.model_copy(update={"dataset": spec}, deep=True)
         self.jobs.submit(lambda _report: _warnings(project, bundle))
 

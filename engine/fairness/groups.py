@@ -40,9 +40,10 @@ def intersection_name(names: list[str]) -> str:
     return " x ".join(names)
 
 
-def group_labels(project: Project, split: str, n: int) -> dict[str, list[str]]:
+def group_labels(project: Project, split: str, n: int | None) -> dict[str, list[str]]:
     """Grouping name -> the group of each of the ``n`` samples of ``split`` ("train",
-    "val" or "test"), for every grouping and intersection of ``project.fairness``.
+    "val" or "test"), for every grouping and intersection of ``project.fairness``
+    (``n`` None: the split's size is not known yet, nothing to check it against).
     Raises :class:`GroupingError` with a sentence naming the grouping."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
@@ -52,7 +53,7 @@ def group_labels(project: Project, split: str, n: int) -> dict[str, list[str]]:
         groups = _all_groups(grouping, spec)
         index = _split_index(spec, len(groups), split)
         picked = [groups[i] for i in index]
-        if len(picked) != n:
+        if n is not None and len(picked) != n:
             raise GroupingError(
                 f"grouping '{grouping.name}': the {split} split has {n} samples but the data "
                 f"now gives {len(picked)}; the data set changed since the run was trained; "

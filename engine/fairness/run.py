@@ -35,6 +35,10 @@ def with_groups(project: Project, names: list[str], min_group: int | None = None
     """``project`` reporting the groupings ``names`` only: each is a grouping of the
     project, else a column of its data (a column grouping made on the fly)."""
     have = {g.name: g for g in project.fairness.groupings}
+    for n in names:
+        if n not in have and not (0 < len(n.strip()) <= 64):
+            raise GroupingError(f"--group {n!r}: name a grouping of the project or a column of "
+                                "its data (1 to 64 characters)")
     chosen = [have.get(n) or Grouping(name=n, kind="column", column=n) for n in names]
     spec = FairnessSpec(groupings=chosen, min_group=min_group or project.fairness.min_group)
     return project.model_copy(update={"fairness": spec})

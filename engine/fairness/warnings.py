@@ -54,26 +54,41 @@ def group_warnings(groups: dict[str, list[str]], min_group: int) -> list[str]:
 def dataset_warnings(project: Project, split_info: Any = None) -> list[str]:
     """Sentences about class imbalance and rare groups in the training split.
 
-    ``split_info`` is the loaded data (a ``DataBundle``, as the dataset panel holds it;
-    None: loaded here from ``project.dataset``). A grouping that cannot be read gives its
-    error's sentence instead of its warnings."""
+    ``split_info`` is the loaded data (a ``DataBundle``, as the dataset panel's preview
+    holds it). None: nothing is loaded (the panel asks before training, and decoding a
+    whole image or sound set for a warning would cost more than the preview): the classes
+    of an image folder come from its listing, groups from their column, folder or
+    metadata file; other kinds get no class warning until their data is loaded. A grouping
+    that cannot be read gives its error's sentence instead of its warnings."""
     from engine.errors import UserError
 
-    bundle = split_info
-    if bundle is None:
-        from engine.data import load_dataset
-
-        bundle = load_dataset(project.dataset)
     out: list[str] = []
-    train = bundle.train
-    y = getattr(train, "y", None)
-    if bundle.target == "class" and bundle.classes and y is not None and y.dim() == 1:
-        ids = Counter(y.tolist())
-        out += class_warnings({c: ids.get(i, 0) for i, c in enumerate(bundle.classes)})
+    counts = _class_counts(project, split_info)
+    if counts:
+        out += class_warnings(counts)
     if project.fairness.groupings:
         try:
-            groups = group_labels(project, "train", len(train))
+            n = len(split_info.train) if split_info is not None else None
+            groups = group_labels(project, "train", n)
         except UserError as e:
             return [*out, str(e)]
         out += group_warnings(groups, project.fairness.min_group)
     return out
+
+
+def _class_counts(project: Project, bundle: Any) -> dict[str, int]:
+    """Class -> training samples: from the loaded data, else an image folder's listing."""
+    if bundle is None:
+        if project.dataset.source != "folder":
+            return {}
+        from engine.project import Grouping
+
+        classes = Grouping(name="class", kind="folder", level=0)
+        spec = project.model_copy(update={"fairness": project.fairness.model_copy(
+            update={"groupings": [classes], "intersections": []})})
+        return dict(Counter(group_labels(spec, "train", None)["class"]))
+    y = getattr(bundle.train, "y", None)
+    if bundle.target != "class" or not bundle.classes or y is None or y.dim() != 1:
+        return {}
+    ids = Counter(y.tolist())
+    return {c: ids.get(i, 0) for i, c in enumerate(bundle.classes)}

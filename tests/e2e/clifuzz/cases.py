@@ -115,8 +115,10 @@ def run_case(rng: random.Random, folder: Path, ctx: Context) -> Case:
         return Case("run-explain", ["explain", "run", "--sample", index, *method,
                                     "--out", "x.png"], ["x.png"])
     if command == "evaluate":
-        extra = rng.choice([[], ["--json"], ["--split", "test"], ["--split", "val", "--json"]])
-        return Case("run-evaluate", ["evaluate", "run", *extra])
+        extra = rng.choice([[], ["--json"], ["--split", "test"], ["--split", "val", "--json"],
+                            ["--group", rng.choice(["nosuch", "x", HOSTILE[0], ""])],
+                            ["--group", "g", "--min-group", rng.choice(["0", "-1", "x", "5"])]])
+        return Case("run-evaluate", ["evaluate", "run", *extra], ["run/fairness.json"])
     if command == "sample":
         args, allowed = sample_args(rng)
         return Case("run-sample", ["sample", "run", *args], [*allowed, "run/samples"])
@@ -203,6 +205,10 @@ def config_case(rng: random.Random, folder: Path, ctx: Context) -> Case:
     entry = {"id": rng.choice(HOSTILE + ["r1"]), "host": rng.choice(["local", "h1", "nosuch"]),
              "local_dir": rng.choice(["run", HOSTILE[0], ""]), "project": HOSTILE[4]}
     host = {"name": "h1", "host": "127.0.0.1", "port": 1, "python": HOSTILE[0]}
+    if rng.random() < 0.3:  # a Slurm cluster's entry, its fields sometimes nonsense
+        host |= {"kind": "slurm", "partition": rng.choice(["cpu", HOSTILE[0]]),
+                 "time_limit": rng.choice(["4:00:00", "4h", HOSTILE[1]]),
+                 "nodes": rng.choice([1, 0, -3]), "price_per_hour": rng.choice([2.5, -1, None])}
     for file, key, item in (("runs.json", "runs", entry), ("hosts.json", "hosts", host)):
         roll = rng.random()
         if roll < 0.5:
@@ -225,6 +231,15 @@ def config_case(rng: random.Random, folder: Path, ctx: Context) -> Case:
                                                                  ["--key", "nosuch"],
                                                                  ["--key", "config"]])],
         ["train", "p.lforge", "--remote", rng.choice(["nosuch", "h1"]), "--quiet"],
+        ["train", "p.lforge", "--remote", "h1", "--nodes", rng.choice(["2", "0", "x"]),
+         "--quiet"],
+        ["remote", "price", rng.choice(["local", "h1", "nosuch", HOSTILE[0]]),
+         *rng.choice([[], ["0.5"], ["-1"], ["nan"], ["x"], ["2", "--currency", HOSTILE[1]],
+                      ["--clear"]])],
+        ["remote", "add", "h2", "--host", "127.0.0.1", "--kind", rng.choice(["slurm", "x"]),
+         *rng.choice([["--time-limit", rng.choice(["4h", "1-00:00:00", HOSTILE[0]])],
+                      ["--nodes", rng.choice(["0", "2", "x"])], ["--partition", HOSTILE[1]],
+                      ["--price-per-hour", rng.choice(["-2", "inf", "1.5"])]])],
     ])
     if "p.lforge" in argv:
         (folder / "p.lforge").write_text(json.dumps(values.base_project("mlp")))

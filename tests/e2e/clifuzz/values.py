@@ -84,7 +84,8 @@ SETTING_KEYS = [
     "dataset.split_seed", "dataset.normalize", "dataset.image_size", "dataset.augment_crop",
     "dataset.augment_rotate", "dataset.seq_len", "dataset.options", "task.kind", "task.loss",
     "task.latent_dim", "task.d_steps", "task.label_smoothing", "training.nosuch", "nosuch.x",
-    "training", "training.lr.x", "", "dataset.samples",
+    "training", "training.lr.x", "", "dataset.samples", "training.privacy.epsilon",
+    "training.privacy.delta", "training.privacy.max_grad_norm", "training.privacy.enabled",
 ]
 # Values that keep a run small (the fuzz must not train for long); everything else in
 # scalar() is expected to be refused before training starts.

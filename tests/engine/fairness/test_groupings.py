@@ -146,3 +146,20 @@ def test_ignore_columns_naming_no_column_is_refused(tmp_path: Path):
     spec = p.dataset.model_copy(update={"options": {"ignore_columns": ["groop"], "task": "class"}})
     with pytest.raises(DataError, match="ignore_columns names 'groop', which is not a column"):
         load_dataset(spec)
+
+
+def test_an_image_folder_is_warned_about_from_its_listing_without_decoding_an_image(tmp_path):
+    # what the dataset panel asks before anything is loaded: the files are not images at
+    # all, so any decoding would fail; the classes and groups come from the folder tree
+    root = tmp_path / "images"
+    for cls, site, count in (("cat", "indoor", 40), ("cat", "outdoor", 36), ("dog", "indoor", 9)):
+        (root / cls / site).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            (root / cls / site / f"{i:03d}.png").write_bytes(b"not a png")
+    p = _folder_project(root, Grouping(name="site", kind="folder", level=1), min_group=5)
+    p.dataset.val_fraction, p.dataset.test_fraction = 0.2, 0.0
+    warnings = dataset_warnings(p)
+    assert "Class imbalance: class 'dog'" in warnings[0] and "class 'cat'" in warnings[0]
+    train = group_labels(p, "train", None)["site"]
+    assert len(train) == 68 and train.count("outdoor") < train.count("indoor")
+    assert not any("Grouping 'site'" in w for w in warnings)  # both sites are common
