@@ -167,8 +167,7 @@ class _Run:
             for model in self.models.values() for m in model.modules())
         self.spe = num_batches(n_train, cfg.batch_size, self.drop_last)
         self.total = self.spe * cfg.epochs
-        # DP-SGD (training.privacy): Poisson batches, per-sample clipping and noise
-        self.private = privacy.attach(self)
+        self.private = privacy.attach(self)  # DP-SGD (training.privacy), or None
         self.schedule = LRSchedule(cfg, self.spe, self.total)
         self.monitor = cfg.monitor if cfg.monitor.startswith(("val_", "train_")) else f"val_{cfg.monitor}"
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
@@ -263,6 +262,7 @@ class _Run:
                     yield from self._divergence(losses)
             self.epoch += 1
             self.position = 0
+            self.epoch_gen_state = self.data_gen.get_state()  # where the next epoch starts
             early = yield from self._epoch_end(time.perf_counter() - epoch_t0)
             if early:
                 break
@@ -440,7 +440,7 @@ class _Run:
         opt_meta = {n: ckpt.flatten_optimizer(n, o.state_dict(), tensors) | {"kind": type(o).__name__}
                     for n, o in self.opts.items()}
         gen = torch.Generator()
-        gen.set_state(self.epoch_gen_state if self.position else self.data_gen.get_state())
+        gen.set_state(self.epoch_gen_state)  # the epoch's start, even at its first batch
         state = {
             "version": 1, "epoch": self.epoch, "position": self.position, "step": self.step,
             "optimizers": opt_meta, "schedule": self.schedule.state_dict(),

@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from engine.train import Control, train
-from engine.train.events import Failed, Finished, Progress, RunStarted, Stopped
+from engine.train.events import EpochEnded, Failed, Finished, Progress, RunStarted, Stopped
 from tests.engine.train.helpers import tiny_mlp
 
 
@@ -44,6 +44,23 @@ def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_pat
         if isinstance(ev, Progress) and ev.step == 13:  # in the middle of epoch 2 (8 per epoch)
             control.stop()
     assert isinstance(ev, Stopped)
+    last = list(train(project, tmp_path / "b", resume=True))[-1]
+    assert isinstance(last, Finished)
+    a, b = load_file(tmp_path / "a/weights.safetensors"), load_file(tmp_path / "b/weights.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_stop_asked_at_an_epoch_end_resumes_to_the_same_weights(tmp_path) -> None:
+    # asked while the epoch's end is reported (validation, checkpoint): the loop sees it at
+    # the next epoch's first batch, after that epoch's shuffle was drawn. A Slurm requeue
+    # under load landed there, and the resumed run shuffled again from the drawn state.
+    project = tiny_mlp(training__epochs=3)
+    list(train(project, tmp_path / "a"))
+    control = Control()
+    for ev in train(project, tmp_path / "b", control=control):
+        if isinstance(ev, EpochEnded) and ev.epoch == 1:
+            control.stop()
+    assert isinstance(ev, Stopped) and ev.step == 8  # at the start of epoch 2 (8 per epoch)
     last = list(train(project, tmp_path / "b", resume=True))[-1]
     assert isinstance(last, Finished)
     a, b = load_file(tmp_path / "a/weights.safetensors"), load_file(tmp_path / "b/weights.safetensors")
