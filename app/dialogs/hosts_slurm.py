@@ -57,6 +57,15 @@ def check_name_field(label: str, value: str, pattern: re.Pattern[str], allowed: 
     return value
 
 
+def currency_box() -> QComboBox:
+    """An editable currency choice (the common codes listed; any code up to 8 letters)."""
+    box = QComboBox()
+    box.setEditable(True)
+    box.addItems(CURRENCIES)
+    box.lineEdit().setMaxLength(8)
+    return box
+
+
 class HostExtras:
     """The kind, Slurm and price widgets of the Hosts dialog."""
 
@@ -86,10 +95,7 @@ class HostExtras:
         self.price.setPlaceholderText("not set (e.g. 2.50)")
         self.price.setToolTip("What one machine (for a Slurm cluster: one node) costs per "
                               "hour; each run's cost is its hours × nodes × this price")
-        self.currency = QComboBox()
-        self.currency.setEditable(True)
-        self.currency.addItems(CURRENCIES)
-        self.currency.lineEdit().setMaxLength(8)
+        self.currency = currency_box()
         for box in (self.nodes, self.gpus_per_node):  # a count, not a line of text
             box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             box.setMinimumWidth(140)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLineEdit, QPushButton
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPushButton
 
-from app.dialogs.hosts_slurm import CURRENCIES, check_price
+from app.dialogs.hosts_slurm import check_price, currency_box
 from engine.errors import UserError
 
 
@@ -25,10 +25,7 @@ class LocalPrice(QGroupBox):
         self.price.setPlaceholderText("not set")
         self.price.setToolTip("What an hour of this computer costs you (electricity, a rented "
                               "workstation): local runs record their cost with it")
-        self.currency = QComboBox()
-        self.currency.setEditable(True)
-        self.currency.addItems(CURRENCIES)
-        self.currency.lineEdit().setMaxLength(8)
+        self.currency = currency_box()
         self.save_button = QPushButton("Set")
         per_hour, currency = local_price()
         self.price.setText("" if per_hour is None else f"{per_hour:g}")

@@ -165,15 +165,7 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
     remote_init = push_init(host, info, project, progress)
     if remote_init:
         say(f"starting weights on {host.cfg.name}: {remote_init}")
-    # the id is the local folder's name plus a random tail (several clients may share a host)
-    name = Path(local_dir).name
-    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "run"
-    run_id = f"{slug}-{secrets.token_hex(3)}"
-    remote_dir = f"{info.base_dir}/runs/{run_id}"
-    host.makedirs(remote_dir)
-    job = {"project": project.model_dump(mode="json"), "resume": False, "overrides": {},
-           "price": price_of(host.cfg)}  # for usage.json: see engine.train.usage
-    host.write_bytes(f"{remote_dir}/{JOB}", json.dumps(job).encode())
+    run_id, remote_dir = stage_job(host, info, project, local_dir)
     code, out, err = host.run(_launch_command(host.cfg.python, engine_dir, remote_dir, gpus))
     if code != 0 or not out.strip().isdigit():
         raise RemoteError(f"{host.cfg.name}: the run could not be started: {err.strip()[-400:]}")
@@ -185,6 +177,22 @@ def start_run(host: RemoteHost, project: Project, local_dir: str | Path, *, gpus
                                                local_dataset_meta(local_data), indent=2) + "\n")
     record_run(rec)
     return rec
+
+
+def stage_job(host: RemoteHost, info: HostInfo, project: Project,
+              local_dir: str | Path) -> tuple[str, str]:
+    """Make a new run's folder on the host with its job file (an SSH run or a Slurm job);
+    (run id, remote folder). The id is the local folder's name plus a random tail
+    (several clients may share a host)."""
+    name = Path(local_dir).name
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "run"
+    run_id = f"{slug}-{secrets.token_hex(3)}"
+    remote_dir = f"{info.base_dir}/runs/{run_id}"
+    host.makedirs(remote_dir)
+    job = {"project": project.model_dump(mode="json"), "resume": False, "overrides": {},
+           "price": price_of(host.cfg)}  # for usage.json: see engine.train.usage
+    host.write_bytes(f"{remote_dir}/{JOB}", json.dumps(job).encode())
+    return run_id, remote_dir
 
 
 def send_control(host: RemoteHost, rec: RunRecord, cmd: str) -> None:

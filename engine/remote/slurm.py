@@ -18,13 +18,12 @@ reason and the tail of the job's output file.
 from __future__ import annotations
 
 import json
-import secrets
 import shlex
 import time
 from pathlib import Path
 
 from engine.project import Project, atomic_write_text
-from engine.remote.agent import CONTROL, EXIT, JOB, LOG
+from engine.remote.agent import CONTROL, EXIT, LOG
 from engine.remote.bundle import dataset_upload, local_dataset_meta, relocate
 from engine.remote.config import RemoteError, RunRecord, now_stamp, record_run
 from engine.remote.slurm_jobs import JobState, cancel, job_state
@@ -70,8 +69,7 @@ def submit(host: RemoteHost, project: Project, local_dir: str | Path, *,
     folder gets ``remote.json`` and the runs index the record (status ``queued``, the job's
     id). ``nodes``/``gpus`` (GPUs, or CPU processes, per node) default to the host's."""
     from engine.remote.init_upload import push_init
-    from engine.remote.runs import host_project, push_dataset, push_engine
-    from engine.train.usage import price_of
+    from engine.remote.runs import host_project, push_dataset, push_engine, stage_job
 
     nodes, procs, gpu = job_shape(host, project, nodes=nodes, gpus=gpus)
     upload = dataset_upload(project.dataset)  # a bad dataset is refused before connecting
@@ -90,14 +88,7 @@ def submit(host: RemoteHost, project: Project, local_dir: str | Path, *,
     remote_init = push_init(host, info, project, progress)
     if remote_init:
         _say(say, f"starting weights on {host.cfg.name}: {remote_init}")
-    name = Path(local_dir).name
-    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "run"
-    run_id = f"{slug}-{secrets.token_hex(3)}"
-    remote_dir = f"{info.base_dir}/runs/{run_id}"
-    host.makedirs(remote_dir)
-    job = {"project": project.model_dump(mode="json"), "resume": False, "overrides": {},
-           "price": price_of(host.cfg)}
-    host.write_bytes(f"{remote_dir}/{JOB}", json.dumps(job).encode())
+    run_id, remote_dir = stage_job(host, info, project, local_dir)
     job_id = _sbatch(host, remote_dir, engine_dir, run_id, nodes, procs, gpu)
     _say(say, f"submitted Slurm job {job_id} on {host.cfg.name} ({_shape_words(nodes, procs, gpu)})")
     local = Path(local_dir).absolute()
