@@ -208,10 +208,6 @@ class BlockMeter:
 
     # --- hooks --------------------------------------------------------------------------
     def _forward_hook(self, b: _Block) -> Callable[..., None]:
-        import torch
-
-        norm, f32 = torch.linalg.vector_norm, torch.float32
-
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             t = first_tensor(output)
             if t is None:
@@ -220,15 +216,10 @@ class BlockMeter:
                 b.seen = True
                 self.order.append(b)
                 if t.is_floating_point() and t.numel():
-                    # a detached tensor records no graph, so no no_grad() is needed; a
-                    # dtype argument is given only where it changes something (half
-                    # precision): each costs microseconds, which show on a small model
+                    # a detached tensor records no graph, so no no_grad() is needed
                     o = t.detach()
-                    if o.dtype == f32:
-                        b.act = (self.out.scalar(o.sum()), self.out.scalar(norm(o)), o.numel())
-                    else:
-                        b.act = (self.out.scalar(o.sum(dtype=f32)),
-                                 self.out.scalar(norm(o, dtype=f32)), o.numel())
+                    b.act = (self.out.scalar(_in_f32("sum", o)),
+                             self.out.scalar(_in_f32("norm", o)), o.numel())
                     if b.kind:
                         count, total = _dead(o, b.kind)
                         b.dead = (self.out.scalar(count), total)
@@ -237,17 +228,11 @@ class BlockMeter:
         return hook
 
     def _grad_hook(self, b: _Block) -> Callable[[torch.Tensor], None]:
-        import torch
-
-        norm, f32 = torch.linalg.vector_norm, torch.float32
-
         def hook(grad: torch.Tensor) -> None:
             # only the backward of the block's own optimizer: a GAN's generator loss also
             # flows through the discriminator, which it does not train
             if b.graph in self.current:
-                g = grad.detach()
-                b.grads.append(self.out.scalar(
-                    norm(g) if g.dtype == f32 else norm(g, dtype=f32)))
+                b.grads.append(self.out.scalar(_in_f32("norm", grad.detach())))
         return hook
 
     # --- around each optimizer's update ---------------------------------------------------
@@ -326,6 +311,16 @@ class BlockMeter:
             b.reset()
         self.out = _Fetch()
         return BlockStats(epoch=epoch, step=step, blocks=stats)
+
+
+def _in_f32(op: str, t: torch.Tensor) -> torch.Tensor:
+    """``t``'s sum or L2 norm (``op``) as a float32 0-d tensor, accumulated in float32. The
+    dtype argument is passed only where it changes something (half precision): parsing it
+    costs microseconds a call, which show on a measured step of a small model."""
+    import torch
+
+    fn = torch.sum if op == "sum" else torch.linalg.vector_norm
+    return fn(t) if t.dtype == torch.float32 else fn(t, dtype=torch.float32)
 
 
 def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
