@@ -73,6 +73,32 @@ def test_grad_cam_finds_the_shape(shapes_run):
     assert share >= SHARE_FLOOR
 
 
+def test_grad_cam_before_the_pool_is_the_class_activation_map(shapes_run):
+    """At the block feeding global average pool -> linear, Grad-CAM is exactly the class
+    activation map of Zhou et al.: the gradient of class c's logit with respect to map k
+    is W[c, k] / (H * W) at every position, so the map is ReLU(sum_k W[c, k] A_k) up to a
+    positive factor. Checked for every class, the predicted one and the others: a wrong
+    weighting, target, block or upsampling fails here, whatever the network's evidence."""
+    import torch
+    import torch.nn.functional as F
+
+    from engine.explain.probe import model_of
+
+    _project, _run, loaded = shapes_run
+    weight = model_of(loaded).get_parameter("fc.weight").detach().float()
+    for index in (0, 7):
+        s = explain.sample(loaded, index, "val")
+        maps = torch.from_numpy(explain.activations(loaded, s.x, "model/relu4"))
+        for target in range(len(SHAPE_CLASSES)):
+            cam = F.relu(torch.einsum("k,khw->hw", weight[target], maps))
+            up = F.interpolate(cam[None, None], (28, 28), mode="bilinear",
+                               align_corners=False)[0, 0]
+            want = (up / up.max()).numpy() if up.max() > 0 else np.zeros((28, 28))
+            got = explain.grad_cam(loaded, s.x, "model/relu4", target=target)
+            np.testing.assert_allclose(got, want, atol=1e-4)
+            assert got.max() == 1.0 or not want.any()
+
+
 def test_saliency_blocks_and_activations(shapes_run):
     _project, _run, loaded = shapes_run
     s = explain.sample(loaded, 3, "val")
