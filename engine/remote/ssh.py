@@ -252,6 +252,11 @@ class RemoteHost:
         async def go() -> tuple[int, str, str]:
             assert self._conn is not None
             r = await self._conn.run(command, check=False, timeout=timeout)
+            if r.exit_status is None and r.exit_signal is None:
+                # the channel closed without the command's status: the link went down while
+                # it ran (not an exit code of the command: "the run's process is gone" must
+                # not be read from it)
+                raise asyncssh.ConnectionLost("the channel closed before the command ended")
             code = r.exit_status if r.exit_status is not None else 255
             return code, str(r.stdout or ""), str(r.stderr or "")
 
