@@ -10,6 +10,12 @@ drifts, which the ratio of two medians does not). Evaluation, checkpoints and se
 outside the timed part for all of them. The engine runs with block statistics off here: these
 figures are the loop's own overhead.
 
+``mlp_*``: the same on a small MLP (spirals), whose steps are so short that where a
+training's tensors happen to lie in memory moves its speed by up to 3%: two identical
+hand-written loops side by side differ that much (``mlp_hand_vs_hand``, reported so the
+spread is seen). Three trainings of each variant therefore run side by side and each round
+compares their summed seconds (13 rounds of 3).
+
 ``stats_cost_mlp`` / ``stats_cost_resnet_mini``: what block statistics every 50 steps cost,
 1 - (throughput with them / without); target <= 0.03. Two trainings of the same project, one
 measuring and one not, advance epoch by epoch in turn in one process. The MLP's epochs take a
@@ -32,6 +38,8 @@ from torch import nn
 ROUNDS = 9
 #: the MLP's epochs take a quarter of a second: more rounds for the same spread
 MLP_ROUNDS = 4 * ROUNDS + 3
+#: the MLP comparison runs this many trainings of each variant side by side (see compare)
+MLP_INSTANCES = 3
 
 
 def handwritten_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
@@ -75,12 +83,18 @@ def dataloader_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tens
 
 
 def compare(device: str = "cpu", rounds: int = ROUNDS, amp: bool = False,
-            template: str = "lenet5", samples: int | None = None) -> dict[str, float]:
-    """Interleave engine / hand-written / DataLoader epochs; ratios of median throughput.
+            template: str = "lenet5", samples: int | None = None,
+            instances: int = 1) -> dict[str, float]:
+    """Interleave engine / hand-written / DataLoader epochs; ratios of throughput.
 
-    The engine runs one training of ``1 + rounds`` epochs; while its generator is suspended
-    at each epoch end, one hand-written and one DataLoader epoch run, so all three variants
-    see the same machine conditions (this matters on a shared machine).
+    ``instances`` trainings of each variant run side by side (the same weights, each its
+    own tensors in memory). Each round advances every one of them by one epoch, engine
+    first and then the others while the engine's generator is suspended, so all variants
+    see the same machine conditions; a round's figure for a variant is the sum of its
+    instances' seconds. Two instances of the very same loop differ by up to 3% on a small
+    model from where their tensors lie in memory alone; summing several evens that out.
+    With two or more, ``hand_vs_hand`` (the first hand-written instance against the
+    second) shows how far apart identical loops are.
     """
     from engine.compile import compile_graph
     from engine.data import load_dataset
@@ -100,39 +114,49 @@ def compare(device: str = "cpu", rounds: int = ROUNDS, amp: bool = False,
     x, y = bundle.train.x, bundle.train.y
     n, bs = x.shape[0], cfg.batch_size
     dev_type = torch.device(device).type
-    others = {}
-    for name, fn in (("hand", handwritten_epoch), ("dl", dataloader_epoch)):
+
+    def loop(fn: Callable) -> Callable[[], float]:
         # the very module the engine trains: same graph, same seed, same weights
         model = compile_graph(project.graphs["model"], "model", cfg.seed).to(device)
         if dev_type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                                **({"fused": True} if dev_type == "cuda" else {}))
-        others[name] = (fn, model, opt, torch.Generator().manual_seed(cfg.seed))
-    times: dict[str, list[float]] = {"engine": [], "hand": [], "dl": []}
+        g = torch.Generator().manual_seed(cfg.seed)
+        return lambda: fn(model, opt, x, y, bs, g, device_type=dev_type, amp=amp)
+
     tmp = tempfile.mkdtemp(prefix="lf-bench-")
+    runs = [train(project, f"{tmp}/{i}", bundle=bundle) for i in range(instances)]
+    variants = {"engine": [lambda run=run: _next_epoch(run) for run in runs],
+                "hand": [loop(handwritten_epoch) for _ in range(instances)],
+                "dl": [loop(dataloader_epoch) for _ in range(instances)]}
+    times: dict[str, list[list[float]]] = {k: [] for k in variants}
     try:
-        for ev in train(project, tmp, bundle=bundle):
-            if ev.type == "failed":
-                raise RuntimeError(ev.message)
-            if ev.type != "epoch_ended":
-                continue
-            if ev.epoch > 1:  # the first epoch of every variant warms up
-                times["engine"].append(ev.seconds)
-            for name, (fn, model, opt, g) in others.items():
-                t = fn(model, opt, x, y, bs, g, device_type=dev_type, amp=amp)
-                if ev.epoch > 1:
-                    times[name].append(t)
+        for r in range(1 + rounds):
+            seconds = {k: [0.0] * instances for k in variants}
+            for i in range(instances):
+                for name, epochs in variants.items():
+                    seconds[name][i] = epochs[i]()
+            if r:  # the first epoch of every variant warms up
+                for name in variants:
+                    times[name].append(seconds[name])
     finally:
+        for run in runs:
+            run.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    eng, hand, dl = (n / statistics.median(times[k]) for k in ("engine", "hand", "dl"))
-    return {
+    total = {k: [sum(t) for t in v] for k, v in times.items()}
+    eng, hand, dl = (n * instances / statistics.median(total[k]) for k in ("engine", "hand", "dl"))
+    figures = {
         "engine_samples_per_s": eng,
         "handwritten_samples_per_s": hand,
         "dataloader_samples_per_s": dl,
-        "engine_vs_handwritten": paired_ratio(times["hand"], times["engine"]),
-        "engine_vs_dataloader": paired_ratio(times["dl"], times["engine"]),
+        "engine_vs_handwritten": paired_ratio(total["hand"], total["engine"]),
+        "engine_vs_dataloader": paired_ratio(total["dl"], total["engine"]),
     }
+    if instances > 1:
+        figures["hand_vs_hand"] = paired_ratio([t[1] for t in times["hand"]],
+                                               [t[0] for t in times["hand"]])
+    return figures
 
 
 def paired_ratio(theirs: list[float], ours: list[float]) -> float:
@@ -193,9 +217,11 @@ def stats_cost(template: str, samples: int, rounds: int = ROUNDS, every: int = 5
 def run() -> dict[str, float]:
     figures = compare("cpu")
     # A small MLP, where the data path is a larger share of each step than in LeNet-5.
-    mlp = compare("cpu", template="mlp", samples=40_000, rounds=MLP_ROUNDS)
+    mlp = compare("cpu", template="mlp", samples=40_000, rounds=MLP_ROUNDS // MLP_INSTANCES,
+                  instances=MLP_INSTANCES)
     figures["mlp_engine_vs_handwritten"] = mlp["engine_vs_handwritten"]
     figures["mlp_engine_vs_dataloader"] = mlp["engine_vs_dataloader"]
+    figures["mlp_hand_vs_hand"] = mlp["hand_vs_hand"]
     # 40,000 spirals: 500 steps an epoch; 4,000 shapes: 50 (the train split is 80%)
     figures["stats_cost_mlp"] = stats_cost("mlp", 40_000, rounds=MLP_ROUNDS)
     figures["stats_cost_resnet_mini"] = stats_cost("resnetmini", 4_000)
