@@ -67,4 +67,3 @@ def test_a_live_run_is_never_reported_dead_because_the_check_was_cut(sshd, env, 
     finally:
         alive.kill()
         alive.wait()
-
