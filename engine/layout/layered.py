@@ -220,26 +220,42 @@ def _pair_crossings(h: Hierarchy, a: int, b: int, pos: list[float]) -> tuple[int
     """Crossings among the wires of a and b, above and below: with a placed left of b,
     and with b placed left of a (one pass over the pairs of wires gives both)."""
     ab = ba = 0
-    for side in (0, 1):
-        na = [pos[u] for u in h.up[a]] if side == 0 else [pos[w] + o for w, o in h.down[a]]
-        nb = [pos[u] for u in h.up[b]] if side == 0 else [pos[w] + o for w, o in h.down[b]]
-        for p in na:
-            for q in nb:
-                if p > q:
-                    ab += 1
-                elif q > p:
-                    ba += 1
+    ub = h.up[b]
+    for u in h.up[a]:
+        p = pos[u]
+        for v in ub:
+            q = pos[v]
+            if p > q:
+                ab += 1
+            elif q > p:
+                ba += 1
+    db = h.down[b]
+    for w, off in h.down[a]:
+        p = pos[w] + off
+        for x, off2 in db:
+            q = pos[x] + off2
+            if p > q:
+                ab += 1
+            elif q > p:
+                ba += 1
     return ab, ba
 
 
 def _transpose(h: Hierarchy) -> None:
+    """Swap adjacent blocks while that removes crossings, in rounds over the layers (at
+    most 8). A layer is looked at again only when it or a layer beside it changed since it
+    was last looked at: nothing else could give it a different answer."""
     pos = _positions(h.layers, len(h.layer))
+    stale = [True] * len(h.layers)  # changed since last looked at
     improved = True
     rounds = 0
     while improved and rounds < 8:
         improved = False
         rounds += 1
-        for members in h.layers:
+        for k, members in enumerate(h.layers):
+            if not stale[k]:
+                continue
+            stale[k] = False
             for i in range(len(members) - 1):
                 a, b = members[i], members[i + 1]
                 kept, swapped = _pair_crossings(h, a, b, pos)
@@ -247,3 +263,6 @@ def _transpose(h: Hierarchy) -> None:
                     members[i], members[i + 1] = b, a
                     pos[a], pos[b] = pos[b], pos[a]
                     improved = True
+                    for j in (k - 1, k, k + 1):
+                        if 0 <= j < len(stale):
+                            stale[j] = True
