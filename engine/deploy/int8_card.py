@@ -31,7 +31,8 @@ def card_lines(report, calibration: int, evalset) -> list[str]:
         "", "## Int8 quantization", "",
         "Quantized with ONNX Runtime's static quantization: QOperator format (integer "
         "kernels such as QLinearConv and QGemm, so the file runs in ONNX Runtime), weights "
-        "int8 per output channel, activations uint8 with ranges calibrated (min/max) on "
+        "int8 per output channel using 7 of their 8 bits (so that CPUs without VNNI do not "
+        "saturate), activations uint8 with ranges calibrated (min/max) on "
         f"{calibration} samples of the training split, prepared as in training. The "
         "preprocessing metadata is the fp32 model's; `layerforge.quantization` (JSON) "
         "records these settings.",

@@ -3,9 +3,9 @@ Runtime's static quantization, with what a user needs to trust it: the blocks fl
 before quantizing, a per-block sensitivity table, and fp32/int8 size, metric and latency
 measured at export (``report.details`` and the model card).
 
-The format is QOperator with int8 per-channel weights and uint8 activations calibrated
-(MinMax) on samples of the run's training split; docs/decisions/0012-int8-format.md says
-why. Ranges are calibrated once and cached: the sensitivity table quantizes the model
+The format is QOperator with int8 per-channel weights (in 7 bits) and uint8 activations
+calibrated (MinMax) on samples of the run's training split; docs/decisions/0012-int8-format.md
+says why. Ranges are calibrated once and cached: the sensitivity table quantizes the model
 once per block from the same ranges.
 """
 
