@@ -54,6 +54,12 @@ def temp_name(target: str) -> str:
     return f".{base}.{os.getpid()}-{host_tag()}.{os.urandom(4).hex()}.tmp"
 
 
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one of the names above: a writer's temp file or an export's
+    staging folder, which is renamed into place or removed at any moment."""
+    return any(p.match(name) for p in (_OURS, _OLD, _EXPORT, _OLD_EXPORT))
+
+
 def export_prefix() -> str:
     """The prefix of an export staging folder made by this process (for ``mkdtemp``)."""
     return f"{EXPORT_PREFIX}{os.getpid()}-{host_tag()}-"

@@ -14,6 +14,11 @@ user can (the class of scp's CVE-2019-6111). A download therefore runs in two ph
 
 Anything wrong refuses the whole download before a single byte is written locally, with a
 :class:`DownloadError` naming the host and the entry.
+
+A run that still trains writes while it is downloaded: a checkpoint is written under a
+temp name and renamed into place. Such temp names (:func:`engine.tempfiles.is_temp_name`)
+are not downloaded, and a file the host removes between the listing and its copy is
+skipped: what it was is gone from the run, and a later download brings what replaced it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from asyncssh import (
 
 from engine.errors import RunTimeError, os_error_message
 from engine.remote.config import RemoteError
+from engine.tempfiles import is_temp_name
 
 if TYPE_CHECKING:
     from engine.remote.ssh import RemoteHost
@@ -45,6 +51,8 @@ if TYPE_CHECKING:
 MAX_ENTRIES = 100_000
 MAX_DEPTH = 16
 Same = Callable[[str, Path], bool]
+#: what an SFTP server answers for a path that is not (or no longer) there
+_GONE = (asyncssh.SFTPNoSuchFile, asyncssh.SFTPNoSuchPath)
 
 
 class DownloadError(RemoteError, RunTimeError):
@@ -97,7 +105,7 @@ class _Planner:
         """Plan one requested path; False when the host has nothing there."""
         try:
             attrs = await self.sftp.lstat(remote)
-        except (asyncssh.SFTPNoSuchFile, asyncssh.SFTPNoSuchPath):
+        except _GONE:
             return False
         await self.walk(remote, local, attrs, 0)
         return True
@@ -106,7 +114,10 @@ class _Planner:
         self.check_inside(remote, local)
         kind = attrs.type
         if kind == FILEXFER_TYPE_UNKNOWN:  # a listing without permissions: ask the host
-            kind = (await self.sftp.lstat(remote)).type
+            try:
+                kind = (await self.sftp.lstat(remote)).type
+            except _GONE:  # removed since it was listed
+                return
         if kind == FILEXFER_TYPE_SYMLINK:
             try:
                 target = shown(await self.sftp.readlink(remote))
@@ -133,11 +144,15 @@ class _Planner:
                     raise self.refuse(f"the listing of {shown(remote)} holds the entry "
                                       f"{shown(str(name))}, which {problem}; only plain file "
                                       "names are accepted")
+                if is_temp_name(name):  # a write in progress on the host
+                    continue
                 children.append(entry)
                 if len(self.items) + len(children) > MAX_ENTRIES:
                     raise self.refuse(f"{shown(remote)} lists more than {MAX_ENTRIES} entries")
         except asyncssh.SFTPBadMessage as e:  # e.g. a name that is not UTF-8
             raise self.refuse(f"the listing of {shown(remote)} is malformed ({e})") from None
+        except _GONE:  # the folder was removed since it was listed
+            return
         for entry in sorted(children, key=lambda e: e.filename):
             await self.walk(f"{remote}/{entry.filename}", local / entry.filename, entry.attrs,
                             depth + 1)
@@ -174,7 +189,10 @@ async def _fetch(sftp: asyncssh.SFTPClient, items: list[_Item], same: Same | Non
             try:
                 # follow_symlinks: whatever the host does between the plan and now, the
                 # local result is a plain file, never a link
-                await sftp.get(item.remote, str(part), follow_symlinks=True)
+                try:
+                    await sftp.get(item.remote, str(part), follow_symlinks=True)
+                except _GONE:  # removed on the host since the listing (see the docstring)
+                    continue
                 os.replace(part, dest)
             finally:
                 part.unlink(missing_ok=True)

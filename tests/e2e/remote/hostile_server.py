@@ -4,8 +4,10 @@ with names no honest host would send (``../../x``, absolute paths, ``a/b``, NUL.
 
 OpenSSH's sftp-server never lists such names, so it cannot play this part. Every file
 request under a laced folder that names nothing real is answered with :data:`PAYLOAD`, so
-a client that trusted the listing would really write it (a test can see where). Exec
-requests succeed with no output (the client's checksum listing comes back empty).
+a client that trusted the listing would really write it (a test can see where). Names in
+``gone`` are listed but not there, as a file a running training removes between a
+client's listing and its copy. Exec requests succeed with no output (the client's checksum
+listing comes back empty).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ PAYLOAD = b"written by a hostile host\n"
 
 class HostileServer(LoopServer):
     """``port``, ``client_key`` (a private key file the server accepts), ``root`` (what
-    SFTP serves) and ``extra`` (remote folder -> names added to its listing), changeable
-    between connections."""
+    SFTP serves), ``extra`` (remote folder -> names added to its listing) and ``gone``
+    (remote folder -> names listed that are not there), changeable between connections."""
 
     def __init__(self, root: Path, key_folder: Path) -> None:
         self.root = root
         self.extra: dict[str, list[str]] = {}
+        self.gone: dict[str, list[str]] = {}
         self._payload = key_folder / "payload"
         self._payload.write_bytes(PAYLOAD)
         client = asyncssh.generate_private_key("ssh-ed25519")
@@ -56,7 +59,7 @@ class HostileServer(LoopServer):
                     yield name
                 folder = posixpath.normpath(path.decode(errors="replace"))
                 attrs = asyncssh.SFTPAttrs.from_local(os.stat(outer._payload))
-                for name in outer.extra.get(folder, []):
+                for name in outer.extra.get(folder, []) + outer.gone.get(folder, []):
                     yield asyncssh.SFTPName(name.encode(), attrs=attrs)
 
         async def no_output(process: asyncssh.SSHServerProcess) -> None:

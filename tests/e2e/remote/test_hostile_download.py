@@ -2,7 +2,8 @@
 see hostile_server.py): a listing that names ``../../x``, an absolute path, ``a/b``, a
 backslash, a NUL or nothing, or a remote symbolic link, refuses the whole download before
 anything is written, with exit 1 and a sentence naming the host and the entry; an honest
-listing downloads as before."""
+listing downloads as before, also while the run writes: a file removed between the listing
+and its copy is skipped and a temp file of a write in progress is not downloaded."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def run(server, env, tmp_path) -> Path:
     """A run "r-1" on the host "hostile" (its files under the server's chroot), recorded
     in the runs index with the local folder work/run; returns that folder."""
     server.root = tmp_path / "host"
-    server.extra = {}
+    server.extra, server.gone = {}, {}
     for rel, data in FILES.items():
         path = server.root / RUN.lstrip("/") / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,3 +102,22 @@ def test_a_remote_symbolic_link_refuses_the_whole_download(run, server, tmp_path
     assert code == 1, err
     assert _tree(tmp_path) == before
     assert "hostile" in err and repr(f"{RUN}/{link}") in err and "symbolic link" in err
+
+
+def test_a_file_the_host_removes_after_listing_it_is_skipped(run, server, capsys) -> None:
+    # a training that goes on replaces its checkpoints while it is downloaded: the listing
+    # may name one that is gone when its copy starts (a resumed sweep failed on this)
+    server.gone = {f"{RUN}/checkpoints": ["epoch-0003.safetensors"]}
+    assert main(["runs", "download", "r-1"]) == 0, capsys.readouterr().err
+    for rel, data in FILES.items():
+        assert (run / rel).read_bytes() == data, rel
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.safetensors"]
+
+
+def test_a_write_in_progress_on_the_host_is_not_downloaded(run, server, capsys) -> None:
+    temp = server.root / RUN.lstrip("/") / "checkpoints" / ".last.safetensors.4242-a1b2c3.k3j4h5.tmp"
+    temp.write_bytes(b"half a checkpoint")
+    assert main(["runs", "download", "r-1"]) == 0, capsys.readouterr().err
+    for rel, data in FILES.items():
+        assert (run / rel).read_bytes() == data, rel
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.safetensors"]
