@@ -142,10 +142,11 @@ def measure(graph: Graph, positions: dict[str, tuple[float, float]], flow: Flow,
     return {"crossings": crossings, "bends": sum(b for *_, b in ws), "under": under}
 
 
-def compare() -> dict[str, dict[str, dict[str, int]]]:
-    """Per template and graph: the old and the new layout's figures."""
+def compare(templates: list[str] | None = None) -> dict[str, dict[str, dict[str, int]]]:
+    """Per template (all, or ``templates``) and graph: the old and the new layout's
+    figures."""
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for t in list_templates():
+    for t in list_templates() if templates is None else templates:
         for name, g in load_template(t).graphs.items():
             new = compute_layout(g)
             out[f"{t}/{name}"] = {"old": measure(g, old_layout(g), "right", old=True),
