@@ -133,7 +133,7 @@ class LRFinderDialog(QDialog):
         return row
 
     def _make_plot(self) -> pg.PlotWidget:
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(enableMenu=False)
         self.plot.setMinimumHeight(280)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()

@@ -47,7 +47,7 @@ class BlockHistoryPlot(QWidget):
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setMinimumWidth(40)  # elided by the layout rather than widening the dock
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(enableMenu=False)
         self.plot.setMinimumHeight(90)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)

@@ -26,7 +26,7 @@ class DataPlot(pg.GraphicsLayoutWidget):
         self.legend = pg.LegendItem(colCount=4)  # not anchored: a layout row of its own
         self.legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.addItem(self.legend, row=0, col=0)
-        self.item: pg.PlotItem = self.addPlot(row=1, col=0)
+        self.item: pg.PlotItem = self.addPlot(row=1, col=0, enableMenu=False)
         self.item.setMenuEnabled(False)
         self.item.hideButtons()
         self.item.legend = self.legend  # named items list themselves in the legend

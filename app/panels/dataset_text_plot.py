@@ -18,7 +18,7 @@ class HistogramPlot(pg.PlotWidget):
     """One histogram of a preview (``show_histogram``); ``shown`` holds what is drawn."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, enableMenu=False)
         self.setFixedHeight(PLOT_HEIGHT)  # the panel scrolls; a plot never grows into it
         item = self.getPlotItem()
         item.setMenuEnabled(False)

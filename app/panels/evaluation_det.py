@@ -76,7 +76,7 @@ class DetectionSection(QSplitter):
         self._drawn: dict[int, tuple[int, QPixmap, str]] = {}
         self.headline = plain_label()
         self.table = MetricsTable()
-        self.pr_plot = pg.PlotWidget()  # its title is a label above: a long title in the
+        self.pr_plot = pg.PlotWidget(enableMenu=False)  # its title is a label above: a long title in the
         # plot's own layout would set a minimum width the view then clips
         self.pr_plot.setLabel("bottom", "recall")
         self.pr_plot.setLabel("left", "precision")

@@ -13,8 +13,9 @@ from app.widgets.plot_style import style_plot
 
 def regression_plots() -> tuple[pg.PlotWidget, pg.PlotWidget]:
     """The two plots, empty: predicted against true, and the residuals."""
-    scatter = pg.PlotWidget(title="Predicted against true")
-    residuals = pg.PlotWidget(title="Residuals (predicted - true)")
+    scatter = pg.PlotWidget(title="Predicted against true", enableMenu=False)
+    residuals = pg.PlotWidget(title="Residuals (predicted - true)",
+                              enableMenu=False)
     for plot, left_label in ((scatter, "predicted"), (residuals, "residual")):
         plot.setLabel("bottom", "true")
         plot.setLabel("left", left_label)

@@ -112,7 +112,7 @@ class MetricBars(pg.PlotWidget):
     """Bars of one metric per group, the overall value as a dashed line."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, enableMenu=False)
         self.setFixedHeight(CHART_HEIGHT)
         self.setMinimumWidth(260)
         self.setMenuEnabled(False)

@@ -193,7 +193,7 @@ class HyperparamsPanel(QScrollArea):
         self._bind(f, "Gradient clip", "training", "grad_clip", float_box(0.0, 1e6, 3, 0.5),
                    "Largest global gradient norm; 0 = off.")
         self.widgets[("training", "warmup_epochs")].setToolTip("Linear warm-up of the LR.")
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(enableMenu=False)
         self.plot.setFixedHeight(170)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)

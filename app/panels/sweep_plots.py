@@ -51,7 +51,7 @@ def valued(records: list[TrialRecord], metric: str) -> list[TrialRecord]:
 
 class _Plot(pg.PlotWidget):
     def __init__(self, title: str = "") -> None:
-        super().__init__()
+        super().__init__(enableMenu=False)  # no context menu: none is made
         self.setMinimumHeight(80)
         self.getPlotItem().setMenuEnabled(False)
         self.getPlotItem().hideButtons()

@@ -91,7 +91,7 @@ class WavePlot(pg.PlotWidget):
     """The samples of a clip against time (seconds); ``shown`` while a clip is drawn."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, enableMenu=False)
         _plot_widget(self, "amplitude")
         self.curve = pg.PlotDataItem()
         # thousands of samples per pixel: draw each pixel's peaks, and only what is visible
@@ -125,7 +125,7 @@ class SpectrogramPlot(pg.PlotWidget):
     ``shown`` while a clip is drawn."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, enableMenu=False)
         _plot_widget(self, "Hz")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(COLORMAP))
@@ -167,17 +167,9 @@ class AudioView(QWidget):
         self._title = ""
         self.title = plain_label(role="muted", wrap=scrolling)
         self.player = AudioPlayer()
-        self.wave = WavePlot()
-        self.spectrogram = SpectrogramPlot()
-        for plot in (self.wave, self.spectrogram):
-            if scrolling:
-                plot.setFixedHeight(PLOT_HEIGHT)  # the panel scrolls; a plot never grows
-            else:
-                plot.setMinimumHeight(100)
-                # no preferred height: a scroll area sizes its page by the preferred
-                # heights (a layout with wrapping labels), and a plot's would push it
-                # past the window
-                plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        # The plots are made for the first clip shown: most panels that hold a view never
+        # show a clip (an image project), and two plots take 50 ms to make.
+        self._plots: tuple[WavePlot, SpectrogramPlot] | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         top = QBoxLayout(QBoxLayout.Direction.TopToBottom if scrolling
@@ -187,11 +179,33 @@ class AudioView(QWidget):
         top.addWidget(self.title, 0 if scrolling else 1)
         top.addWidget(self.player)
         lay.addLayout(top)
-        plots = QBoxLayout(QBoxLayout.Direction.LeftToRight if beside
-                           else QBoxLayout.Direction.TopToBottom)
-        plots.addWidget(self.wave, 1)
-        plots.addWidget(self.spectrogram, 1)
-        lay.addLayout(plots, 1)
+        self._plot_row = QBoxLayout(QBoxLayout.Direction.LeftToRight if beside
+                                    else QBoxLayout.Direction.TopToBottom)
+        lay.addLayout(self._plot_row, 1)
+
+    @property
+    def wave(self) -> WavePlot:
+        return self._made_plots()[0]
+
+    @property
+    def spectrogram(self) -> SpectrogramPlot:
+        return self._made_plots()[1]
+
+    def _made_plots(self) -> tuple[WavePlot, SpectrogramPlot]:
+        if self._plots is None:
+            self._plots = (WavePlot(), SpectrogramPlot())
+            for plot in self._plots:
+                if self.scrolling:
+                    plot.setFixedHeight(PLOT_HEIGHT)  # the panel scrolls; never grows
+                else:
+                    plot.setMinimumHeight(100)
+                    # no preferred height: a scroll area sizes its page by the preferred
+                    # heights (a layout with wrapping labels), and a plot's would push
+                    # it past the window
+                    plot.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                       QSizePolicy.Policy.Ignored)
+                self._plot_row.addWidget(plot, 1)
+        return self._plots
 
     @property
     def clip(self) -> np.ndarray | None:
@@ -206,8 +220,9 @@ class AudioView(QWidget):
         """Draw ``s`` (None: nothing) and let Play play it."""
         self.sound = s
         self.set_title(title)
-        self.wave.show_sound(s)
-        self.spectrogram.show_sound(s)
+        if s is not None or self._plots is not None:
+            self.wave.show_sound(s)
+            self.spectrogram.show_sound(s)
         self.player.set_clip(s.wave if s is not None else None, s.rate if s else 0)
 
     def show_clip(self, clip: Any, rate: int, title: str = "") -> None:
@@ -228,8 +243,9 @@ class AudioView(QWidget):
         return self._title
 
     def restyle(self) -> None:
-        self.wave.restyle()
-        self.spectrogram.restyle()
+        if self._plots is not None:
+            self.wave.restyle()
+            self.spectrogram.restyle()
 
     def shutdown(self) -> None:
         self.player.shutdown()

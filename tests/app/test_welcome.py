@@ -205,3 +205,19 @@ def test_an_edit_while_the_welcome_shows_brings_the_canvas_back(start):
     ws.welcome.show()
     ws.document.set_param("model", "fc1", "out_features", 5)
     assert not ws.welcome.showing
+
+
+def test_a_template_summary_is_read_once_and_again_when_its_file_changes(tmp_path,
+                                                                         monkeypatch):
+    import engine.templates
+    from app.window.template_cards import summarize_template
+
+    monkeypatch.setattr(engine.templates, "EXAMPLES", tmp_path)
+    path = tmp_path / "chain.lforge"
+    write_chain(path, hidden=32)
+    first = summarize_template("chain")
+    assert summarize_template("chain") is first  # no second read of an unchanged file
+    write_chain(path, hidden=128)  # another size: a new summary even within the same tick
+    second = summarize_template("chain")
+    assert second is not first
+    assert second.params == 4 * 128 + 128 + 128 * 3 + 3 != first.params
