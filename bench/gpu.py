@@ -1,6 +1,7 @@
 """Run the training comparisons of bench_train on a CUDA GPU: data on the device, batches by
-index, bf16 autocast and channels_last for the convolutions. Without a GPU it runs the same
-comparison on the CPU and says so.
+index, bf16 autocast; the engine and the hand-written loop with channels_last for the
+convolutions and fused optimizers, the DataLoader loop with PyTorch's defaults. Without a
+GPU it runs the same comparison on the CPU and says so.
 
     python -m bench.gpu
 """

@@ -37,7 +37,7 @@ from engine.train.figures import Throttle, TrainFigures
 from engine.train.freeze import FineTune
 from engine.train.init import initialise, pretrained_sources, write_reports
 from engine.train.nonfinite import NonFiniteLoss, nonfinite_origin, origin_sentence
-from engine.train.optim import EpochLR
+from engine.train.optim import EpochLR, match_layout
 from engine.train.rundir import RunDir, data_info, flat_metrics, saved_tokenizers
 from engine.train.runtime import (
     autocast_factory,
@@ -482,6 +482,7 @@ class _Run:
             meta = state["optimizers"][n]
             if meta.get("kind") == type(o).__name__:  # a changed optimizer starts afresh
                 o.load_state_dict(ckpt.unflatten_optimizer(n, meta, tensors))
+                match_layout(o)
         self.schedule.load_state_dict(state["schedule"])
         if self.scaler is not None and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])

@@ -149,3 +149,44 @@ def test_a_batch_size_of_one_with_batch_norm_is_a_problem_on_the_block() -> None
     assert [(p.node, "batch size to 2" in p.message) for p in problems] == [("bn", True)]
     assert not [p for p in project_problems(_with_batch_norm(training__batch_size=2))
                 if p.severity == "error"]
+
+
+def test_a_convolutional_run_with_adam_resumes_to_the_same_weights(tmp_path) -> None:
+    # Convolutions train in channels_last and Adam runs its fused kernel, which reads a
+    # weight and its moments as flat arrays: the moments read back from the checkpoint
+    # must take the weight's layout again, or every update after the resume is wrong.
+    from tests.engine.explain_project import shapes_cnn
+
+    project = shapes_cnn(samples=320, epochs=2)
+    project.training.batch_size = 32
+    assert project.training.optimizer == "adam"
+    list(train(project, tmp_path / "a"))
+    control = Control()
+    for ev in train(project, tmp_path / "b", control=control, progress_interval=0.0):
+        if isinstance(ev, Progress) and ev.step == 11:  # in the middle of epoch 2 (8 each)
+            control.stop()
+    assert isinstance(ev, Stopped)
+    last = list(train(project, tmp_path / "b", resume=True))[-1]
+    assert isinstance(last, Finished)
+    a, b = load_file(tmp_path / "a/weights.safetensors"), load_file(tmp_path / "b/weights.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_optimizer_state_read_back_takes_its_parameters_layout() -> None:
+    from engine.train.optim import match_layout
+
+    conv = torch.nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(conv.parameters(), fused=True)
+    conv(torch.randn(2, 3, 6, 6)).sum().backward()
+    opt.step()
+    saved = opt.state_dict()
+    for state in saved["state"].values():  # as a checkpoint holds them: contiguous
+        for key, value in state.items():
+            state[key] = value.contiguous() if torch.is_tensor(value) else value
+    opt.load_state_dict(saved)
+    assert opt.state[conv.weight]["exp_avg"].stride() != conv.weight.stride()
+    match_layout(opt)
+    for param, state in opt.state.items():
+        assert state["exp_avg"].stride() == state["exp_avg_sq"].stride() == param.stride()
+        assert torch.equal(state["exp_avg"], saved["state"][0 if param.dim() == 4 else 1]
+                           ["exp_avg"])
