@@ -32,6 +32,8 @@ from engine.train.events import (
     Stopped,
     Unfrozen,
     Warning,
+    from_json,
+    read_events,
 )
 from engine.train.figures import Throttle, TrainFigures
 from engine.train.freeze import FineTune
@@ -105,6 +107,8 @@ class _Run:
         self.position = 0  # batches done in the current epoch
         self.step = 0  # global steps done
         self.history: list[dict[str, Any]] = []
+        self.ended: EpochEnded | None = None  # the last epoch's end (kept in checkpoints)
+        self.unsaid: list[Event] = []  # on resume: that end, when events.jsonl missed it
         self.figures = TrainFigures()  # the epoch's train figures
         self.meter: BlockMeter | None = None  # block statistics (training.stats_every)
         self.best_value: float | None = None
@@ -192,6 +196,7 @@ class _Run:
                          trainable_parameters=trainable)
         for report in reports:
             yield report.to_event()
+        yield from self.unsaid  # the checkpoint's epoch end that events.jsonl missed
 
     # --- the epochs ---------------------------------------------------------------------
     def epochs(self) -> Iterator[Event]:
@@ -366,20 +371,26 @@ class _Run:
             self.best_value, self.best_epoch, self.bad_epochs = value, self.epoch, 0
         else:
             self.bad_epochs += 1
-        yield EpochEnded(epoch=self.epoch, train=train, val=val, lr=lr, seconds=seconds)
+        self.ended = EpochEnded(epoch=self.epoch, train=train, val=val, lr=lr, seconds=seconds)
+        events: list[Event] = [self.ended]
         if self.private is not None:
-            yield self.private.event(self.epoch)
+            events.append(self.private.event(self.epoch))
         sample = self.task.sample(self.epoch)
         if sample is not None:
-            yield sample_event(sample, self.epoch)
+            events.append(sample_event(sample, self.epoch))
         self.history.append({"epoch": self.epoch, "lr": lr, "seconds": round(seconds, 4),
                              **flat_metrics("train", train), **flat_metrics("val", val)})
         self.run.write_metrics(self.history)
         last = self.epoch == self.cfg.epochs
         early = self.cfg.early_stopping and self.bad_epochs >= self.cfg.patience
+        # The checkpoint before the epoch's events: killed after the events, a run resumes
+        # after this epoch and never trains it twice; killed between the two, the resume
+        # says this epoch's end itself (the checkpoint holds it, see _restore_state).
         if self.epoch % self.cfg.checkpoint_every == 0 or last or early:
             path = self._write_checkpoint("last")
-            yield CheckpointWritten(path=str(path), kind="last", epoch=self.epoch, step=self.step)
+            events.append(CheckpointWritten(path=str(path), kind="last", epoch=self.epoch,
+                                            step=self.step))
+        yield from events
         if improved:
             path = self._write_checkpoint("best")
             yield CheckpointWritten(path=str(path), kind="best", epoch=self.epoch, step=self.step)
@@ -456,6 +467,8 @@ class _Run:
             "unfrozen": self.tune.unfrozen,
             # the accountant's history and the noise generator (DP-SGD)
             "privacy": self.private.state_dict(tensors) if self.private else None,
+            # the last epoch's end, said again on resume when events.jsonl missed it
+            "epoch_ended": self.ended.to_json() if self.ended is not None else None,
         }
         path = self.run.checkpoint(kind)
         ckpt.write(path, tensors, state)
@@ -498,4 +511,8 @@ class _Run:
         self.diverge_warned = bool(state.get("diverge_warned", False))
         if self.private is not None:
             self.private.load_state_dict(state.get("privacy"), tensors)
+        if state.get("epoch_ended") and self.run.events.is_file():  # a recorded run
+            said = [e.epoch for e in read_events(self.run.events) if isinstance(e, EpochEnded)]
+            if not said or said[-1] < self.epoch:
+                self.unsaid = [from_json(state["epoch_ended"])]
         return self.step

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -38,16 +39,22 @@ def test_stop_takes_effect_within_one_step(tmp_path) -> None:
 
 def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path) -> None:
     project = tiny_mlp(training__epochs=2, training__optimizer="sgd", training__schedule="onecycle")
+    a, b = _uninterrupted_and_resumed(project, tmp_path, 13)  # mid epoch 2 (8 per epoch)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _uninterrupted_and_resumed(project, tmp_path, stop_step: int):
+    """The final weights of ``project`` trained in one go, and stopped after step
+    ``stop_step`` and then resumed."""
     list(train(project, tmp_path / "a"))
     control = Control()
     for ev in train(project, tmp_path / "b", control=control, progress_interval=0.0):
-        if isinstance(ev, Progress) and ev.step == 13:  # in the middle of epoch 2 (8 per epoch)
+        if isinstance(ev, Progress) and ev.step == stop_step:
             control.stop()
     assert isinstance(ev, Stopped)
     last = list(train(project, tmp_path / "b", resume=True))[-1]
     assert isinstance(last, Finished)
-    a, b = load_file(tmp_path / "a/weights.safetensors"), load_file(tmp_path / "b/weights.safetensors")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    return load_file(tmp_path / "a/weights.safetensors"), load_file(tmp_path / "b/weights.safetensors")
 
 
 def test_a_stop_asked_at_an_epoch_end_resumes_to_the_same_weights(tmp_path) -> None:
@@ -160,15 +167,7 @@ def test_a_convolutional_run_with_adam_resumes_to_the_same_weights(tmp_path) -> 
     project = shapes_cnn(samples=320, epochs=2)
     project.training.batch_size = 32
     assert project.training.optimizer == "adam"
-    list(train(project, tmp_path / "a"))
-    control = Control()
-    for ev in train(project, tmp_path / "b", control=control, progress_interval=0.0):
-        if isinstance(ev, Progress) and ev.step == 11:  # in the middle of epoch 2 (8 each)
-            control.stop()
-    assert isinstance(ev, Stopped)
-    last = list(train(project, tmp_path / "b", resume=True))[-1]
-    assert isinstance(last, Finished)
-    a, b = load_file(tmp_path / "a/weights.safetensors"), load_file(tmp_path / "b/weights.safetensors")
+    a, b = _uninterrupted_and_resumed(project, tmp_path, 11)  # mid epoch 2 (8 per epoch)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -190,3 +189,27 @@ def test_optimizer_state_read_back_takes_its_parameters_layout() -> None:
         assert state["exp_avg"].stride() == state["exp_avg_sq"].stride() == param.stride()
         assert torch.equal(state["exp_avg"], saved["state"][0 if param.dim() == 4 else 1]
                            ["exp_avg"])
+
+
+@pytest.mark.parametrize("recorded_its_end", [True, False])
+def test_a_run_killed_at_an_epoch_end_resumes_with_each_epoch_once(tmp_path, recorded_its_end):
+    # The checkpoint is written before the epoch's events are recorded. Killed after they
+    # were, the run resumes after the epoch and never trains it twice; killed between the
+    # two, events.jsonl lacks the epoch's end and the resume says it from the checkpoint.
+    from engine.train.events import read_events
+    from engine.train.rundir import RunDir, record
+
+    project = tiny_mlp(training__epochs=3)
+    run = RunDir(tmp_path / "run")
+    events = record(train(project, run.path), run)
+    for ev in events:
+        if isinstance(ev, EpochEnded) and ev.epoch == 2:
+            if not recorded_its_end:
+                lines = run.events.read_text().splitlines(keepends=True)
+                run.events.write_text("".join(lines[:-1]))
+            events.close()  # killed: nothing more is recorded
+            break
+    assert list(record(train(project, run.path, resume=True), run))[-1].type == "finished"
+    recorded = read_events(run.events)
+    assert [e.epoch for e in recorded if isinstance(e, EpochEnded)] == [1, 2, 3]
+    assert [e.seq for e in recorded] == list(range(1, len(recorded) + 1))
