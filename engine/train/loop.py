@@ -16,7 +16,7 @@ from engine.errors import UserError
 from engine.project import Project
 from engine.tasks import Task, task_class
 from engine.train import checkpoint as ckpt
-from engine.train import distributed, privacy, runlock
+from engine.train import distributed, privacy, resume_state, runlock
 from engine.train.control import Control
 from engine.train.events import (
     CheckpointWritten,
@@ -32,14 +32,12 @@ from engine.train.events import (
     Stopped,
     Unfrozen,
     Warning,
-    from_json,
-    read_events,
 )
 from engine.train.figures import Throttle, TrainFigures
 from engine.train.freeze import FineTune
 from engine.train.init import initialise, pretrained_sources, write_reports
 from engine.train.nonfinite import NonFiniteLoss, nonfinite_origin, origin_sentence
-from engine.train.optim import EpochLR, match_layout
+from engine.train.optim import EpochLR
 from engine.train.rundir import RunDir, data_info, flat_metrics, saved_tokenizers
 from engine.train.runtime import (
     autocast_factory,
@@ -50,7 +48,6 @@ from engine.train.runtime import (
 )
 from engine.train.schedule import LRSchedule
 from engine.train.setup import (
-    SetupError,
     build_models,
     build_optimizers,
     check_project,
@@ -178,7 +175,7 @@ class _Run:
         self.run.create()
         resumed_from = 0
         if self.resume:
-            resumed_from = self._restore()
+            resumed_from = resume_state.restore(self)
         self.run.write_snapshot(self.project)
         if reports:
             write_reports(self.run.path, reports)
@@ -387,12 +384,12 @@ class _Run:
         # after this epoch and never trains it twice; killed between the two, the resume
         # says this epoch's end itself (the checkpoint holds it, see _restore_state).
         if self.epoch % self.cfg.checkpoint_every == 0 or last or early:
-            path = self._write_checkpoint("last")
+            path = resume_state.write_checkpoint(self, "last")
             events.append(CheckpointWritten(path=str(path), kind="last", epoch=self.epoch,
                                             step=self.step))
         yield from events
         if improved:
-            path = self._write_checkpoint("best")
+            path = resume_state.write_checkpoint(self, "best")
             yield CheckpointWritten(path=str(path), kind="best", epoch=self.epoch, step=self.step)
         return early
 
@@ -412,7 +409,7 @@ class _Run:
                        seconds=time.perf_counter() - self.t0)
 
     def _stop(self) -> Iterator[Event]:
-        path = self._write_checkpoint("last")
+        path = resume_state.write_checkpoint(self, "last")
         self._write_weights()
         yield CheckpointWritten(path=str(path), kind="stop", epoch=self.epoch, step=self.step)
         yield Stopped(epoch=self.epoch + (1 if self.position else 0), step=self.step,
@@ -444,75 +441,3 @@ class _Run:
                                                "step": self.step, "data": self.data_info})
         if self.private is not None:  # privacy.json: what these weights have spent
             self.private.write(self.run.path, self.epoch)
-
-    def _write_checkpoint(self, kind: str) -> Path:
-        tensors: dict[str, torch.Tensor] = {}
-        ckpt.model_tensors(self.models, tensors)
-        opt_meta = {n: ckpt.flatten_optimizer(n, o.state_dict(), tensors) | {"kind": type(o).__name__}
-                    for n, o in self.opts.items()}
-        gen = torch.Generator()
-        gen.set_state(self.epoch_gen_state)  # the epoch's start, even at its first batch
-        state = {
-            "version": 1, "epoch": self.epoch, "position": self.position, "step": self.step,
-            "optimizers": opt_meta, "schedule": self.schedule.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler else None,
-            "rng": ckpt.capture_rng(gen, tensors), "history": self.history,
-            "best": [self.best_value, self.best_epoch, self.bad_epochs],
-            "sums": self.figures.folded_sums(), "counts": self.figures.counts,
-            "task": self.task.state_dict(), "last_val": self.last_val, "min_loss": self.min_loss,
-            "initial_loss": self.initial_loss,
-            # a resumed run must not repeat a warning its first part already gave
-            "diverge_warned": self.diverge_warned,
-            # phase 2 began: a resume rebuilds the optimizer's groups before loading them
-            "unfrozen": self.tune.unfrozen,
-            # the accountant's history and the noise generator (DP-SGD)
-            "privacy": self.private.state_dict(tensors) if self.private else None,
-            # the last epoch's end, said again on resume when events.jsonl missed it
-            "epoch_ended": self.ended.to_json() if self.ended is not None else None,
-        }
-        path = self.run.checkpoint(kind)
-        ckpt.write(path, tensors, state)
-        return path
-
-    def _restore(self) -> int:
-        path = self.run.checkpoint("last")
-        if not path.is_file():
-            raise SetupError(f"{self.run.path}: nothing to resume (no checkpoints/last.safetensors)")
-        tensors, state = ckpt.read(path)
-        try:
-            return self._restore_state(tensors, state)
-        except ckpt.CheckpointError as e:
-            raise ckpt.CheckpointError(f"{path}: {e}") from None
-        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
-            raise ckpt.CheckpointError(f"{path}: the checkpoint's training state is damaged "
-                                       f"({type(e).__name__}: {e})") from None
-
-    def _restore_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> int:
-        ckpt.load_models(self.models, tensors)
-        if state.get("unfrozen") and not self.tune.unfrozen:
-            self._unfreeze()
-        for n, o in self.opts.items():
-            meta = state["optimizers"][n]
-            if meta.get("kind") == type(o).__name__:  # a changed optimizer starts afresh
-                o.load_state_dict(ckpt.unflatten_optimizer(n, meta, tensors))
-                match_layout(o)
-        self.schedule.load_state_dict(state["schedule"])
-        if self.scaler is not None and state["scaler"]:
-            self.scaler.load_state_dict(state["scaler"])
-        ckpt.restore_rng(state["rng"], tensors, self.data_gen)
-        self.epoch, self.position, self.step = state["epoch"], state["position"], state["step"]
-        self.history = state["history"]
-        self.best_value, self.best_epoch, self.bad_epochs = state["best"]
-        self.figures.load(state["sums"], state["counts"])
-        self.task.load_state_dict(state["task"])
-        self.last_val = state["last_val"]
-        self.min_loss = state["min_loss"]
-        self.initial_loss = state.get("initial_loss")
-        self.diverge_warned = bool(state.get("diverge_warned", False))
-        if self.private is not None:
-            self.private.load_state_dict(state.get("privacy"), tensors)
-        if state.get("epoch_ended") and self.run.events.is_file():  # a recorded run
-            said = [e.epoch for e in read_events(self.run.events) if isinstance(e, EpochEnded)]
-            if not said or said[-1] < self.epoch:
-                self.unsaid = [from_json(state["epoch_ended"])]
-        return self.step
